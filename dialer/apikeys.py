@@ -1,0 +1,31 @@
+"""API keys: created from the CLI, shown once, stored as a digest."""
+
+from __future__ import annotations
+
+import hmac
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.models import ApiKey
+from dialer.security import generate_api_key, hash_api_key, split_api_key
+
+__all__ = ["authenticate", "create_api_key"]
+
+
+async def create_api_key(session: AsyncSession, name: str) -> str:
+    """Store a new key and return its plaintext, which is never stored."""
+    new = generate_api_key()
+    session.add(ApiKey(name=name, prefix=new.prefix, key_hash=new.key_hash))
+    await session.flush()
+    return new.plaintext
+
+
+async def authenticate(session: AsyncSession, plaintext: str) -> ApiKey | None:
+    prefix = split_api_key(plaintext)
+    if prefix is None:
+        return None
+    key = (await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    return key if hmac.compare_digest(key.key_hash, hash_api_key(plaintext)) else None

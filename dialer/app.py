@@ -1,0 +1,49 @@
+"""The FastAPI application: the REST API and the provider callbacks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from dialer import __version__
+from dialer.config import Settings, get_settings
+from dialer.db import session_scope
+from dialer.deps import RuntimeDep
+from dialer.notifications.api import router as notifications_router
+from dialer.runtime import Runtime
+from dialer.tracking.api import router as callbacks_router
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, redis_url: str | None = None) -> FastAPI:
+    """The app; `redis_url` overrides DIALER_REDIS_URL (the embedded server's socket)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        resolved = settings or get_settings()
+        url = redis_url or resolved.redis_url
+        if url is None:
+            raise RuntimeError("no Redis: set DIALER_REDIS_URL or start with `dialer up`")
+        runtime = await Runtime.open(resolved, url)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.close()
+
+    app = FastAPI(title="dialer", version=__version__, lifespan=lifespan)
+    app.include_router(notifications_router)
+    app.include_router(callbacks_router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz(runtime: RuntimeDep) -> dict[str, str]:
+        async with session_scope(runtime.sessions) as session:
+            await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
+        await runtime.redis.ping()
+        return {"status": "ok"}
+
+    return app

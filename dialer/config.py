@@ -1,0 +1,90 @@
+"""Settings read from the environment: DIALER_* for the service, XOXZO_* and VOXOLOGY_* for providers."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PLACEHOLDER_SECRETS", "Settings", "get_settings"]
+
+# Safe only on a developer's machine against the sandbox; refused in production.
+PLACEHOLDER_SECRETS = frozenset({"change-me", "sandbox-sid", "sandbox-token", ""})
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DIALER_", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///dialer.db"
+    redis_url: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = SecretStr("change-me")
+    default_region: str = "JP"
+
+    xoxzo_sid: str = Field("sandbox-sid", validation_alias="XOXZO_SID")
+    xoxzo_auth_token: SecretStr = Field(
+        SecretStr("sandbox-token"), validation_alias="XOXZO_AUTH_TOKEN"
+    )
+    xoxzo_api_url: str = Field("https://api.xoxzo.com", validation_alias="XOXZO_API_URL")
+    voxology_api_key: SecretStr | None = Field(None, validation_alias="VOXOLOGY_API_KEY")
+    voxology_api_url: str = Field(
+        "https://api.voxolo.gy/v1", validation_alias="VOXOLOGY_API_URL"
+    )
+
+    provider_timeout_s: float = 10.0
+    job_timeout_s: float = 60.0
+    hopper_batch: int = 200
+    # First status check after a call is accepted, then every poll_interval_s until final.
+    poll_interval_s: float = 60.0
+    # A `dialing` attempt this old has lost its worker mid-POST and must be reconciled.
+    ambiguous_after_s: float = 120.0
+    # Xoxzo has no search by tag, so an attempt with no callback by then is closed as unknown.
+    reconcile_deadline_s: float = 3600.0
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        unsafe = [
+            name
+            for name, value in (
+                ("DIALER_SECRET_KEY", self.secret_key.get_secret_value()),
+                ("XOXZO_SID", self.xoxzo_sid),
+                ("XOXZO_AUTH_TOKEN", self.xoxzo_auth_token.get_secret_value()),
+            )
+            if value in PLACEHOLDER_SECRETS
+        ]
+        if unsafe:
+            raise ValueError(f"placeholder secrets are refused in production: {', '.join(unsafe)}")
+        if len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("DIALER_SECRET_KEY must be at least 32 characters in production")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        return to_driver_url(self.database_url, asynchronous=True)
+
+    @property
+    def sync_database_url(self) -> str:
+        return to_driver_url(self.database_url, asynchronous=False)
+
+
+def to_driver_url(url: str, *, asynchronous: bool) -> str:
+    """Give a plain sqlite:// or postgresql:// URL the driver each side of the code uses."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    base = scheme.split("+", 1)[0]
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}" if asynchronous else f"sqlite://{rest}"
+    if base in {"postgres", "postgresql"}:
+        return f"postgresql+psycopg://{rest}"
+    raise ValueError(f"unsupported database {base!r}: use sqlite or postgresql")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

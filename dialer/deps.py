@@ -1,0 +1,56 @@
+"""FastAPI dependencies: the runtime, a unit-of-work session, the caller's API key."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.apikeys import authenticate
+from dialer.db import session_scope
+from dialer.models import ApiKey
+from dialer.runtime import Runtime
+
+__all__ = ["ApiKeyDep", "RuntimeDep", "SessionDep"]
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with session_scope(runtime.sessions) as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def require_api_key(
+    runtime: RuntimeDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> ApiKey:
+    unauthorized = HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        detail="a valid API key is required: Authorization: Bearer <key>",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+    if credentials is None:
+        raise unauthorized
+    async with session_scope(runtime.sessions) as session:
+        key = await authenticate(session, credentials.credentials)
+    if key is None:
+        raise unauthorized
+    return key
+
+
+ApiKeyDep = Annotated[ApiKey, Depends(require_api_key)]

@@ -1,0 +1,1 @@
+"""Dialling: claiming due notifications, placing calls, recording what the provider said."""

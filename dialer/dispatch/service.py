@@ -1,0 +1,183 @@
+"""Place one call for one due notification, without ever ringing a person twice by accident.
+
+The attempt is committed as `dialing` before the provider POST, our attempt id rides along in the
+call's tags and callback URL, and a job that runs again finds the notification no longer queued.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlmodel import func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.config import Settings
+from dialer.db import session_scope
+from dialer.lifecycle import RetryPolicy, move_attempt, move_notification
+from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, Outcome, utcnow
+from dialer.providers.base import (
+    Ambiguous,
+    AuthFailed,
+    CallRequest,
+    InsufficientCredit,
+    NotSent,
+    PlacedCall,
+    ProviderError,
+    Transient,
+)
+from dialer.runtime import Runtime
+from dialer.security import callback_token
+from dialer.tracking.service import finish_attempt, load_for_update
+
+__all__ = [
+    "build_call_request",
+    "claim_for_dialing",
+    "dial_notification",
+    "not_sent_delay_s",
+    "record_placed",
+    "record_provider_error",
+]
+
+log = logging.getLogger(__name__)
+
+A = AttemptStatus
+N = NotificationStatus
+
+# How long a notification waits after the provider certainly did not act, when the provider
+# names no wait itself. Credit and credentials need a person; a network blip does not.
+_NOT_SENT_DELAY_S: dict[type[NotSent], float] = {
+    InsufficientCredit: 300.0,
+    AuthFailed: 300.0,
+    Transient: 15.0,
+}
+
+
+def not_sent_delay_s(exc: NotSent) -> float:
+    if exc.retry_after:
+        return exc.retry_after
+    for cls, delay in _NOT_SENT_DELAY_S.items():
+        if isinstance(exc, cls):
+            return delay
+    return 15.0
+
+
+async def claim_for_dialing(
+    session: AsyncSession, notification_id: int, now: datetime, settings: Settings
+) -> tuple[Notification, Attempt] | None:
+    """Take a due, queued notification and open its next attempt as `dialing`; else None."""
+    notification = (
+        await session.exec(
+            select(Notification)
+            .where(Notification.id == notification_id)
+            .with_for_update(skip_locked=True)
+        )
+    ).first()
+    if notification is None or notification.status is not N.queued or notification.due_at > now:
+        return None
+    if notification.expires_at is not None and notification.expires_at <= now:
+        move_notification(notification, N.expired)
+        notification.last_error = "expired before it could be dialled"
+        return None
+    policy = RetryPolicy.model_validate(notification.policy)
+    if notification.attempts_made >= policy.max_attempts:
+        log.error("notification %s is queued with no attempts left", notification_id)
+        move_notification(notification, N.expired)
+        notification.last_error = "no attempts left"
+        return None
+    rows = await session.exec(
+        select(func.count()).select_from(Attempt).where(Attempt.notification_id == notification_id)
+    )
+    attempt = Attempt(
+        notification_id=notification_id,
+        number=rows.one() + 1,
+        provider=notification.provider,
+        status=A.dialing,
+        created_at=now,
+        next_check_at=now + timedelta(seconds=settings.ambiguous_after_s),
+    )
+    move_notification(notification, N.dialing)
+    notification.attempts_made += 1
+    session.add(attempt)
+    await session.flush()
+    return notification, attempt
+
+
+def build_call_request(settings: Settings, notification: Notification, attempt: Attempt) -> CallRequest:
+    assert attempt.id is not None
+    token = callback_token(settings.secret_key.get_secret_value(), attempt.provider, attempt.id)
+    base = settings.public_url.rstrip("/")
+    return CallRequest(
+        caller=notification.from_number,
+        recipient=notification.to_number,
+        callback_url=f"{base}/v1/callbacks/{attempt.provider}/{attempt.id}/{token}",
+        tag=f"attempt-{attempt.id}",
+        recording_url=notification.recording_url,
+        tts_message=notification.text,
+        tts_lang=notification.lang,
+    )
+
+
+def record_placed(
+    notification: Notification, attempt: Attempt, placed: PlacedCall, now: datetime,
+    poll_interval_s: float,
+) -> None:
+    if attempt.provider_id is None:
+        attempt.provider_id = placed.provider_id
+    if attempt.status in (A.dialing, A.reconciling):
+        # Otherwise a callback was faster than this answer, and already moved it on.
+        move_attempt(attempt, A.in_progress)
+        attempt.next_check_at = now + timedelta(seconds=poll_interval_s)
+    if notification.status is N.dialing:
+        move_notification(notification, N.in_progress)
+
+
+def record_provider_error(
+    notification: Notification, attempt: Attempt, exc: ProviderError, now: datetime,
+    poll_interval_s: float,
+) -> None:
+    description = f"{exc.kind}: {exc.message}"
+    notification.last_error = description
+    if attempt.status is not A.dialing:
+        return
+    attempt.provider_status = f"HTTP {exc.status_code}" if exc.status_code else exc.kind
+    if isinstance(exc, NotSent):
+        move_attempt(attempt, A.not_sent)
+        attempt.error = description
+        attempt.next_check_at = None
+        notification.attempts_made -= 1
+        move_notification(notification, N.queued)
+        notification.due_at = now + timedelta(seconds=not_sent_delay_s(exc))
+    elif isinstance(exc, Ambiguous):
+        move_attempt(attempt, A.reconciling)
+        attempt.error = description
+        attempt.next_check_at = now + timedelta(seconds=poll_interval_s)
+    else:
+        finish_attempt(notification, attempt, Outcome.rejected, now, error=description)
+
+
+async def dial_notification(runtime: Runtime, notification_id: int) -> str:
+    """One dial for one notification if it is due; returns what happened, for the job log."""
+    settings = runtime.settings
+    async with session_scope(runtime.sessions) as session:
+        claimed = await claim_for_dialing(session, notification_id, utcnow(), settings)
+        if claimed is None:
+            return "not due"
+        notification, attempt = claimed
+        request = build_call_request(settings, notification, attempt)
+        attempt_id, provider = attempt.id, runtime.providers[notification.provider]
+    assert attempt_id is not None
+    try:
+        placed = await provider.place_call(request)
+    except ProviderError as exc:
+        log.info("attempt %s: %s", attempt_id, exc.kind)
+        async with session_scope(runtime.sessions) as session:
+            loaded = await load_for_update(session, attempt_id)
+            assert loaded is not None
+            record_provider_error(loaded[1], loaded[0], exc, utcnow(), settings.poll_interval_s)
+        return exc.kind
+    async with session_scope(runtime.sessions) as session:
+        loaded = await load_for_update(session, attempt_id)
+        assert loaded is not None
+        record_placed(loaded[1], loaded[0], placed, utcnow(), settings.poll_interval_s)
+    return "placed"

@@ -1,0 +1,125 @@
+"""Allowed status transitions for notifications and attempts, and what follows a finished attempt.
+
+Each transition table is enforced by one function; nothing else assigns `status`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, TypeVar
+
+from pydantic import BaseModel, Field
+
+from dialer.models import (
+    Attempt,
+    AttemptStatus,
+    Notification,
+    NotificationStatus,
+    Outcome,
+    utcnow,
+)
+
+__all__ = [
+    "ATTEMPT_TRANSITIONS",
+    "NOTIFICATION_TRANSITIONS",
+    "Finish",
+    "IllegalTransition",
+    "Retry",
+    "RetryPolicy",
+    "decide_after_attempt",
+    "move_attempt",
+    "move_notification",
+]
+
+N = NotificationStatus
+A = AttemptStatus
+
+NOTIFICATION_TRANSITIONS: dict[NotificationStatus, frozenset[NotificationStatus]] = {
+    N.queued: frozenset({N.dialing, N.canceled, N.expired}),
+    # dialing -> queued: the provider certainly did not act (429, no credit); try later.
+    N.dialing: frozenset({N.in_progress, N.queued, N.delivered, N.failed}),
+    N.in_progress: frozenset({N.queued, N.delivered, N.failed}),
+    N.delivered: frozenset(),
+    N.failed: frozenset(),
+    N.canceled: frozenset(),
+    N.expired: frozenset(),
+}
+
+ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {
+    A.dialing: frozenset({A.in_progress, A.reconciling, A.finished, A.not_sent}),
+    A.reconciling: frozenset({A.in_progress, A.finished}),
+    A.in_progress: frozenset({A.finished}),
+    A.finished: frozenset(),
+    A.not_sent: frozenset(),
+}
+
+FINAL_NOTIFICATION = frozenset(s for s, nxt in NOTIFICATION_TRANSITIONS.items() if not nxt)
+FINAL_ATTEMPT = frozenset(s for s, nxt in ATTEMPT_TRANSITIONS.items() if not nxt)
+
+
+class IllegalTransition(Exception):
+    """A status change that the transition table does not allow."""
+
+
+def move_notification(notification: Notification, to: NotificationStatus) -> None:
+    _check(NOTIFICATION_TRANSITIONS, notification.status, to, f"notification {notification.id}")
+    notification.status = to
+    notification.updated_at = utcnow()
+    if to in FINAL_NOTIFICATION:
+        notification.finished_at = notification.updated_at
+
+
+def move_attempt(attempt: Attempt, to: AttemptStatus) -> None:
+    _check(ATTEMPT_TRANSITIONS, attempt.status, to, f"attempt {attempt.id}")
+    attempt.status = to
+    attempt.updated_at = utcnow()
+
+
+S = TypeVar("S", NotificationStatus, AttemptStatus)
+
+
+def _check(table: dict[S, frozenset[S]], current: S, to: S, what: str) -> None:
+    if to not in table[current]:
+        raise IllegalTransition(f"{what}: {current} -> {to} is not allowed")
+
+
+class RetryPolicy(BaseModel):
+    """How many times a person may be called for one message, and when again."""
+
+    max_attempts: int = Field(1, ge=1, le=10)
+    retry_on: list[Outcome] = Field(
+        default_factory=lambda: [Outcome.no_answer, Outcome.busy, Outcome.failed]
+    )
+    retry_delay_s: int = Field(300, ge=0, le=7 * 86400)
+    backoff: Literal["fixed", "exponential"] = "fixed"
+
+
+@dataclass(frozen=True)
+class Retry:
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Finish:
+    status: NotificationStatus
+
+
+# Outcomes we never retry whatever the policy says: the person was reached, the message can
+# never succeed, or we cannot tell whether the phone rang (never ring twice by accident).
+_DELIVERED = frozenset({Outcome.answered})
+_NEVER_RETRIED = frozenset({Outcome.rejected, Outcome.unknown})
+
+
+def decide_after_attempt(
+    policy: RetryPolicy, attempts_made: int, outcome: Outcome, now: datetime
+) -> Retry | Finish:
+    """What a notification does once its latest counted attempt has finished with `outcome`."""
+    if outcome in _DELIVERED:
+        return Finish(N.delivered)
+    if outcome in _NEVER_RETRIED or outcome not in policy.retry_on:
+        return Finish(N.delivered if outcome is Outcome.voicemail else N.failed)
+    if attempts_made >= policy.max_attempts:
+        return Finish(N.failed)
+    factor = 2 ** (attempts_made - 1) if policy.backoff == "exponential" else 1
+    return Retry(at=now + timedelta(seconds=policy.retry_delay_s * factor))

@@ -1,0 +1,155 @@
+"""SQL tables: notifications, their attempts, and API keys. The database is the truth."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "ApiKey",
+    "Attempt",
+    "AttemptStatus",
+    "Channel",
+    "Notification",
+    "NotificationStatus",
+    "Outcome",
+    "UTCDateTime",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the column, the same on SQLite and PostgreSQL."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY, not a BIGINT one.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class Channel(StrEnum):
+    tts = "tts"
+    playback = "playback"
+
+
+class NotificationStatus(StrEnum):
+    queued = "queued"
+    dialing = "dialing"
+    in_progress = "in_progress"
+    delivered = "delivered"
+    failed = "failed"
+    canceled = "canceled"
+    expired = "expired"
+
+
+class AttemptStatus(StrEnum):
+    dialing = "dialing"
+    reconciling = "reconciling"
+    in_progress = "in_progress"
+    finished = "finished"
+    not_sent = "not_sent"
+
+
+class Outcome(StrEnum):
+    answered = "answered"
+    voicemail = "voicemail"
+    no_answer = "no_answer"
+    busy = "busy"
+    failed = "failed"
+    rejected = "rejected"
+    unknown = "unknown"
+
+
+def _ts(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
+
+
+class Notification(SQLModel, table=True):
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_notification_idempotency"),
+        sa.Index("ix_notification_status_due_at", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    campaign_id: int | None = Field(default=None, index=True, sa_type=sa.BigInteger)
+    api_key_id: int | None = Field(default=None, foreign_key="api_key.id", sa_type=BigId)
+    idempotency_key: str | None = Field(default=None, max_length=255)
+    request_hash: str | None = Field(default=None, max_length=64)
+
+    provider: str = Field(max_length=32)
+    channel: Channel = Field(sa_type=sa.String(16))
+    to_number: str = Field(max_length=20)
+    from_number: str = Field(max_length=20)
+    text: str | None = Field(default=None)
+    lang: str | None = Field(default=None, max_length=8)
+    recording_url: str | None = Field(default=None, max_length=2048)
+    policy: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+
+    status: NotificationStatus = Field(default=NotificationStatus.queued, sa_type=sa.String(16))
+    outcome: Outcome | None = Field(default=None, sa_type=sa.String(16))
+    attempts_made: int = 0
+    last_error: str | None = Field(default=None)
+    due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class Attempt(SQLModel, table=True):
+    __tablename__ = "attempt"
+    __table_args__ = (
+        sa.UniqueConstraint("provider", "provider_id", name="uq_attempt_provider_id"),
+        sa.UniqueConstraint("notification_id", "number", name="uq_attempt_number"),
+        sa.Index("ix_attempt_status_next_check_at", "status", "next_check_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    notification_id: int = Field(foreign_key="notification.id", index=True, sa_type=sa.BigInteger)
+    number: int
+    provider: str = Field(max_length=32)
+    provider_id: str | None = Field(default=None, max_length=128)
+    status: AttemptStatus = Field(default=AttemptStatus.dialing, sa_type=sa.String(16))
+    provider_status: str | None = Field(default=None, max_length=64)
+    outcome: Outcome | None = Field(default=None, sa_type=sa.String(16))
+    error: str | None = Field(default=None)
+    cost: float | None = Field(default=None)
+    duration_s: int | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = _ts(nullable=True)
+    ended_at: datetime | None = _ts(nullable=True)
+    next_check_at: datetime | None = _ts(nullable=True)
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    name: str = Field(max_length=100)
+    prefix: str = Field(max_length=16, unique=True)
+    key_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = _ts(nullable=True)

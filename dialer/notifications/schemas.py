@@ -1,0 +1,124 @@
+"""Request and response bodies of /v1/notifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal, Self
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
+
+from dialer.lifecycle import RetryPolicy
+from dialer.models import (
+    Attempt,
+    AttemptStatus,
+    Channel,
+    Notification,
+    NotificationStatus,
+    Outcome,
+)
+
+__all__ = ["AttemptPublic", "NotificationCreate", "NotificationPublic"]
+
+
+class NotificationCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    channel: Channel
+    provider: Literal["xoxzo"] = "xoxzo"
+    to: str = Field(min_length=1, max_length=32)
+    from_: str = Field(alias="from", min_length=1, max_length=32)
+    text: str | None = Field(None, min_length=1, max_length=1000)
+    lang: Literal["ja", "en"] | None = None
+    recording_url: AnyHttpUrl | None = None
+    policy: RetryPolicy = Field(default_factory=lambda: RetryPolicy())
+    expires_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _message_matches_channel(self) -> Self:
+        if self.channel is Channel.tts:
+            if self.text is None:
+                raise ValueError("text is required for channel tts")
+            if self.recording_url is not None:
+                raise ValueError("recording_url is for channel playback, not tts")
+            self.lang = self.lang or "ja"
+        else:
+            if self.recording_url is None:
+                raise ValueError("recording_url is required for channel playback")
+            if self.recording_url.scheme != "http":
+                raise ValueError("recording_url: Xoxzo plays only http:// recordings")
+            if self.text is not None:
+                raise ValueError("text is for channel tts, not playback")
+        if self.expires_at is not None and self.expires_at.tzinfo is None:
+            raise ValueError("expires_at needs a time zone offset")
+        return self
+
+
+class AttemptPublic(BaseModel):
+    id: int
+    number: int
+    provider: str
+    provider_id: str | None
+    status: AttemptStatus
+    provider_status: str | None
+    outcome: Outcome | None
+    error: str | None
+    cost: float | None
+    duration_s: int | None
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> AttemptPublic:
+        return cls.model_validate(attempt, from_attributes=True)
+
+
+class NotificationPublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    campaign_id: int | None
+    status: NotificationStatus
+    outcome: Outcome | None
+    channel: Channel
+    provider: str
+    to: str
+    from_: str = Field(serialization_alias="from")
+    text: str | None
+    lang: str | None
+    recording_url: str | None
+    policy: RetryPolicy
+    attempts_made: int
+    last_error: str | None
+    due_at: datetime
+    expires_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    attempts: list[AttemptPublic]
+
+    @classmethod
+    def of(cls, notification: Notification, attempts: list[Attempt]) -> NotificationPublic:
+        assert notification.id is not None
+        return cls(
+            id=notification.id,
+            campaign_id=notification.campaign_id,
+            status=notification.status,
+            outcome=notification.outcome,
+            channel=notification.channel,
+            provider=notification.provider,
+            to=notification.to_number,
+            from_=notification.from_number,
+            text=notification.text,
+            lang=notification.lang,
+            recording_url=notification.recording_url,
+            policy=RetryPolicy.model_validate(notification.policy),
+            attempts_made=notification.attempts_made,
+            last_error=notification.last_error,
+            due_at=notification.due_at,
+            expires_at=notification.expires_at,
+            created_at=notification.created_at,
+            updated_at=notification.updated_at,
+            finished_at=notification.finished_at,
+            attempts=[AttemptPublic.of(a) for a in attempts],
+        )

@@ -1,0 +1,128 @@
+"""Notification rules and queries. Functions take a session and never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.lifecycle import IllegalTransition, move_notification
+from dialer.models import Attempt, Notification, NotificationStatus
+from dialer.notifications.schemas import NotificationCreate
+from dialer.phone import InvalidNumber, to_e164
+
+__all__ = [
+    "FieldError",
+    "IdempotencyConflict",
+    "NotCancelable",
+    "cancel_notification",
+    "create_notification",
+    "find_by_idempotency_key",
+    "get_notification",
+]
+
+
+class FieldError(ValueError):
+    """A request field that is well-formed but unusable, e.g. a number no country has."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different request."""
+
+
+class NotCancelable(Exception):
+    pass
+
+
+def request_hash(data: NotificationCreate) -> str:
+    canonical = json.dumps(data.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _number(field: str, raw: str, region: str) -> str:
+    try:
+        return to_e164(raw, region)
+    except InvalidNumber as exc:
+        raise FieldError(field, f"invalid phone number: {exc}") from exc
+
+
+async def find_by_idempotency_key(
+    session: AsyncSession, api_key_id: int, key: str
+) -> Notification | None:
+    stmt = select(Notification).where(
+        Notification.api_key_id == api_key_id, Notification.idempotency_key == key
+    )
+    return (await session.exec(stmt)).first()
+
+
+async def create_notification(
+    session: AsyncSession,
+    data: NotificationCreate,
+    *,
+    api_key_id: int | None,
+    idempotency_key: str | None,
+    default_region: str,
+) -> tuple[Notification, bool]:
+    """The new notification, or the one this Idempotency-Key made before; True if it is old."""
+    to_number = _number("to", data.to, default_region)
+    from_number = _number("from", data.from_, default_region)
+    fingerprint = request_hash(data)
+    if idempotency_key is not None and api_key_id is not None:
+        existing = await find_by_idempotency_key(session, api_key_id, idempotency_key)
+        if existing is not None:
+            if existing.request_hash != fingerprint:
+                raise IdempotencyConflict(
+                    "this Idempotency-Key was already used with a different request"
+                )
+            return existing, True
+    notification = Notification(
+        api_key_id=api_key_id,
+        idempotency_key=idempotency_key,
+        request_hash=fingerprint,
+        provider=data.provider,
+        channel=data.channel,
+        to_number=to_number,
+        from_number=from_number,
+        text=data.text,
+        lang=data.lang,
+        recording_url=str(data.recording_url) if data.recording_url else None,
+        policy=data.policy.model_dump(mode="json"),
+        expires_at=data.expires_at,
+    )
+    session.add(notification)
+    await session.flush()
+    return notification, False
+
+
+async def get_notification(
+    session: AsyncSession, notification_id: int
+) -> tuple[Notification, list[Attempt]] | None:
+    notification = await session.get(Notification, notification_id)
+    if notification is None:
+        return None
+    stmt = (
+        select(Attempt)
+        .where(Attempt.notification_id == notification_id)
+        .order_by(col(Attempt.number))
+    )
+    return notification, list((await session.exec(stmt)).all())
+
+
+async def cancel_notification(session: AsyncSession, notification_id: int) -> Notification | None:
+    notification = await session.get(Notification, notification_id, with_for_update=True)
+    if notification is None:
+        return None
+    try:
+        move_notification(notification, NotificationStatus.canceled)
+    except IllegalTransition as exc:
+        raise NotCancelable(
+            f"a notification that is {notification.status} can no longer be canceled"
+        ) from exc
+    return notification

@@ -1,0 +1,153 @@
+"""The provider protocol, its typed results, and the one error tree every adapter maps into.
+
+    ProviderError
+    ├── NotSent                 the provider certainly did not act: safe to send again later
+    │   ├── RateLimited         429; `retry_after` seconds
+    │   ├── Locked              423; `retry_after` seconds
+    │   ├── InsufficientCredit  not enough credit; `required` when the provider says it
+    │   ├── AuthFailed          our credentials were refused
+    │   └── Transient           connection refused, or a GET that timed out or got a 5xx
+    ├── Rejected                the provider refused this message for good (bad number, field)
+    ├── NotFound                the provider does not know that id
+    └── Ambiguous               a POST that timed out or got a 5xx: it may have dialled
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from dialer.models import Outcome
+
+__all__ = [
+    "Ambiguous",
+    "AuthFailed",
+    "CallRequest",
+    "CallStatus",
+    "InsufficientCredit",
+    "Locked",
+    "NotFound",
+    "NotSent",
+    "PlacedCall",
+    "Provider",
+    "ProviderError",
+    "RateLimited",
+    "Rejected",
+    "Transient",
+]
+
+
+class ProviderError(Exception):
+    """Base of every error an adapter raises. `status_code` is the HTTP status, if any."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+
+class NotSent(ProviderError):
+    """The request was certainly not acted on; it may be sent again later."""
+
+    retry_after: float = 0.0
+
+
+class RateLimited(NotSent):
+    def __init__(self, message: str, *, retry_after: float, status_code: int | None = 429) -> None:
+        super().__init__(message, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class Locked(NotSent):
+    def __init__(self, message: str, *, retry_after: float, status_code: int | None = 423) -> None:
+        super().__init__(message, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class InsufficientCredit(NotSent):
+    def __init__(
+        self, message: str, *, required: float | None, status_code: int | None = None
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.required = required
+
+
+class AuthFailed(NotSent):
+    pass
+
+
+class Transient(NotSent):
+    pass
+
+
+class Rejected(ProviderError):
+    """Permanent for this message: sending it again gets the same answer."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: dict[str, list[str]] | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message, status_code=status_code)
+        self.fields = fields or {}
+
+
+class NotFound(ProviderError):
+    pass
+
+
+class Ambiguous(ProviderError):
+    """The provider may or may not have acted; reconcile, never resend."""
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """One outbound call: a recording to play, or a text to speak."""
+
+    caller: str
+    recipient: str
+    callback_url: str
+    tag: str
+    recording_url: str | None = None
+    tts_message: str | None = None
+    tts_lang: str | None = None
+
+
+@dataclass(frozen=True)
+class PlacedCall:
+    provider_id: str
+
+
+@dataclass(frozen=True)
+class CallStatus:
+    """A provider's view of one call, raw status kept beside our outcome (None while live)."""
+
+    provider_id: str
+    raw_status: str
+    outcome: Outcome | None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_s: int | None = None
+    cost: float | None = None
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def is_final(self) -> bool:
+        return self.outcome is not None
+
+
+class Provider(Protocol):
+    name: str
+
+    async def place_call(self, request: CallRequest) -> PlacedCall: ...
+
+    async def call_status(self, provider_id: str) -> CallStatus: ...
+
+    async def balance(self) -> float: ...

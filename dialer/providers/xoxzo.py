@@ -1,0 +1,230 @@
+"""Xoxzo voice API adapter: simple playback (mp3 or TTS), call status, credits.
+
+Basic auth (SID, auth token), form bodies, JSON answers, paths ending in a slash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from dialer.models import Outcome
+from dialer.providers.base import (
+    Ambiguous,
+    AuthFailed,
+    CallRequest,
+    CallStatus,
+    InsufficientCredit,
+    NotFound,
+    PlacedCall,
+    ProviderError,
+    RateLimited,
+    Rejected,
+    Transient,
+)
+
+__all__ = [
+    "STATUS_ERRORS",
+    "STATUS_OUTCOMES",
+    "TRANSPORT_ERRORS",
+    "XoxzoProvider",
+    "map_http_error",
+    "map_transport_error",
+]
+
+# Xoxzo's call statuses. ANSWERED includes "passed to a mailbox": Xoxzo cannot tell voicemail.
+STATUS_OUTCOMES: dict[str, Outcome | None] = {
+    "IN PROGRESS": None,
+    "ANSWERED": Outcome.answered,
+    "NO ANSWER": Outcome.no_answer,
+    "BUSY": Outcome.busy,
+    "FAILED": Outcome.failed,
+}
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status_code: int
+    body: Any
+    text: str
+    retry_after_header: str | None
+    is_post: bool
+
+
+def _message(failure: _Failure) -> str:
+    body = failure.body
+    if isinstance(body, dict):
+        if isinstance(body.get("detail"), str):
+            return str(body["detail"])
+        parts = [f"{key}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+                 for key, v in body.items()]
+        return "; ".join(parts)
+    return failure.text[:200] or f"HTTP {failure.status_code}"
+
+
+_REQUIRED = re.compile(r"required:\s*([0-9]+(?:\.[0-9]+)?)")
+_EXPECTED = re.compile(r"available in\s*([0-9]+(?:\.[0-9]+)?)\s*second", re.IGNORECASE)
+
+
+def _bad_request(f: _Failure) -> ProviderError:
+    fields = {k: [str(m) for m in v] for k, v in f.body.items()} if isinstance(f.body, dict) else {}
+    return Rejected(_message(f), fields=fields, status_code=400)
+
+
+def _forbidden(f: _Failure) -> ProviderError:
+    text = _message(f)
+    if "credit" in text.lower():
+        found = _REQUIRED.search(text)
+        return InsufficientCredit(
+            text, required=float(found.group(1)) if found else None, status_code=403
+        )
+    return AuthFailed(text, status_code=403)
+
+
+def _throttled(f: _Failure) -> ProviderError:
+    wait: float | None = None
+    if f.retry_after_header:
+        try:
+            wait = float(f.retry_after_header)
+        except ValueError:
+            wait = None
+    if wait is None:
+        found = _EXPECTED.search(_message(f))
+        wait = float(found.group(1)) if found else 1.0
+    return RateLimited(_message(f), retry_after=max(wait, 0.0), status_code=429)
+
+
+def _server_error(f: _Failure) -> ProviderError:
+    cls = Ambiguous if f.is_post else Transient
+    return cls(f"HTTP {f.status_code}: {_message(f)}", status_code=f.status_code)
+
+
+STATUS_ERRORS: dict[int, Callable[[_Failure], ProviderError]] = {
+    400: _bad_request,
+    401: lambda f: AuthFailed(_message(f), status_code=401),
+    403: _forbidden,
+    404: lambda f: NotFound(_message(f), status_code=404),
+    429: _throttled,
+}
+
+
+def map_http_error(response: httpx.Response, *, is_post: bool) -> ProviderError:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    failure = _Failure(
+        status_code=response.status_code,
+        body=body,
+        text=response.text,
+        retry_after_header=response.headers.get("Retry-After"),
+        is_post=is_post,
+    )
+    if response.status_code >= 500:
+        return _server_error(failure)
+    build = STATUS_ERRORS.get(response.status_code)
+    if build is None:
+        return Rejected(f"HTTP {response.status_code}: {_message(failure)}",
+                        status_code=response.status_code)
+    return build(failure)
+
+
+# First match wins, so subclasses come before their bases. A request that never left us
+# (no connection, no pooled slot) is not sent; anything later may have reached the provider.
+TRANSPORT_ERRORS: list[tuple[type[httpx.TransportError], bool]] = [
+    (httpx.ConnectError, False),
+    (httpx.ConnectTimeout, False),
+    (httpx.PoolTimeout, False),
+    (httpx.UnsupportedProtocol, False),
+    (httpx.ProxyError, False),
+    (httpx.TransportError, True),
+]
+
+
+def map_transport_error(exc: httpx.TransportError, *, is_post: bool) -> ProviderError:
+    for cls, maybe_sent in TRANSPORT_ERRORS:
+        if isinstance(exc, cls):
+            text = f"{type(exc).__name__}: {exc}"
+            return Ambiguous(text) if (maybe_sent and is_post) else Transient(text)
+    raise AssertionError("TransportError is the last row of the table")  # pragma: no cover
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+
+
+def parse_call_status(data: dict[str, Any]) -> CallStatus:
+    raw = str(data.get("status", "")).upper()
+    tags = data.get("tags") or []
+    if isinstance(tags, str):
+        tags = [t.strip() for t in tags.split(",") if t.strip()]
+    cost = data.get("cost")
+    duration = data.get("duration")
+    return CallStatus(
+        provider_id=str(data["callid"]),
+        raw_status=raw,
+        outcome=STATUS_OUTCOMES.get(raw, Outcome.unknown),
+        started_at=_parse_time(data.get("start_time")),
+        ended_at=_parse_time(data.get("end_time")),
+        duration_s=int(float(duration)) if duration not in (None, "") else None,
+        cost=float(cost) if cost not in (None, "") else None,
+        tags=[str(t) for t in tags],
+    )
+
+
+class XoxzoProvider:
+    name = "xoxzo"
+
+    def __init__(self, client: httpx.AsyncClient, *, sid: str, auth_token: str, base_url: str):
+        self._client = client
+        self._auth = httpx.BasicAuth(sid, auth_token)
+        self._base = base_url.rstrip("/")
+
+    async def _request(self, method: str, path: str, data: dict[str, str] | None = None) -> Any:
+        is_post = method == "POST"
+        try:
+            response = await self._client.request(
+                method, f"{self._base}{path}", data=data, auth=self._auth
+            )
+        except httpx.TransportError as exc:
+            raise map_transport_error(exc, is_post=is_post) from exc
+        if response.status_code >= 400:
+            raise map_http_error(response, is_post=is_post)
+        try:
+            return response.json()
+        except ValueError as exc:
+            cls = Ambiguous if is_post else Transient
+            raise cls(f"unreadable answer: {response.text[:200]!r}") from exc
+
+    async def place_call(self, request: CallRequest) -> PlacedCall:
+        form = {
+            "caller": request.caller,
+            "recipient": request.recipient,
+            "callbackurl": request.callback_url,
+            "tags": request.tag,
+        }
+        if request.recording_url:
+            form["recording_url"] = request.recording_url
+        else:
+            form["tts_message"] = request.tts_message or ""
+            form["tts_lang"] = request.tts_lang or "ja"
+        body = await self._request("POST", "/voice/simple/playbacks/", form)
+        try:
+            return PlacedCall(provider_id=str(body[0]["callid"]))
+        except (KeyError, IndexError, TypeError) as exc:
+            raise Ambiguous(f"201 without a callid: {body!r}") from exc
+
+    async def call_status(self, provider_id: str) -> CallStatus:
+        body = await self._request("GET", f"/voice/calls/{provider_id}/")
+        return parse_call_status(body)
+
+    async def balance(self) -> float:
+        body = await self._request("GET", "/you/credits/")
+        return float(body["credits"])

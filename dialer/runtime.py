@@ -1,0 +1,98 @@
+"""What a web process or a worker needs at hand: settings, database, provider clients, the queue."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import httpx
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from dialer.config import Settings
+from dialer.db import SessionMaker, make_async_engine, make_sessionmaker
+from dialer.providers.base import Provider
+from dialer.providers.xoxzo import XoxzoProvider
+
+__all__ = [
+    "CHECK_JOB",
+    "DIAL_JOB",
+    "Runtime",
+    "check_job_id",
+    "dial_job_id",
+    "enqueue_check",
+    "enqueue_dial",
+    "redis_settings",
+]
+
+log = logging.getLogger(__name__)
+
+DIAL_JOB = "dial_notification"
+CHECK_JOB = "check_attempt"
+
+
+def redis_settings(url: str) -> RedisSettings:
+    return RedisSettings.from_dsn(url)
+
+
+def dial_job_id(notification_id: int) -> str:
+    return f"dial:{notification_id}"
+
+
+def check_job_id(attempt_id: int) -> str:
+    return f"check:{attempt_id}"
+
+
+async def enqueue_dial(redis: ArqRedis, notification_id: int) -> None:
+    # One job id per notification: arq drops a second enqueue while the first is waiting.
+    await redis.enqueue_job(DIAL_JOB, notification_id, _job_id=dial_job_id(notification_id))
+
+
+async def enqueue_check(redis: ArqRedis, attempt_id: int) -> None:
+    await redis.enqueue_job(CHECK_JOB, attempt_id, _job_id=check_job_id(attempt_id))
+
+
+def build_providers(settings: Settings, client: httpx.AsyncClient) -> dict[str, Provider]:
+    return {
+        "xoxzo": XoxzoProvider(
+            client,
+            sid=settings.xoxzo_sid,
+            auth_token=settings.xoxzo_auth_token.get_secret_value(),
+            base_url=settings.xoxzo_api_url,
+        )
+    }
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionMaker
+    http: httpx.AsyncClient
+    providers: dict[str, Provider]
+    redis: ArqRedis
+
+    @classmethod
+    async def open(cls, settings: Settings, redis: ArqRedis | str) -> Runtime:
+        """Open everything; `redis` is a pool to share, or a URL to open one from."""
+        engine = make_async_engine(settings.async_database_url)
+        http = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.provider_timeout_s, connect=5.0),
+            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+        )
+        if isinstance(redis, str):
+            redis = await create_pool(redis_settings(redis))
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            http=http,
+            providers=build_providers(settings, http),
+            redis=redis,
+        )
+
+    async def close(self) -> None:
+        await self.http.aclose()
+        await self.redis.aclose()
+        await self.engine.dispose()

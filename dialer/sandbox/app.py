@@ -1,0 +1,204 @@
+"""The sandbox's HTTP face: the Xoxzo voice API as provider-docs describe it, plus /_sandbox/ knobs."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from dialer.sandbox.state import SandboxAccount, SandboxCall, SandboxConfig
+
+__all__ = ["create_sandbox_app"]
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_CALLER = re.compile(r"^\+?[0-9]{1,15}$")
+# Xoxzo: "The URL can ONLY contain ascii letters or digits, underscores, slash or hyphens."
+_RECORDING_URL = re.compile(r"^http://[A-Za-z0-9.\-]+(:[0-9]+)?(/[A-Za-z0-9_\-/.]*)?$")
+_TTS_LANGS = {"ja", "en"}
+_REQUIRED = "This field is required."
+
+
+def _not_found() -> HTMLResponse:
+    return HTMLResponse("<h1>Not Found</h1><p>The requested resource was not found.</p>", 404)
+
+
+def _unauthorized() -> JSONResponse:
+    return JSONResponse(
+        {"detail": "Invalid sid/token"},
+        status_code=401,
+        headers={"WWW-Authenticate": 'Basic realm="api"'},
+    )
+
+
+def _credentials_ok(request: Request, config: SandboxConfig) -> bool:
+    header = request.headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        sid, _, token = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return sid == config.sid and token == config.auth_token
+
+
+def _validate_playback(form: dict[str, str]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    caller, recipient = form.get("caller", ""), form.get("recipient", "")
+    if not caller:
+        errors["caller"] = [_REQUIRED]
+    elif not _CALLER.match(caller):
+        errors["caller"] = ["Enter a valid caller number."]
+    if not recipient:
+        errors["recipient"] = [_REQUIRED]
+    elif not _E164.match(recipient):
+        errors["recipient"] = ["Enter a valid E.164 phone number."]
+    recording_url, tts_message = form.get("recording_url", ""), form.get("tts_message", "")
+    if recording_url:
+        if recording_url.startswith("https://"):
+            errors["recording_url"] = ["https is not supported."]
+        elif not _RECORDING_URL.match(recording_url):
+            errors["recording_url"] = ["Enter a valid URL."]
+    elif not tts_message:
+        errors["recording_url"] = [_REQUIRED]
+    elif form.get("tts_lang", "") not in _TTS_LANGS:
+        errors["tts_lang"] = [f"Select a valid choice. {form.get('tts_lang', '')!r} is not one of "
+                              "the available choices."]
+    callbackurl = form.get("callbackurl", "")
+    if callbackurl and not callbackurl.startswith(("http://", "https://")):
+        errors["callbackurl"] = ["Enter a valid URL."]
+    return errors
+
+
+def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
+    account = SandboxAccount(config or SandboxConfig())
+    tasks: set[asyncio.Task[None]] = set()
+    holder: dict[str, httpx.AsyncClient] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with httpx.AsyncClient(timeout=10) as client:
+            holder["client"] = client
+            yield
+            for task in tasks:
+                task.cancel()
+
+    app = FastAPI(title="dialer sandbox", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.account = account
+
+    def scaled(seconds: float) -> float:
+        return seconds * account.config.time_scale
+
+    @app.middleware("http")
+    async def provider_gate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        if path.startswith("/_sandbox/"):
+            return await call_next(request)
+        if not path.endswith("/"):
+            # Django's APPEND_SLASH: GETs are redirected; other methods cannot be.
+            if request.method == "GET":
+                query = f"?{request.url.query}" if request.url.query else ""
+                return RedirectResponse(f"{path}/{query}", status_code=301)
+            return _not_found()
+        if not _credentials_ok(request, account.config):
+            return _unauthorized()
+        wait = account.throttle_wait()
+        if wait is not None:
+            unit = "second" if wait == 1 else "seconds"
+            return JSONResponse(
+                {"detail": f"Request was throttled. Expected available in {wait} {unit}."},
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
+        return await call_next(request)
+
+    async def run_call(call: SandboxCall, base_url: str) -> None:
+        await asyncio.sleep(scaled(call.script.ring_s + call.script.talk_s))
+        account.finish(call)
+        if not call.callbackurl or account.chance(account.config.callback_drop_rate):
+            return
+        form = {k: "" if v is None else str(v) for k, v in call.as_status(base_url).items()}
+        form["tags"] = ",".join(call.tags)
+        for attempt in range(account.config.callback_attempts):
+            try:
+                answer = await holder["client"].post(call.callbackurl, data=form)
+                call.callback_deliveries.append(answer.status_code)
+                if answer.status_code == 200:
+                    return
+            except httpx.HTTPError:
+                call.callback_deliveries.append(0)
+            await asyncio.sleep(scaled(min(2.0**attempt, 600.0)))
+
+    @app.post("/voice/simple/playbacks/")
+    async def simple_playback(request: Request) -> Response:
+        form = {k: str(v).strip() for k, v in (await request.form()).items()}
+        errors = _validate_playback(form)
+        if errors:
+            return JSONResponse(errors, status_code=400)
+        if account.config.balance < account.config.min_credits:
+            required = f"{account.config.min_credits:g}"
+            return JSONResponse(
+                {"non_field_errors": [f"Not enough credits, required: {required}"]},
+                status_code=403,
+            )
+        tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
+        call = account.place(
+            caller=form["caller"],
+            recipient=form["recipient"],
+            tags=tags,
+            callbackurl=form.get("callbackurl") or None,
+            tts=not form.get("recording_url"),
+        )
+        task = asyncio.create_task(run_call(call, str(request.base_url).rstrip("/")))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        if account.config.post_delay_s:
+            await asyncio.sleep(account.config.post_delay_s)
+        if account.chance(account.config.post_5xx_rate):
+            return HTMLResponse("<h1>Bad Gateway</h1>", status_code=502)
+        return JSONResponse([{"callid": call.callid}], status_code=201)
+
+    @app.get("/voice/calls/{callid}/")
+    async def call_status(callid: str, request: Request) -> Response:
+        call = account.calls.get(callid)
+        if call is None:
+            return _not_found()
+        return JSONResponse(call.as_status(str(request.base_url).rstrip("/")))
+
+    @app.get("/you/credits/")
+    async def credits() -> dict[str, float]:
+        return {"credits": round(account.config.balance, 2)}
+
+    @app.get("/_sandbox/calls")
+    async def list_calls() -> list[dict[str, Any]]:
+        return [
+            {**call.as_status(""), "callback_deliveries": call.callback_deliveries}
+            for call in account.calls.values()
+        ]
+
+    @app.get("/_sandbox/knobs")
+    async def get_knobs() -> dict[str, Any]:
+        return {**account.config.public(), "throttled": account.throttled}
+
+    @app.post("/_sandbox/knobs")
+    async def set_knobs(request: Request) -> Response:
+        changes = await request.json()
+        unknown = sorted(set(changes) - set(SandboxConfig.KNOBS))
+        if unknown:
+            return JSONResponse({"detail": f"unknown knobs: {', '.join(unknown)}"}, 422)
+        for name, value in changes.items():
+            setattr(account.config, name, float(value))
+        return JSONResponse(account.config.public())
+
+    return app

@@ -1,0 +1,157 @@
+"""The sandbox's knobs, its outcome table, and its in-memory account: calls, balance, throttle."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import uuid
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "OUTCOME_BY_LAST_DIGIT",
+    "CallScript",
+    "SandboxAccount",
+    "SandboxCall",
+    "SandboxConfig",
+]
+
+
+@dataclass(frozen=True)
+class CallScript:
+    """How a call to a number plays out, in provider seconds (before the time scale)."""
+
+    status: str
+    ring_s: float
+    talk_s: float
+
+
+# The recipient's last digit decides the outcome, so every run is reproducible.
+OUTCOME_BY_LAST_DIGIT: dict[str, CallScript] = {
+    **{d: CallScript("ANSWERED", ring_s=6, talk_s=24) for d in "0123456"},
+    "7": CallScript("NO ANSWER", ring_s=30, talk_s=0),
+    "8": CallScript("NO ANSWER", ring_s=30, talk_s=0),
+    "9": CallScript("FAILED", ring_s=2, talk_s=0),
+}
+
+
+@dataclass
+class SandboxConfig:
+    sid: str = "sandbox-sid"
+    auth_token: str = "sandbox-token"
+    # Provider seconds per real second: 0.001 makes a 30 s ring last 30 ms.
+    time_scale: float = 1.0
+    # Requests per second per account; 0 means unlimited. Beyond it: 429.
+    rate: float = 0.0
+    balance: float = 1000.0
+    # Voice calls are refused (403) below this balance, whatever they cost.
+    min_credits: float = 50.0
+    # Credits per started minute of an answered call, plus the TTS add-on per call.
+    cost_per_minute: float = 10.0
+    tts_cost: float = 3.0
+    # Faults: seconds before answering a POST (the call already exists), the share of call
+    # POSTs answered 502 after the call was placed, and the share of callbacks never sent.
+    post_delay_s: float = 0.0
+    post_5xx_rate: float = 0.0
+    callback_drop_rate: float = 0.0
+    callback_attempts: int = 10
+    seed: int = 1
+
+    KNOBS = ("time_scale", "rate", "balance", "min_credits", "post_delay_s", "post_5xx_rate",
+             "callback_drop_rate")
+
+    def public(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k not in {"sid", "auth_token"}}
+
+
+def utc_text(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else None
+
+
+@dataclass
+class SandboxCall:
+    callid: str
+    caller: str
+    recipient: str
+    call_type: str
+    tags: list[str]
+    callbackurl: str | None
+    tts: bool
+    script: CallScript
+    start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    end_time: datetime | None = None
+    status: str = "IN PROGRESS"
+    cost: float = 0.0
+    duration: int = 0
+    callback_deliveries: list[int] = field(default_factory=list)
+
+    def as_status(self, base_url: str) -> dict[str, Any]:
+        return {
+            "callid": self.callid,
+            "caller": self.caller,
+            "recipient": self.recipient,
+            "status": self.status,
+            "start_time": utc_text(self.start_time),
+            "end_time": utc_text(self.end_time),
+            "duration": self.duration,
+            "cost": self.cost,
+            "direction": "outbound",
+            "call_type": self.call_type,
+            "url": f"{base_url}/voice/calls/{self.callid}/",
+            "tags": self.tags,
+        }
+
+
+class SandboxAccount:
+    def __init__(self, config: SandboxConfig) -> None:
+        self.config = config
+        self.calls: dict[str, SandboxCall] = {}
+        self.random = random.Random(config.seed)
+        self._recent: deque[float] = deque()
+        self.throttled = 0
+
+    def throttle_wait(self) -> int | None:
+        """Seconds to wait if this request is over the rate, else None (and it is counted)."""
+        rate = self.config.rate
+        if rate <= 0:
+            return None
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] >= 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= rate:
+            self.throttled += 1
+            return max(1, math.ceil(1.0 - (now - self._recent[0])))
+        self._recent.append(now)
+        return None
+
+    def place(self, *, caller: str, recipient: str, tags: list[str], callbackurl: str | None,
+              tts: bool) -> SandboxCall:
+        call = SandboxCall(
+            callid=str(uuid.uuid4()),
+            caller=caller,
+            recipient=recipient,
+            call_type="simple/playbacks",
+            tags=tags,
+            callbackurl=callbackurl,
+            tts=tts,
+            script=OUTCOME_BY_LAST_DIGIT[recipient[-1]],
+        )
+        self.calls[call.callid] = call
+        return call
+
+    def finish(self, call: SandboxCall) -> None:
+        call.status = call.script.status
+        call.end_time = datetime.now(UTC)
+        if call.status == "ANSWERED":
+            call.duration = int(call.script.talk_s)
+            minutes = max(1, math.ceil(call.script.talk_s / 60))
+            call.cost = minutes * self.config.cost_per_minute + (
+                self.config.tts_cost if call.tts else 0.0
+            )
+        self.config.balance -= call.cost
+
+    def chance(self, rate: float) -> bool:
+        return rate > 0 and self.random.random() < rate

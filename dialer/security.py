@@ -1,0 +1,48 @@
+"""API keys (stored as SHA-256 digests) and the signed tokens that authenticate provider callbacks."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+__all__ = ["NewApiKey", "callback_token", "generate_api_key", "hash_api_key", "split_api_key",
+           "verify_callback_token"]
+
+_KEY_PREFIX = "dk"
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    plaintext: str
+    prefix: str
+    key_hash: str
+
+
+def hash_api_key(plaintext: str) -> str:
+    # Keys carry 256 bits of randomness, so a fast digest is enough; no password hashing needed.
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def generate_api_key() -> NewApiKey:
+    prefix = secrets.token_hex(6)
+    plaintext = f"{_KEY_PREFIX}_{prefix}_{secrets.token_urlsafe(32)}"
+    return NewApiKey(plaintext=plaintext, prefix=prefix, key_hash=hash_api_key(plaintext))
+
+
+def split_api_key(plaintext: str) -> str | None:
+    """The lookup prefix of a well-formed key, or None."""
+    parts = plaintext.split("_", 2)
+    if len(parts) != 3 or parts[0] != _KEY_PREFIX or len(parts[1]) != 12:
+        return None
+    return parts[1]
+
+
+def callback_token(secret_key: str, provider: str, attempt_id: int) -> str:
+    message = f"callback:{provider}:{attempt_id}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
+
+
+def verify_callback_token(secret_key: str, provider: str, attempt_id: int, token: str) -> bool:
+    return hmac.compare_digest(callback_token(secret_key, provider, attempt_id), token)

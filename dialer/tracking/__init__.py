@@ -1,0 +1,1 @@
+"""Following every attempt to a final status: callbacks, polling, reconciliation."""

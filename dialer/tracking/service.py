@@ -1,0 +1,130 @@
+"""Status updates for attempts, idempotent and monotonic, and what a finished attempt means.
+
+Callbacks and polls both arrive here as a `CallStatus`; duplicates and late arrivals change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.lifecycle import (
+    FINAL_ATTEMPT,
+    Finish,
+    RetryPolicy,
+    decide_after_attempt,
+    move_attempt,
+    move_notification,
+)
+from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, Outcome
+from dialer.providers.base import CallStatus
+
+__all__ = [
+    "CheckPlan",
+    "apply_call_status",
+    "finish_attempt",
+    "load_for_update",
+    "plan_check",
+]
+
+log = logging.getLogger(__name__)
+
+A = AttemptStatus
+N = NotificationStatus
+
+
+async def load_for_update(
+    session: AsyncSession, attempt_id: int
+) -> tuple[Attempt, Notification] | None:
+    attempt = await session.get(Attempt, attempt_id, with_for_update=True)
+    if attempt is None:
+        return None
+    notification = await session.get(Notification, attempt.notification_id, with_for_update=True)
+    assert notification is not None
+    return attempt, notification
+
+
+def finish_attempt(
+    notification: Notification,
+    attempt: Attempt,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    error: str | None = None,
+) -> None:
+    """Close an attempt with `outcome` and move its notification on: retry later, or final."""
+    move_attempt(attempt, A.finished)
+    attempt.outcome = outcome
+    attempt.next_check_at = None
+    if error is not None:
+        attempt.error = error
+    notification.outcome = outcome
+    decision = decide_after_attempt(
+        RetryPolicy.model_validate(notification.policy), notification.attempts_made, outcome, now
+    )
+    if isinstance(decision, Finish):
+        move_notification(notification, decision.status)
+    else:
+        move_notification(notification, N.queued)
+        notification.due_at = decision.at
+
+
+def apply_call_status(
+    notification: Notification,
+    attempt: Attempt,
+    status: CallStatus,
+    now: datetime,
+    poll_interval_s: float,
+) -> str:
+    """Apply a provider status; returns "final", "progress" or why it changed nothing."""
+    if attempt.provider_id is None:
+        # The POST was ambiguous or its worker died: the provider's word names the call.
+        attempt.provider_id = status.provider_id
+    elif attempt.provider_id != status.provider_id:
+        log.warning("attempt %s is call %s, not %s; ignored", attempt.id, attempt.provider_id,
+                    status.provider_id)
+        return "other call"
+    if attempt.status in FINAL_ATTEMPT:
+        return "already final"
+    attempt.provider_status = status.raw_status
+    attempt.started_at = status.started_at or attempt.started_at
+    if status.outcome is None:
+        if attempt.status in (A.dialing, A.reconciling):
+            move_attempt(attempt, A.in_progress)
+        if notification.status is N.dialing:
+            move_notification(notification, N.in_progress)
+        attempt.next_check_at = now + timedelta(seconds=poll_interval_s)
+        return "progress"
+    attempt.ended_at = status.ended_at
+    attempt.duration_s = status.duration_s
+    attempt.cost = status.cost
+    finish_attempt(notification, attempt, status.outcome, now)
+    return "final"
+
+
+@dataclass(frozen=True)
+class CheckPlan:
+    """What a status check does with an open attempt: ask the provider, wait, or give up."""
+
+    action: str  # "ask" | "reconcile" | "wait" | "give_up" | "none"
+
+
+def plan_check(
+    attempt: Attempt,
+    now: datetime,
+    *,
+    ambiguous_after_s: float,
+    reconcile_deadline_s: float,
+) -> CheckPlan:
+    age = (now - attempt.created_at).total_seconds()
+    if attempt.status in FINAL_ATTEMPT:
+        return CheckPlan("none")
+    if age >= reconcile_deadline_s:
+        return CheckPlan("give_up")
+    if attempt.status is A.dialing:
+        # Still `dialing` this late: its worker died around the POST. Never resend; reconcile.
+        return CheckPlan("reconcile" if age >= ambiguous_after_s else "wait")
+    return CheckPlan("ask" if attempt.provider_id else "wait")

@@ -1,0 +1,1 @@
+"""arq jobs: thin wrappers that call the services with the worker's runtime."""
