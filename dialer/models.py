@@ -44,6 +44,12 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def _enum_column(enum: type[StrEnum]) -> sa.Enum:
+    # VARCHAR on every database, loaded back as enum members.
+    return sa.Enum(enum, native_enum=False, length=16, validate_strings=True,
+                   values_callable=lambda e: [m.value for m in e])
+
+
 # SQLite only autoincrements an INTEGER PRIMARY KEY, not a BIGINT one.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -99,7 +105,7 @@ class Notification(SQLModel, table=True):
     request_hash: str | None = Field(default=None, max_length=64)
 
     provider: str = Field(max_length=32)
-    channel: Channel = Field(sa_type=sa.String(16))
+    channel: Channel = Field(sa_type=_enum_column(Channel))
     to_number: str = Field(max_length=20)
     from_number: str = Field(max_length=20)
     text: str | None = Field(default=None)
@@ -107,8 +113,10 @@ class Notification(SQLModel, table=True):
     recording_url: str | None = Field(default=None, max_length=2048)
     policy: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
-    status: NotificationStatus = Field(default=NotificationStatus.queued, sa_type=sa.String(16))
-    outcome: Outcome | None = Field(default=None, sa_type=sa.String(16))
+    status: NotificationStatus = Field(
+        default=NotificationStatus.queued, sa_type=_enum_column(NotificationStatus)
+    )
+    outcome: Outcome | None = Field(default=None, sa_type=_enum_column(Outcome))
     attempts_made: int = 0
     last_error: str | None = Field(default=None)
     due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -131,9 +139,11 @@ class Attempt(SQLModel, table=True):
     number: int
     provider: str = Field(max_length=32)
     provider_id: str | None = Field(default=None, max_length=128)
-    status: AttemptStatus = Field(default=AttemptStatus.dialing, sa_type=sa.String(16))
+    status: AttemptStatus = Field(
+        default=AttemptStatus.dialing, sa_type=_enum_column(AttemptStatus)
+    )
     provider_status: str | None = Field(default=None, max_length=64)
-    outcome: Outcome | None = Field(default=None, sa_type=sa.String(16))
+    outcome: Outcome | None = Field(default=None, sa_type=_enum_column(Outcome))
     error: str | None = Field(default=None)
     cost: float | None = Field(default=None)
     duration_s: int | None = Field(default=None)

@@ -6,6 +6,7 @@ from typing import TypedDict
 
 from arq.connections import ArqRedis
 
+from dialer.config import Settings
 from dialer.runtime import Runtime
 
 __all__ = ["JobContext"]
@@ -15,4 +16,5 @@ class JobContext(TypedDict, total=False):
     redis: ArqRedis
     job_id: str
     job_try: int
+    settings: Settings
     runtime: Runtime

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 async def on_startup(ctx: JobContext) -> None:
-    ctx["runtime"] = await Runtime.open(get_settings(), ctx["redis"])
+    ctx["runtime"] = await Runtime.open(ctx.get("settings") or get_settings(), ctx["redis"])
 
 
 async def on_shutdown(ctx: JobContext) -> None:
@@ -59,7 +59,7 @@ def _worker_options(settings: Settings) -> dict[str, Any]:
 
 def make_worker(settings: Settings, redis_url: str, **overrides: Any) -> Worker:
     options = {**_worker_options(settings), "redis_settings": redis_settings(redis_url),
-               **overrides}
+               "ctx": {"settings": settings}, **overrides}
     return Worker(**options)
 
 

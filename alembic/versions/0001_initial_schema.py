@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 08:16:07.205834
+Create Date: 2026-11-23 08:21:29.997547
 """
 from collections.abc import Sequence
 
@@ -38,15 +38,15 @@ def upgrade() -> None:
     sa.Column('idempotency_key', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
     sa.Column('request_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('channel', sa.Enum('tts', 'playback', name='channel', native_enum=False, length=16), nullable=False),
     sa.Column('to_number', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('from_number', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('text', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('lang', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
     sa.Column('recording_url', sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
     sa.Column('policy', sa.JSON(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.Column('status', sa.Enum('queued', 'dialing', 'in_progress', 'delivered', 'failed', 'canceled', 'expired', name='notificationstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('outcome', sa.Enum('answered', 'voicemail', 'no_answer', 'busy', 'failed', 'rejected', 'unknown', name='outcome', native_enum=False, length=16), nullable=True),
     sa.Column('attempts_made', sa.Integer(), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('due_at', dialer.models.UTCDateTime(), nullable=False),
@@ -68,9 +68,9 @@ def upgrade() -> None:
     sa.Column('number', sa.Integer(), nullable=False),
     sa.Column('provider', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('provider_id', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=True),
-    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.Enum('dialing', 'reconciling', 'in_progress', 'finished', 'not_sent', name='attemptstatus', native_enum=False, length=16), nullable=False),
     sa.Column('provider_status', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.Column('outcome', sa.Enum('answered', 'voicemail', 'no_answer', 'busy', 'failed', 'rejected', 'unknown', name='outcome', native_enum=False, length=16), nullable=True),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('cost', sa.Float(), nullable=True),
     sa.Column('duration_s', sa.Integer(), nullable=True),

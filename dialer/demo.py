@@ -1,0 +1,136 @@
+"""`dialer demo`: a real run through the sandbox with everything embedded, ending in a table."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from dialer.apikeys import create_api_key
+from dialer.config import Settings, get_settings
+from dialer.db import make_async_engine, make_sessionmaker, session_scope
+from dialer.lifecycle import FINAL_NOTIFICATION
+from dialer.migrations import upgrade_to_head
+from dialer.redis_embedded import EmbeddedRedis
+from dialer.sandbox import SandboxConfig
+from dialer.serve import free_port, running_services
+
+__all__ = ["run_demo"]
+
+FINAL = {status.value for status in FINAL_NOTIFICATION}
+
+
+def demo_numbers(count: int) -> list[str]:
+    # Japanese mobile numbers; the sandbox decides each outcome by the last digit.
+    return [f"+81901234{5600 + i:04d}" for i in range(count)]
+
+
+def demo_settings(workdir: Path, web_port: int, sandbox_port: int) -> Settings:
+    return get_settings().model_copy(update={
+        "env": "development",
+        "database_url": f"sqlite:///{workdir / 'demo.db'}",
+        "public_url": f"http://127.0.0.1:{web_port}",
+        "xoxzo_api_url": f"http://127.0.0.1:{sandbox_port}",
+        "secret_key": get_settings().secret_key.__class__(secrets.token_urlsafe(32)),
+        "poll_interval_s": 5.0,
+        "ambiguous_after_s": 30.0,
+        "reconcile_deadline_s": 120.0,
+    })
+
+
+async def _make_key(settings: Settings) -> str:
+    engine = make_async_engine(settings.async_database_url)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            return await create_api_key(session, "demo")
+    finally:
+        await engine.dispose()
+
+
+async def _demo(console: Console, count: int, time_scale: float, timeout_s: float) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="dialer-demo-"))
+    web_port, sandbox_port = free_port(), free_port()
+    settings = demo_settings(workdir, web_port, sandbox_port)
+    console.print(f"[bold]dialer demo[/]: database {workdir / 'demo.db'}, sandbox at "
+                  f"{settings.xoxzo_api_url}, API at {settings.public_url}")
+    upgrade_to_head(settings.database_url)
+    key = await _make_key(settings)
+    sandbox = SandboxConfig(sid=settings.xoxzo_sid,
+                            auth_token=settings.xoxzo_auth_token.get_secret_value(),
+                            time_scale=time_scale)
+    with EmbeddedRedis() as redis:
+        async with running_services(settings, redis.url, host="127.0.0.1", port=web_port,
+                                    workers=1, sandbox=sandbox, sandbox_port=sandbox_port
+                                    ) as services, httpx.AsyncClient(
+            base_url=services.web_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as api:
+            ids = []
+            for i, number in enumerate(demo_numbers(count)):
+                answer = await api.post("/v1/notifications", json={
+                    "channel": "tts",
+                    "to": number,
+                    "from": "+81312345678",
+                    "text": f"This is dialer demo message {i + 1}. Have a good day.",
+                    "lang": "en",
+                    "policy": {"max_attempts": 2, "retry_delay_s": 1,
+                               "retry_on": ["no_answer", "busy"]},
+                }, headers={"Idempotency-Key": f"demo-{i}"})
+                answer.raise_for_status()
+                ids.append(answer.json()["id"])
+            results = await _follow(console, api, ids, timeout_s)
+    _print_table(console, results)
+    final = sum(1 for r in results.values() if r["status"] in FINAL)
+    console.print(f"[bold]{final} of {len(ids)} notifications final[/]")
+    return 0 if final == len(ids) else 1
+
+
+async def _follow(
+    console: Console, api: httpx.AsyncClient, ids: list[int], timeout_s: float
+) -> dict[int, dict[str, Any]]:
+    results: dict[int, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout_s
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[states]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as progress:
+        task = progress.add_task("calling", total=len(ids), states="")
+        while time.monotonic() < deadline:
+            for nid in ids:
+                if results.get(nid, {}).get("status") not in FINAL:
+                    results[nid] = (await api.get(f"/v1/notifications/{nid}")).json()
+            states = Counter(r["status"] for r in results.values())
+            done = sum(n for s, n in states.items() if s in FINAL)
+            progress.update(task, completed=done,
+                            states=", ".join(f"{s} {n}" for s, n in sorted(states.items())))
+            if done == len(ids):
+                break
+            await asyncio.sleep(0.3)
+    return results
+
+
+def _print_table(console: Console, results: dict[int, dict[str, Any]]) -> None:
+    table = Table(title="Outcomes")
+    for column in ("id", "to", "status", "outcome", "attempts", "provider status", "cost"):
+        table.add_column(column)
+    for nid, r in sorted(results.items()):
+        attempts = r["attempts"]
+        table.add_row(
+            str(nid), r["to"], r["status"], r["outcome"] or "-", str(len(attempts)),
+            " / ".join(a["provider_status"] or "-" for a in attempts),
+            f"{sum(a['cost'] or 0 for a in attempts):g}",
+        )
+    console.print(table)
+    outcomes = Counter(f"{r['status']}/{r['outcome']}" for r in results.values())
+    console.print("  ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
+
+
+def run_demo(count: int = 20, time_scale: float = 0.05, timeout_s: float = 120.0) -> int:
+    return asyncio.run(_demo(Console(), count, time_scale, timeout_s))

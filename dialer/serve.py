@@ -1,0 +1,98 @@
+"""Running the web app, arq workers and the sandbox together in one event loop (`up`, `demo`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import uvicorn
+from arq import Worker
+from fastapi import FastAPI
+
+from dialer.app import create_app
+from dialer.config import Settings
+from dialer.sandbox import SandboxConfig, create_sandbox_app
+from jobs.worker import make_worker
+
+__all__ = ["Services", "free_port", "running_server", "running_services", "running_worker"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def running_server(app: FastAPI, host: str, port: int) -> AsyncIterator[uvicorn.Server]:
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            lifespan="on")
+    server = uvicorn.Server(config)
+    # The caller owns signals; uvicorn would otherwise swallow Ctrl-C for itself.
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError(f"server on {host}:{port} stopped at start-up")
+        await asyncio.sleep(0.02)
+    try:
+        yield server
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
+async def running_worker(settings: Settings, redis_url: str) -> AsyncIterator[Worker]:
+    worker = make_worker(settings, redis_url, handle_signals=False)
+    task = asyncio.create_task(worker.async_run())
+    try:
+        yield worker
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await worker.close()
+
+
+@dataclass
+class Services:
+    web_url: str
+    sandbox_url: str | None
+    workers: list[Worker] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def running_services(
+    settings: Settings,
+    redis_url: str,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    sandbox: SandboxConfig | None = None,
+    sandbox_port: int | None = None,
+) -> AsyncIterator[Services]:
+    async with contextlib.AsyncExitStack() as stack:
+        sandbox_url = None
+        if sandbox is not None:
+            sport = sandbox_port or free_port()
+            await stack.enter_async_context(
+                running_server(create_sandbox_app(sandbox), "127.0.0.1", sport)
+            )
+            sandbox_url = f"http://127.0.0.1:{sport}"
+        await stack.enter_async_context(running_server(create_app(settings, redis_url), host, port))
+        services = Services(web_url=f"http://{host}:{port}", sandbox_url=sandbox_url)
+        for _ in range(workers):
+            services.workers.append(
+                await stack.enter_async_context(running_worker(settings, redis_url))
+            )
+        async with httpx.AsyncClient() as client:
+            (await client.get(f"{services.web_url}/healthz")).raise_for_status()
+        yield services
