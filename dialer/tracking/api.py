@@ -36,6 +36,12 @@ async def _fields(request: Request) -> dict[str, Any]:
     return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
 
 
+@router.post("/xoxzo/{attempt_id}", response_class=PlainTextResponse)
+@router.post("/xoxzo/{attempt_id}/", response_class=PlainTextResponse)
+async def xoxzo_without_token(attempt_id: int) -> str:
+    raise HTTPException(status.HTTP_403_FORBIDDEN, "missing callback token")
+
+
 @router.post("/xoxzo/{attempt_id}/{token}", response_class=PlainTextResponse)
 async def xoxzo_call_ended(
     attempt_id: int, token: str, request: Request, runtime: RuntimeDep

@@ -1,0 +1,165 @@
+"""Dialling against the sandbox over HTTP: every provider answer lands in the right state."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from dialer.db import session_scope
+from dialer.dispatch.service import dial_notification
+from dialer.models import Attempt, Notification, utcnow
+from tests.support import Harness, wait_for
+
+
+async def _attempts(harness: Harness, notification_id: int) -> list[Attempt]:
+    async with session_scope(harness.runtime.sessions) as session:
+        rows = await session.exec(select(Attempt).where(Attempt.notification_id == notification_id))
+        return list(rows.all())
+
+
+async def _notification(harness: Harness, notification_id: int) -> Notification:
+    async with session_scope(harness.runtime.sessions) as session:
+        found = await session.get(Notification, notification_id)
+        assert found is not None
+        return found
+
+
+async def test_a_placed_call_is_recorded_then_finished_by_the_callback(harness: Harness) -> None:
+    body = await harness.notify("+819012345670")
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+    final = await harness.wait_final(body["id"])
+    assert final["status"] == "delivered"
+    assert final["outcome"] == "answered"
+    [attempt] = final["attempts"]
+    call = harness.sandbox.calls[attempt["provider_id"]]
+    assert call.tags == [f"attempt-{attempt['id']}"]
+    assert attempt["provider"] == "xoxzo"
+    assert attempt["provider_status"] == "ANSWERED"
+    assert attempt["outcome"] == "answered"
+    assert attempt["cost"] == call.cost > 0
+    assert attempt["started_at"] and attempt["ended_at"]
+    assert call.callback_deliveries == [200]
+
+
+async def test_running_the_dial_job_again_never_dials_again(harness: Harness) -> None:
+    body = await harness.notify("+819012345671")
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+    assert await dial_notification(harness.runtime, body["id"]) == "not due"
+    await harness.wait_final(body["id"])
+    assert await dial_notification(harness.runtime, body["id"]) == "not due"
+    assert harness.calls_to("+819012345671") == 1
+
+
+async def test_two_workers_racing_for_one_notification_dial_once(harness: Harness) -> None:
+    body = await harness.notify("+819012345672")
+    results = await asyncio.gather(
+        *(dial_notification(harness.runtime, body["id"]) for _ in range(4))
+    )
+    assert sorted(results) == ["not due", "not due", "not due", "placed"]
+    assert harness.calls_to("+819012345672") == 1
+
+
+async def test_no_answer_is_retried_by_policy_then_fails(harness: Harness) -> None:
+    body = await harness.notify("+819012345677", policy={"max_attempts": 2, "retry_delay_s": 0})
+    await dial_notification(harness.runtime, body["id"])
+
+    async def requeued() -> dict[str, Any] | None:
+        read = await harness.read(body["id"])
+        return read if read["status"] == "queued" else None
+
+    read = await wait_for(requeued, 10, "the retry to be queued")
+    assert read["attempts_made"] == 1 and read["outcome"] == "no_answer"
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+    final = await harness.wait_final(body["id"])
+    assert final["status"] == "failed"
+    assert [a["outcome"] for a in final["attempts"]] == ["no_answer", "no_answer"]
+    assert await dial_notification(harness.runtime, body["id"]) == "not due"
+    assert harness.calls_to("+819012345677") == 2
+
+
+async def test_a_429_is_not_an_attempt_and_waits_as_told(harness: Harness) -> None:
+    body = await harness.notify("+819012345670")
+    harness.sandbox.config.rate = 1
+    assert harness.sandbox.throttle_wait() is None  # the one request this second is spent
+    before = utcnow()
+    assert await dial_notification(harness.runtime, body["id"]) == "RateLimited"
+    notification = await _notification(harness, body["id"])
+    [attempt] = await _attempts(harness, body["id"])
+    assert notification.status == "queued"
+    assert notification.attempts_made == 0
+    assert notification.due_at >= before + timedelta(seconds=1)
+    assert "RateLimited" in (notification.last_error or "")
+    assert attempt.status == "not_sent" and attempt.provider_status == "HTTP 429"
+    assert harness.sandbox.calls == {}
+
+
+async def test_not_enough_credit_keeps_the_notification_and_its_attempts(harness: Harness) -> None:
+    body = await harness.notify("+819012345670", policy={"max_attempts": 1})
+    harness.sandbox.config.balance = 10
+    assert await dial_notification(harness.runtime, body["id"]) == "InsufficientCredit"
+    notification = await _notification(harness, body["id"])
+    assert notification.status == "queued"
+    assert notification.attempts_made == 0
+    assert "required: 50" in (notification.last_error or "")
+    harness.sandbox.config.balance = 1000
+    async with session_scope(harness.runtime.sessions) as session:
+        row = await session.get(Notification, body["id"])
+        assert row is not None
+        row.due_at = utcnow()
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+    final = await harness.wait_final(body["id"])
+    assert final["status"] == "delivered"
+    assert [a["number"] for a in final["attempts"]] == [1, 2]
+    assert [a["status"] for a in final["attempts"]] == ["not_sent", "finished"]
+
+
+async def test_a_rejected_message_fails_for_good_with_the_field_error(harness: Harness) -> None:
+    body = await harness.notify("+819012345670", channel="playback", text=None, lang=None,
+                                recording_url="http://example.com/voice.mp3?version=2",
+                                policy={"max_attempts": 3})
+    assert await dial_notification(harness.runtime, body["id"]) == "Rejected"
+    read = await harness.read(body["id"])
+    assert read["status"] == "failed"
+    assert read["outcome"] == "rejected"
+    assert "recording_url: Enter a valid URL." in read["last_error"]
+    assert read["attempts"][0]["provider_status"] == "HTTP 400"
+    assert harness.sandbox.calls == {}
+
+
+async def test_an_ambiguous_post_is_reconciled_by_the_callback_never_resent(
+    harness: Harness,
+) -> None:
+    body = await harness.notify("+819012345673")
+    harness.sandbox.config.post_5xx_rate = 1.0
+    assert await dial_notification(harness.runtime, body["id"]) == "Ambiguous"
+    [attempt] = await _attempts(harness, body["id"])
+    assert attempt.provider_id is None
+    final = await harness.wait_final(body["id"])
+    assert final["status"] == "delivered"
+    [attempt_out] = final["attempts"]
+    assert attempt_out["provider_id"] in harness.sandbox.calls
+    assert "Ambiguous" in attempt_out["error"]
+    assert await dial_notification(harness.runtime, body["id"]) == "not due"
+    assert harness.calls_to("+819012345673") == 1
+
+
+async def test_wrong_credentials_are_surfaced_and_nothing_is_lost(harness: Harness) -> None:
+    body = await harness.notify("+819012345670")
+    harness.sandbox.config.auth_token = "rotated"
+    assert await dial_notification(harness.runtime, body["id"]) == "AuthFailed"
+    read = await harness.read(body["id"])
+    assert read["status"] == "queued"
+    assert read["last_error"] == "AuthFailed: Invalid sid/token"
+
+
+async def test_an_expired_notification_is_not_dialled(harness: Harness) -> None:
+    body = await harness.notify("+819012345670",
+                                expires_at=(utcnow() + timedelta(seconds=1)).isoformat())
+    await asyncio.sleep(1.1)
+    assert await dial_notification(harness.runtime, body["id"]) == "not due"
+    read = await harness.read(body["id"])
+    assert read["status"] == "expired"
+    assert harness.sandbox.calls == {}

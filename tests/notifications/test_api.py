@@ -1,0 +1,137 @@
+"""/v1/notifications over HTTP against the real app, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import Harness
+
+VALID = {"channel": "tts", "to": "090-1234-5670", "from": "+81312345678", "text": "Hi",
+         "lang": "en"}
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"},
+     {"Authorization": "Bearer dk_000000000000_wrongsecret"}],
+)
+async def test_without_a_valid_key_it_is_401(harness: Harness, headers: dict[str, str]) -> None:
+    async with httpx.AsyncClient(base_url=str(harness.api.base_url), headers=headers) as anon:
+        created = await anon.post("/v1/notifications", json=VALID)
+        read = await anon.get("/v1/notifications/1")
+    assert created.status_code == 401
+    assert read.status_code == 401
+    assert created.headers["WWW-Authenticate"] == "Bearer"
+
+
+async def test_created_notification_is_queued_with_a_normalised_number(harness: Harness) -> None:
+    body = await harness.notify("090-1234-5670")
+    assert body["status"] == "queued"
+    assert body["to"] == "+819012345670"
+    assert body["from"] == "+81312345678"
+    assert body["outcome"] is None
+    assert body["attempts"] == []
+    assert body["policy"]["max_attempts"] == 1
+    assert (await harness.read(body["id"]))["id"] == body["id"]
+
+
+def _errors(answer: httpx.Response) -> list[dict[str, Any]]:
+    assert answer.status_code == 422, answer.text
+    detail: list[dict[str, Any]] = answer.json()["detail"]
+    return detail
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"to": None}, "to", "Field required"),
+        ({"to": 5}, "to", "valid string"),
+        ({"channel": "fax"}, "channel", "'tts' or 'playback'"),
+        ({"lang": "fr"}, "lang", "'ja' or 'en'"),
+        ({"text": None}, None, "text is required for channel tts"),
+        ({"recording_url": "http://example.com/a.mp3"}, None, "recording_url is for channel"),
+        ({"channel": "playback", "text": None, "recording_url": "https://example.com/a.mp3"},
+         None, "only http://"),
+        ({"policy": {"max_attempts": 0}}, "max_attempts", "greater than or equal to 1"),
+        ({"surprise": 1}, "surprise", "Extra inputs"),
+        ({"expires_at": "2030-01-01T00:00:00"}, None, "time zone"),
+    ],
+)
+async def test_a_bad_body_is_422_naming_the_field(
+    harness: Harness, change: dict[str, Any], field: str | None, words: str
+) -> None:
+    body = {k: v for k, v in {**VALID, **change}.items() if v is not None}
+    errors = _errors(await harness.api.post("/v1/notifications", json=body))
+    assert any(words in e["msg"] for e in errors), errors
+    if field is not None:
+        assert any(e["loc"][-1] == field for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [("to", "12", "too short"), ("to", "+999 1234567", "unknown country code"),
+     ("from", "hello", "not a phone number")],
+)
+async def test_an_invalid_phone_number_is_422_with_the_reason(
+    harness: Harness, field: str, value: str, reason: str
+) -> None:
+    errors = _errors(await harness.api.post("/v1/notifications", json={**VALID, field: value}))
+    assert errors[0]["loc"] == ["body", field]
+    assert reason in errors[0]["msg"]
+
+
+async def test_malformed_json_is_422(harness: Harness) -> None:
+    answer = await harness.api.post("/v1/notifications", content=b"{not json",
+                                    headers={"content-type": "application/json"})
+    assert answer.status_code == 422
+
+
+async def test_unknown_id_is_404(harness: Harness) -> None:
+    assert (await harness.api.get("/v1/notifications/999999")).status_code == 404
+    assert (await harness.api.post("/v1/notifications/999999/cancel")).status_code == 404
+
+
+async def test_the_same_idempotency_key_returns_the_same_notification(harness: Harness) -> None:
+    headers = {"Idempotency-Key": "order-42"}
+    first = await harness.api.post("/v1/notifications", json=VALID, headers=headers)
+    again = await harness.api.post("/v1/notifications", json=VALID, headers=headers)
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = await harness.api.post("/v1/notifications", json=VALID,
+                                   headers={"Idempotency-Key": "order-43"})
+    assert other.json()["id"] != first.json()["id"]
+
+
+async def test_an_idempotency_key_reused_for_another_request_is_409(harness: Harness) -> None:
+    headers = {"Idempotency-Key": "order-44"}
+    await harness.api.post("/v1/notifications", json=VALID, headers=headers)
+    clash = await harness.api.post("/v1/notifications", json={**VALID, "text": "Other"},
+                                   headers=headers)
+    assert clash.status_code == 409
+    assert "different request" in clash.json()["detail"]
+
+
+async def test_a_queued_notification_can_be_canceled_once(harness: Harness) -> None:
+    body = await harness.notify("+819012345670")
+    canceled = await harness.api.post(f"/v1/notifications/{body['id']}/cancel")
+    assert canceled.status_code == 200
+    assert canceled.json()["status"] == "canceled"
+    assert canceled.json()["finished_at"] is not None
+    again = await harness.api.post(f"/v1/notifications/{body['id']}/cancel")
+    assert again.status_code == 409
+
+
+async def test_creating_enqueues_one_dial_job(harness: Harness) -> None:
+    body = await harness.notify("+819012345670")
+    assert await harness.runtime.redis.exists(f"arq:job:dial:{body['id']}") == 1
+    assert await harness.runtime.redis.zcard("arq:queue") == 1
+
+
+async def test_healthz_needs_no_key(harness: Harness) -> None:
+    async with httpx.AsyncClient(base_url=str(harness.api.base_url)) as anon:
+        answer = await anon.get("/healthz")
+    assert answer.json() == {"status": "ok"}

@@ -1,0 +1,200 @@
+"""The sandbox speaks Xoxzo's documented protocol: checked with Xoxzo's own client and raw HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request, Response
+from xoxzo.cloudpy import XoxzoClient
+
+from dialer.sandbox import OUTCOME_BY_LAST_DIGIT, SandboxConfig, create_sandbox_app
+from dialer.sandbox.state import SandboxAccount
+from dialer.serve import free_port, running_server
+from tests.support import wait_for
+
+AUTH = ("AC-test", "token-test")
+
+
+@dataclass
+class Sandbox:
+    url: str
+    account: SandboxAccount
+    client: httpx.AsyncClient
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[Sandbox]:
+    app = create_sandbox_app(SandboxConfig(sid=AUTH[0], auth_token=AUTH[1], time_scale=0.01))
+    port = free_port()
+    async with (
+        running_server(app, "127.0.0.1", port),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", auth=AUTH) as client,
+    ):
+        yield Sandbox(f"http://127.0.0.1:{port}", app.state.account, client)
+
+
+def _tts(recipient: str = "+819012345670", **extra: str) -> dict[str, str]:
+    return {"caller": "+81312345678", "recipient": recipient, "tts_message": "Hello",
+            "tts_lang": "en", **extra}
+
+
+async def test_the_official_xoxzo_client_places_a_tts_call_and_reads_its_status(
+    sandbox: Sandbox,
+) -> None:
+    client = XoxzoClient(sid=AUTH[0], auth_token=AUTH[1], api_host=sandbox.url)
+    placed = await asyncio.to_thread(
+        client.call_tts_playback, "+81312345678", "+819012345670", "Hello from cloudpy", "en"
+    )
+    assert placed.errors is None, placed.message
+    callid = placed.messages[0]["callid"]
+
+    async def answered() -> dict[str, Any] | None:
+        # The client asks for /voice/calls/<id> without the slash and follows the redirect.
+        status = await asyncio.to_thread(client.get_simple_playback_status, callid)
+        assert status.errors is None, status.message
+        return status.message if status.message["status"] == "ANSWERED" else None
+
+    final = await wait_for(answered, 10, "the call to be answered")
+    assert final["callid"] == callid
+    assert final["recipient"] == "+819012345670"
+    assert final["call_type"] == "simple/playbacks"
+    assert final["duration"] > 0 and final["cost"] > 0
+
+
+async def test_the_official_client_sees_a_401_for_wrong_credentials(sandbox: Sandbox) -> None:
+    client = XoxzoClient(sid=AUTH[0], auth_token="wrong", api_host=sandbox.url)
+    answer = await asyncio.to_thread(
+        client.call_tts_playback, "+81312345678", "+819012345670", "Hello", "en"
+    )
+    assert answer.errors == 401
+    assert answer.message == {"detail": "Invalid sid/token"}
+
+
+@pytest.mark.parametrize(
+    ("form", "errors"),
+    [
+        ({"recipient": "+819012345670", "recording_url": "http://example.com/a.mp3"},
+         {"caller": ["This field is required."]}),
+        (_tts(recipient="09012345670"), {"recipient": ["Enter a valid E.164 phone number."]}),
+        ({"caller": "+81312345678", "recipient": "+819012345670",
+          "recording_url": "https://example.com/a.mp3"},
+         {"recording_url": ["https is not supported."]}),
+        ({"caller": "+81312345678", "recipient": "+819012345670",
+          "recording_url": "http://example.com/a b?.mp3"}, {"recording_url": ["Enter a valid URL."]}),
+        ({"caller": "+81312345678", "recipient": "+819012345670"},
+         {"recording_url": ["This field is required."]}),
+    ],
+)
+async def test_bad_requests_get_field_errors(
+    sandbox: Sandbox, form: dict[str, str], errors: dict[str, list[str]]
+) -> None:
+    answer = await sandbox.client.post("/voice/simple/playbacks/", data=form)
+    assert answer.status_code == 400
+    assert answer.json() == errors
+    assert sandbox.account.calls == {}
+
+
+async def test_unsupported_tts_language(sandbox: Sandbox) -> None:
+    answer = await sandbox.client.post("/voice/simple/playbacks/", data=_tts(tts_lang="fr"))
+    assert answer.status_code == 400
+    assert list(answer.json()) == ["tts_lang"]
+
+
+async def test_below_the_minimum_balance_a_call_is_refused_with_403(sandbox: Sandbox) -> None:
+    sandbox.account.config.balance = 49
+    answer = await sandbox.client.post("/voice/simple/playbacks/", data=_tts())
+    assert answer.status_code == 403
+    assert answer.json() == {"non_field_errors": ["Not enough credits, required: 50"]}
+    credits = await sandbox.client.get("/you/credits/")
+    assert credits.json() == {"credits": 49}
+
+
+async def test_over_the_rate_a_request_gets_429_with_the_wait(sandbox: Sandbox) -> None:
+    sandbox.account.config.rate = 2
+    codes = [(await sandbox.client.get("/you/credits/")).status_code for _ in range(2)]
+    throttled = await sandbox.client.get("/you/credits/")
+    assert codes == [200, 200]
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "1"
+    assert throttled.json() == {"detail": "Request was throttled. Expected available in 1 second."}
+
+
+async def test_unknown_call_is_an_html_404(sandbox: Sandbox) -> None:
+    answer = await sandbox.client.get("/voice/calls/nope/")
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+
+
+async def test_missing_slash_redirects_a_get_and_refuses_a_post(sandbox: Sandbox) -> None:
+    redirect = await sandbox.client.get("/you/credits")
+    assert redirect.status_code == 301
+    assert redirect.headers["location"] == "/you/credits/"
+    post = await sandbox.client.post("/voice/simple/playbacks", data=_tts())
+    assert post.status_code == 404
+
+
+@pytest.mark.parametrize("digit", sorted(OUTCOME_BY_LAST_DIGIT))
+async def test_outcome_follows_the_last_digit_and_spends_credits(
+    sandbox: Sandbox, digit: str
+) -> None:
+    before = sandbox.account.config.balance
+    placed = await sandbox.client.post("/voice/simple/playbacks/",
+                                       data=_tts(recipient=f"+81901234567{digit}"))
+    assert placed.status_code == 201
+    callid = placed.json()[0]["callid"]
+
+    async def ended() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await sandbox.client.get(f"/voice/calls/{callid}/")).json()
+        return body if body["status"] != "IN PROGRESS" else None
+
+    final = await wait_for(ended, 10, "the call to end")
+    assert final["status"] == OUTCOME_BY_LAST_DIGIT[digit].status
+    assert sandbox.account.config.balance == before - final["cost"]
+    assert (final["cost"] > 0) == (final["status"] == "ANSWERED")
+
+
+async def test_end_of_call_posts_to_the_callback_until_it_gets_200(sandbox: Sandbox) -> None:
+    received: list[dict[str, str]] = []
+    receiver = FastAPI()
+
+    @receiver.post("/cb")
+    async def callback(request: Request) -> Response:
+        received.append({k: str(v) for k, v in (await request.form()).items()})
+        return Response(status_code=500 if len(received) < 3 else 200)
+
+    port = free_port()
+    async with running_server(receiver, "127.0.0.1", port):
+        placed = await sandbox.client.post("/voice/simple/playbacks/", data=_tts(
+            callbackurl=f"http://127.0.0.1:{port}/cb", tags="attempt-9, other"))
+        callid = placed.json()[0]["callid"]
+
+        async def three() -> bool:
+            return len(received) >= 3
+
+        await wait_for(three, 10, "three callback deliveries")
+        await asyncio.sleep(0.2)
+    assert len(received) == 3
+    assert received[0]["callid"] == callid
+    assert received[0]["status"] == "ANSWERED"
+    assert received[0]["tags"] == "attempt-9,other"
+    assert sandbox.account.calls[callid].callback_deliveries == [500, 500, 200]
+
+
+async def test_knobs_change_at_run_time_and_unknown_ones_are_refused(sandbox: Sandbox) -> None:
+    ok = await sandbox.client.post("/_sandbox/knobs", json={"rate": 5, "post_5xx_rate": 1})
+    assert ok.status_code == 200
+    assert sandbox.account.config.rate == 5
+    refused = await sandbox.client.post("/_sandbox/knobs", json={"sid": "x"})
+    assert refused.status_code == 422
+
+
+async def test_a_5xx_fault_still_places_the_call(sandbox: Sandbox) -> None:
+    sandbox.account.config.post_5xx_rate = 1.0
+    answer = await sandbox.client.post("/voice/simple/playbacks/", data=_tts())
+    assert answer.status_code == 502
+    assert len(sandbox.account.calls) == 1
