@@ -39,15 +39,16 @@ def _functions(settings: Settings) -> list[Any]:
     ]
 
 
-def _cron_jobs() -> list[Any]:
+def _cron_jobs(settings: Settings) -> list[Any]:
+    # arq leases a running job for (longest timeout + 10 s); keep every timeout the same.
     return [cron(hopper_tick, second=set(range(60)), unique=True, run_at_startup=True,
-                 keep_result=0, timeout=30)]
+                 keep_result=0, timeout=settings.job_timeout_s)]
 
 
 def _worker_options(settings: Settings) -> dict[str, Any]:
     return {
         "functions": _functions(settings),
-        "cron_jobs": _cron_jobs(),
+        "cron_jobs": _cron_jobs(settings),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
         "max_jobs": 20,
@@ -68,7 +69,7 @@ class WorkerSettings:
 
     _settings = get_settings()
     functions = _functions(_settings)
-    cron_jobs = _cron_jobs()
+    cron_jobs = _cron_jobs(_settings)
     on_startup = on_startup
     on_shutdown = on_shutdown
     max_jobs = 20

@@ -1,0 +1,213 @@
+"""The whole path with real processes: REST API -> arq worker -> sandbox -> callback -> status.
+
+Workers are killed with SIGKILL mid-call and Redis is flushed while work is pending; nobody is
+called twice by accident and every notification still reaches a final status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from arq.connections import ArqRedis
+
+from dialer.apikeys import create_api_key
+from dialer.db import make_async_engine, make_sessionmaker, session_scope
+from dialer.serve import free_port
+from tests.processes import DialerProcess
+from tests.support import FINAL, wait_for
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    logdir: Path
+    api: httpx.AsyncClient
+    sandbox: httpx.AsyncClient
+    workers: list[DialerProcess] = field(default_factory=list)
+
+    def start_worker(self) -> DialerProcess:
+        worker = DialerProcess(f"worker{len(self.workers)}", ["worker"], self.env, self.logdir)
+        self.workers.append(worker)
+        return worker
+
+    async def calls(self) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = (await self.sandbox.get("/_sandbox/calls")).json()
+        return calls
+
+    async def knobs(self, **values: float) -> None:
+        (await self.sandbox.post("/_sandbox/knobs", json=values)).raise_for_status()
+
+    async def notify(self, to: str, **fields: Any) -> int:
+        body = {"channel": "tts", "to": to, "from": "+81312345678", "text": "Hello", "lang": "en",
+                **fields}
+        answer = await self.api.post("/v1/notifications", json=body)
+        assert answer.status_code == 202, answer.text
+        notification_id: int = answer.json()["id"]
+        return notification_id
+
+    async def read(self, notification_id: int) -> dict[str, Any]:
+        body: dict[str, Any] = (await self.api.get(f"/v1/notifications/{notification_id}")).json()
+        return body
+
+    async def wait_final(self, notification_id: int, timeout: float) -> dict[str, Any]:
+        async def final() -> dict[str, Any] | None:
+            body = await self.read(notification_id)
+            return body if body["status"] in FINAL else None
+
+        return await wait_for(final, timeout, f"notification {notification_id} final", 0.2)
+
+
+async def _api_key(database_url: str) -> str:
+    from dialer.config import to_driver_url
+
+    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            return await create_api_key(session, "e2e")
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[DialerProcess]]:
+    started: list[DialerProcess] = []
+    yield started
+    for process in started:
+        process.stop()
+
+
+@pytest.fixture
+async def stack(
+    database_url: str, redis: ArqRedis, redis_url: str, tmp_path: Path,
+    processes: list[DialerProcess],
+) -> AsyncIterator[Stack]:
+    web_port, sandbox_port = free_port(), free_port()
+    env = {
+        "DIALER_ENV": "development",
+        "DIALER_DATABASE_URL": database_url,
+        "DIALER_REDIS_URL": redis_url,
+        "DIALER_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+        "DIALER_SECRET_KEY": secrets.token_urlsafe(32),
+        "XOXZO_API_URL": f"http://127.0.0.1:{sandbox_port}",
+        "XOXZO_SID": "e2e-sid",
+        "XOXZO_AUTH_TOKEN": secrets.token_urlsafe(16),
+        # Short clocks so that a killed worker's job is run again within seconds.
+        "DIALER_JOB_TIMEOUT_S": "3",
+        "DIALER_PROVIDER_TIMEOUT_S": "2.5",
+        "DIALER_POLL_INTERVAL_S": "0.5",
+        "DIALER_AMBIGUOUS_AFTER_S": "2",
+        "DIALER_RECONCILE_DEADLINE_S": "20",
+    }
+    sandbox = DialerProcess("sandbox", ["sandbox", "--port", str(sandbox_port),
+                                        "--time-scale", "0.02"], env, tmp_path)
+    processes.append(sandbox)
+    web = DialerProcess("web", ["web", "--port", str(web_port)], env, tmp_path)
+    processes.append(web)
+    await asyncio.to_thread(sandbox.wait_http, f"http://127.0.0.1:{sandbox_port}/_sandbox/knobs")
+    await asyncio.to_thread(web.wait_http, f"http://127.0.0.1:{web_port}/healthz")
+    key = await _api_key(database_url)
+    async with (
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{web_port}",
+                          headers={"Authorization": f"Bearer {key}"}, timeout=30) as api,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{sandbox_port}", timeout=30) as sandbox_api,
+    ):
+        stack = Stack(env=env, logdir=tmp_path, api=api, sandbox=sandbox_api)
+        yield stack
+        processes.extend(stack.workers)
+
+
+async def _killed_mid_post(stack: Stack, redis: ArqRedis, number: str) -> int:
+    """Place a call whose POST answer is slow, and SIGKILL the worker while it waits for it."""
+    await stack.knobs(post_delay_s=1.5)
+    doomed = stack.start_worker()
+    notification_id = await stack.notify(number)
+
+    async def dialled() -> bool:
+        return any(call["recipient"] == number for call in await stack.calls())
+
+    await wait_for(dialled, 20, "the sandbox to receive the call")
+    await asyncio.to_thread(doomed.kill)
+    read = await stack.read(notification_id)
+    assert read["status"] == "dialing"
+    assert read["attempts"][0]["status"] == "dialing"
+    assert read["attempts"][0]["provider_id"] is None
+    assert await redis.exists(f"arq:job:dial:{notification_id}") == 1
+    await stack.knobs(post_delay_s=0)
+    return notification_id
+
+
+async def _job_rerun(redis: ArqRedis, notification_id: int) -> None:
+    async def rerun() -> bool:
+        return await redis.exists(f"arq:job:dial:{notification_id}") == 0
+
+    # arq runs the job again once the dead worker's in-progress lease (timeout + 10 s) lapses.
+    await wait_for(rerun, 40, "arq to run the dial job again", 0.2)
+
+
+async def test_a_worker_killed_between_post_and_call_id_never_rings_twice(
+    stack: Stack, redis: ArqRedis
+) -> None:
+    number = "+819012345670"
+    notification_id = await _killed_mid_post(stack, redis, number)
+    stack.start_worker()
+    await _job_rerun(redis, notification_id)
+    final = await stack.wait_final(notification_id, 30)
+    calls = [c for c in await stack.calls() if c["recipient"] == number]
+    assert len(calls) == 1
+    assert final["status"] == "delivered"
+    [attempt] = final["attempts"]
+    assert attempt["provider_id"] == calls[0]["callid"]
+    assert attempt["provider_status"] == "ANSWERED"
+
+
+async def test_killed_mid_post_and_callback_lost_it_is_closed_unknown_not_redialled(
+    stack: Stack, redis: ArqRedis
+) -> None:
+    await stack.knobs(callback_drop_rate=1)
+    number = "+819012345671"
+    notification_id = await _killed_mid_post(stack, redis, number)
+    stack.start_worker()
+
+    async def reconciling() -> bool:
+        read = await stack.read(notification_id)
+        return bool(read["attempts"][0]["status"] == "reconciling")
+
+    await wait_for(reconciling, 20, "the attempt to be reconciled")
+    await _job_rerun(redis, notification_id)
+    final = await stack.wait_final(notification_id, 40)
+    assert final["status"] == "failed"
+    assert final["outcome"] == "unknown"
+    assert [c["recipient"] for c in await stack.calls()].count(number) == 1
+
+
+async def test_redis_flushed_while_notifications_are_pending_every_one_completes(
+    stack: Stack, redis: ArqRedis
+) -> None:
+    numbers = [f"+8190123456{i:02d}" for i in range(12)]
+    policy = {"max_attempts": 2, "retry_delay_s": 0, "retry_on": ["no_answer"]}
+    ids = [await stack.notify(n, policy=policy) for n in numbers]
+    await redis.flushall()  # every queued job is gone; only SQL knows the work
+    worker = stack.start_worker()
+
+    async def some_dialled() -> bool:
+        return len(await stack.calls()) >= 3
+
+    await wait_for(some_dialled, 20, "the first calls")
+    await redis.flushall()  # again, with calls ringing and retries pending
+    await asyncio.to_thread(worker.stop)
+    stack.start_worker()
+    finals = [await stack.wait_final(i, 60) for i in ids]
+    assert all(f["status"] in {"delivered", "failed"} for f in finals)
+    dialled = Counter(c["recipient"] for c in await stack.calls())
+    assert set(dialled) == set(numbers)
+    assert max(dialled.values()) <= 2
+    for number, final in zip(numbers, finals, strict=True):
+        assert len(final["attempts"]) == dialled[number]

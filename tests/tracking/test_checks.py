@@ -1,0 +1,68 @@
+"""The polling fallback and reconciliation of attempts whose worker died around the POST."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from dialer.db import session_scope
+from dialer.dispatch.service import claim_for_dialing
+from dialer.models import Attempt, utcnow
+from dialer.serve import running_worker
+from dialer.tracking.checks import check_attempt
+from tests.support import Harness
+
+
+async def test_with_every_callback_lost_polling_still_finishes_each_call(harness: Harness) -> None:
+    harness.sandbox.config.callback_drop_rate = 1.0
+    numbers = ["+819012345670", "+819012345677", "+819012345679"]
+    ids = [(await harness.notify(n))["id"] for n in numbers]
+    async with running_worker(harness.settings, harness.redis_url):
+        finals = [await harness.wait_final(i, timeout=30) for i in ids]
+    assert [f["outcome"] for f in finals] == ["answered", "no_answer", "failed"]
+    assert [f["attempts"][0]["provider_status"] for f in finals] == [
+        "ANSWERED", "NO ANSWER", "FAILED"]
+    assert all(not call.callback_deliveries for call in harness.sandbox.calls.values())
+
+
+async def _orphan_dialing_attempt(harness: Harness) -> int:
+    """The state a worker leaves when it dies after committing `dialing`, before any answer."""
+    body = await harness.notify("+819012345670")
+    async with session_scope(harness.runtime.sessions) as session:
+        claimed = await claim_for_dialing(session, body["id"], utcnow(), harness.settings)
+        assert claimed is not None
+        attempt_id = claimed[1].id
+    assert attempt_id is not None
+    return attempt_id
+
+
+async def _age(harness: Harness, attempt_id: int, seconds: float) -> None:
+    async with session_scope(harness.runtime.sessions) as session:
+        attempt = await session.get(Attempt, attempt_id)
+        assert attempt is not None
+        attempt.created_at = attempt.created_at - timedelta(seconds=seconds)
+
+
+async def test_a_dialing_attempt_is_reconciled_then_closed_unknown_never_redialled(
+    harness: Harness,
+) -> None:
+    attempt_id = await _orphan_dialing_attempt(harness)
+    assert await check_attempt(harness.runtime, attempt_id) == "wait"
+    await _age(harness, attempt_id, harness.settings.ambiguous_after_s)
+    assert await check_attempt(harness.runtime, attempt_id) == "reconcile"
+    assert await check_attempt(harness.runtime, attempt_id) == "wait"
+    await _age(harness, attempt_id, harness.settings.reconcile_deadline_s)
+    assert await check_attempt(harness.runtime, attempt_id) == "gave up"
+    assert await check_attempt(harness.runtime, attempt_id) == "already final"
+    async with session_scope(harness.runtime.sessions) as session:
+        attempt = await session.get(Attempt, attempt_id)
+        assert attempt is not None
+        notification_id = attempt.notification_id
+    read = await harness.read(notification_id)
+    assert read["status"] == "failed"
+    assert read["outcome"] == "unknown"
+    assert read["attempts"][0]["error"] == "no final status from the provider before the deadline"
+    assert harness.sandbox.calls == {}
+
+
+async def test_a_check_of_an_unknown_attempt_says_so(harness: Harness) -> None:
+    assert await check_attempt(harness.runtime, 424242) == "no such attempt"
