@@ -55,8 +55,10 @@ def _require_redis(settings: Settings) -> str:
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
 def main(verbose: bool) -> None:
     """dialer: campaign and notification dialer for Xoxzo and Voxology."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 @main.command()
@@ -75,8 +77,9 @@ def up(host: str, port: int, workers: int) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with running_services(settings, redis_url, host=host, port=port,
-                                    workers=workers) as services:
+        async with running_services(
+            settings, redis_url, host=host, port=port, workers=workers
+        ) as services:
             click.echo(f"dialer up: API at {services.web_url}, {workers} worker(s); Ctrl-C stops")
             await stop.wait()
 
@@ -108,15 +111,30 @@ def worker(burst: bool) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True)
-@click.option("--time-scale", default=1.0, show_default=True,
-              help="Provider seconds per real second; 0.01 rings for 1/100 of the time.")
+@click.option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    help="Provider seconds per real second; 0.01 rings for 1/100 of the time.",
+)
 @click.option("--rate", default=0.0, show_default=True, help="Requests/s before 429; 0: none.")
 @click.option("--balance", default=1000.0, show_default=True, help="Starting credits.")
-@click.option("--min-credits", default=50.0, show_default=True,
-              help="Voice calls are refused (403) below this balance.")
+@click.option(
+    "--min-credits",
+    default=50.0,
+    show_default=True,
+    help="Voice calls are refused (403) below this balance.",
+)
 @click.option("--seed", default=1, show_default=True)
-def sandbox(host: str, port: int, time_scale: float, rate: float, balance: float,
-            min_credits: float, seed: int) -> None:
+def sandbox(
+    host: str,
+    port: int,
+    time_scale: float,
+    rate: float,
+    balance: float,
+    min_credits: float,
+    seed: int,
+) -> None:
     """The provider simulator. Credentials: XOXZO_SID and XOXZO_AUTH_TOKEN, as the dialer's."""
     from dialer.sandbox import SandboxConfig, create_sandbox_app
 
@@ -124,7 +142,11 @@ def sandbox(host: str, port: int, time_scale: float, rate: float, balance: float
     config = SandboxConfig(
         sid=settings.xoxzo_sid,
         auth_token=settings.xoxzo_auth_token.get_secret_value(),
-        time_scale=time_scale, rate=rate, balance=balance, min_credits=min_credits, seed=seed,
+        time_scale=time_scale,
+        rate=rate,
+        balance=balance,
+        min_credits=min_credits,
+        seed=seed,
     )
     uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level="warning")
 

@@ -1,4 +1,4 @@
-"""Settings read from the environment: DIALER_* for the service, XOXZO_* and VOXOLOGY_* for providers."""
+"""Settings from the environment: DIALER_* for the service, XOXZO_* and VOXOLOGY_* for providers."""
 
 from __future__ import annotations
 
@@ -30,9 +30,7 @@ class Settings(BaseSettings):
     )
     xoxzo_api_url: str = Field("https://api.xoxzo.com", validation_alias="XOXZO_API_URL")
     voxology_api_key: SecretStr | None = Field(None, validation_alias="VOXOLOGY_API_KEY")
-    voxology_api_url: str = Field(
-        "https://api.voxolo.gy/v1", validation_alias="VOXOLOGY_API_URL"
-    )
+    voxology_api_url: str = Field("https://api.voxolo.gy/v1", validation_alias="VOXOLOGY_API_URL")
 
     provider_timeout_s: float = 10.0
     job_timeout_s: float = 60.0

@@ -1,4 +1,4 @@
-"""Database engines and sessions. SQLite gets WAL and a busy timeout so several processes share it."""
+"""Database engines and sessions; SQLite gets WAL and a busy timeout so processes can share it."""
 
 from __future__ import annotations
 

@@ -35,16 +35,18 @@ def demo_numbers(count: int) -> list[str]:
 
 
 def demo_settings(workdir: Path, web_port: int, sandbox_port: int) -> Settings:
-    return get_settings().model_copy(update={
-        "env": "development",
-        "database_url": f"sqlite:///{workdir / 'demo.db'}",
-        "public_url": f"http://127.0.0.1:{web_port}",
-        "xoxzo_api_url": f"http://127.0.0.1:{sandbox_port}",
-        "secret_key": get_settings().secret_key.__class__(secrets.token_urlsafe(32)),
-        "poll_interval_s": 5.0,
-        "ambiguous_after_s": 30.0,
-        "reconcile_deadline_s": 120.0,
-    })
+    return get_settings().model_copy(
+        update={
+            "env": "development",
+            "database_url": f"sqlite:///{workdir / 'demo.db'}",
+            "public_url": f"http://127.0.0.1:{web_port}",
+            "xoxzo_api_url": f"http://127.0.0.1:{sandbox_port}",
+            "secret_key": get_settings().secret_key.__class__(secrets.token_urlsafe(32)),
+            "poll_interval_s": 5.0,
+            "ambiguous_after_s": 30.0,
+            "reconcile_deadline_s": 120.0,
+        }
+    )
 
 
 async def _make_key(settings: Settings) -> str:
@@ -60,30 +62,50 @@ async def _demo(console: Console, count: int, time_scale: float, timeout_s: floa
     workdir = Path(tempfile.mkdtemp(prefix="dialer-demo-"))
     web_port, sandbox_port = free_port(), free_port()
     settings = demo_settings(workdir, web_port, sandbox_port)
-    console.print(f"[bold]dialer demo[/]: database {workdir / 'demo.db'}, sandbox at "
-                  f"{settings.xoxzo_api_url}, API at {settings.public_url}")
+    console.print(
+        f"[bold]dialer demo[/]: database {workdir / 'demo.db'}, sandbox at "
+        f"{settings.xoxzo_api_url}, API at {settings.public_url}"
+    )
     upgrade_to_head(settings.database_url)
     key = await _make_key(settings)
-    sandbox = SandboxConfig(sid=settings.xoxzo_sid,
-                            auth_token=settings.xoxzo_auth_token.get_secret_value(),
-                            time_scale=time_scale)
+    sandbox = SandboxConfig(
+        sid=settings.xoxzo_sid,
+        auth_token=settings.xoxzo_auth_token.get_secret_value(),
+        time_scale=time_scale,
+    )
     with EmbeddedRedis() as redis:
-        async with running_services(settings, redis.url, host="127.0.0.1", port=web_port,
-                                    workers=1, sandbox=sandbox, sandbox_port=sandbox_port
-                                    ) as services, httpx.AsyncClient(
-            base_url=services.web_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-        ) as api:
+        async with (
+            running_services(
+                settings,
+                redis.url,
+                host="127.0.0.1",
+                port=web_port,
+                workers=1,
+                sandbox=sandbox,
+                sandbox_port=sandbox_port,
+            ) as services,
+            httpx.AsyncClient(
+                base_url=services.web_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+            ) as api,
+        ):
             ids = []
             for i, number in enumerate(demo_numbers(count)):
-                answer = await api.post("/v1/notifications", json={
-                    "channel": "tts",
-                    "to": number,
-                    "from": "+81312345678",
-                    "text": f"This is dialer demo message {i + 1}. Have a good day.",
-                    "lang": "en",
-                    "policy": {"max_attempts": 2, "retry_delay_s": 1,
-                               "retry_on": ["no_answer", "busy"]},
-                }, headers={"Idempotency-Key": f"demo-{i}"})
+                answer = await api.post(
+                    "/v1/notifications",
+                    json={
+                        "channel": "tts",
+                        "to": number,
+                        "from": "+81312345678",
+                        "text": f"This is dialer demo message {i + 1}. Have a good day.",
+                        "lang": "en",
+                        "policy": {
+                            "max_attempts": 2,
+                            "retry_delay_s": 1,
+                            "retry_on": ["no_answer", "busy"],
+                        },
+                    },
+                    headers={"Idempotency-Key": f"demo-{i}"},
+                )
                 answer.raise_for_status()
                 ids.append(answer.json()["id"])
             results = await _follow(console, api, ids, timeout_s)
@@ -98,8 +120,13 @@ async def _follow(
 ) -> dict[int, dict[str, Any]]:
     results: dict[int, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout_s
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[states]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[states]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console) as progress:
         task = progress.add_task("calling", total=len(ids), states="")
         while time.monotonic() < deadline:
@@ -108,8 +135,11 @@ async def _follow(
                     results[nid] = (await api.get(f"/v1/notifications/{nid}")).json()
             states = Counter(r["status"] for r in results.values())
             done = sum(n for s, n in states.items() if s in FINAL)
-            progress.update(task, completed=done,
-                            states=", ".join(f"{s} {n}" for s, n in sorted(states.items())))
+            progress.update(
+                task,
+                completed=done,
+                states=", ".join(f"{s} {n}" for s, n in sorted(states.items())),
+            )
             if done == len(ids):
                 break
             await asyncio.sleep(0.3)
@@ -123,7 +153,11 @@ def _print_table(console: Console, results: dict[int, dict[str, Any]]) -> None:
     for nid, r in sorted(results.items()):
         attempts = r["attempts"]
         table.add_row(
-            str(nid), r["to"], r["status"], r["outcome"] or "-", str(len(attempts)),
+            str(nid),
+            r["to"],
+            r["status"],
+            r["outcome"] or "-",
+            str(len(attempts)),
             " / ".join(a["provider_status"] or "-" for a in attempts),
             f"{sum(a['cost'] or 0 for a in attempts):g}",
         )

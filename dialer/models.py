@@ -46,8 +46,13 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 def _enum_column(enum: type[StrEnum]) -> sa.Enum:
     # VARCHAR on every database, loaded back as enum members.
-    return sa.Enum(enum, native_enum=False, length=16, validate_strings=True,
-                   values_callable=lambda e: [m.value for m in e])
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        length=16,
+        validate_strings=True,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY, not a BIGINT one.

@@ -1,4 +1,4 @@
-"""API keys (stored as SHA-256 digests) and the signed tokens that authenticate provider callbacks."""
+"""API keys (stored as SHA-256 digests) and the signed tokens that authenticate callbacks."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-__all__ = ["NewApiKey", "callback_token", "generate_api_key", "hash_api_key", "split_api_key",
-           "verify_callback_token"]
+__all__ = [
+    "NewApiKey",
+    "callback_token",
+    "generate_api_key",
+    "hash_api_key",
+    "split_api_key",
+    "verify_callback_token",
+]
 
 _KEY_PREFIX = "dk"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 import httpx
@@ -28,13 +28,20 @@ def free_port() -> int:
         return port
 
 
+class _OwnedServer(uvicorn.Server):
+    """A server that leaves signals to whoever runs it: several share one loop here."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 @contextlib.asynccontextmanager
 async def running_server(app: FastAPI, host: str, port: int) -> AsyncIterator[uvicorn.Server]:
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                            lifespan="on")
-    server = uvicorn.Server(config)
-    # The caller owns signals; uvicorn would otherwise swallow Ctrl-C for itself.
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
+    )
+    server = _OwnedServer(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

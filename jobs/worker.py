@@ -1,12 +1,13 @@
-"""arq worker settings: `arq jobs.worker.WorkerSettings` (needs DIALER_REDIS_URL), or `dialer worker`."""
+"""arq worker settings for `arq jobs.worker.WorkerSettings` and for `dialer worker`."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from arq import Worker, cron, func
 from arq.connections import RedisSettings
+from arq.typing import WorkerCoroutine
 
 from dialer.config import Settings, get_settings
 from dialer.runtime import CHECK_JOB, DIAL_JOB, Runtime, redis_settings
@@ -34,15 +35,33 @@ async def on_shutdown(ctx: JobContext) -> None:
 def _functions(settings: Settings) -> list[Any]:
     # keep_result=0 frees a job's id when it ends, so the hopper can enqueue that work again.
     return [
-        func(dial_notification, name=DIAL_JOB, keep_result=0, timeout=settings.job_timeout_s),
-        func(check_attempt, name=CHECK_JOB, keep_result=0, timeout=settings.job_timeout_s),
+        func(
+            cast(WorkerCoroutine, dial_notification),
+            name=DIAL_JOB,
+            keep_result=0,
+            timeout=settings.job_timeout_s,
+        ),
+        func(
+            cast(WorkerCoroutine, check_attempt),
+            name=CHECK_JOB,
+            keep_result=0,
+            timeout=settings.job_timeout_s,
+        ),
     ]
 
 
 def _cron_jobs(settings: Settings) -> list[Any]:
     # arq leases a running job for (longest timeout + 10 s); keep every timeout the same.
-    return [cron(hopper_tick, second=set(range(60)), unique=True, run_at_startup=True,
-                 keep_result=0, timeout=settings.job_timeout_s)]
+    return [
+        cron(
+            cast(WorkerCoroutine, hopper_tick),
+            second=set(range(60)),
+            unique=True,
+            run_at_startup=True,
+            keep_result=0,
+            timeout=settings.job_timeout_s,
+        )
+    ]
 
 
 def _worker_options(settings: Settings) -> dict[str, Any]:
@@ -59,8 +78,12 @@ def _worker_options(settings: Settings) -> dict[str, Any]:
 
 
 def make_worker(settings: Settings, redis_url: str, **overrides: Any) -> Worker:
-    options = {**_worker_options(settings), "redis_settings": redis_settings(redis_url),
-               "ctx": {"settings": settings}, **overrides}
+    options = {
+        **_worker_options(settings),
+        "redis_settings": redis_settings(redis_url),
+        "ctx": {"settings": settings},
+        **overrides,
+    }
     return Worker(**options)
 
 
@@ -75,6 +98,4 @@ class WorkerSettings:
     max_jobs = 20
     job_timeout = _settings.job_timeout_s
     poll_delay = 0.2
-    redis_settings: RedisSettings = redis_settings(
-        _settings.redis_url or "redis://127.0.0.1:6379"
-    )
+    redis_settings: RedisSettings = redis_settings(_settings.redis_url or "redis://127.0.0.1:6379")

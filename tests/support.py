@@ -22,20 +22,22 @@ T = TypeVar("T")
 
 
 def make_settings(database_url: str, *, web_port: int, sandbox_port: int, **extra: Any) -> Settings:
-    return Settings().model_copy(update={
-        "env": "development",
-        "database_url": database_url,
-        "public_url": f"http://127.0.0.1:{web_port}",
-        "xoxzo_api_url": f"http://127.0.0.1:{sandbox_port}",
-        "xoxzo_sid": "test-sid",
-        "xoxzo_auth_token": SecretStr("test-token"),
-        "secret_key": SecretStr(secrets.token_urlsafe(32)),
-        "provider_timeout_s": 5.0,
-        "poll_interval_s": 0.5,
-        "ambiguous_after_s": 2.0,
-        "reconcile_deadline_s": 30.0,
-        **extra,
-    })
+    return Settings().model_copy(
+        update={
+            "env": "development",
+            "database_url": database_url,
+            "public_url": f"http://127.0.0.1:{web_port}",
+            "xoxzo_api_url": f"http://127.0.0.1:{sandbox_port}",
+            "xoxzo_sid": "test-sid",
+            "xoxzo_auth_token": SecretStr("test-token"),
+            "secret_key": SecretStr(secrets.token_urlsafe(32)),
+            "provider_timeout_s": 5.0,
+            "poll_interval_s": 0.5,
+            "ambiguous_after_s": 2.0,
+            "reconcile_deadline_s": 30.0,
+            **extra,
+        }
+    )
 
 
 @dataclass
@@ -49,8 +51,14 @@ class Harness:
     api_key: str
 
     async def notify(self, to: str, **fields: Any) -> dict[str, Any]:
-        body = {"channel": "tts", "to": to, "from": "+81312345678", "text": "Hello", "lang": "en",
-                **fields}
+        body = {
+            "channel": "tts",
+            "to": to,
+            "from": "+81312345678",
+            "text": "Hello",
+            "lang": "en",
+            **fields,
+        }
         answer = await self.api.post("/v1/notifications", json=body)
         assert answer.status_code == 202, answer.text
         result: dict[str, Any] = answer.json()
@@ -62,25 +70,25 @@ class Harness:
         result: dict[str, Any] = answer.json()
         return result
 
-    async def wait_final(self, notification_id: int, timeout: float = 30) -> dict[str, Any]:
+    async def wait_final(self, notification_id: int, within: float = 30) -> dict[str, Any]:
         async def final() -> dict[str, Any] | None:
             body = await self.read(notification_id)
             return body if body["status"] in FINAL else None
 
-        return await wait_for(final, timeout, f"notification {notification_id} final")
+        return await wait_for(final, within, f"notification {notification_id} final")
 
     def calls_to(self, number: str) -> int:
         return sum(1 for call in self.sandbox.calls.values() if call.recipient == number)
 
 
 async def wait_for(
-    probe: Callable[[], Awaitable[T | None]], timeout: float, what: str, interval: float = 0.1
+    probe: Callable[[], Awaitable[T | None]], within: float, what: str, interval: float = 0.1
 ) -> T:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         value = await probe()
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+            raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(interval)

@@ -46,8 +46,14 @@ class Stack:
         (await self.sandbox.post("/_sandbox/knobs", json=values)).raise_for_status()
 
     async def notify(self, to: str, **fields: Any) -> int:
-        body = {"channel": "tts", "to": to, "from": "+81312345678", "text": "Hello", "lang": "en",
-                **fields}
+        body = {
+            "channel": "tts",
+            "to": to,
+            "from": "+81312345678",
+            "text": "Hello",
+            "lang": "en",
+            **fields,
+        }
         answer = await self.api.post("/v1/notifications", json=body)
         assert answer.status_code == 202, answer.text
         notification_id: int = answer.json()["id"]
@@ -57,12 +63,12 @@ class Stack:
         body: dict[str, Any] = (await self.api.get(f"/v1/notifications/{notification_id}")).json()
         return body
 
-    async def wait_final(self, notification_id: int, timeout: float) -> dict[str, Any]:
+    async def wait_final(self, notification_id: int, within: float) -> dict[str, Any]:
         async def final() -> dict[str, Any] | None:
             body = await self.read(notification_id)
             return body if body["status"] in FINAL else None
 
-        return await wait_for(final, timeout, f"notification {notification_id} final", 0.2)
+        return await wait_for(final, within, f"notification {notification_id} final", 0.2)
 
 
 async def _api_key(database_url: str) -> str:
@@ -86,7 +92,10 @@ def processes() -> Iterator[list[DialerProcess]]:
 
 @pytest.fixture
 async def stack(
-    database_url: str, redis: ArqRedis, redis_url: str, tmp_path: Path,
+    database_url: str,
+    redis: ArqRedis,
+    redis_url: str,
+    tmp_path: Path,
     processes: list[DialerProcess],
 ) -> AsyncIterator[Stack]:
     web_port, sandbox_port = free_port(), free_port()
@@ -106,8 +115,9 @@ async def stack(
         "DIALER_AMBIGUOUS_AFTER_S": "2",
         "DIALER_RECONCILE_DEADLINE_S": "20",
     }
-    sandbox = DialerProcess("sandbox", ["sandbox", "--port", str(sandbox_port),
-                                        "--time-scale", "0.02"], env, tmp_path)
+    sandbox = DialerProcess(
+        "sandbox", ["sandbox", "--port", str(sandbox_port), "--time-scale", "0.02"], env, tmp_path
+    )
     processes.append(sandbox)
     web = DialerProcess("web", ["web", "--port", str(web_port)], env, tmp_path)
     processes.append(web)
@@ -115,8 +125,11 @@ async def stack(
     await asyncio.to_thread(web.wait_http, f"http://127.0.0.1:{web_port}/healthz")
     key = await _api_key(database_url)
     async with (
-        httpx.AsyncClient(base_url=f"http://127.0.0.1:{web_port}",
-                          headers={"Authorization": f"Bearer {key}"}, timeout=30) as api,
+        httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{web_port}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        ) as api,
         httpx.AsyncClient(base_url=f"http://127.0.0.1:{sandbox_port}", timeout=30) as sandbox_api,
     ):
         stack = Stack(env=env, logdir=tmp_path, api=api, sandbox=sandbox_api)

@@ -23,8 +23,14 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def _notification(status: NotificationStatus) -> Notification:
-    return Notification(id=1, provider="xoxzo", channel="tts", to_number="+819012345670",
-                        from_number="+81312345678", status=status)
+    return Notification(
+        id=1,
+        provider="xoxzo",
+        channel="tts",
+        to_number="+819012345670",
+        from_number="+81312345678",
+        status=status,
+    )
 
 
 def test_every_status_has_a_row() -> None:
@@ -80,10 +86,18 @@ EXPO = RetryPolicy(max_attempts=4, retry_delay_s=60, backoff="exponential")
         (THREE, 1, Outcome.rejected, Finish(N.failed)),
         (THREE, 1, Outcome.unknown, Finish(N.failed)),
         (THREE, 1, Outcome.voicemail, Finish(N.delivered)),
-        (RetryPolicy(max_attempts=3, retry_on=[Outcome.voicemail]), 1, Outcome.voicemail,
-         Retry(NOW + timedelta(seconds=300))),
-        (RetryPolicy(max_attempts=3, retry_on=[Outcome.busy]), 1, Outcome.no_answer,
-         Finish(N.failed)),
+        (
+            RetryPolicy(max_attempts=3, retry_on=[Outcome.voicemail]),
+            1,
+            Outcome.voicemail,
+            Retry(NOW + timedelta(seconds=300)),
+        ),
+        (
+            RetryPolicy(max_attempts=3, retry_on=[Outcome.busy]),
+            1,
+            Outcome.no_answer,
+            Finish(N.failed),
+        ),
         (RetryPolicy(), 1, Outcome.no_answer, Finish(N.failed)),
         (EXPO, 1, Outcome.no_answer, Retry(NOW + timedelta(seconds=60))),
         (EXPO, 2, Outcome.no_answer, Retry(NOW + timedelta(seconds=120))),

@@ -85,16 +85,24 @@ async def run_hopper(runtime: Runtime) -> dict[str, int]:
         now = utcnow()
         expired = await expire_overdue(session, now, limit)
         work = await find_due_work(session, now, limit)
-    dials = [i for i, missing in zip(
-        work.notification_ids,
-        await _missing(runtime.redis, [dial_job_id(i) for i in work.notification_ids]),
-        strict=True,
-    ) if missing]
-    checks = [i for i, missing in zip(
-        work.attempt_ids,
-        await _missing(runtime.redis, [check_job_id(i) for i in work.attempt_ids]),
-        strict=True,
-    ) if missing]
+    dials = [
+        i
+        for i, missing in zip(
+            work.notification_ids,
+            await _missing(runtime.redis, [dial_job_id(i) for i in work.notification_ids]),
+            strict=True,
+        )
+        if missing
+    ]
+    checks = [
+        i
+        for i, missing in zip(
+            work.attempt_ids,
+            await _missing(runtime.redis, [check_job_id(i) for i in work.attempt_ids]),
+            strict=True,
+        )
+        if missing
+    ]
     for notification_id in dials:
         await enqueue_dial(runtime.redis, notification_id)
     for attempt_id in checks:

@@ -103,7 +103,9 @@ async def claim_for_dialing(
     return notification, attempt
 
 
-def build_call_request(settings: Settings, notification: Notification, attempt: Attempt) -> CallRequest:
+def build_call_request(
+    settings: Settings, notification: Notification, attempt: Attempt
+) -> CallRequest:
     assert attempt.id is not None
     token = callback_token(settings.secret_key.get_secret_value(), attempt.provider, attempt.id)
     base = settings.public_url.rstrip("/")
@@ -119,7 +121,10 @@ def build_call_request(settings: Settings, notification: Notification, attempt: 
 
 
 def record_placed(
-    notification: Notification, attempt: Attempt, placed: PlacedCall, now: datetime,
+    notification: Notification,
+    attempt: Attempt,
+    placed: PlacedCall,
+    now: datetime,
     poll_interval_s: float,
 ) -> None:
     if attempt.provider_id is None:
@@ -133,7 +138,10 @@ def record_placed(
 
 
 def record_provider_error(
-    notification: Notification, attempt: Attempt, exc: ProviderError, now: datetime,
+    notification: Notification,
+    attempt: Attempt,
+    exc: ProviderError,
+    now: datetime,
     poll_interval_s: float,
 ) -> None:
     description = f"{exc.kind}: {exc.message}"

@@ -24,8 +24,12 @@ router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=NotificationPublic,
-             response_model_by_alias=True)
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=NotificationPublic,
+    response_model_by_alias=True,
+)
 async def create(
     body: NotificationCreate,
     runtime: RuntimeDep,
@@ -44,8 +48,14 @@ async def create(
             )
     except service.FieldError as exc:
         raise RequestValidationError(
-            [{"type": "value_error", "loc": ("body", exc.field), "msg": exc.message,
-              "input": getattr(body, "from_" if exc.field == "from" else exc.field)}]
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", exc.field),
+                    "msg": exc.message,
+                    "input": getattr(body, "from_" if exc.field == "from" else exc.field),
+                }
+            ]
         ) from exc
     except service.IdempotencyConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
@@ -70,8 +80,9 @@ async def _enqueue_after_commit(runtime: RuntimeDep, notification_id: int) -> No
         await enqueue_dial(runtime.redis, notification_id)
     except Exception:
         # The row is committed as queued; the hopper enqueues it once Redis is back.
-        log.warning("could not enqueue notification %s; the hopper will", notification_id,
-                    exc_info=True)
+        log.warning(
+            "could not enqueue notification %s; the hopper will", notification_id, exc_info=True
+        )
 
 
 async def _read(runtime: RuntimeDep, notification_id: int) -> NotificationPublic:
@@ -90,8 +101,9 @@ async def read(notification_id: int, session: SessionDep, _key: ApiKeyDep) -> No
     return NotificationPublic.of(*found)
 
 
-@router.post("/{notification_id}/cancel", response_model=NotificationPublic,
-             response_model_by_alias=True)
+@router.post(
+    "/{notification_id}/cancel", response_model=NotificationPublic, response_model_by_alias=True
+)
 async def cancel(notification_id: int, runtime: RuntimeDep, _key: ApiKeyDep) -> NotificationPublic:
     try:
         async with session_scope(runtime.sessions) as session:

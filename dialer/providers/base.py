@@ -1,15 +1,15 @@
 """The provider protocol, its typed results, and the one error tree every adapter maps into.
 
-    ProviderError
-    ├── NotSent                 the provider certainly did not act: safe to send again later
-    │   ├── RateLimited         429; `retry_after` seconds
-    │   ├── Locked              423; `retry_after` seconds
-    │   ├── InsufficientCredit  not enough credit; `required` when the provider says it
-    │   ├── AuthFailed          our credentials were refused
-    │   └── Transient           connection refused, or a GET that timed out or got a 5xx
-    ├── Rejected                the provider refused this message for good (bad number, field)
-    ├── NotFound                the provider does not know that id
-    └── Ambiguous               a POST that timed out or got a 5xx: it may have dialled
+ProviderError
+├── NotSent                 the provider certainly did not act: safe to send again later
+│   ├── RateLimited         429; `retry_after` seconds
+│   ├── Locked              423; `retry_after` seconds
+│   ├── InsufficientCredit  not enough credit; `required` when the provider says it
+│   ├── AuthFailed          our credentials were refused
+│   └── Transient           connection refused, or a GET that timed out or got a 5xx
+├── Rejected                the provider refused this message for good (bad number, field)
+├── NotFound                the provider does not know that id
+└── Ambiguous               a POST that timed out or got a 5xx: it may have dialled
 """
 
 from __future__ import annotations

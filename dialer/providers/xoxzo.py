@@ -61,8 +61,10 @@ def _message(failure: _Failure) -> str:
     if isinstance(body, dict):
         if isinstance(body.get("detail"), str):
             return str(body["detail"])
-        parts = [f"{key}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
-                 for key, v in body.items()]
+        parts = [
+            f"{key}: {' '.join(map(str, v)) if isinstance(v, list) else v}"
+            for key, v in body.items()
+        ]
         return "; ".join(parts)
     return failure.text[:200] or f"HTTP {failure.status_code}"
 
@@ -129,8 +131,9 @@ def map_http_error(response: httpx.Response, *, is_post: bool) -> ProviderError:
         return _server_error(failure)
     build = STATUS_ERRORS.get(response.status_code)
     if build is None:
-        return Rejected(f"HTTP {response.status_code}: {_message(failure)}",
-                        status_code=response.status_code)
+        return Rejected(
+            f"HTTP {response.status_code}: {_message(failure)}", status_code=response.status_code
+        )
     return build(failure)
 
 

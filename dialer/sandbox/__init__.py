@@ -1,4 +1,4 @@
-"""A simulator of the providers' APIs, faithful to provider-docs, for the demo, tests and benchmarks."""
+"""A simulator of the providers' APIs, faithful to provider-docs, for demo, tests and benchmarks."""
 
 from dialer.sandbox.app import create_sandbox_app
 from dialer.sandbox.state import OUTCOME_BY_LAST_DIGIT, SandboxConfig

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP face: the Xoxzo voice API as provider-docs describe it, plus /_sandbox/ knobs."""
+"""The sandbox's HTTP face: the Xoxzo voice API as provider-docs describe it, and its knobs."""
 
 from __future__ import annotations
 
@@ -70,8 +70,10 @@ def _validate_playback(form: dict[str, str]) -> dict[str, list[str]]:
     elif not tts_message:
         errors["recording_url"] = [_REQUIRED]
     elif form.get("tts_lang", "") not in _TTS_LANGS:
-        errors["tts_lang"] = [f"Select a valid choice. {form.get('tts_lang', '')!r} is not one of "
-                              "the available choices."]
+        errors["tts_lang"] = [
+            f"Select a valid choice. {form.get('tts_lang', '')!r} is not one of "
+            "the available choices."
+        ]
     callbackurl = form.get("callbackurl", "")
     if callbackurl and not callbackurl.startswith(("http://", "https://")):
         errors["callbackurl"] = ["Enter a valid URL."]
@@ -91,8 +93,9 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             for task in tasks:
                 task.cancel()
 
-    app = FastAPI(title="dialer sandbox", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="dialer sandbox", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
     app.state.account = account
 
     def scaled(seconds: float) -> float:

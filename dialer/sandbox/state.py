@@ -60,8 +60,15 @@ class SandboxConfig:
     callback_attempts: int = 10
     seed: int = 1
 
-    KNOBS = ("time_scale", "rate", "balance", "min_credits", "post_delay_s", "post_5xx_rate",
-             "callback_drop_rate")
+    KNOBS = (
+        "time_scale",
+        "rate",
+        "balance",
+        "min_credits",
+        "post_delay_s",
+        "post_5xx_rate",
+        "callback_drop_rate",
+    )
 
     def public(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k not in {"sid", "auth_token"}}
@@ -127,8 +134,9 @@ class SandboxAccount:
         self._recent.append(now)
         return None
 
-    def place(self, *, caller: str, recipient: str, tags: list[str], callbackurl: str | None,
-              tts: bool) -> SandboxCall:
+    def place(
+        self, *, caller: str, recipient: str, tags: list[str], callbackurl: str | None, tts: bool
+    ) -> SandboxCall:
         call = SandboxCall(
             callid=str(uuid.uuid4()),
             caller=caller,

@@ -1,4 +1,4 @@
-"""Provider callbacks. Each URL carries the attempt id and a token signed for it; nothing else is trusted."""
+"""Provider callbacks. Each URL carries an attempt id and a token signed for it alone."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
-from dialer.deps import RuntimeDep
 from dialer.db import session_scope
+from dialer.deps import RuntimeDep
 from dialer.models import utcnow
 from dialer.providers.xoxzo import parse_call_status
 from dialer.security import verify_callback_token
@@ -52,8 +52,9 @@ async def xoxzo_call_ended(
     fields = await _fields(request)
     missing = [name for name in ("callid", "status") if not fields.get(name)]
     if missing:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"missing field: {', '.join(missing)}")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"missing field: {', '.join(missing)}"
+        )
     try:
         call_status = parse_call_status(fields)
     except (ValueError, TypeError) as exc:
@@ -63,8 +64,9 @@ async def xoxzo_call_ended(
         if loaded is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such attempt")
         attempt, notification = loaded
-        result = apply_call_status(notification, attempt, call_status, utcnow(),
-                                   runtime.settings.poll_interval_s)
+        result = apply_call_status(
+            notification, attempt, call_status, utcnow(), runtime.settings.poll_interval_s
+        )
     log.info("xoxzo callback for attempt %s: %s", attempt_id, result)
     # 200 even for a duplicate, or Xoxzo sends it again up to ten times.
     return "OK"

@@ -32,8 +32,13 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
         if plan.action == "none":
             return "already final"
         if plan.action == "give_up":
-            finish_attempt(notification, attempt, Outcome.unknown, now,
-                           error="no final status from the provider before the deadline")
+            finish_attempt(
+                notification,
+                attempt,
+                Outcome.unknown,
+                now,
+                error="no final status from the provider before the deadline",
+            )
             return "gave up"
         attempt.next_check_at = now + poll
         if plan.action == "reconcile":

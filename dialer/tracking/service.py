@@ -84,8 +84,12 @@ def apply_call_status(
         # The POST was ambiguous or its worker died: the provider's word names the call.
         attempt.provider_id = status.provider_id
     elif attempt.provider_id != status.provider_id:
-        log.warning("attempt %s is call %s, not %s; ignored", attempt.id, attempt.provider_id,
-                    status.provider_id)
+        log.warning(
+            "attempt %s is call %s, not %s; ignored",
+            attempt.id,
+            attempt.provider_id,
+            status.provider_id,
+        )
         return "other call"
     if attempt.status in FINAL_ATTEMPT:
         return "already final"

@@ -19,7 +19,8 @@ async def test_after_a_flush_the_hopper_enqueues_every_due_notification_once(
     await redis.flushall()
     assert await run_hopper(harness.runtime) == {"expired": 0, "dials": 5, "checks": 0}
     assert {int(m.decode().split(":")[1]) for m in await redis.zrange("arq:queue", 0, -1)} == set(
-        ids)
+        ids
+    )
     assert await run_hopper(harness.runtime) == {"expired": 0, "dials": 0, "checks": 0}
 
 
@@ -34,8 +35,9 @@ async def test_a_notification_not_yet_due_is_left_alone(harness: Harness) -> Non
 
 
 async def test_overdue_notifications_expire_with_the_reason(harness: Harness) -> None:
-    body = await harness.notify("+819012345670",
-                                expires_at=(utcnow() + timedelta(milliseconds=300)).isoformat())
+    body = await harness.notify(
+        "+819012345670", expires_at=(utcnow() + timedelta(milliseconds=300)).isoformat()
+    )
     await harness.runtime.redis.flushall()
     async with session_scope(harness.runtime.sessions) as session:
         row = await session.get(Notification, body["id"])

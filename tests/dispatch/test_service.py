@@ -117,9 +117,14 @@ async def test_not_enough_credit_keeps_the_notification_and_its_attempts(harness
 
 
 async def test_a_rejected_message_fails_for_good_with_the_field_error(harness: Harness) -> None:
-    body = await harness.notify("+819012345670", channel="playback", text=None, lang=None,
-                                recording_url="http://example.com/voice.mp3?version=2",
-                                policy={"max_attempts": 3})
+    body = await harness.notify(
+        "+819012345670",
+        channel="playback",
+        text=None,
+        lang=None,
+        recording_url="http://example.com/voice.mp3?version=2",
+        policy={"max_attempts": 3},
+    )
     assert await dial_notification(harness.runtime, body["id"]) == "Rejected"
     read = await harness.read(body["id"])
     assert read["status"] == "failed"
@@ -156,8 +161,9 @@ async def test_wrong_credentials_are_surfaced_and_nothing_is_lost(harness: Harne
 
 
 async def test_an_expired_notification_is_not_dialled(harness: Harness) -> None:
-    body = await harness.notify("+819012345670",
-                                expires_at=(utcnow() + timedelta(seconds=1)).isoformat())
+    body = await harness.notify(
+        "+819012345670", expires_at=(utcnow() + timedelta(seconds=1)).isoformat()
+    )
     await asyncio.sleep(1.1)
     assert await dial_notification(harness.runtime, body["id"]) == "not due"
     read = await harness.read(body["id"])

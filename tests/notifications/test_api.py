@@ -9,14 +9,23 @@ import pytest
 
 from tests.support import Harness
 
-VALID = {"channel": "tts", "to": "090-1234-5670", "from": "+81312345678", "text": "Hi",
-         "lang": "en"}
+VALID = {
+    "channel": "tts",
+    "to": "090-1234-5670",
+    "from": "+81312345678",
+    "text": "Hi",
+    "lang": "en",
+}
 
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"Authorization": "Bearer nope"}, {"Authorization": "Basic abc"},
-     {"Authorization": "Bearer dk_000000000000_wrongsecret"}],
+    [
+        {},
+        {"Authorization": "Bearer nope"},
+        {"Authorization": "Basic abc"},
+        {"Authorization": "Bearer dk_000000000000_wrongsecret"},
+    ],
 )
 async def test_without_a_valid_key_it_is_401(harness: Harness, headers: dict[str, str]) -> None:
     async with httpx.AsyncClient(base_url=str(harness.api.base_url), headers=headers) as anon:
@@ -53,8 +62,11 @@ def _errors(answer: httpx.Response) -> list[dict[str, Any]]:
         ({"lang": "fr"}, "lang", "'ja' or 'en'"),
         ({"text": None}, None, "text is required for channel tts"),
         ({"recording_url": "http://example.com/a.mp3"}, None, "recording_url is for channel"),
-        ({"channel": "playback", "text": None, "recording_url": "https://example.com/a.mp3"},
-         None, "only http://"),
+        (
+            {"channel": "playback", "text": None, "recording_url": "https://example.com/a.mp3"},
+            None,
+            "only http://",
+        ),
         ({"policy": {"max_attempts": 0}}, "max_attempts", "greater than or equal to 1"),
         ({"surprise": 1}, "surprise", "Extra inputs"),
         ({"expires_at": "2030-01-01T00:00:00"}, None, "time zone"),
@@ -72,8 +84,11 @@ async def test_a_bad_body_is_422_naming_the_field(
 
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
-    [("to", "12", "too short"), ("to", "+999 1234567", "unknown country code"),
-     ("from", "hello", "not a phone number")],
+    [
+        ("to", "12", "too short"),
+        ("to", "+999 1234567", "unknown country code"),
+        ("from", "hello", "not a phone number"),
+    ],
 )
 async def test_an_invalid_phone_number_is_422_with_the_reason(
     harness: Harness, field: str, value: str, reason: str
@@ -84,8 +99,9 @@ async def test_an_invalid_phone_number_is_422_with_the_reason(
 
 
 async def test_malformed_json_is_422(harness: Harness) -> None:
-    answer = await harness.api.post("/v1/notifications", content=b"{not json",
-                                    headers={"content-type": "application/json"})
+    answer = await harness.api.post(
+        "/v1/notifications", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert answer.status_code == 422
 
 
@@ -101,16 +117,18 @@ async def test_the_same_idempotency_key_returns_the_same_notification(harness: H
     assert first.status_code == again.status_code == 202
     assert again.json()["id"] == first.json()["id"]
     assert again.headers["Idempotent-Replayed"] == "true"
-    other = await harness.api.post("/v1/notifications", json=VALID,
-                                   headers={"Idempotency-Key": "order-43"})
+    other = await harness.api.post(
+        "/v1/notifications", json=VALID, headers={"Idempotency-Key": "order-43"}
+    )
     assert other.json()["id"] != first.json()["id"]
 
 
 async def test_an_idempotency_key_reused_for_another_request_is_409(harness: Harness) -> None:
     headers = {"Idempotency-Key": "order-44"}
     await harness.api.post("/v1/notifications", json=VALID, headers=headers)
-    clash = await harness.api.post("/v1/notifications", json={**VALID, "text": "Other"},
-                                   headers=headers)
+    clash = await harness.api.post(
+        "/v1/notifications", json={**VALID, "text": "Other"}, headers=headers
+    )
     assert clash.status_code == 409
     assert "different request" in clash.json()["detail"]
 

@@ -33,9 +33,14 @@ from dialer.providers.xoxzo import (
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
-TTS = CallRequest(caller="+81312345678", recipient="+819012345670",
-                  callback_url="http://127.0.0.1/cb/1/tok", tag="attempt-1",
-                  tts_message="Hello", tts_lang="en")
+TTS = CallRequest(
+    caller="+81312345678",
+    recipient="+819012345670",
+    callback_url="http://127.0.0.1/cb/1/tok",
+    tag="attempt-1",
+    tts_message="Hello",
+    tts_lang="en",
+)
 
 
 def _provider(handler: Handler) -> XoxzoProvider:
@@ -43,8 +48,9 @@ def _provider(handler: Handler) -> XoxzoProvider:
     return XoxzoProvider(client, sid="AC1", auth_token="tok", base_url="https://xoxzo.test/")
 
 
-def _respond(status: int, body: Any = None, headers: dict[str, str] | None = None,
-             text: str | None = None) -> Handler:
+def _respond(
+    status: int, body: Any = None, headers: dict[str, str] | None = None, text: str | None = None
+) -> Handler:
     def handler(_request: httpx.Request) -> httpx.Response:
         if text is not None:
             return httpx.Response(status, text=text, headers=headers)
@@ -68,9 +74,14 @@ async def test_tts_call_is_a_form_post_with_basic_auth_tags_and_callback() -> No
     assert request.headers["content-type"] == "application/x-www-form-urlencoded"
     assert request.headers["authorization"] == "Basic " + base64.b64encode(b"AC1:tok").decode()
     form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-    assert form == {"caller": "+81312345678", "recipient": "+819012345670",
-                    "callbackurl": "http://127.0.0.1/cb/1/tok", "tags": "attempt-1",
-                    "tts_message": "Hello", "tts_lang": "en"}
+    assert form == {
+        "caller": "+81312345678",
+        "recipient": "+819012345670",
+        "callbackurl": "http://127.0.0.1/cb/1/tok",
+        "tags": "attempt-1",
+        "tts_message": "Hello",
+        "tts_lang": "en",
+    }
 
 
 async def test_playback_call_sends_the_recording_url_not_tts() -> None:
@@ -80,32 +91,52 @@ async def test_playback_call_sends_the_recording_url_not_tts() -> None:
         seen.append(parse_qs(request.content.decode()))
         return httpx.Response(201, json=[{"callid": "c-2"}])
 
-    request = CallRequest(caller="+81312345678", recipient="+819012345670",
-                          callback_url="http://127.0.0.1/cb", tag="attempt-2",
-                          recording_url="http://example.com/a.mp3")
+    request = CallRequest(
+        caller="+81312345678",
+        recipient="+819012345670",
+        callback_url="http://127.0.0.1/cb",
+        tag="attempt-2",
+        recording_url="http://example.com/a.mp3",
+    )
     await _provider(handler).place_call(request)
     assert seen[0]["recording_url"] == ["http://example.com/a.mp3"]
     assert "tts_message" not in seen[0]
 
 
 async def test_call_status_is_parsed_with_raw_status_and_outcome() -> None:
-    body = {"callid": "c-1", "recipient": "+819012345670", "status": "NO ANSWER",
-            "start_time": "2019-03-05 01:38:10", "end_time": "2019-03-05 01:38:50",
-            "duration": 0, "cost": 1, "tags": ["attempt-1"], "direction": "outbound",
-            "call_type": "simple/playbacks", "caller": "+81312345678", "url": "x"}
+    body = {
+        "callid": "c-1",
+        "recipient": "+819012345670",
+        "status": "NO ANSWER",
+        "start_time": "2019-03-05 01:38:10",
+        "end_time": "2019-03-05 01:38:50",
+        "duration": 0,
+        "cost": 1,
+        "tags": ["attempt-1"],
+        "direction": "outbound",
+        "call_type": "simple/playbacks",
+        "caller": "+81312345678",
+        "url": "x",
+    }
     status = await _provider(_respond(200, body)).call_status("c-1")
     assert status.raw_status == "NO ANSWER"
     assert status.outcome is Outcome.no_answer
     assert status.is_final
     assert status.started_at is not None and status.started_at.isoformat() == (
-        "2019-03-05T01:38:10+00:00")
+        "2019-03-05T01:38:10+00:00"
+    )
     assert status.cost == 1.0
     assert status.tags == ["attempt-1"]
 
 
 async def test_in_progress_is_not_final() -> None:
-    body = {"callid": "c-1", "status": "IN PROGRESS", "start_time": "2019-03-05 01:38:10",
-            "end_time": None, "tags": []}
+    body = {
+        "callid": "c-1",
+        "status": "IN PROGRESS",
+        "start_time": "2019-03-05 01:38:10",
+        "end_time": None,
+        "tags": [],
+    }
     status = await _provider(_respond(200, body)).call_status("c-1")
     assert status.outcome is None
     assert not status.is_final
@@ -123,18 +154,40 @@ async def test_credits() -> None:
 @pytest.mark.parametrize(
     ("handler", "expected", "check"),
     [
-        (_respond(400, {"recipient": ["Enter a valid E.164 phone number."]}), Rejected,
-         lambda e: e.fields == {"recipient": ["Enter a valid E.164 phone number."]}),
-        (_respond(401, {"detail": "Invalid sid/token"}), AuthFailed,
-         lambda e: e.message == "Invalid sid/token"),
-        (_respond(403, {"non_field_errors": ["Not enough credits, required: 40"]}),
-         InsufficientCredit, lambda e: e.required == 40.0),
-        (_respond(403, {"detail": "You do not have permission."}), AuthFailed,
-         lambda e: e.status_code == 403),
-        (_respond(429, {"detail": "Request was throttled. Expected available in 7 seconds."}),
-         RateLimited, lambda e: e.retry_after == 7.0),
-        (_respond(429, {"detail": "Request was throttled. Expected available in 1 second."},
-                  headers={"Retry-After": "3"}), RateLimited, lambda e: e.retry_after == 3.0),
+        (
+            _respond(400, {"recipient": ["Enter a valid E.164 phone number."]}),
+            Rejected,
+            lambda e: e.fields == {"recipient": ["Enter a valid E.164 phone number."]},
+        ),
+        (
+            _respond(401, {"detail": "Invalid sid/token"}),
+            AuthFailed,
+            lambda e: e.message == "Invalid sid/token",
+        ),
+        (
+            _respond(403, {"non_field_errors": ["Not enough credits, required: 40"]}),
+            InsufficientCredit,
+            lambda e: e.required == 40.0,
+        ),
+        (
+            _respond(403, {"detail": "You do not have permission."}),
+            AuthFailed,
+            lambda e: e.status_code == 403,
+        ),
+        (
+            _respond(429, {"detail": "Request was throttled. Expected available in 7 seconds."}),
+            RateLimited,
+            lambda e: e.retry_after == 7.0,
+        ),
+        (
+            _respond(
+                429,
+                {"detail": "Request was throttled. Expected available in 1 second."},
+                headers={"Retry-After": "3"},
+            ),
+            RateLimited,
+            lambda e: e.retry_after == 3.0,
+        ),
         (_respond(429, text="slow down"), RateLimited, lambda e: e.retry_after == 1.0),
         (_respond(502, text="<h1>Bad Gateway</h1>"), Ambiguous, lambda e: e.status_code == 502),
         (_respond(201, text="not json"), Ambiguous, lambda e: "unreadable" in e.message),
@@ -194,8 +247,12 @@ def _all_subclasses(cls: type) -> set[type]:
     return found
 
 
-@pytest.mark.parametrize("cls", sorted(_all_subclasses(httpx.TransportError) | {httpx.TransportError},
-                                       key=lambda c: c.__name__))
+@pytest.mark.parametrize(
+    "cls",
+    sorted(
+        _all_subclasses(httpx.TransportError) | {httpx.TransportError}, key=lambda c: c.__name__
+    ),
+)
 def test_every_httpx_transport_error_is_mapped(cls: type[httpx.TransportError]) -> None:
     exc = cls("boom")
     post, get = map_transport_error(exc, is_post=True), map_transport_error(exc, is_post=False)

@@ -39,8 +39,13 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 
 def _tts(recipient: str = "+819012345670", **extra: str) -> dict[str, str]:
-    return {"caller": "+81312345678", "recipient": recipient, "tts_message": "Hello",
-            "tts_lang": "en", **extra}
+    return {
+        "caller": "+81312345678",
+        "recipient": recipient,
+        "tts_message": "Hello",
+        "tts_lang": "en",
+        **extra,
+    }
 
 
 async def test_the_official_xoxzo_client_places_a_tts_call_and_reads_its_status(
@@ -78,16 +83,31 @@ async def test_the_official_client_sees_a_401_for_wrong_credentials(sandbox: San
 @pytest.mark.parametrize(
     ("form", "errors"),
     [
-        ({"recipient": "+819012345670", "recording_url": "http://example.com/a.mp3"},
-         {"caller": ["This field is required."]}),
+        (
+            {"recipient": "+819012345670", "recording_url": "http://example.com/a.mp3"},
+            {"caller": ["This field is required."]},
+        ),
         (_tts(recipient="09012345670"), {"recipient": ["Enter a valid E.164 phone number."]}),
-        ({"caller": "+81312345678", "recipient": "+819012345670",
-          "recording_url": "https://example.com/a.mp3"},
-         {"recording_url": ["https is not supported."]}),
-        ({"caller": "+81312345678", "recipient": "+819012345670",
-          "recording_url": "http://example.com/a b?.mp3"}, {"recording_url": ["Enter a valid URL."]}),
-        ({"caller": "+81312345678", "recipient": "+819012345670"},
-         {"recording_url": ["This field is required."]}),
+        (
+            {
+                "caller": "+81312345678",
+                "recipient": "+819012345670",
+                "recording_url": "https://example.com/a.mp3",
+            },
+            {"recording_url": ["https is not supported."]},
+        ),
+        (
+            {
+                "caller": "+81312345678",
+                "recipient": "+819012345670",
+                "recording_url": "http://example.com/a b?.mp3",
+            },
+            {"recording_url": ["Enter a valid URL."]},
+        ),
+        (
+            {"caller": "+81312345678", "recipient": "+819012345670"},
+            {"recording_url": ["This field is required."]},
+        ),
     ],
 )
 async def test_bad_requests_get_field_errors(
@@ -143,8 +163,9 @@ async def test_outcome_follows_the_last_digit_and_spends_credits(
     sandbox: Sandbox, digit: str
 ) -> None:
     before = sandbox.account.config.balance
-    placed = await sandbox.client.post("/voice/simple/playbacks/",
-                                       data=_tts(recipient=f"+81901234567{digit}"))
+    placed = await sandbox.client.post(
+        "/voice/simple/playbacks/", data=_tts(recipient=f"+81901234567{digit}")
+    )
     assert placed.status_code == 201
     callid = placed.json()[0]["callid"]
 
@@ -169,8 +190,10 @@ async def test_end_of_call_posts_to_the_callback_until_it_gets_200(sandbox: Sand
 
     port = free_port()
     async with running_server(receiver, "127.0.0.1", port):
-        placed = await sandbox.client.post("/voice/simple/playbacks/", data=_tts(
-            callbackurl=f"http://127.0.0.1:{port}/cb", tags="attempt-9, other"))
+        placed = await sandbox.client.post(
+            "/voice/simple/playbacks/",
+            data=_tts(callbackurl=f"http://127.0.0.1:{port}/cb", tags="attempt-9, other"),
+        )
         callid = placed.json()[0]["callid"]
 
         async def three() -> bool:

@@ -27,11 +27,20 @@ def _url(harness: Harness, attempt_id: int, token: str | None = None) -> str:
 
 def _fields(callid: str, status: str = "ANSWERED") -> dict[str, str]:
     ended = status != "IN PROGRESS"
-    return {"callid": callid, "status": status, "start_time": "2026-11-23 09:00:00",
-            "end_time": "2026-11-23 09:00:30" if ended else "", "duration": "24" if ended else "0",
-            "cost": "13" if ended else "0", "tags": "attempt-1", "caller": "+81312345678",
-            "recipient": "+819012345670", "direction": "outbound",
-            "call_type": "simple/playbacks", "url": ""}
+    return {
+        "callid": callid,
+        "status": status,
+        "start_time": "2026-11-23 09:00:00",
+        "end_time": "2026-11-23 09:00:30" if ended else "",
+        "duration": "24" if ended else "0",
+        "cost": "13" if ended else "0",
+        "tags": "attempt-1",
+        "caller": "+81312345678",
+        "recipient": "+819012345670",
+        "direction": "outbound",
+        "call_type": "simple/playbacks",
+        "url": "",
+    }
 
 
 async def _post(harness: Harness, url: str, **kwargs: Any) -> httpx.Response:
@@ -43,8 +52,9 @@ async def _post(harness: Harness, url: str, **kwargs: Any) -> httpx.Response:
 async def test_a_wrong_token_is_403_and_changes_nothing(harness: Harness, token: str) -> None:
     before = await _placed(harness)
     attempt = before["attempts"][0]
-    answer = await _post(harness, _url(harness, attempt["id"], token),
-                         data=_fields(attempt["provider_id"]))
+    answer = await _post(
+        harness, _url(harness, attempt["id"], token), data=_fields(attempt["provider_id"])
+    )
     assert answer.status_code == 403
     assert await harness.read(before["id"]) == before
 
@@ -63,8 +73,11 @@ async def test_a_token_for_another_attempt_is_403(harness: Harness) -> None:
     second = await _placed(harness, "+819012345671")
     a1, a2 = first["attempts"][0], second["attempts"][0]
     secret = harness.settings.secret_key.get_secret_value()
-    answer = await _post(harness, _url(harness, a2["id"], callback_token(secret, "xoxzo", a1["id"])),
-                         data=_fields(a2["provider_id"]))
+    answer = await _post(
+        harness,
+        _url(harness, a2["id"], callback_token(secret, "xoxzo", a1["id"])),
+        data=_fields(a2["provider_id"]),
+    )
     assert answer.status_code == 403
 
 
@@ -95,8 +108,9 @@ async def test_json_callbacks_are_accepted_too(harness: Harness) -> None:
 async def test_a_progress_callback_moves_dialing_on_but_not_to_final(harness: Harness) -> None:
     placed = await _placed(harness)
     attempt = placed["attempts"][0]
-    answer = await _post(harness, _url(harness, attempt["id"]),
-                         data=_fields(attempt["provider_id"], "IN PROGRESS"))
+    answer = await _post(
+        harness, _url(harness, attempt["id"]), data=_fields(attempt["provider_id"], "IN PROGRESS")
+    )
     assert answer.status_code == 200
     read = await harness.read(placed["id"])
     assert read["status"] == "in_progress"
@@ -113,12 +127,17 @@ async def test_a_callback_naming_another_call_changes_nothing(harness: Harness) 
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"data": {"status": "ANSWERED"}}, {"data": {"callid": "c"}},
-     {"content": b"[1]", "headers": {"content-type": "application/json"}},
-     {"content": b"{", "headers": {"content-type": "application/json"}},
-     {"data": {"callid": "c", "status": "ANSWERED", "start_time": "yesterday"}}],
+    [
+        {"data": {"status": "ANSWERED"}},
+        {"data": {"callid": "c"}},
+        {"content": b"[1]", "headers": {"content-type": "application/json"}},
+        {"content": b"{", "headers": {"content-type": "application/json"}},
+        {"data": {"callid": "c", "status": "ANSWERED", "start_time": "yesterday"}},
+    ],
 )
-async def test_a_bad_body_with_a_good_token_is_422(harness: Harness, kwargs: dict[str, Any]) -> None:
+async def test_a_bad_body_with_a_good_token_is_422(
+    harness: Harness, kwargs: dict[str, Any]
+) -> None:
     placed = await _placed(harness)
     answer = await _post(harness, _url(harness, placed["attempts"][0]["id"]), **kwargs)
     assert answer.status_code == 422

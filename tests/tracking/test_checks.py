@@ -17,10 +17,13 @@ async def test_with_every_callback_lost_polling_still_finishes_each_call(harness
     numbers = ["+819012345670", "+819012345677", "+819012345679"]
     ids = [(await harness.notify(n))["id"] for n in numbers]
     async with running_worker(harness.settings, harness.redis_url):
-        finals = [await harness.wait_final(i, timeout=30) for i in ids]
+        finals = [await harness.wait_final(i, within=30) for i in ids]
     assert [f["outcome"] for f in finals] == ["answered", "no_answer", "failed"]
     assert [f["attempts"][0]["provider_status"] for f in finals] == [
-        "ANSWERED", "NO ANSWER", "FAILED"]
+        "ANSWERED",
+        "NO ANSWER",
+        "FAILED",
+    ]
     assert all(not call.callback_deliveries for call in harness.sandbox.calls.values())
 
 

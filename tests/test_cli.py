@@ -1,0 +1,65 @@
+"""The `dialer` command as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dialer.lifecycle import FINAL_NOTIFICATION
+
+
+def _dialer(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "dialer", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_apikey_create_prints_the_key_alone_and_sets_up_the_embedded_database(
+    tmp_path: Path,
+) -> None:
+    env = {"DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    first = _dialer("apikey", "create", "--name", "ci", cwd=tmp_path, env=env)
+    second = _dialer("apikey", "create", cwd=tmp_path, env=env)
+    assert first.returncode == 0, first.stderr
+    key = first.stdout
+    assert key.endswith("\n") and key.count("\n") == 1
+    assert key.startswith("dk_") and len(key.strip()) > 40
+    assert second.stdout != first.stdout
+
+
+def test_production_with_placeholder_secrets_refuses_to_start(tmp_path: Path) -> None:
+    env = {
+        "DIALER_ENV": "production",
+        "DIALER_SECRET_KEY": "change-me",
+        "DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+    }
+    result = _dialer("apikey", "create", cwd=tmp_path, env=env)
+    assert result.returncode != 0
+    assert "placeholder secrets are refused in production" in result.stderr
+
+
+def test_web_and_worker_need_a_redis_url(tmp_path: Path) -> None:
+    env = {"DIALER_REDIS_URL": ""}
+    for command in ("web", "worker"):
+        result = _dialer(command, cwd=tmp_path, env=env)
+        assert result.returncode != 0
+        assert "DIALER_REDIS_URL is not set" in result.stderr
+
+
+def test_demo_runs_a_campaign_through_the_sandbox_to_the_end(tmp_path: Path) -> None:
+    result = _dialer("demo", "--count", "10", cwd=tmp_path, env={"COLUMNS": "120"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "10 of 10 notifications final" in result.stdout
+    finals = {status.value for status in FINAL_NOTIFICATION}
+    rows = [line for line in result.stdout.splitlines() if "+81901234" in line]
+    assert len(rows) == 10
+    assert all(any(f" {s} " in row for s in finals) for row in rows)
