@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from dialer.app import create_app
 from dialer.config import Settings
 from dialer.sandbox import SandboxConfig, create_sandbox_app
-from jobs.worker import make_worker
+from jobs.worker import make_worker, shutdown_grace_s
 
 __all__ = ["Services", "free_port", "running_server", "running_services", "running_worker"]
 
@@ -62,10 +62,19 @@ async def running_worker(settings: Settings, redis_url: str) -> AsyncIterator[Wo
     try:
         yield worker
     finally:
+        # As on SIGTERM: take no new job, let running ones finish, then stop.
+        worker.allow_pick_jobs = False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(_drained(worker), shutdown_grace_s(settings))
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await worker.close()
+
+
+async def _drained(worker: Worker) -> None:
+    while worker.tasks:  # noqa: ASYNC110  (arq offers no event; it polls this dict itself)
+        await asyncio.sleep(0.05)
 
 
 @dataclass

@@ -6,7 +6,6 @@ import logging
 from typing import Any, cast
 
 from arq import Worker, cron, func
-from arq.connections import RedisSettings
 from arq.typing import WorkerCoroutine
 
 from dialer.config import Settings, get_settings
@@ -15,7 +14,7 @@ from jobs.context import JobContext
 from jobs.dispatch import dial_notification, hopper_tick
 from jobs.tracking import check_attempt
 
-__all__ = ["WorkerSettings", "make_worker"]
+__all__ = ["make_worker", "shutdown_grace_s", "worker_options"]
 
 log = logging.getLogger(__name__)
 
@@ -64,38 +63,44 @@ def _cron_jobs(settings: Settings) -> list[Any]:
     ]
 
 
-def _worker_options(settings: Settings) -> dict[str, Any]:
+def shutdown_grace_s(settings: Settings) -> int:
+    """How long a stopping worker lets running jobs finish: a dial cut off mid-POST is ambiguous."""
+    return int(settings.provider_timeout_s) + 5
+
+
+def worker_options(settings: Settings, redis_url: str) -> dict[str, Any]:
     return {
         "functions": _functions(settings),
         "cron_jobs": _cron_jobs(settings),
         "on_startup": on_startup,
         "on_shutdown": on_shutdown,
+        "redis_settings": redis_settings(redis_url),
+        "ctx": {"settings": settings},
         "max_jobs": 20,
         "job_timeout": settings.job_timeout_s,
         "poll_delay": 0.2,
         "handle_signals": True,
+        "job_completion_wait": shutdown_grace_s(settings),
+        # Results are never read, and a kept one blocks its job id from being enqueued again;
+        # arq stores some failures (a job whose data vanished) under this worker-wide default.
+        "keep_result": 0,
     }
 
 
 def make_worker(settings: Settings, redis_url: str, **overrides: Any) -> Worker:
-    options = {
-        **_worker_options(settings),
-        "redis_settings": redis_settings(redis_url),
-        "ctx": {"settings": settings},
-        **overrides,
-    }
+    options = {**worker_options(settings, redis_url), **overrides}
+    if options.get("burst"):
+        # A burst drains the queue and stops; the every-second hopper would keep it busy forever.
+        options["cron_jobs"] = []
     return Worker(**options)
 
 
-class WorkerSettings:
-    """For the `arq` command of the Procfile; reads the same environment as the service."""
-
-    _settings = get_settings()
-    functions = _functions(_settings)
-    cron_jobs = _cron_jobs(_settings)
-    on_startup = on_startup
-    on_shutdown = on_shutdown
-    max_jobs = 20
-    job_timeout = _settings.job_timeout_s
-    poll_delay = 0.2
-    redis_settings: RedisSettings = redis_settings(_settings.redis_url or "redis://127.0.0.1:6379")
+def __getattr__(name: str) -> Any:
+    # `arq jobs.worker.WorkerSettings` (the Procfile) takes a mapping of Worker arguments; it is
+    # built on first use so that importing this module reads no settings.
+    if name == "WorkerSettings":
+        settings = get_settings()
+        if not settings.redis_url:
+            raise RuntimeError("DIALER_REDIS_URL is not set: the arq command needs a Redis URL")
+        return worker_options(settings, settings.redis_url)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

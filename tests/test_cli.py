@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from dialer.lifecycle import FINAL_NOTIFICATION
@@ -63,3 +64,56 @@ def test_demo_runs_a_campaign_through_the_sandbox_to_the_end(tmp_path: Path) -> 
     rows = [line for line in result.stdout.splitlines() if "+81901234" in line]
     assert len(rows) == 10
     assert all(any(f" {s} " in row for s in finals) for row in rows)
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _procfile() -> dict[str, str]:
+    lines = (REPO / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def test_procfile_release_and_worker_lines_run_as_written(tmp_path: Path, redis_url: str) -> None:
+    procfile = _procfile()
+    assert set(procfile) == {"release", "web", "worker"}
+    env = {
+        **os.environ,
+        "DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'procfile.db'}",
+        "DIALER_REDIS_URL": redis_url,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    release = subprocess.run(
+        procfile["release"],
+        shell=True,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert release.returncode == 0, release.stderr
+    assert "Running upgrade  -> 0001" in release.stderr
+    log = tmp_path / "worker.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            procfile["worker"].split(), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while "Starting worker for 3 functions" not in log.read_text():
+                assert worker.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        finally:
+            worker.terminate()
+            assert worker.wait(timeout=30) == 0, log.read_text()
+
+
+def test_worker_burst_drains_the_queue_and_exits(tmp_path: Path, redis_url: str) -> None:
+    env = {
+        "DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'burst.db'}",
+        "DIALER_REDIS_URL": redis_url,
+    }
+    result = _dialer("worker", "--burst", cwd=tmp_path, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr

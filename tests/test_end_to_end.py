@@ -201,6 +201,26 @@ async def test_killed_mid_post_and_callback_lost_it_is_closed_unknown_not_redial
     assert [c["recipient"] for c in await stack.calls()].count(number) == 1
 
 
+async def test_a_worker_stopped_mid_post_finishes_it_before_exiting(
+    stack: Stack, redis: ArqRedis
+) -> None:
+    number = "+819012345672"
+    await stack.knobs(post_delay_s=1.5)
+    worker = stack.start_worker()
+    notification_id = await stack.notify(number)
+
+    async def dialled() -> bool:
+        return any(call["recipient"] == number for call in await stack.calls())
+
+    await wait_for(dialled, 20, "the sandbox to receive the call")
+    await asyncio.to_thread(worker.stop)  # SIGTERM while the POST waits for its answer
+    assert worker.popen.returncode == 0
+    [attempt] = (await stack.read(notification_id))["attempts"]
+    [call] = [c for c in await stack.calls() if c["recipient"] == number]
+    assert attempt["provider_id"] == call["callid"]
+    assert attempt["status"] in {"in_progress", "finished"}
+
+
 async def test_redis_flushed_while_notifications_are_pending_every_one_completes(
     stack: Stack, redis: ArqRedis
 ) -> None:
