@@ -40,26 +40,14 @@ def make_settings(database_url: str, *, web_port: int, sandbox_port: int, **extr
     )
 
 
-@dataclass
-class Harness:
-    settings: Settings
-    runtime: Runtime
-    redis_url: str
-    sandbox: SandboxAccount
-    sandbox_url: str
+class ApiCalls:
+    """The REST calls tests make; the class it is mixed into holds an authorised `api` client."""
+
     api: httpx.AsyncClient
-    api_key: str
 
     async def notify(self, to: str, **fields: Any) -> dict[str, Any]:
-        body = {
-            "channel": "tts",
-            "to": to,
-            "from": "+81312345678",
-            "text": "Hello",
-            "lang": "en",
-            **fields,
-        }
-        answer = await self.api.post("/v1/notifications", json=body)
+        body = {"channel": "tts", "to": to, "from": "+81312345678", "text": "Hello", "lang": "en"}
+        answer = await self.api.post("/v1/notifications", json={**body, **fields})
         assert answer.status_code == 202, answer.text
         result: dict[str, Any] = answer.json()
         return result
@@ -75,7 +63,18 @@ class Harness:
             body = await self.read(notification_id)
             return body if body["status"] in FINAL else None
 
-        return await wait_for(final, within, f"notification {notification_id} final")
+        return await wait_for(final, within, f"notification {notification_id} final", 0.1)
+
+
+@dataclass
+class Harness(ApiCalls):
+    settings: Settings
+    runtime: Runtime
+    redis_url: str
+    sandbox: SandboxAccount
+    sandbox_url: str
+    api: httpx.AsyncClient
+    api_key: str
 
     def calls_to(self, number: str) -> int:
         return sum(1 for call in self.sandbox.calls.values() if call.recipient == number)

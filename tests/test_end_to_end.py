@@ -22,11 +22,11 @@ from dialer.apikeys import create_api_key
 from dialer.db import make_async_engine, make_sessionmaker, session_scope
 from dialer.serve import free_port
 from tests.processes import DialerProcess
-from tests.support import FINAL, wait_for
+from tests.support import ApiCalls, wait_for
 
 
 @dataclass
-class Stack:
+class Stack(ApiCalls):
     env: dict[str, str]
     logdir: Path
     api: httpx.AsyncClient
@@ -44,31 +44,6 @@ class Stack:
 
     async def knobs(self, **values: float) -> None:
         (await self.sandbox.post("/_sandbox/knobs", json=values)).raise_for_status()
-
-    async def notify(self, to: str, **fields: Any) -> int:
-        body = {
-            "channel": "tts",
-            "to": to,
-            "from": "+81312345678",
-            "text": "Hello",
-            "lang": "en",
-            **fields,
-        }
-        answer = await self.api.post("/v1/notifications", json=body)
-        assert answer.status_code == 202, answer.text
-        notification_id: int = answer.json()["id"]
-        return notification_id
-
-    async def read(self, notification_id: int) -> dict[str, Any]:
-        body: dict[str, Any] = (await self.api.get(f"/v1/notifications/{notification_id}")).json()
-        return body
-
-    async def wait_final(self, notification_id: int, within: float) -> dict[str, Any]:
-        async def final() -> dict[str, Any] | None:
-            body = await self.read(notification_id)
-            return body if body["status"] in FINAL else None
-
-        return await wait_for(final, within, f"notification {notification_id} final", 0.2)
 
 
 async def _api_key(database_url: str) -> str:
@@ -137,16 +112,22 @@ async def stack(
         processes.extend(stack.workers)
 
 
-async def _killed_mid_post(stack: Stack, redis: ArqRedis, number: str) -> int:
-    """Place a call whose POST answer is slow, and SIGKILL the worker while it waits for it."""
+async def _post_in_flight(stack: Stack, number: str) -> tuple[DialerProcess, int]:
+    """A worker whose call POST has reached the sandbox and is still waiting for the answer."""
     await stack.knobs(post_delay_s=1.5)
-    doomed = stack.start_worker()
-    notification_id = await stack.notify(number)
+    worker = stack.start_worker()
+    notification_id: int = (await stack.notify(number))["id"]
 
     async def dialled() -> bool:
         return any(call["recipient"] == number for call in await stack.calls())
 
     await wait_for(dialled, 20, "the sandbox to receive the call")
+    return worker, notification_id
+
+
+async def _killed_mid_post(stack: Stack, redis: ArqRedis, number: str) -> int:
+    """SIGKILL the worker while the POST waits for its answer."""
+    doomed, notification_id = await _post_in_flight(stack, number)
     await asyncio.to_thread(doomed.kill)
     read = await stack.read(notification_id)
     assert read["status"] == "dialing"
@@ -205,14 +186,7 @@ async def test_a_worker_stopped_mid_post_finishes_it_before_exiting(
     stack: Stack, redis: ArqRedis
 ) -> None:
     number = "+819012345672"
-    await stack.knobs(post_delay_s=1.5)
-    worker = stack.start_worker()
-    notification_id = await stack.notify(number)
-
-    async def dialled() -> bool:
-        return any(call["recipient"] == number for call in await stack.calls())
-
-    await wait_for(dialled, 20, "the sandbox to receive the call")
+    worker, notification_id = await _post_in_flight(stack, number)
     await asyncio.to_thread(worker.stop)  # SIGTERM while the POST waits for its answer
     assert worker.popen.returncode == 0
     [attempt] = (await stack.read(notification_id))["attempts"]
@@ -226,7 +200,7 @@ async def test_redis_flushed_while_notifications_are_pending_every_one_completes
 ) -> None:
     numbers = [f"+8190123456{i:02d}" for i in range(12)]
     policy = {"max_attempts": 2, "retry_delay_s": 0, "retry_on": ["no_answer"]}
-    ids = [await stack.notify(n, policy=policy) for n in numbers]
+    ids = [(await stack.notify(n, policy=policy))["id"] for n in numbers]
     await redis.flushall()  # every queued job is gone; only SQL knows the work
     worker = stack.start_worker()
 

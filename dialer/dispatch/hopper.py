@@ -6,6 +6,7 @@ finds the same rows and enqueues them again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -69,13 +70,15 @@ async def find_due_work(session: AsyncSession, now: datetime, limit: int) -> Due
     )
 
 
-async def _missing(redis: ArqRedis, job_ids: list[str]) -> list[bool]:
-    if not job_ids:
+async def _not_queued(redis: ArqRedis, ids: list[int], job_id: Callable[[int], str]) -> list[int]:
+    """The ids among `ids` whose job is not in Redis (never enqueued, done, or flushed away)."""
+    if not ids:
         return []
     async with redis.pipeline(transaction=False) as pipe:
-        for job_id in job_ids:
-            pipe.exists(job_key_prefix + job_id)
-        return [not found for found in await pipe.execute()]
+        for i in ids:
+            pipe.exists(job_key_prefix + job_id(i))
+        found = await pipe.execute()
+    return [i for i, exists in zip(ids, found, strict=True) if not exists]
 
 
 async def run_hopper(runtime: Runtime) -> dict[str, int]:
@@ -85,24 +88,8 @@ async def run_hopper(runtime: Runtime) -> dict[str, int]:
         now = utcnow()
         expired = await expire_overdue(session, now, limit)
         work = await find_due_work(session, now, limit)
-    dials = [
-        i
-        for i, missing in zip(
-            work.notification_ids,
-            await _missing(runtime.redis, [dial_job_id(i) for i in work.notification_ids]),
-            strict=True,
-        )
-        if missing
-    ]
-    checks = [
-        i
-        for i, missing in zip(
-            work.attempt_ids,
-            await _missing(runtime.redis, [check_job_id(i) for i in work.attempt_ids]),
-            strict=True,
-        )
-        if missing
-    ]
+    dials = await _not_queued(runtime.redis, work.notification_ids, dial_job_id)
+    checks = await _not_queued(runtime.redis, work.attempt_ids, check_job_id)
     for notification_id in dials:
         await enqueue_dial(runtime.redis, notification_id)
     for attempt_id in checks:

@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.config import Settings
 from dialer.db import session_scope
-from dialer.lifecycle import RetryPolicy, move_attempt, move_notification
+from dialer.lifecycle import FINAL_ATTEMPT, RetryPolicy, move_attempt, move_notification
 from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, Outcome, utcnow
 from dialer.providers.base import (
     Ambiguous,
@@ -28,7 +28,7 @@ from dialer.providers.base import (
 )
 from dialer.runtime import Runtime
 from dialer.security import callback_token
-from dialer.tracking.service import finish_attempt, load_for_update
+from dialer.tracking.service import finish_attempt, load_for_update, mark_live
 
 __all__ = [
     "build_call_request",
@@ -129,12 +129,9 @@ def record_placed(
 ) -> None:
     if attempt.provider_id is None:
         attempt.provider_id = placed.provider_id
-    if attempt.status in (A.dialing, A.reconciling):
-        # Otherwise a callback was faster than this answer, and already moved it on.
-        move_attempt(attempt, A.in_progress)
-        attempt.next_check_at = now + timedelta(seconds=poll_interval_s)
-    if notification.status is N.dialing:
-        move_notification(notification, N.in_progress)
+    # A callback may have been faster than this answer and finished the attempt already.
+    if attempt.status not in FINAL_ATTEMPT:
+        mark_live(notification, attempt, now, poll_interval_s)
 
 
 def record_provider_error(

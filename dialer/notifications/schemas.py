@@ -74,16 +74,14 @@ class AttemptPublic(BaseModel):
 
 
 class NotificationPublic(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
     id: int
     campaign_id: int | None
     status: NotificationStatus
     outcome: Outcome | None
     channel: Channel
     provider: str
-    to: str
-    from_: str = Field(serialization_alias="from")
+    to: str = Field(validation_alias="to_number")
+    from_: str = Field(validation_alias="from_number", serialization_alias="from")
     text: str | None
     lang: str | None
     recording_url: str | None
@@ -99,26 +97,6 @@ class NotificationPublic(BaseModel):
 
     @classmethod
     def of(cls, notification: Notification, attempts: list[Attempt]) -> NotificationPublic:
-        assert notification.id is not None
-        return cls(
-            id=notification.id,
-            campaign_id=notification.campaign_id,
-            status=notification.status,
-            outcome=notification.outcome,
-            channel=notification.channel,
-            provider=notification.provider,
-            to=notification.to_number,
-            from_=notification.from_number,
-            text=notification.text,
-            lang=notification.lang,
-            recording_url=notification.recording_url,
-            policy=RetryPolicy.model_validate(notification.policy),
-            attempts_made=notification.attempts_made,
-            last_error=notification.last_error,
-            due_at=notification.due_at,
-            expires_at=notification.expires_at,
-            created_at=notification.created_at,
-            updated_at=notification.updated_at,
-            finished_at=notification.finished_at,
-            attempts=[AttemptPublic.of(a) for a in attempts],
+        return cls.model_validate(
+            {**notification.model_dump(), "attempts": [AttemptPublic.of(a) for a in attempts]}
         )

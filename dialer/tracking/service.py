@@ -27,6 +27,7 @@ __all__ = [
     "apply_call_status",
     "finish_attempt",
     "load_for_update",
+    "mark_live",
     "plan_check",
 ]
 
@@ -72,6 +73,17 @@ def finish_attempt(
         notification.due_at = decision.at
 
 
+def mark_live(
+    notification: Notification, attempt: Attempt, now: datetime, poll_interval_s: float
+) -> None:
+    """The provider has the call and it is not over: poll it later unless a callback comes."""
+    if attempt.status in (A.dialing, A.reconciling):
+        move_attempt(attempt, A.in_progress)
+    if notification.status is N.dialing:
+        move_notification(notification, N.in_progress)
+    attempt.next_check_at = now + timedelta(seconds=poll_interval_s)
+
+
 def apply_call_status(
     notification: Notification,
     attempt: Attempt,
@@ -96,11 +108,7 @@ def apply_call_status(
     attempt.provider_status = status.raw_status
     attempt.started_at = status.started_at or attempt.started_at
     if status.outcome is None:
-        if attempt.status in (A.dialing, A.reconciling):
-            move_attempt(attempt, A.in_progress)
-        if notification.status is N.dialing:
-            move_notification(notification, N.in_progress)
-        attempt.next_check_at = now + timedelta(seconds=poll_interval_s)
+        mark_live(notification, attempt, now, poll_interval_s)
         return "progress"
     attempt.ended_at = status.ended_at
     attempt.duration_s = status.duration_s
