@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hmac
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.models import ApiKey
+from dialer.models import ApiKey, utcnow
 from dialer.security import generate_api_key, hash_api_key, split_api_key
 
-__all__ = ["authenticate", "create_api_key"]
+__all__ = ["authenticate", "create_api_key", "list_api_keys", "revoke_api_key"]
 
 
 async def create_api_key(session: AsyncSession, name: str) -> str:
@@ -29,3 +29,15 @@ async def authenticate(session: AsyncSession, plaintext: str) -> ApiKey | None:
     if key is None or key.revoked_at is not None:
         return None
     return key if hmac.compare_digest(key.key_hash, hash_api_key(plaintext)) else None
+
+
+async def list_api_keys(session: AsyncSession) -> list[ApiKey]:
+    return list((await session.exec(select(ApiKey).order_by(col(ApiKey.id)))).all())
+
+
+async def revoke_api_key(session: AsyncSession, prefix: str) -> ApiKey | None:
+    """Revoke the key with this prefix (the part after `dk_`); None if there is none."""
+    key = (await session.exec(select(ApiKey).where(ApiKey.prefix == prefix))).first()
+    if key is not None and key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key

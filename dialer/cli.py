@@ -7,12 +7,18 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 import uvicorn
 
 from dialer.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+T = TypeVar("T")
 
 __all__ = ["main"]
 
@@ -179,22 +185,44 @@ def apikey() -> None:
     """API keys."""
 
 
+async def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from dialer.db import make_async_engine, make_sessionmaker, session_scope
+
+    engine = make_async_engine(settings.async_database_url)
+    try:
+        async with session_scope(make_sessionmaker(engine)) as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
 @apikey.command("create")
 @click.option("--name", default="default", show_default=True)
 def apikey_create(name: str) -> None:
     """Create an API key and print it alone on stdout; it is shown only once."""
     from dialer.apikeys import create_api_key
-    from dialer.db import make_async_engine, make_sessionmaker, session_scope
 
     settings = _settings()
     _upgrade_if_embedded(settings)
+    click.echo(asyncio.run(_in_session(settings, lambda s: create_api_key(s, name))))
 
-    async def create() -> str:
-        engine = make_async_engine(settings.async_database_url)
-        try:
-            async with session_scope(make_sessionmaker(engine)) as session:
-                return await create_api_key(session, name)
-        finally:
-            await engine.dispose()
 
-    click.echo(asyncio.run(create()))
+@apikey.command("list")
+def apikey_list() -> None:
+    """The API keys: prefix, name, created, revoked. Keys themselves are not stored."""
+    from dialer.apikeys import list_api_keys
+
+    for key in asyncio.run(_in_session(_settings(), list_api_keys)):
+        revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-"
+        click.echo(f"{key.prefix}  {key.name}  {key.created_at:%Y-%m-%d %H:%M}  revoked: {revoked}")
+
+
+@apikey.command("revoke")
+@click.argument("prefix")
+def apikey_revoke(prefix: str) -> None:
+    """Revoke a key by its PREFIX, the part after `dk_` (see `apikey list`)."""
+    from dialer.apikeys import revoke_api_key
+
+    if asyncio.run(_in_session(_settings(), lambda s: revoke_api_key(s, prefix))) is None:
+        raise click.ClickException(f"no API key with prefix {prefix!r}")
+    click.echo(f"revoked {prefix}")

@@ -23,10 +23,12 @@ from dialer.migrations import upgrade_to_head
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.sandbox import SandboxConfig
 from dialer.serve import free_port, running_services
+from dialer.templating import render_file
 
 __all__ = ["run_demo"]
 
 FINAL = {status.value for status in FINAL_NOTIFICATION}
+_NAMES = ("Aiko", "Kenji", "Yuki", "Haruto")
 
 
 def demo_numbers(count: int) -> list[str]:
@@ -96,7 +98,10 @@ async def _demo(console: Console, count: int, time_scale: float, timeout_s: floa
                         "channel": "tts",
                         "to": number,
                         "from": "+81312345678",
-                        "text": f"This is dialer demo message {i + 1}. Have a good day.",
+                        "text": render_file(
+                            "tts/demo.txt.j2",
+                            {"number": i + 1, "total": count, "name": _NAMES[i % 4]},
+                        ),
                         "lang": "en",
                         "policy": {
                             "max_attempts": 2,

@@ -26,6 +26,16 @@ from tests.postgres import PostgresCluster
 from tests.support import Harness, make_settings
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A skipped test is a failure here: every test must run on every machine, CI included."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, which this suite does not allow: {report.longrepr}"
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     with EmbeddedRedis() as server:

@@ -37,6 +37,19 @@ def test_apikey_create_prints_the_key_alone_and_sets_up_the_embedded_database(
     assert second.stdout != first.stdout
 
 
+def test_a_revoked_key_is_listed_as_revoked_and_no_longer_opens_the_api(tmp_path: Path) -> None:
+    env = {"DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    key = _dialer("apikey", "create", "--name", "crm", cwd=tmp_path, env=env).stdout.strip()
+    prefix = key.split("_")[1]
+    listed = _dialer("apikey", "list", cwd=tmp_path, env=env)
+    assert f"{prefix}  crm" in listed.stdout and "revoked: -" in listed.stdout
+    assert key not in listed.stdout
+    assert _dialer("apikey", "revoke", prefix, cwd=tmp_path, env=env).returncode == 0
+    assert "revoked: 20" in _dialer("apikey", "list", cwd=tmp_path, env=env).stdout
+    missing = _dialer("apikey", "revoke", "nosuchprefix", cwd=tmp_path, env=env)
+    assert missing.returncode != 0 and "no API key with prefix" in missing.stderr
+
+
 def test_production_with_placeholder_secrets_refuses_to_start(tmp_path: Path) -> None:
     env = {
         "DIALER_ENV": "production",

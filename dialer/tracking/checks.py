@@ -5,11 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dialer.db import session_scope
-from dialer.lifecycle import move_attempt
+from dialer.lifecycle import FINAL_ATTEMPT, move_attempt
 from dialer.models import AttemptStatus, Outcome, utcnow
-from dialer.providers.base import ProviderError
+from dialer.providers.base import CallStatus, ProviderError
 from dialer.runtime import Runtime
-from dialer.tracking.service import apply_call_status, finish_attempt, load_for_update, plan_check
+from dialer.tracking.service import (
+    apply_call_status,
+    finish_attempt,
+    load_for_update,
+    past_deadline,
+    plan_check,
+)
 
 __all__ = ["check_attempt"]
 
@@ -50,11 +56,28 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
         provider = runtime.providers[attempt.provider]
     assert provider_id is not None
     try:
-        status = await provider.call_status(provider_id)
+        status: CallStatus | None = await provider.call_status(provider_id)
+        failure = None
     except ProviderError as exc:
-        # next_check_at is already pushed back, so the hopper asks again later.
-        return exc.kind
+        status, failure = None, exc
     async with session_scope(runtime.sessions) as session:
         loaded = await load_for_update(session, attempt_id)
         assert loaded is not None
-        return apply_call_status(loaded[1], loaded[0], status, utcnow(), settings.poll_interval_s)
+        attempt, notification = loaded
+        now = utcnow()
+        result = failure.kind if failure else "no status"
+        if status is not None:
+            result = apply_call_status(notification, attempt, status, now, settings.poll_interval_s)
+        if attempt.status not in FINAL_ATTEMPT and past_deadline(
+            attempt, now, settings.reconcile_deadline_s
+        ):
+            finish_attempt(
+                notification,
+                attempt,
+                Outcome.unknown,
+                now,
+                error=f"not final at the provider before the deadline ({result})",
+            )
+            return "gave up"
+        # On a failed status read, next_check_at is already pushed back: the hopper asks again.
+        return result

@@ -28,6 +28,7 @@ __all__ = [
     "finish_attempt",
     "load_for_update",
     "mark_live",
+    "past_deadline",
     "plan_check",
 ]
 
@@ -131,12 +132,19 @@ def plan_check(
     ambiguous_after_s: float,
     reconcile_deadline_s: float,
 ) -> CheckPlan:
-    age = (now - attempt.created_at).total_seconds()
     if attempt.status in FINAL_ATTEMPT:
         return CheckPlan("none")
+    if attempt.provider_id:
+        # The provider knows the call: its word comes before any deadline of ours.
+        return CheckPlan("ask")
+    age = (now - attempt.created_at).total_seconds()
     if age >= reconcile_deadline_s:
         return CheckPlan("give_up")
     if attempt.status is A.dialing:
         # Still `dialing` this late: its worker died around the POST. Never resend; reconcile.
         return CheckPlan("reconcile" if age >= ambiguous_after_s else "wait")
-    return CheckPlan("ask" if attempt.provider_id else "wait")
+    return CheckPlan("wait")
+
+
+def past_deadline(attempt: Attempt, now: datetime, reconcile_deadline_s: float) -> bool:
+    return (now - attempt.created_at).total_seconds() >= reconcile_deadline_s

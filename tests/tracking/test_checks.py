@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dialer.db import session_scope
-from dialer.dispatch.service import claim_for_dialing
+from dialer.dispatch.service import claim_for_dialing, dial_notification
 from dialer.models import Attempt, utcnow
 from dialer.serve import running_worker
 from dialer.tracking.checks import check_attempt
@@ -69,3 +69,21 @@ async def test_a_dialing_attempt_is_reconciled_then_closed_unknown_never_rediall
 
 async def test_a_check_of_an_unknown_attempt_says_so(harness: Harness) -> None:
     assert await check_attempt(harness.runtime, 424242) == "no such attempt"
+
+
+async def test_a_call_still_live_at_the_provider_is_asked_about_before_it_is_given_up(
+    harness: Harness,
+) -> None:
+    harness.sandbox.config.time_scale = 1000.0  # rings for hours
+    body = await harness.notify("+819012345670")
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+    attempt_id = (await harness.read(body["id"]))["attempts"][0]["id"]
+    assert await check_attempt(harness.runtime, attempt_id) == "progress"
+    await _age(harness, attempt_id, harness.settings.reconcile_deadline_s)
+    assert await check_attempt(harness.runtime, attempt_id) == "gave up"
+    read = await harness.read(body["id"])
+    assert read["outcome"] == "unknown"
+    assert read["attempts"][0]["provider_status"] == "IN PROGRESS"
+    assert (
+        "not final at the provider before the deadline (progress)" in read["attempts"][0]["error"]
+    )

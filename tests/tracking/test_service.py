@@ -1,0 +1,42 @@
+"""The pure rules of tracking: what a status check does with an open attempt."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dialer.models import Attempt, AttemptStatus
+from dialer.tracking.service import plan_check
+
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+A = AttemptStatus
+
+
+@pytest.mark.parametrize(
+    ("status", "provider_id", "age_s", "action"),
+    [
+        (A.finished, "c1", 10, "none"),
+        (A.not_sent, None, 10, "none"),
+        (A.in_progress, "c1", 10, "ask"),
+        (A.in_progress, "c1", 99999, "ask"),
+        (A.reconciling, "c1", 99999, "ask"),
+        (A.dialing, None, 10, "wait"),
+        (A.dialing, None, 120, "reconcile"),
+        (A.dialing, None, 3600, "give_up"),
+        (A.reconciling, None, 10, "wait"),
+        (A.reconciling, None, 3599, "wait"),
+        (A.reconciling, None, 3600, "give_up"),
+    ],
+)
+def test_plan_check(status: A, provider_id: str | None, age_s: float, action: str) -> None:
+    attempt = Attempt(
+        notification_id=1,
+        number=1,
+        provider="xoxzo",
+        status=status,
+        provider_id=provider_id,
+        created_at=NOW - timedelta(seconds=age_s),
+    )
+    plan = plan_check(attempt, NOW, ambiguous_after_s=120, reconcile_deadline_s=3600)
+    assert plan.action == action
