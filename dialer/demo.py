@@ -22,7 +22,7 @@ from dialer.lifecycle import FINAL_NOTIFICATION
 from dialer.migrations import upgrade_to_head
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.sandbox import SandboxConfig
-from dialer.serve import free_port, running_services
+from dialer.serve import free_ports, running_services
 from dialer.templating import render_file
 
 __all__ = ["run_demo"]
@@ -62,7 +62,7 @@ async def _make_key(settings: Settings) -> str:
 
 async def _demo(console: Console, count: int, time_scale: float, timeout_s: float) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="dialer-demo-"))
-    web_port, sandbox_port = free_port(), free_port()
+    web_port, sandbox_port = free_ports(2)
     settings = demo_settings(workdir, web_port, sandbox_port)
     console.print(
         f"[bold]dialer demo[/]: database {workdir / 'demo.db'}, sandbox at "

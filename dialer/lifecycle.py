@@ -36,7 +36,7 @@ N = NotificationStatus
 A = AttemptStatus
 
 NOTIFICATION_TRANSITIONS: dict[NotificationStatus, frozenset[NotificationStatus]] = {
-    N.queued: frozenset({N.dialing, N.canceled, N.expired}),
+    N.queued: frozenset({N.dialing, N.canceled, N.expired, N.suppressed}),
     # dialing -> queued: the provider certainly did not act (429, no credit); try later.
     N.dialing: frozenset({N.in_progress, N.queued, N.delivered, N.failed}),
     N.in_progress: frozenset({N.queued, N.delivered, N.failed}),
@@ -44,6 +44,7 @@ NOTIFICATION_TRANSITIONS: dict[NotificationStatus, frozenset[NotificationStatus]
     N.failed: frozenset(),
     N.canceled: frozenset(),
     N.expired: frozenset(),
+    N.suppressed: frozenset(),
 }
 
 ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {
@@ -107,8 +108,8 @@ class Finish:
 
 # Outcomes we never retry whatever the policy says: the person was reached, the message can
 # never succeed, or we cannot tell whether the phone rang (never ring twice by accident).
-_DELIVERED = frozenset({Outcome.answered})
-_NEVER_RETRIED = frozenset({Outcome.rejected, Outcome.unknown})
+_DELIVERED = frozenset({Outcome.answered, Outcome.delivered})
+_NEVER_RETRIED = frozenset({Outcome.rejected, Outcome.unknown, Outcome.opted_out})
 
 
 def decide_after_attempt(

@@ -15,6 +15,7 @@ __all__ = [
     "Attempt",
     "AttemptStatus",
     "Channel",
+    "DoNotContact",
     "Notification",
     "NotificationStatus",
     "Outcome",
@@ -62,6 +63,11 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 class Channel(StrEnum):
     tts = "tts"
     playback = "playback"
+    sms = "sms"
+
+    @property
+    def is_voice(self) -> bool:
+        return self is not Channel.sms
 
 
 class NotificationStatus(StrEnum):
@@ -72,6 +78,7 @@ class NotificationStatus(StrEnum):
     failed = "failed"
     canceled = "canceled"
     expired = "expired"
+    suppressed = "suppressed"
 
 
 class AttemptStatus(StrEnum):
@@ -84,11 +91,13 @@ class AttemptStatus(StrEnum):
 
 class Outcome(StrEnum):
     answered = "answered"
+    delivered = "delivered"
     voicemail = "voicemail"
     no_answer = "no_answer"
     busy = "busy"
     failed = "failed"
     rejected = "rejected"
+    opted_out = "opted_out"
     unknown = "unknown"
 
 
@@ -152,11 +161,27 @@ class Attempt(SQLModel, table=True):
     error: str | None = Field(default=None)
     cost: float | None = Field(default=None)
     duration_s: int | None = Field(default=None)
+    # SMS: how many parts the provider bills the message as.
+    parts: int | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = _ts(nullable=True)
     ended_at: datetime | None = _ts(nullable=True)
     next_check_at: datetime | None = _ts(nullable=True)
+
+
+class DoNotContact(SQLModel, table=True):
+    """A number never to call or text: everywhere (scope "global") or in one campaign."""
+
+    __tablename__ = "do_not_contact"
+    __table_args__ = (sa.UniqueConstraint("scope", "number", name="uq_do_not_contact"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    scope: str = Field(default="global", max_length=32)
+    number: str = Field(max_length=20, index=True)
+    source: str = Field(max_length=64)
+    reason: str | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ApiKey(SQLModel, table=True):

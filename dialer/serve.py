@@ -18,14 +18,27 @@ from dialer.config import Settings
 from dialer.sandbox import SandboxConfig, create_sandbox_app
 from jobs.worker import make_worker, shutdown_grace_s
 
-__all__ = ["Services", "free_port", "running_server", "running_services", "running_worker"]
+__all__ = [
+    "Services",
+    "free_port",
+    "free_ports",
+    "running_server",
+    "running_services",
+    "running_worker",
+]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: every socket stays bound until all are chosen."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    return free_ports(1)[0]
 
 
 class _OwnedServer(uvicorn.Server):

@@ -21,7 +21,7 @@ from dialer.migrations import upgrade_to_head
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.runtime import Runtime, redis_settings
 from dialer.sandbox import SandboxConfig, create_sandbox_app
-from dialer.serve import free_port, running_server
+from dialer.serve import free_port, free_ports, running_server
 from tests.postgres import PostgresCluster
 from tests.support import Harness, make_settings
 
@@ -100,7 +100,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def harness(database_url: str, redis: ArqRedis, redis_url: str) -> AsyncIterator[Harness]:
     """The web app and the sandbox, each on its own port; no worker unless a test starts one."""
-    web_port, sandbox_port = free_port(), free_port()
+    web_port, sandbox_port = free_ports(2)
     settings: Settings = make_settings(database_url, web_port=web_port, sandbox_port=sandbox_port)
     sandbox_config = SandboxConfig(
         sid=settings.xoxzo_sid,

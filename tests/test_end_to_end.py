@@ -20,7 +20,7 @@ from arq.connections import ArqRedis
 
 from dialer.apikeys import create_api_key
 from dialer.db import make_async_engine, make_sessionmaker, session_scope
-from dialer.serve import free_port
+from dialer.serve import free_ports
 from tests.processes import DialerProcess
 from tests.support import ApiCalls, wait_for
 
@@ -73,7 +73,7 @@ async def stack(
     tmp_path: Path,
     processes: list[DialerProcess],
 ) -> AsyncIterator[Stack]:
-    web_port, sandbox_port = free_port(), free_port()
+    web_port, sandbox_port = free_ports(2)
     env = {
         "DIALER_ENV": "development",
         "DIALER_DATABASE_URL": database_url,

@@ -15,7 +15,17 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.config import Settings
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, RetryPolicy, move_attempt, move_notification
-from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, Outcome, utcnow
+from dialer.models import (
+    Attempt,
+    AttemptStatus,
+    Channel,
+    Notification,
+    NotificationStatus,
+    Outcome,
+    utcnow,
+)
+from dialer.notifications.service import suppress
+from dialer.optouts.service import is_blocked
 from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
@@ -23,7 +33,10 @@ from dialer.providers.base import (
     InsufficientCredit,
     NotSent,
     PlacedCall,
+    PlacedMessage,
+    Provider,
     ProviderError,
+    SmsRequest,
     Transient,
 )
 from dialer.runtime import Runtime
@@ -31,12 +44,14 @@ from dialer.security import callback_token
 from dialer.tracking.service import finish_attempt, load_for_update, mark_live
 
 __all__ = [
-    "build_call_request",
+    "build_request",
+    "callback_url",
     "claim_for_dialing",
     "dial_notification",
     "not_sent_delay_s",
     "record_placed",
     "record_provider_error",
+    "send",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,6 +94,9 @@ async def claim_for_dialing(
         move_notification(notification, N.expired)
         notification.last_error = "expired before it could be dialled"
         return None
+    if await is_blocked(session, notification.to_number):
+        suppress(notification)
+        return None
     policy = RetryPolicy.model_validate(notification.policy)
     if notification.attempts_made >= policy.max_attempts:
         log.error("notification %s is queued with no attempts left", notification_id)
@@ -103,32 +121,56 @@ async def claim_for_dialing(
     return notification, attempt
 
 
-def build_call_request(
-    settings: Settings, notification: Notification, attempt: Attempt
-) -> CallRequest:
+def callback_url(settings: Settings, notification: Notification, attempt: Attempt) -> str:
+    """Where the provider reports on this attempt; the token is signed for this attempt alone."""
     assert attempt.id is not None
     token = callback_token(settings.secret_key.get_secret_value(), attempt.provider, attempt.id)
+    kind = "voice" if notification.channel.is_voice else "sms"
     base = settings.public_url.rstrip("/")
+    return f"{base}/v1/callbacks/{attempt.provider}/{kind}/{attempt.id}/{token}"
+
+
+def build_request(
+    settings: Settings, notification: Notification, attempt: Attempt
+) -> CallRequest | SmsRequest:
+    url = callback_url(settings, notification, attempt)
+    tag = f"attempt-{attempt.id}"
+    if notification.channel is Channel.sms:
+        return SmsRequest(
+            sender=notification.from_number,
+            recipient=notification.to_number,
+            message=notification.text or "",
+            callback_url=url,
+            tag=tag,
+        )
     return CallRequest(
         caller=notification.from_number,
         recipient=notification.to_number,
-        callback_url=f"{base}/v1/callbacks/{attempt.provider}/{attempt.id}/{token}",
-        tag=f"attempt-{attempt.id}",
+        callback_url=url,
+        tag=tag,
         recording_url=notification.recording_url,
         tts_message=notification.text,
         tts_lang=notification.lang,
     )
 
 
+async def send(provider: Provider, request: CallRequest | SmsRequest) -> PlacedCall | PlacedMessage:
+    if isinstance(request, SmsRequest):
+        return await provider.send_sms(request)
+    return await provider.place_call(request)
+
+
 def record_placed(
     notification: Notification,
     attempt: Attempt,
-    placed: PlacedCall,
+    placed: PlacedCall | PlacedMessage,
     now: datetime,
     poll_interval_s: float,
 ) -> None:
     if attempt.provider_id is None:
         attempt.provider_id = placed.provider_id
+    if isinstance(placed, PlacedMessage):
+        attempt.parts = placed.parts
     # A callback may have been faster than this answer and finished the attempt already.
     if attempt.status not in FINAL_ATTEMPT:
         mark_live(notification, attempt, now, poll_interval_s)
@@ -169,11 +211,11 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
         if claimed is None:
             return "not due"
         notification, attempt = claimed
-        request = build_call_request(settings, notification, attempt)
+        request = build_request(settings, notification, attempt)
         attempt_id, provider = attempt.id, runtime.providers[notification.provider]
     assert attempt_id is not None
     try:
-        placed = await provider.place_call(request)
+        placed = await send(provider, request)
     except ProviderError as exc:
         log.info("attempt %s: %s", attempt_id, exc.kind)
         async with session_scope(runtime.sessions) as session:

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dialer.db import session_scope
 from dialer.deps import ApiKeyDep, RuntimeDep, SessionDep
+from dialer.models import NotificationStatus
 from dialer.notifications import service
 from dialer.notifications.schemas import NotificationCreate, NotificationPublic
 from dialer.runtime import enqueue_dial
@@ -70,7 +71,7 @@ async def create(
     assert notification.id is not None
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    else:
+    elif notification.status is NotificationStatus.queued:
         await _enqueue_after_commit(runtime, notification.id)
     return await _read(runtime, notification.id)
 

@@ -16,18 +16,22 @@ from dialer.models import (
     NotificationStatus,
     Outcome,
 )
+from dialer.providers import channel_refusal
+from dialer.sms import MAX_SMS_CHARS
 
-__all__ = ["AttemptPublic", "NotificationCreate", "NotificationPublic"]
+__all__ = ["MAX_TTS_CHARS", "AttemptPublic", "NotificationCreate", "NotificationPublic"]
+
+MAX_TTS_CHARS = 1000
 
 
 class NotificationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     channel: Channel
-    provider: Literal["xoxzo"] = "xoxzo"
+    provider: Literal["xoxzo", "voxology"] = "xoxzo"
     to: str = Field(min_length=1, max_length=32)
     from_: str = Field(alias="from", min_length=1, max_length=32)
-    text: str | None = Field(None, min_length=1, max_length=1000)
+    text: str | None = Field(None, min_length=1, max_length=MAX_SMS_CHARS)
     lang: Literal["ja", "en"] | None = None
     recording_url: AnyHttpUrl | None = None
     policy: RetryPolicy = Field(default_factory=lambda: RetryPolicy())
@@ -35,7 +39,15 @@ class NotificationCreate(BaseModel):
 
     @model_validator(mode="after")
     def _message_matches_channel(self) -> Self:
-        if self.channel is Channel.tts:
+        refusal = channel_refusal(self.provider, self.channel)
+        if refusal is not None:
+            raise ValueError(refusal)
+        if self.channel is Channel.sms:
+            if self.text is None:
+                raise ValueError("text is required for channel sms")
+            if self.recording_url is not None or self.lang is not None:
+                raise ValueError("channel sms takes text only, not recording_url or lang")
+        elif self.channel is Channel.tts:
             if self.text is None:
                 raise ValueError("text is required for channel tts")
             if self.recording_url is not None:
@@ -64,6 +76,7 @@ class AttemptPublic(BaseModel):
     error: str | None
     cost: float | None
     duration_s: int | None
+    parts: int | None
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None

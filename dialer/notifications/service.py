@@ -9,9 +9,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.lifecycle import IllegalTransition, move_notification
-from dialer.models import Attempt, Notification, NotificationStatus
+from dialer.models import Attempt, Channel, Notification, NotificationStatus
 from dialer.notifications.schemas import NotificationCreate
+from dialer.optouts.service import is_blocked
 from dialer.phone import InvalidNumber, to_e164
+from dialer.sms import is_valid_sender
 
 __all__ = [
     "FieldError",
@@ -21,6 +23,7 @@ __all__ = [
     "create_notification",
     "find_by_idempotency_key",
     "get_notification",
+    "suppress",
 ]
 
 
@@ -53,6 +56,15 @@ def _number(field: str, raw: str, region: str) -> str:
         raise FieldError(field, f"invalid phone number: {exc}") from exc
 
 
+def _sender(raw: str, region: str) -> str:
+    """An SMS sender: a name of letters and digits kept as it is, or a phone number."""
+    if any(c.isalpha() for c in raw):
+        if not is_valid_sender(raw):
+            raise FieldError("from", "a sender name is 1 to 10 letters and digits")
+        return raw
+    return _number("from", raw, region)
+
+
 async def find_by_idempotency_key(
     session: AsyncSession, api_key_id: int, key: str
 ) -> Notification | None:
@@ -72,7 +84,11 @@ async def create_notification(
 ) -> tuple[Notification, bool]:
     """The new notification, or the one this Idempotency-Key made before; True if it is old."""
     to_number = _number("to", data.to, default_region)
-    from_number = _number("from", data.from_, default_region)
+    from_number = (
+        _sender(data.from_, default_region)
+        if data.channel is Channel.sms
+        else (_number("from", data.from_, default_region))
+    )
     fingerprint = request_hash(data)
     if idempotency_key is not None and api_key_id is not None:
         existing = await find_by_idempotency_key(session, api_key_id, idempotency_key)
@@ -97,8 +113,15 @@ async def create_notification(
         expires_at=data.expires_at,
     )
     session.add(notification)
+    if await is_blocked(session, to_number):
+        suppress(notification)
     await session.flush()
     return notification, False
+
+
+def suppress(notification: Notification) -> None:
+    move_notification(notification, NotificationStatus.suppressed)
+    notification.last_error = "the number is on the do-not-contact list"
 
 
 async def get_notification(

@@ -24,16 +24,18 @@ __all__ = [
     "Ambiguous",
     "AuthFailed",
     "CallRequest",
-    "CallStatus",
     "InsufficientCredit",
     "Locked",
     "NotFound",
     "NotSent",
     "PlacedCall",
+    "PlacedMessage",
     "Provider",
     "ProviderError",
     "RateLimited",
     "Rejected",
+    "SmsRequest",
+    "StatusReport",
     "Transient",
 ]
 
@@ -121,13 +123,28 @@ class CallRequest:
 
 
 @dataclass(frozen=True)
+class SmsRequest:
+    sender: str
+    recipient: str
+    message: str
+    callback_url: str
+    tag: str
+
+
+@dataclass(frozen=True)
 class PlacedCall:
     provider_id: str
 
 
 @dataclass(frozen=True)
-class CallStatus:
-    """A provider's view of one call, raw status kept beside our outcome (None while live)."""
+class PlacedMessage:
+    provider_id: str
+    parts: int
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """A provider's view of one call or message; our outcome beside the raw status (None: open)."""
 
     provider_id: str
     raw_status: str
@@ -148,6 +165,10 @@ class Provider(Protocol):
 
     async def place_call(self, request: CallRequest) -> PlacedCall: ...
 
-    async def call_status(self, provider_id: str) -> CallStatus: ...
+    async def call_status(self, provider_id: str) -> StatusReport: ...
+
+    async def send_sms(self, request: SmsRequest) -> PlacedMessage: ...
+
+    async def message_status(self, provider_id: str) -> StatusReport: ...
 
     async def balance(self) -> float: ...

@@ -1,4 +1,4 @@
-"""Xoxzo voice API adapter: simple playback (mp3 or TTS), call status, credits.
+"""Xoxzo adapter: simple playback calls (mp3 or TTS) and their status, SMS and theirs, credits.
 
 Basic auth (SID, auth token), form bodies, JSON answers, paths ending in a slash.
 """
@@ -6,7 +6,7 @@ Basic auth (SID, auth token), form bodies, JSON answers, paths ending in a slash
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -18,23 +18,29 @@ from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
     CallRequest,
-    CallStatus,
     InsufficientCredit,
     NotFound,
     PlacedCall,
+    PlacedMessage,
     ProviderError,
     RateLimited,
     Rejected,
+    SmsRequest,
+    StatusReport,
     Transient,
 )
+from dialer.sms import sms_parts
 
 __all__ = [
+    "SMS_STATUS_OUTCOMES",
     "STATUS_ERRORS",
     "STATUS_OUTCOMES",
     "TRANSPORT_ERRORS",
     "XoxzoProvider",
     "map_http_error",
     "map_transport_error",
+    "parse_call_status",
+    "parse_message_status",
 ]
 
 # Xoxzo's call statuses. ANSWERED includes "passed to a mailbox": Xoxzo cannot tell voicemail.
@@ -44,6 +50,17 @@ STATUS_OUTCOMES: dict[str, Outcome | None] = {
     "NO ANSWER": Outcome.no_answer,
     "BUSY": Outcome.busy,
     "FAILED": Outcome.failed,
+}
+
+
+# Xoxzo's SMS statuses: QUEUED and DELIVERING are pending.
+SMS_STATUS_OUTCOMES: dict[str, Outcome | None] = {
+    "QUEUED": None,
+    "DELIVERING": None,
+    "DELIVERED": Outcome.delivered,
+    "OK": Outcome.delivered,
+    "FAILED": Outcome.failed,
+    "FAIL": Outcome.failed,
 }
 
 
@@ -163,22 +180,43 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
 
 
-def parse_call_status(data: dict[str, Any]) -> CallStatus:
+def _tags(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [t.strip() for t in value.split(",") if t.strip()]
+    return [str(t) for t in value or []]
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if value not in (None, "") else None
+
+
+def parse_call_status(data: Mapping[str, Any]) -> StatusReport:
     raw = str(data.get("status", "")).upper()
-    tags = data.get("tags") or []
-    if isinstance(tags, str):
-        tags = [t.strip() for t in tags.split(",") if t.strip()]
-    cost = data.get("cost")
-    duration = data.get("duration")
-    return CallStatus(
+    duration = _number(data.get("duration"))
+    return StatusReport(
         provider_id=str(data["callid"]),
         raw_status=raw,
         outcome=STATUS_OUTCOMES.get(raw, Outcome.unknown),
         started_at=_parse_time(data.get("start_time")),
         ended_at=_parse_time(data.get("end_time")),
-        duration_s=int(float(duration)) if duration not in (None, "") else None,
-        cost=float(cost) if cost not in (None, "") else None,
-        tags=[str(t) for t in tags],
+        duration_s=int(duration) if duration is not None else None,
+        cost=_number(data.get("cost")),
+        tags=_tags(data.get("tags")),
+    )
+
+
+def parse_message_status(data: Mapping[str, Any]) -> StatusReport:
+    raw = str(data.get("status", "")).upper()
+    outcome = SMS_STATUS_OUTCOMES.get(raw, Outcome.unknown)
+    sent = _parse_time(data.get("sent_time"))
+    return StatusReport(
+        provider_id=str(data["msgid"]),
+        raw_status=raw,
+        outcome=outcome,
+        started_at=sent,
+        ended_at=sent if outcome is not None else None,
+        cost=_number(data.get("cost")),
+        tags=_tags(data.get("tags")),
     )
 
 
@@ -224,9 +262,28 @@ class XoxzoProvider:
         except (KeyError, IndexError, TypeError) as exc:
             raise Ambiguous(f"201 without a callid: {body!r}") from exc
 
-    async def call_status(self, provider_id: str) -> CallStatus:
+    async def call_status(self, provider_id: str) -> StatusReport:
         body = await self._request("GET", f"/voice/calls/{provider_id}/")
         return parse_call_status(body)
+
+    async def send_sms(self, request: SmsRequest) -> PlacedMessage:
+        form = {
+            "message": request.message,
+            "recipient": request.recipient,
+            "sender": request.sender,
+            "callbackurl": request.callback_url,
+            "tags": request.tag,
+        }
+        body = await self._request("POST", "/sms/messages/", form)
+        try:
+            msgid = str(body[0]["msgid"])
+        except (KeyError, IndexError, TypeError) as exc:
+            raise Ambiguous(f"201 without a msgid: {body!r}") from exc
+        return PlacedMessage(provider_id=msgid, parts=sms_parts(request.message))
+
+    async def message_status(self, provider_id: str) -> StatusReport:
+        body = await self._request("GET", f"/sms/messages/{provider_id}/")
+        return parse_message_status(body)
 
     async def balance(self) -> float:
         body = await self._request("GET", "/you/credits/")

@@ -1,4 +1,4 @@
-"""The sandbox's HTTP face: the Xoxzo voice API as provider-docs describe it, and its knobs."""
+"""The sandbox's HTTP face: Xoxzo's voice and SMS APIs as provider-docs describe them, and knobs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,16 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from dialer.sandbox.state import SandboxAccount, SandboxCall, SandboxConfig
+from dialer.sandbox.state import (
+    SMS_DELIVERING_AFTER_S,
+    SMS_FAILS_ON_LAST_DIGIT,
+    SMS_FINAL_AFTER_S,
+    SandboxAccount,
+    SandboxCall,
+    SandboxConfig,
+    SandboxMessage,
+)
+from dialer.sms import MAX_SMS_CHARS, is_valid_sender, sms_parts
 
 __all__ = ["create_sandbox_app"]
 
@@ -80,6 +89,27 @@ def _validate_playback(form: dict[str, str]) -> dict[str, list[str]]:
     return errors
 
 
+def _validate_sms(form: dict[str, str]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    message, recipient, sender = (form.get(k, "") for k in ("message", "recipient", "sender"))
+    if not message:
+        errors["message"] = [_REQUIRED]
+    elif len(message) > MAX_SMS_CHARS:
+        errors["message"] = ["Message too long"]
+    if not recipient:
+        errors["recipient"] = [_REQUIRED]
+    elif not _E164.match(recipient):
+        errors["recipient"] = ["Enter a valid E.164 phone number."]
+    if not sender:
+        errors["sender"] = [_REQUIRED]
+    elif not is_valid_sender(sender):
+        errors["sender"] = ["Enter a valid sender: up to 10 letters and digits, or a number."]
+    callbackurl = form.get("callbackurl", "")
+    if callbackurl and not callbackurl.startswith(("http://", "https://")):
+        errors["callbackurl"] = ["Enter a valid URL."]
+    return errors
+
+
 def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     account = SandboxAccount(config or SandboxConfig())
     tasks: set[asyncio.Task[None]] = set()
@@ -126,22 +156,39 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             )
         return await call_next(request)
 
-    async def run_call(call: SandboxCall, base_url: str) -> None:
-        await asyncio.sleep(scaled(call.script.ring_s + call.script.talk_s))
-        account.finish(call)
-        if not call.callbackurl or account.chance(account.config.callback_drop_rate):
+    def spawn(work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def call_back(url: str | None, status: dict[str, Any], deliveries: list[int]) -> None:
+        """POST a status to a callback URL, form-encoded, until it answers 200 (ten tries)."""
+        if not url or account.chance(account.config.callback_drop_rate):
             return
-        form = {k: "" if v is None else str(v) for k, v in call.as_status(base_url).items()}
-        form["tags"] = ",".join(call.tags)
+        form = {k: "" if v is None else str(v) for k, v in status.items()}
+        form["tags"] = ",".join(status["tags"])
         for attempt in range(account.config.callback_attempts):
             try:
-                answer = await holder["client"].post(call.callbackurl, data=form)
-                call.callback_deliveries.append(answer.status_code)
+                answer = await holder["client"].post(url, data=form)
+                deliveries.append(answer.status_code)
                 if answer.status_code == 200:
                     return
             except httpx.HTTPError:
-                call.callback_deliveries.append(0)
+                deliveries.append(0)
             await asyncio.sleep(scaled(min(2.0**attempt, 600.0)))
+
+    async def run_call(call: SandboxCall, base_url: str) -> None:
+        await asyncio.sleep(scaled(call.script.ring_s + call.script.talk_s))
+        account.finish(call)
+        await call_back(call.callbackurl, call.as_status(base_url), call.callback_deliveries)
+
+    async def run_message(sms: SandboxMessage, base_url: str) -> None:
+        await asyncio.sleep(scaled(SMS_DELIVERING_AFTER_S))
+        sms.status = "DELIVERING"
+        await asyncio.sleep(scaled(SMS_FINAL_AFTER_S - SMS_DELIVERING_AFTER_S))
+        failed = sms.recipient.endswith(SMS_FAILS_ON_LAST_DIGIT)
+        sms.status = "FAILED" if failed else "DELIVERED"
+        await call_back(sms.callbackurl, sms.as_status(base_url), sms.callback_deliveries)
 
     @app.post("/voice/simple/playbacks/")
     async def simple_playback(request: Request) -> Response:
@@ -163,14 +210,42 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             callbackurl=form.get("callbackurl") or None,
             tts=not form.get("recording_url"),
         )
-        task = asyncio.create_task(run_call(call, str(request.base_url).rstrip("/")))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+        spawn(run_call(call, str(request.base_url).rstrip("/")))
         if account.config.post_delay_s:
             await asyncio.sleep(account.config.post_delay_s)
         if account.chance(account.config.post_5xx_rate):
             return HTMLResponse("<h1>Bad Gateway</h1>", status_code=502)
         return JSONResponse([{"callid": call.callid}], status_code=201)
+
+    @app.post("/sms/messages/")
+    async def send_sms(request: Request) -> Response:
+        form = {k: str(v).strip() for k, v in (await request.form()).items()}
+        errors = _validate_sms(form)
+        if errors:
+            return JSONResponse(errors, status_code=400)
+        parts = sms_parts(form["message"])
+        if account.config.balance < parts * account.config.sms_cost_per_part:
+            needed = f"{parts * account.config.sms_cost_per_part:g}"
+            return JSONResponse(
+                {"non_field_errors": [f"Not enough credits, required: {needed}"]}, status_code=403
+            )
+        sms = account.accept_message(
+            recipient=form["recipient"],
+            sender=form["sender"],
+            message=form["message"],
+            parts=parts,
+            tags=[t.strip() for t in form.get("tags", "").split(",") if t.strip()],
+            callbackurl=form.get("callbackurl") or None,
+        )
+        spawn(run_message(sms, str(request.base_url).rstrip("/")))
+        return JSONResponse([{"msgid": sms.msgid}], status_code=201)
+
+    @app.get("/sms/messages/{msgid}/")
+    async def message_status(msgid: str, request: Request) -> Response:
+        sms = account.messages.get(msgid)
+        if sms is None:
+            return _not_found()
+        return JSONResponse(sms.as_status(str(request.base_url).rstrip("/")))
 
     @app.get("/voice/calls/{callid}/")
     async def call_status(callid: str, request: Request) -> Response:
@@ -188,6 +263,18 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         return [
             {**call.as_status(""), "callback_deliveries": call.callback_deliveries}
             for call in account.calls.values()
+        ]
+
+    @app.get("/_sandbox/messages")
+    async def list_messages() -> list[dict[str, Any]]:
+        return [
+            {
+                **sms.as_status(""),
+                "message": sms.message,
+                "parts": sms.parts,
+                "callback_deliveries": sms.callback_deliveries,
+            }
+            for sms in account.messages.values()
         ]
 
     @app.get("/_sandbox/knobs")

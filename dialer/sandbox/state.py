@@ -13,10 +13,12 @@ from typing import Any
 
 __all__ = [
     "OUTCOME_BY_LAST_DIGIT",
+    "SMS_FAILS_ON_LAST_DIGIT",
     "CallScript",
     "SandboxAccount",
     "SandboxCall",
     "SandboxConfig",
+    "SandboxMessage",
 ]
 
 
@@ -38,6 +40,13 @@ OUTCOME_BY_LAST_DIGIT: dict[str, CallScript] = {
 }
 
 
+# Messages to numbers ending in 9 fail; every other one is delivered.
+SMS_FAILS_ON_LAST_DIGIT = "9"
+# Provider seconds from accepting a message to DELIVERING, and to its final status.
+SMS_DELIVERING_AFTER_S = 1.0
+SMS_FINAL_AFTER_S = 3.0
+
+
 @dataclass
 class SandboxConfig:
     sid: str = "sandbox-sid"
@@ -52,6 +61,7 @@ class SandboxConfig:
     # Credits per started minute of an answered call, plus the TTS add-on per call.
     cost_per_minute: float = 10.0
     tts_cost: float = 3.0
+    sms_cost_per_part: float = 1.0
     # Faults: seconds before answering a POST (the call already exists), the share of call
     # POSTs answered 502 after the call was placed, and the share of callbacks never sent.
     post_delay_s: float = 0.0
@@ -112,10 +122,38 @@ class SandboxCall:
         }
 
 
+@dataclass
+class SandboxMessage:
+    msgid: str
+    recipient: str
+    sender: str
+    message: str
+    parts: int
+    tags: list[str]
+    callbackurl: str | None
+    sent_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    status: str = "QUEUED"
+    cost: float = 0.0
+    callback_deliveries: list[int] = field(default_factory=list)
+
+    def as_status(self, base_url: str) -> dict[str, Any]:
+        return {
+            "msgid": self.msgid,
+            "recipient": self.recipient,
+            "sender": self.sender,
+            "status": self.status,
+            "cost": self.cost,
+            "sent_time": utc_text(self.sent_time),
+            "url": f"{base_url}/sms/messages/{self.msgid}/",
+            "tags": self.tags,
+        }
+
+
 class SandboxAccount:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.calls: dict[str, SandboxCall] = {}
+        self.messages: dict[str, SandboxMessage] = {}
         self.random = random.Random(config.seed)
         self._recent: deque[float] = deque()
         self.throttled = 0
@@ -160,6 +198,30 @@ class SandboxAccount:
                 self.config.tts_cost if call.tts else 0.0
             )
         self.config.balance -= call.cost
+
+    def accept_message(
+        self,
+        *,
+        recipient: str,
+        sender: str,
+        message: str,
+        parts: int,
+        tags: list[str],
+        callbackurl: str | None,
+    ) -> SandboxMessage:
+        sms = SandboxMessage(
+            msgid=str(uuid.uuid4()),
+            recipient=recipient,
+            sender=sender,
+            message=message,
+            parts=parts,
+            tags=tags,
+            callbackurl=callbackurl,
+            cost=parts * self.config.sms_cost_per_part,
+        )
+        self.config.balance -= sms.cost
+        self.messages[sms.msgid] = sms
+        return sms
 
     def chance(self, rate: float) -> bool:
         return rate > 0 and self.random.random() < rate

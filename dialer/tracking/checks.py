@@ -7,7 +7,7 @@ from datetime import timedelta
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, move_attempt
 from dialer.models import AttemptStatus, Outcome, utcnow
-from dialer.providers.base import CallStatus, ProviderError
+from dialer.providers.base import ProviderError, StatusReport
 from dialer.runtime import Runtime
 from dialer.tracking.service import (
     apply_call_status,
@@ -54,9 +54,12 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
             return plan.action
         provider_id = attempt.provider_id
         provider = runtime.providers[attempt.provider]
+        read_status = (
+            provider.call_status if notification.channel.is_voice else (provider.message_status)
+        )
     assert provider_id is not None
     try:
-        status: CallStatus | None = await provider.call_status(provider_id)
+        status: StatusReport | None = await read_status(provider_id)
         failure = None
     except ProviderError as exc:
         status, failure = None, exc

@@ -1,6 +1,6 @@
 """Status updates for attempts, idempotent and monotonic, and what a finished attempt means.
 
-Callbacks and polls both arrive here as a `CallStatus`; duplicates and late arrivals change nothing.
+Callbacks and polls both arrive here as a `StatusReport`; duplicates and late ones change nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dialer.lifecycle import (
     move_notification,
 )
 from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, Outcome
-from dialer.providers.base import CallStatus
+from dialer.providers.base import StatusReport
 
 __all__ = [
     "CheckPlan",
@@ -88,7 +88,7 @@ def mark_live(
 def apply_call_status(
     notification: Notification,
     attempt: Attempt,
-    status: CallStatus,
+    status: StatusReport,
     now: datetime,
     poll_interval_s: float,
 ) -> str:

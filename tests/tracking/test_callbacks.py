@@ -22,7 +22,7 @@ async def _placed(harness: Harness, number: str = "+819012345670") -> dict[str, 
 def _url(harness: Harness, attempt_id: int, token: str | None = None) -> str:
     secret = harness.settings.secret_key.get_secret_value()
     token = token if token is not None else callback_token(secret, "xoxzo", attempt_id)
-    return f"/v1/callbacks/xoxzo/{attempt_id}/{token}"
+    return f"/v1/callbacks/xoxzo/voice/{attempt_id}/{token}"
 
 
 def _fields(callid: str, status: str = "ANSWERED") -> dict[str, str]:
@@ -62,7 +62,10 @@ async def test_a_wrong_token_is_403_and_changes_nothing(harness: Harness, token:
 async def test_a_missing_token_is_403(harness: Harness) -> None:
     before = await _placed(harness)
     attempt = before["attempts"][0]
-    for url in (f"/v1/callbacks/xoxzo/{attempt['id']}", f"/v1/callbacks/xoxzo/{attempt['id']}/"):
+    for url in (
+        f"/v1/callbacks/xoxzo/voice/{attempt['id']}",
+        f"/v1/callbacks/xoxzo/voice/{attempt['id']}/",
+    ):
         answer = await _post(harness, url, data=_fields(attempt["provider_id"]))
         assert answer.status_code == 403
     assert await harness.read(before["id"]) == before

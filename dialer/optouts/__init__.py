@@ -1,0 +1,1 @@
+"""The do-not-contact list: numbers that are never called or texted."""
