@@ -161,7 +161,7 @@ def sandbox(
 @click.option("--count", default=20, show_default=True)
 @click.option("--time-scale", default=0.05, show_default=True)
 def demo(count: int, time_scale: float) -> None:
-    """Send COUNT TTS notifications through the sandbox, everything embedded."""
+    """COUNT TTS calls and one of every other channel through the sandbox, all embedded."""
     from dialer.demo import run_demo
 
     sys.exit(run_demo(count=count, time_scale=time_scale))

@@ -91,33 +91,68 @@ async def _demo(console: Console, count: int, time_scale: float, timeout_s: floa
             ) as api,
         ):
             ids = []
-            for i, number in enumerate(demo_numbers(count)):
+            for key, body in demo_requests(count):
                 answer = await api.post(
-                    "/v1/notifications",
-                    json={
-                        "channel": "tts",
-                        "to": number,
-                        "from": "+81312345678",
-                        "text": render_file(
-                            "tts/demo.txt.j2",
-                            {"number": i + 1, "total": count, "name": _NAMES[i % 4]},
-                        ),
-                        "lang": "en",
-                        "policy": {
-                            "max_attempts": 2,
-                            "retry_delay_s": 1,
-                            "retry_on": ["no_answer", "busy"],
-                        },
-                    },
-                    headers={"Idempotency-Key": f"demo-{i}"},
+                    "/v1/notifications", json=body, headers={"Idempotency-Key": key}
                 )
                 answer.raise_for_status()
                 ids.append(answer.json()["id"])
             results = await _follow(console, api, ids, timeout_s)
     _print_table(console, results)
+    tts = [r for r in results.values() if r["channel"] == "tts"]
+    final_tts = sum(1 for r in tts if r["status"] in FINAL)
     final = sum(1 for r in results.values() if r["status"] in FINAL)
-    console.print(f"[bold]{final} of {len(ids)} notifications final[/]")
+    console.print(
+        f"[bold]{final_tts} of {len(tts)} TTS notifications final; "
+        f"{final} of {len(ids)} notifications final in all channels[/]"
+    )
     return 0 if final == len(ids) else 1
+
+
+def demo_requests(count: int) -> list[tuple[str, dict[str, Any]]]:
+    """`count` TTS calls, then one message of every other channel."""
+    policy = {"max_attempts": 2, "retry_delay_s": 1, "retry_on": ["no_answer", "busy"]}
+    requests = [
+        (
+            f"demo-tts-{i}",
+            {
+                "channel": "tts",
+                "to": number,
+                "from": "+81312345678",
+                "text": render_file(
+                    "tts/demo.txt.j2", {"number": i + 1, "total": count, "name": _NAMES[i % 4]}
+                ),
+                "lang": "en",
+                "policy": policy,
+            },
+        )
+        for i, number in enumerate(demo_numbers(count))
+    ]
+    requests.append(
+        (
+            "demo-playback",
+            {
+                "channel": "playback",
+                "to": "+819087654321",
+                "from": "+81312345678",
+                "recording_url": "http://example.com/dialer-demo.mp3",
+                "policy": policy,
+            },
+        )
+    )
+    for last_digit in "09":  # the sandbox delivers one and fails the other
+        requests.append(
+            (
+                f"demo-sms-{last_digit}",
+                {
+                    "channel": "sms",
+                    "to": f"+81807654321{last_digit}",
+                    "from": "DIALER",
+                    "text": "dialer demo: your appointment is tomorrow at 10:00.",
+                },
+            )
+        )
+    return requests
 
 
 async def _follow(
@@ -153,12 +188,14 @@ async def _follow(
 
 def _print_table(console: Console, results: dict[int, dict[str, Any]]) -> None:
     table = Table(title="Outcomes")
-    for column in ("id", "to", "status", "outcome", "attempts", "provider status", "cost"):
+    columns = ("id", "channel", "to", "status", "outcome", "attempts", "provider status", "cost")
+    for column in columns:
         table.add_column(column)
     for nid, r in sorted(results.items()):
         attempts = r["attempts"]
         table.add_row(
             str(nid),
+            r["channel"],
             r["to"],
             r["status"],
             r["outcome"] or "-",

@@ -21,15 +21,18 @@ from dialer.providers.base import (
     ProviderError,
     RateLimited,
     Rejected,
+    SmsRequest,
     Transient,
 )
 from dialer.providers.xoxzo import (
+    SMS_STATUS_OUTCOMES,
     STATUS_ERRORS,
     STATUS_OUTCOMES,
     TRANSPORT_ERRORS,
     XoxzoProvider,
     map_http_error,
     map_transport_error,
+    parse_message_status,
 )
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -279,3 +282,77 @@ def test_not_sent_errors_are_the_only_safe_retries() -> None:
 
 def test_every_documented_call_status_has_an_outcome_row() -> None:
     assert {"ANSWERED", "FAILED", "IN PROGRESS", "NO ANSWER"} <= set(STATUS_OUTCOMES)
+
+
+SMS = SmsRequest(
+    sender="DIALER",
+    recipient="+819012345670",
+    message="Your code is 1234",
+    callback_url="http://127.0.0.1/cb/sms/1/tok",
+    tag="attempt-1",
+)
+
+
+async def test_sms_is_a_form_post_and_counts_its_parts() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json=[{"msgid": "m-1"}])
+
+    placed = await _provider(handler).send_sms(SMS)
+    assert placed.provider_id == "m-1" and placed.parts == 1
+    assert str(seen[0].url) == "https://xoxzo.test/sms/messages/"
+    form = {k: v[0] for k, v in parse_qs(seen[0].content.decode()).items()}
+    assert form == {
+        "message": "Your code is 1234",
+        "recipient": "+819012345670",
+        "sender": "DIALER",
+        "callbackurl": "http://127.0.0.1/cb/sms/1/tok",
+        "tags": "attempt-1",
+    }
+
+
+async def test_sms_status_fields_as_documented() -> None:
+    body = {
+        "msgid": "m-1",
+        "recipient": "+819012345670",
+        "sender": "DIALER",
+        "status": "DELIVERED",
+        "cost": 5,
+        "sent_time": "2026-11-23 09:00:00",
+        "url": "https://xoxzo.test/sms/messages/m-1/",
+        "tags": ["attempt-1"],
+    }
+    report = await _provider(_respond(200, body)).message_status("m-1")
+    assert (report.provider_id, report.raw_status, report.outcome) == (
+        "m-1",
+        "DELIVERED",
+        Outcome.delivered,
+    )
+    assert report.cost == 5.0 and report.tags == ["attempt-1"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "outcome"),
+    [
+        ("QUEUED", None),
+        ("DELIVERING", None),
+        ("DELIVERED", Outcome.delivered),
+        ("OK", Outcome.delivered),
+        ("FAILED", Outcome.failed),
+        ("FAIL", Outcome.failed),
+        ("SOMETHING", Outcome.unknown),
+    ],
+)
+def test_sms_statuses(raw: str, outcome: Outcome | None) -> None:
+    assert parse_message_status({"msgid": "m", "status": raw}).outcome == outcome
+    assert raw in SMS_STATUS_OUTCOMES or outcome is Outcome.unknown
+
+
+async def test_sms_errors_map_like_calls() -> None:
+    with pytest.raises(Rejected) as caught:
+        await _provider(_respond(400, {"message": ["Message too long"]})).send_sms(SMS)
+    assert caught.value.fields == {"message": ["Message too long"]}
+    with pytest.raises(Ambiguous):
+        await _provider(_respond(201, [{}])).send_sms(SMS)

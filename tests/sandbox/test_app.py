@@ -221,3 +221,95 @@ async def test_a_5xx_fault_still_places_the_call(sandbox: Sandbox) -> None:
     answer = await sandbox.client.post("/voice/simple/playbacks/", data=_tts())
     assert answer.status_code == 502
     assert len(sandbox.account.calls) == 1
+
+
+def _sms(recipient: str = "+819012345670", **extra: str) -> dict[str, str]:
+    return {"message": "Your code is 1234", "recipient": recipient, "sender": "DIALER", **extra}
+
+
+@pytest.mark.parametrize(("digit", "final"), [("0", "DELIVERED"), ("9", "FAILED")])
+async def test_sms_goes_queued_delivering_final_and_reports_to_its_callback(
+    sandbox: Sandbox, digit: str, final: str
+) -> None:
+    received: list[dict[str, str]] = []
+    receiver = FastAPI()
+
+    @receiver.post("/dlr")
+    async def dlr(request: Request) -> Response:
+        received.append({k: str(v) for k, v in (await request.form()).items()})
+        return Response(status_code=200)
+
+    port = free_port()
+    async with running_server(receiver, "127.0.0.1", port):
+        sandbox.account.config.time_scale = 0.2
+        placed = await sandbox.client.post(
+            "/sms/messages/",
+            data=_sms(
+                recipient=f"+81901234567{digit}",
+                callbackurl=f"http://127.0.0.1:{port}/dlr",
+                tags="attempt-3",
+            ),
+        )
+        assert placed.status_code == 201
+        msgid = placed.json()[0]["msgid"]
+        first = (await sandbox.client.get(f"/sms/messages/{msgid}/")).json()
+
+        async def reported() -> bool:
+            return bool(received)
+
+        await wait_for(reported, 10, "the delivery report")
+    assert first["status"] == "QUEUED"
+    assert received[0]["msgid"] == msgid
+    assert received[0]["status"] == final
+    assert received[0]["tags"] == "attempt-3"
+    status = (await sandbox.client.get(f"/sms/messages/{msgid}/")).json()
+    assert set(status) == {
+        "msgid",
+        "recipient",
+        "sender",
+        "status",
+        "cost",
+        "sent_time",
+        "url",
+        "tags",
+    }
+    assert status["status"] == final and status["cost"] == 1
+
+
+@pytest.mark.parametrize(
+    ("form", "errors"),
+    [
+        (_sms(message="x" * 661), {"message": ["Message too long"]}),
+        (_sms(message=""), {"message": ["This field is required."]}),
+        (
+            _sms(sender="TOOLONGNAME1"),
+            {"sender": ["Enter a valid sender: up to 10 letters and digits, or a number."]},
+        ),
+        (_sms(recipient="0901234567"), {"recipient": ["Enter a valid E.164 phone number."]}),
+    ],
+)
+async def test_bad_sms_requests_get_field_errors(
+    sandbox: Sandbox, form: dict[str, str], errors: dict[str, list[str]]
+) -> None:
+    answer = await sandbox.client.post("/sms/messages/", data=form)
+    assert answer.status_code == 400
+    assert answer.json() == errors
+    assert sandbox.account.messages == {}
+
+
+async def test_a_long_message_is_billed_per_part(sandbox: Sandbox) -> None:
+    placed = await sandbox.client.post("/sms/messages/", data=_sms(message="あ" * 200))
+    msgid = placed.json()[0]["msgid"]
+    assert sandbox.account.messages[msgid].parts == 3
+    assert (await sandbox.client.get(f"/sms/messages/{msgid}/")).json()["cost"] == 3
+
+
+async def test_the_official_client_sends_an_sms_and_reads_its_status(sandbox: Sandbox) -> None:
+    client = XoxzoClient(sid=AUTH[0], auth_token=AUTH[1], api_host=sandbox.url)
+    sent = await asyncio.to_thread(client.send_sms, "Hello from cloudpy", "+819012345670", "DIALER")
+    assert sent.errors is None, sent.message
+    msgid = sent.messages[0]["msgid"]
+    status = await asyncio.to_thread(client.get_sms_delivery_status, msgid)
+    assert status.errors is None, status.message
+    assert status.message["msgid"] == msgid
+    assert status.message["status"] in {"QUEUED", "DELIVERING", "DELIVERED"}

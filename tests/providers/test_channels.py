@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+import pytest
+
+from dialer.models import Channel
+from dialer.providers import CHANNELS_BY_PROVIDER, channel_refusal
+
+
+@pytest.mark.parametrize("channel", list(Channel))
+def test_xoxzo_carries_every_channel_built_so_far(channel: Channel) -> None:
+    assert channel_refusal("xoxzo", channel) is None
+    assert channel in CHANNELS_BY_PROVIDER["xoxzo"]
+
+
+def test_voxology_is_refused_until_its_adapter_exists() -> None:
+    assert channel_refusal("voxology", Channel.tts) == "provider 'voxology' is not available yet"
+
+
+def test_unknown_provider() -> None:
+    assert channel_refusal("twilio", Channel.sms) == "unknown provider 'twilio'"
