@@ -30,6 +30,7 @@ class Settings(BaseSettings):
     )
     xoxzo_api_url: str = Field("https://api.xoxzo.com", validation_alias="XOXZO_API_URL")
     voxology_api_key: SecretStr | None = Field(None, validation_alias="VOXOLOGY_API_KEY")
+    voxology_basic_auth: SecretStr | None = Field(None, validation_alias="VOXOLOGY_BASIC_AUTH")
     voxology_api_url: str = Field("https://api.voxolo.gy/v1", validation_alias="VOXOLOGY_API_URL")
 
     provider_timeout_s: float = 10.0

@@ -14,9 +14,10 @@ ProviderError
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from dialer.models import Outcome
 
@@ -111,7 +112,8 @@ class Ambiguous(ProviderError):
 
 @dataclass(frozen=True)
 class CallRequest:
-    """One outbound call: a recording to play, or a text to speak."""
+    """One outbound call: a recording to play, or a text to speak (Xoxzo), or a call whose
+    flow our call-flow endpoint serves, carrying `session_data` (Voxology)."""
 
     caller: str
     recipient: str
@@ -120,6 +122,9 @@ class CallRequest:
     recording_url: str | None = None
     tts_message: str | None = None
     tts_lang: str | None = None
+    session_data: Mapping[str, Any] = field(default_factory=dict)
+    ring_timeout_s: int | None = None
+    max_call_time_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,9 @@ class StatusReport:
     duration_s: int | None = None
     cost: float | None = None
     tags: list[str] = field(default_factory=list)
+    # Voxology: who answered (live_person, voicemail, fax, unknown) and the platform's error code.
+    detection: str | None = None
+    error_code: int | None = None
 
     @property
     def is_final(self) -> bool:

@@ -1,0 +1,358 @@
+"""Voxology adapter: Dials/Connect, LiveCalls and call logs, Messages, caller-ID callback
+configuration, balance. JSON bodies; `X-API-Key` for the application, Basic for the account.
+
+Not wired to any channel yet: a Voxology call is only useful once our call-flow endpoint answers
+its callbacks, and until then the provider/channel table refuses Voxology.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from dialer.models import Outcome
+from dialer.providers.base import (
+    Ambiguous,
+    AuthFailed,
+    CallRequest,
+    InsufficientCredit,
+    Locked,
+    NotFound,
+    PlacedCall,
+    PlacedMessage,
+    ProviderError,
+    RateLimited,
+    Rejected,
+    SmsRequest,
+    StatusReport,
+    Transient,
+)
+from dialer.providers.xoxzo import map_transport_error
+
+__all__ = [
+    "CALL_STATUS_OUTCOMES",
+    "CODE_ERRORS",
+    "MESSAGE_STATUS_OUTCOMES",
+    "STATUS_ERRORS",
+    "VoxologyProvider",
+    "call_outcome",
+    "map_http_error",
+    "parse_call",
+    "parse_message",
+    "voxology_sms_parts",
+]
+
+# Final statuses map to outcomes; live-* ones are in progress (None). A completed call's outcome
+# depends on who answered: see call_outcome().
+CALL_STATUS_OUTCOMES: dict[str, Outcome | None] = {
+    "live-queued": None,
+    "live-ringing": None,
+    "live-in-progress": None,
+    "completed": Outcome.answered,
+    "no-answer": Outcome.no_answer,
+    "busy": Outcome.busy,
+    "canceled": Outcome.no_answer,
+    "failed": Outcome.failed,
+    "restricted": Outcome.rejected,
+    "error": Outcome.failed,
+    "unknown": Outcome.unknown,
+}
+
+_DETECTION_OUTCOMES: dict[str, Outcome] = {
+    "live_person": Outcome.answered,
+    "voicemail": Outcome.voicemail,
+    "fax": Outcome.failed,
+    "unknown": Outcome.answered,
+}
+
+# "sent" is final for carriers that never confirm delivery, but most do: it stays open here and
+# a status check past the deadline settles it.
+MESSAGE_STATUS_OUTCOMES: dict[str, Outcome | None] = {
+    "accepted": None,
+    "queued": None,
+    "sending": None,
+    "sent": None,
+    "delivered": Outcome.delivered,
+    "undelivered": Outcome.failed,
+    "failed": Outcome.failed,
+    "opt-out": Outcome.opted_out,
+}
+
+
+def call_outcome(status: str, detection: str | None) -> Outcome | None:
+    outcome = CALL_STATUS_OUTCOMES.get(status, Outcome.unknown)
+    if outcome is Outcome.answered:
+        return _DETECTION_OUTCOMES.get(detection or "unknown", Outcome.answered)
+    return outcome
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status_code: int
+    code: int | None
+    message: str
+    retry_after_header: str | None
+    is_post: bool
+
+
+def _retry_after(failure: _Failure, default: float) -> float:
+    try:
+        return float(failure.retry_after_header) if failure.retry_after_header else default
+    except ValueError:
+        return default
+
+
+# Voxology's detailed codes come first; the HTTP status decides the rest.
+CODE_ERRORS: dict[int, Callable[[_Failure], ProviderError]] = {
+    # Requests per minute: the window is a minute long.
+    400429: lambda f: RateLimited(
+        f.message, retry_after=_retry_after(f, 60.0), status_code=f.status_code
+    ),
+    # Call throttle: calls in flight; a few seconds frees a slot.
+    400378: lambda f: RateLimited(
+        f.message, retry_after=_retry_after(f, 5.0), status_code=f.status_code
+    ),
+    402001: lambda f: InsufficientCredit(f.message, required=None, status_code=f.status_code),
+    401001: lambda f: AuthFailed(f.message, status_code=f.status_code),
+    401002: lambda f: AuthFailed(f.message, status_code=f.status_code),
+    423001: lambda f: Locked(
+        f.message, retry_after=_retry_after(f, 3.0), status_code=f.status_code
+    ),
+    403293: lambda f: Rejected(f"caller ID not verified: {f.message}", status_code=f.status_code),
+    404404: lambda f: NotFound(f.message, status_code=f.status_code),
+}
+
+STATUS_ERRORS: dict[int, Callable[[_Failure], ProviderError]] = {
+    400: lambda f: Rejected(f.message, status_code=400),
+    401: lambda f: AuthFailed(f.message, status_code=401),
+    402: lambda f: InsufficientCredit(f.message, required=None, status_code=402),
+    403: lambda f: Rejected(f.message, status_code=403),
+    404: lambda f: NotFound(f.message, status_code=404),
+    423: lambda f: Locked(f.message, retry_after=_retry_after(f, 3.0), status_code=423),
+    429: lambda f: RateLimited(f.message, retry_after=_retry_after(f, 5.0), status_code=429),
+}
+
+
+def map_http_error(response: httpx.Response, *, is_post: bool) -> ProviderError:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    message = (
+        f"{code}: {body.get('message', '')}".strip()
+        if isinstance(body, dict)
+        else (response.text[:200] or f"HTTP {response.status_code}")
+    )
+    failure = _Failure(
+        status_code=response.status_code,
+        code=code if isinstance(code, int) else None,
+        message=message,
+        retry_after_header=response.headers.get("Retry-After"),
+        is_post=is_post,
+    )
+    if failure.code in CODE_ERRORS:
+        return CODE_ERRORS[failure.code](failure)
+    if response.status_code >= 500:
+        cls = Ambiguous if is_post else Transient
+        return cls(f"HTTP {response.status_code}: {message}", status_code=response.status_code)
+    build = STATUS_ERRORS.get(response.status_code)
+    if build is None:
+        return Rejected(f"HTTP {response.status_code}: {message}", status_code=response.status_code)
+    return build(failure)
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if value not in (None, "") else None
+
+
+def parse_call(data: Mapping[str, Any]) -> StatusReport:
+    """A call as LiveCalls, the call logs and call-flow callbacks describe it."""
+    raw = str(data.get("status") or "unknown")
+    detection = data.get("detection")
+    connected_ms = data.get("connected_time")
+    seconds = data.get("connect_time_sec")
+    if seconds is None and connected_ms is not None:
+        seconds = int(connected_ms) // 1000
+    charge = data.get("charge") or {}
+    return StatusReport(
+        provider_id=str(data.get("call_id") or data["id"]),
+        raw_status=raw,
+        outcome=call_outcome(raw, detection),
+        started_at=_time(data.get("start_time") or data.get("date")),
+        ended_at=_time(data.get("end_time")),
+        duration_s=_int(seconds),
+        cost=charge.get("total") if isinstance(charge, dict) else None,
+        detection=str(detection) if detection else None,
+        error_code=_int(data.get("error_code")),
+    )
+
+
+def parse_message(data: Mapping[str, Any]) -> StatusReport:
+    """An outbound message as GET /Messages/{id} and the status webhook describe it."""
+    raw = str(data.get("status") or "")
+    charge = data.get("charge") or {}
+    return StatusReport(
+        provider_id=str(data["message_id"]),
+        raw_status=raw,
+        outcome=MESSAGE_STATUS_OUTCOMES.get(raw, Outcome.unknown),
+        started_at=_time(data.get("created_on")),
+        ended_at=_time(data.get("updated_on")),
+        cost=charge.get("total") if isinstance(charge, dict) else None,
+        tags=[str(data["external_id"])] if data.get("external_id") else [],
+        error_code=_int(data.get("error_code")),
+    )
+
+
+def _segment(value: str) -> str:
+    """A path segment as the reference writes them: `+` escaped, a call id's `@` kept."""
+    return quote(value, safe="@")
+
+
+def voxology_sms_parts(text: str) -> int:
+    """Voxology bills 152 characters a part for 7-bit text and 66 for Unicode."""
+    if not text:
+        return 0
+    per_part = 152 if text.isascii() else 66
+    return -(-len(text) // per_part)
+
+
+class VoxologyProvider:
+    name = "voxology"
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_key: str,
+        base_url: str,
+        basic_auth: str | None = None,
+    ) -> None:
+        self._client = client
+        self._api_key = api_key
+        self._basic_auth = basic_auth
+        self._base = base_url.rstrip("/")
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None = None,
+        *,
+        account_level: bool = False,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        is_post = method in {"POST", "PUT"}
+        headers = (
+            {"Authorization": f"Basic {self._basic_auth}"}
+            if account_level
+            else {"X-API-Key": self._api_key}
+        )
+        try:
+            response = await self._client.request(
+                method, f"{self._base}{path}", json=body, headers=headers, params=params
+            )
+        except httpx.TransportError as exc:
+            raise map_transport_error(exc, is_post=is_post) from exc
+        if response.status_code >= 400:
+            raise map_http_error(response, is_post=is_post)
+        try:
+            return response.json()
+        except ValueError as exc:
+            cls = Ambiguous if is_post else Transient
+            raise cls(f"unreadable answer: {response.text[:200]!r}") from exc
+
+    async def place_call(self, request: CallRequest) -> PlacedCall:
+        body: dict[str, Any] = {
+            "call": {"no": request.recipient, "caller_id_no": request.caller},
+            "session_data": {**request.session_data, "tag": request.tag},
+        }
+        if request.ring_timeout_s is not None:
+            body["timeout"] = request.ring_timeout_s
+        if request.max_call_time_s is not None:
+            body["max_call_time"] = request.max_call_time_s
+        answer = await self._request("POST", "/Dials/Connect", body)
+        try:
+            return PlacedCall(provider_id=str(answer["call"]["id"]))
+        except (KeyError, TypeError) as exc:
+            raise Ambiguous(f"Dials/Connect answered without a call id: {answer!r}") from exc
+
+    async def call_status(self, provider_id: str) -> StatusReport:
+        try:
+            return parse_call(await self._request("GET", f"/LiveCalls/{_segment(provider_id)}"))
+        except NotFound:
+            # A call that has ended leaves LiveCalls; its log keeps the final word.
+            return parse_call(
+                await self._request("GET", f"/History/Logs/Calls/{_segment(provider_id)}")
+            )
+
+    async def send_sms(self, request: SmsRequest) -> PlacedMessage:
+        answer = await self._request(
+            "POST",
+            "/Messages",
+            {
+                "api_no": request.sender,
+                "caller_no": request.recipient,
+                "text_message": request.message,
+                "external_id": request.tag,
+                "status_webhook": {"url": request.callback_url},
+            },
+        )
+        try:
+            message_id = str(answer["message_id"])
+        except (KeyError, TypeError) as exc:
+            raise Ambiguous(f"Messages answered without a message_id: {answer!r}") from exc
+        return PlacedMessage(provider_id=message_id, parts=voxology_sms_parts(request.message))
+
+    async def message_status(self, provider_id: str) -> StatusReport:
+        return parse_message(await self._request("GET", f"/Messages/{_segment(provider_id)}"))
+
+    async def configure_number(
+        self, number: str, callback_url: str, headers: Mapping[str, str]
+    ) -> None:
+        """Point a caller ID's call-flow callbacks (and inbound SMS) at our endpoint."""
+        callback = {
+            "method": "POST",
+            "url": callback_url,
+            "content_type": "application/json",
+            "headers": dict(headers),
+        }
+        await self._request(
+            "PUT",
+            f"/CallFlows/Configurations/PhoneNumbers/{_segment(number)}",
+            {"callback": callback, "callback_sms": callback},
+        )
+
+    async def call_logs(
+        self, *, begin: datetime, end: datetime, caller_no: str
+    ) -> list[StatusReport]:
+        """Outbound calls to `caller_no` in [begin, end): how an ambiguous dial is reconciled."""
+        answer = await self._request(
+            "GET",
+            "/History/Logs/Calls",
+            params={
+                "begin_date": begin.isoformat(),
+                "end_date": end.isoformat(),
+                "direction": "outbound",
+                "caller_no": caller_no,
+                "type": "voice",
+            },
+        )
+        return [parse_call(log) for log in answer.get("logs", [])]
+
+    async def balance(self) -> float:
+        if not self._basic_auth:
+            raise AuthFailed("VOXOLOGY_BASIC_AUTH is not set: the balance is account-level")
+        answer = await self._request("GET", "/Account/Billings/Balance", account_level=True)
+        return float(answer["balance"])
