@@ -1,0 +1,1 @@
+"""Voxology call flows: the JSON actions our call-flow endpoint answers with."""

@@ -1,0 +1,89 @@
+"""Call flows rendered from templates/flows with a typed context each, checked before use."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+from pydantic import AnyHttpUrl, BaseModel, Field
+
+from dialer.callflows.validate import FlowCheck, InvalidFlow, check_flow
+from dialer.templating import render_file
+
+__all__ = [
+    "ConferenceFlow",
+    "DetectFlow",
+    "FlowContext",
+    "Recording",
+    "RenderedFlow",
+    "SayFlow",
+    "Speech",
+    "render_flow",
+]
+
+log = logging.getLogger(__name__)
+
+
+class Speech(BaseModel):
+    kind: Literal["speech"] = "speech"
+    text: str = Field(min_length=1)
+    language: str = "english"
+    voice: str = "Kate"
+
+
+class Recording(BaseModel):
+    kind: Literal["recording"] = "recording"
+    url: AnyHttpUrl
+
+
+Message = Speech | Recording
+
+
+class FlowContext(BaseModel):
+    template: ClassVar[str]
+
+
+class DetectFlow(FlowContext):
+    """Answering-machine detection: a person hears the message and is asked to confirm."""
+
+    template: ClassVar[str] = "flows/detect.json.j2"
+    message: Message
+    voicemail_message: Message | None = None
+    # False: hang up on a machine (and retry later) instead of leaving the message.
+    leave_voicemail: bool = True
+    early_sms: str | None = None
+    confirm_prompt: str = "Press 1 to confirm. Press 9 to stop these calls."
+    trigger_live_in_ms: int = Field(3000, ge=0, le=60_000)
+
+
+class SayFlow(FlowContext):
+    template: ClassVar[str] = "flows/say.json.j2"
+    message: Message
+
+
+class ConferenceFlow(FlowContext):
+    template: ClassVar[str] = "flows/conference.json.j2"
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    greeting: Message | None = None
+    max_participants: int = Field(3, ge=2, le=100)
+
+
+@dataclass(frozen=True)
+class RenderedFlow:
+    flow: dict[str, Any]
+    check: FlowCheck
+
+
+def render_flow(context: FlowContext) -> RenderedFlow:
+    """The flow as Voxology will get it; raises InvalidFlow rather than send a bad one."""
+    text = render_file(context.template, context.model_dump(mode="json"))
+    try:
+        flow = json.loads(text)
+    except ValueError as exc:
+        raise InvalidFlow([f"{context.template} did not render to JSON: {exc}"]) from exc
+    check = check_flow(flow)
+    for warning in check.warnings:
+        log.warning("%s: %s", context.template, warning)
+    return RenderedFlow(flow=flow, check=check)
