@@ -12,6 +12,8 @@ from dialer import __version__
 from dialer.config import Settings, get_settings
 from dialer.db import session_scope
 from dialer.deps import RuntimeDep
+from dialer.din.api import action_router as din_action_router
+from dialer.din.api import router as din_router
 from dialer.notifications.api import router as notifications_router
 from dialer.runtime import Runtime
 from dialer.tracking.api import router as callbacks_router
@@ -38,6 +40,8 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app = FastAPI(title="dialer", version=__version__, lifespan=lifespan)
     app.include_router(notifications_router)
     app.include_router(callbacks_router)
+    app.include_router(din_router)
+    app.include_router(din_action_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(runtime: RuntimeDep) -> dict[str, str]:

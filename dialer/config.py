@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["PLACEHOLDER_SECRETS", "Settings", "get_settings"]
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     voxology_basic_auth: SecretStr | None = Field(None, validation_alias="VOXOLOGY_BASIC_AUTH")
     voxology_api_url: str = Field("https://api.voxolo.gy/v1", validation_alias="VOXOLOGY_API_URL")
 
+    # What a DIN answers a caller we never called from it, unless the DIN has its own action.
+    din_default_action: str = 'say en "Thank you for calling. Goodbye."'
+
     provider_timeout_s: float = 10.0
     job_timeout_s: float = 60.0
     hopper_batch: int = 200
@@ -42,6 +45,13 @@ class Settings(BaseSettings):
     ambiguous_after_s: float = 120.0
     # Xoxzo has no search by tag, so an attempt with no callback by then is closed as unknown.
     reconcile_deadline_s: float = 3600.0
+
+    @field_validator("din_default_action")
+    @classmethod
+    def _din_action_in_grammar(cls, value: str) -> str:
+        from dialer.din.actions import parse_action
+
+        return parse_action(value).line()
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

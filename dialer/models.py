@@ -15,6 +15,7 @@ __all__ = [
     "Attempt",
     "AttemptStatus",
     "Channel",
+    "Din",
     "DoNotContact",
     "Notification",
     "NotificationStatus",
@@ -182,6 +183,21 @@ class DoNotContact(SQLModel, table=True):
     source: str = Field(max_length=64)
     reason: str | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Din(SQLModel, table=True):
+    """A Xoxzo Dial In Number we subscribe to, and what its action server answers by default."""
+
+    __tablename__ = "din"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    din_uid: str = Field(max_length=64, unique=True)
+    number: str = Field(max_length=20, index=True)
+    # One action line (dialer.din.actions); None: the service-wide default.
+    action: str | None = Field(default=None, max_length=1000)
+    monthly_cost: float | None = Field(default=None)
+    subscribed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    unsubscribed_at: datetime | None = _ts(nullable=True)
 
 
 class ApiKey(SQLModel, table=True):

@@ -92,6 +92,12 @@ class Runtime:
             redis=redis,
         )
 
+    @property
+    def xoxzo(self) -> XoxzoProvider:
+        provider = self.providers["xoxzo"]
+        assert isinstance(provider, XoxzoProvider)
+        return provider
+
     async def close(self) -> None:
         await self.http.aclose()
         await self.redis.aclose()

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 __all__ = [
     "NewApiKey",
     "callback_token",
+    "din_token",
     "generate_api_key",
     "hash_api_key",
     "split_api_key",
     "verify_callback_token",
+    "verify_din_token",
 ]
 
 _KEY_PREFIX = "dk"
@@ -48,6 +50,15 @@ def split_api_key(plaintext: str) -> str | None:
 def callback_token(secret_key: str, provider: str, attempt_id: int) -> str:
     message = f"callback:{provider}:{attempt_id}".encode()
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
+
+
+def din_token(secret_key: str, din_uid: str) -> str:
+    message = f"din-action:{din_uid}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
+
+
+def verify_din_token(secret_key: str, din_uid: str, token: str) -> bool:
+    return hmac.compare_digest(din_token(secret_key, din_uid), token)
 
 
 def verify_callback_token(secret_key: str, provider: str, attempt_id: int, token: str) -> bool:

@@ -134,3 +134,44 @@ def test_worker_burst_drains_the_queue_and_exits(tmp_path: Path, redis_url: str)
     }
     result = _dialer("worker", "--burst", cwd=tmp_path, env=env, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+async def test_din_commands_search_subscribe_set_list_and_unsubscribe(tmp_path: Path) -> None:
+    import asyncio
+
+    from dialer.sandbox import SandboxConfig, create_sandbox_app
+    from dialer.serve import free_port, running_server
+
+    app = create_sandbox_app(SandboxConfig(sid="cli-sid", auth_token="cli-token"))
+    port = free_port()
+    env = {
+        "DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'din.db'}",
+        "XOXZO_SID": "cli-sid",
+        "XOXZO_AUTH_TOKEN": "cli-token",
+        "XOXZO_API_URL": f"http://127.0.0.1:{port}",
+        "DIALER_PUBLIC_URL": "http://dialer.example",
+    }
+
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(_dialer, "din", *args, cwd=tmp_path, env=env)
+
+    async with running_server(app, "127.0.0.1", port):
+        search = await run("search", "--prefix", "813")
+        subscribe = await run("subscribe", "JPascfdrwersdf12", "--action", 'say en "Hi"')
+        bad = await run("action", "JPascfdrwersdf12", "say fr nope")
+        changed = await run("action", "JPascfdrwersdf12", "playback http://example.com/a.mp3")
+        listed = await run("list")
+        gone = await run("unsubscribe", "JPascfdrwersdf12")
+        unknown = await run("subscribe", "JPnope")
+    assert search.returncode == 0, search.stderr
+    assert "JPascfdrwersdf12  +81312345678  1900/month  10/minute" in search.stdout
+    assert subscribe.returncode == 0, subscribe.stderr
+    assert subscribe.stdout.strip() == 'JPascfdrwersdf12  +81312345678  say en "Hi"'
+    assert app.state.account.dins["JPascfdrwersdf12"].action_url is None  # unsubscribed
+    assert bad.returncode != 0 and "not an action" in bad.stderr
+    assert changed.stdout.strip().endswith("playback http://example.com/a.mp3")
+    assert "JPascfdrwersdf12" in listed.stdout
+    assert gone.stdout.strip() == "unsubscribed JPascfdrwersdf12"
+    assert (
+        unknown.returncode != 0 and "Xoxzo: Rejected: din_uid: Invalid din_uid." in unknown.stderr
+    )

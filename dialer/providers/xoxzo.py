@@ -36,10 +36,12 @@ __all__ = [
     "STATUS_ERRORS",
     "STATUS_OUTCOMES",
     "TRANSPORT_ERRORS",
+    "DinOffer",
     "XoxzoProvider",
     "map_http_error",
     "map_transport_error",
     "parse_call_status",
+    "parse_din",
     "parse_message_status",
 ]
 
@@ -220,6 +222,32 @@ def parse_message_status(data: Mapping[str, Any]) -> StatusReport:
     )
 
 
+@dataclass(frozen=True)
+class DinOffer:
+    """A Dial In Number, as the search and subscription lists describe it."""
+
+    din_uid: str
+    number: str
+    country_code: str
+    prefix: str
+    minute_cost: float | None
+    monthly_cost: float | None
+    action_url: str | None = None
+
+
+def parse_din(data: Mapping[str, Any]) -> DinOffer:
+    digits = str(data["din"]).lstrip("+")
+    return DinOffer(
+        din_uid=str(data["din_uid"]),
+        number=f"+{digits}",
+        country_code=str(data.get("country_code") or ""),
+        prefix=str(data.get("prefix") or ""),
+        minute_cost=_number(data.get("minute_cost")),
+        monthly_cost=_number(data.get("monthly_cost")),
+        action_url=data.get("action_url") or None,
+    )
+
+
 class XoxzoProvider:
     name = "xoxzo"
 
@@ -228,16 +256,25 @@ class XoxzoProvider:
         self._auth = httpx.BasicAuth(sid, auth_token)
         self._base = base_url.rstrip("/")
 
-    async def _request(self, method: str, path: str, data: dict[str, str] | None = None) -> Any:
-        is_post = method == "POST"
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        data: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        # DELETE is not repeatable blindly either: treat it like a POST when unsure.
+        is_post = method in {"POST", "DELETE"}
         try:
             response = await self._client.request(
-                method, f"{self._base}{path}", data=data, auth=self._auth
+                method, f"{self._base}{path}", data=data, params=params, auth=self._auth
             )
         except httpx.TransportError as exc:
             raise map_transport_error(exc, is_post=is_post) from exc
         if response.status_code >= 400:
             raise map_http_error(response, is_post=is_post)
+        if response.status_code == 204 or not response.content:
+            return None
         try:
             return response.json()
         except ValueError as exc:
@@ -284,6 +321,28 @@ class XoxzoProvider:
     async def message_status(self, provider_id: str) -> StatusReport:
         body = await self._request("GET", f"/sms/messages/{provider_id}/")
         return parse_message_status(body)
+
+    async def search_dins(
+        self, *, country: str | None = None, prefix: str | None = None
+    ) -> list[DinOffer]:
+        query = {k: v for k, v in (("country", country), ("prefix", prefix)) if v}
+        body = await self._request("GET", "/voice/dins/", params=query)
+        return [parse_din(item) for item in body]
+
+    async def subscribe_din(self, din_uid: str) -> None:
+        await self._request("POST", "/voice/dins/subscriptions/", {"din_uid": din_uid})
+
+    async def set_din_action_url(self, din_uid: str, action_url: str) -> None:
+        await self._request(
+            "POST", f"/voice/dins/subscriptions/{din_uid}/", {"action_url": action_url}
+        )
+
+    async def din_subscriptions(self) -> list[DinOffer]:
+        body = await self._request("GET", "/voice/dins/subscriptions/")
+        return [parse_din(item) for item in body]
+
+    async def unsubscribe_din(self, din_uid: str) -> None:
+        await self._request("DELETE", f"/voice/dins/subscriptions/{din_uid}/")
 
     async def balance(self) -> float:
         body = await self._request("GET", "/you/credits/")

@@ -14,13 +14,16 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
+from dialer.din.actions import InvalidAction, parse_action
 from dialer.sandbox.state import (
+    COUNTRY_CODES,
     SMS_DELIVERING_AFTER_S,
     SMS_FAILS_ON_LAST_DIGIT,
     SMS_FINAL_AFTER_S,
     SandboxAccount,
     SandboxCall,
     SandboxConfig,
+    SandboxDin,
     SandboxMessage,
 )
 from dialer.sms import MAX_SMS_CHARS, is_valid_sender, sms_parts
@@ -247,6 +250,67 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             return _not_found()
         return JSONResponse(sms.as_status(str(request.base_url).rstrip("/")))
 
+    def subscribed(din_uid: str) -> SandboxDin | None:
+        din = account.dins.get(din_uid)
+        return din if din is not None and din.subscribed else None
+
+    @app.get("/voice/dins/")
+    async def search_dins(country: str = "", prefix: str = "") -> list[dict[str, Any]]:
+        code = COUNTRY_CODES.get(country.upper()) if country else None
+        return [
+            din.as_json()
+            for din in account.dins.values()
+            if not din.subscribed
+            and (not country or din.country_code == code)
+            and din.din.startswith(prefix)
+        ]
+
+    @app.post("/voice/dins/subscriptions/")
+    async def subscribe_din(request: Request) -> Response:
+        din_uid = str((await request.form()).get("din_uid", "")).strip()
+        din = account.dins.get(din_uid)
+        if not din_uid:
+            return JSONResponse({"din_uid": [_REQUIRED]}, status_code=400)
+        if din is None:
+            return JSONResponse({"din_uid": ["Invalid din_uid."]}, status_code=400)
+        if din.subscribed:
+            return JSONResponse({"din_uid": ["This DIN is already subscribed."]}, status_code=400)
+        if account.config.balance < din.monthly_cost:
+            return JSONResponse(
+                {"non_field_errors": [f"Not enough credits, required: {din.monthly_cost:g}"]},
+                status_code=403,
+            )
+        account.config.balance -= din.monthly_cost
+        din.subscribed = True
+        return JSONResponse(din.as_json(), status_code=201)
+
+    @app.get("/voice/dins/subscriptions/")
+    async def din_subscriptions() -> list[dict[str, Any]]:
+        return [
+            {**d.as_json(), "action_url": d.action_url}
+            for d in account.dins.values()
+            if d.subscribed
+        ]
+
+    @app.post("/voice/dins/subscriptions/{din_uid}/")
+    async def set_action_url(din_uid: str, request: Request) -> Response:
+        din = subscribed(din_uid)
+        if din is None:
+            return _not_found()
+        url = str((await request.form()).get("action_url", "")).strip()
+        if not url.startswith(("http://", "https://")):
+            return JSONResponse({"action_url": ["Enter a valid URL."]}, status_code=400)
+        din.action_url = url
+        return JSONResponse({**din.as_json(), "action_url": url})
+
+    @app.delete("/voice/dins/subscriptions/{din_uid}/")
+    async def unsubscribe_din(din_uid: str) -> Response:
+        din = subscribed(din_uid)
+        if din is None:
+            return _not_found()
+        din.subscribed, din.action_url = False, None
+        return Response(status_code=204)
+
     @app.get("/voice/calls/{callid}/")
     async def call_status(callid: str, request: Request) -> Response:
         call = account.calls.get(callid)
@@ -276,6 +340,26 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             }
             for sms in account.messages.values()
         ]
+
+    @app.post("/_sandbox/inbound")
+    async def inbound_call(request: Request) -> Response:
+        """Someone calls a subscribed DIN: ask its action URL what to do, check the answer."""
+        body = await request.json()
+        number, caller = str(body.get("din", "")).lstrip("+"), str(body.get("caller", ""))
+        din = next((d for d in account.dins.values() if d.subscribed and d.din == number), None)
+        if din is None or not din.action_url:
+            return JSONResponse({"detail": "no subscribed DIN with an action URL"}, 404)
+        # As documented: "GET /command/?caller=+8180...&recipient=+8150...", "+" unescaped.
+        separator = "&" if "?" in din.action_url else "?"
+        url = f"{din.action_url}{separator}caller={caller}&recipient=+{din.din}"
+        answer = await holder["client"].get(url)
+        result: dict[str, Any] = {"status_code": answer.status_code, "answer": answer.text}
+        try:
+            parse_action(answer.text)
+            result["valid"] = answer.status_code == 200
+        except InvalidAction as exc:
+            result.update(valid=False, problem=str(exc))
+        return JSONResponse(result)
 
     @app.get("/_sandbox/knobs")
     async def get_knobs() -> dict[str, Any]:

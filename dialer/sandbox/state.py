@@ -18,6 +18,7 @@ __all__ = [
     "SandboxAccount",
     "SandboxCall",
     "SandboxConfig",
+    "SandboxDin",
     "SandboxMessage",
 ]
 
@@ -55,7 +56,7 @@ class SandboxConfig:
     time_scale: float = 1.0
     # Requests per second per account; 0 means unlimited. Beyond it: 429.
     rate: float = 0.0
-    balance: float = 1000.0
+    balance: float = 10_000.0
     # Voice calls are refused (403) below this balance, whatever they cost.
     min_credits: float = 50.0
     # Credits per started minute of an answered call, plus the TTS add-on per call.
@@ -149,11 +150,49 @@ class SandboxMessage:
         }
 
 
+@dataclass
+class SandboxDin:
+    din_uid: str
+    din: str  # digits with the country code, as Xoxzo writes it: "81312345678"
+    country_code: str
+    prefix: str
+    minute_cost: float
+    monthly_cost: float
+    subscribed: bool = False
+    action_url: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "country_code": self.country_code,
+            "din": self.din,
+            "din_uid": self.din_uid,
+            "minute_cost": self.minute_cost,
+            "monthly_cost": self.monthly_cost,
+            "prefix": self.prefix,
+        }
+
+
+def _din_catalog() -> dict[str, SandboxDin]:
+    # The two DINs of Xoxzo's example, and a few more to search among.
+    dins = [
+        SandboxDin("JPafr34rafic76tf", "815012345678", "81", "50", 1, 650.0),
+        SandboxDin("JPascfdrwersdf12", "81312345678", "81", "3", 10, 1900.0),
+        SandboxDin("JPtokyo000000002", "81398765432", "81", "3", 10, 1900.0),
+        SandboxDin("JPosaka000000001", "81612345678", "81", "6", 10, 1900.0),
+        SandboxDin("USsanfran0000001", "14155550100", "1", "415", 2, 300.0),
+    ]
+    return {d.din_uid: d for d in dins}
+
+
+COUNTRY_CODES = {"JP": "81", "US": "1"}
+
+
 class SandboxAccount:
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
         self.calls: dict[str, SandboxCall] = {}
         self.messages: dict[str, SandboxMessage] = {}
+        self.dins = _din_catalog()
         self.random = random.Random(config.seed)
         self._recent: deque[float] = deque()
         self.throttled = 0

@@ -1,0 +1,171 @@
+"""/v1/dins: find, subscribe, configure and cancel Dial In Numbers; and the action server."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field, field_validator
+
+from dialer.deps import ApiKeyDep, RuntimeDep, SessionDep
+from dialer.din import service
+from dialer.din.actions import DinAction, parse_action
+from dialer.models import Din
+from dialer.providers.base import (
+    InsufficientCredit,
+    NotFound,
+    NotSent,
+    ProviderError,
+    Rejected,
+)
+from dialer.runtime import Runtime
+from dialer.security import din_token, verify_din_token
+
+__all__ = ["action_router", "provider_failure", "router"]
+
+router = APIRouter(prefix="/v1/dins", tags=["dins"])
+action_router = APIRouter(prefix="/v1/din", tags=["dins"], include_in_schema=False)
+
+
+class DinOfferPublic(BaseModel):
+    din_uid: str
+    number: str
+    country_code: str
+    prefix: str
+    minute_cost: float | None
+    monthly_cost: float | None
+
+
+class DinPublic(BaseModel):
+    din_uid: str
+    number: str
+    action: str | None
+    monthly_cost: float | None
+    subscribed_at: datetime
+    unsubscribed_at: datetime | None
+
+    @classmethod
+    def of(cls, din: Din) -> DinPublic:
+        return cls.model_validate(din, from_attributes=True)
+
+
+class ActionBody(BaseModel):
+    action: str | None = Field(
+        None, description='One action line, e.g. say ja "..."; null for the default.'
+    )
+
+    @field_validator("action")
+    @classmethod
+    def _in_grammar(cls, value: str | None) -> str | None:
+        return None if value is None else parse_action(value).line()
+
+    def parsed(self) -> DinAction | None:
+        return None if self.action is None else parse_action(self.action)
+
+
+class DinSubscribe(ActionBody):
+    din_uid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")
+
+
+def provider_failure(exc: ProviderError) -> HTTPException:
+    """A provider's refusal as an answer to our own client."""
+    if isinstance(exc, NotFound):
+        return HTTPException(status.HTTP_404_NOT_FOUND, f"Xoxzo: {exc.message}")
+    if isinstance(exc, Rejected):
+        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"Xoxzo: {exc.message}")
+    if isinstance(exc, InsufficientCredit):
+        return HTTPException(status.HTTP_402_PAYMENT_REQUIRED, f"Xoxzo: {exc.message}")
+    if isinstance(exc, NotSent):
+        headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
+        return HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"Xoxzo: {exc.kind}: {exc.message}",
+            headers=headers,
+        )
+    return HTTPException(status.HTTP_502_BAD_GATEWAY, f"Xoxzo: {exc.kind}: {exc.message}")
+
+
+def action_url(runtime: Runtime, din_uid: str) -> str:
+    token = din_token(runtime.settings.secret_key.get_secret_value(), din_uid)
+    return f"{runtime.settings.public_url.rstrip('/')}/v1/din/action/{din_uid}/{token}"
+
+
+@router.get("/available", response_model=list[DinOfferPublic])
+async def available(
+    runtime: RuntimeDep,
+    _key: ApiKeyDep,
+    country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    prefix: Annotated[str | None, Query(pattern=r"^[0-9]{1,10}$")] = None,
+) -> list[DinOfferPublic]:
+    try:
+        offers = await runtime.xoxzo.search_dins(country=country, prefix=prefix)
+    except ProviderError as exc:
+        raise provider_failure(exc) from exc
+    return [DinOfferPublic.model_validate(o, from_attributes=True) for o in offers]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DinPublic)
+async def subscribe(
+    body: DinSubscribe, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
+) -> DinPublic:
+    try:
+        din = await service.subscribe_din(
+            session, runtime.xoxzo, body.din_uid, action_url(runtime, body.din_uid), body.parsed()
+        )
+    except ProviderError as exc:
+        raise provider_failure(exc) from exc
+    return DinPublic.of(din)
+
+
+@router.get("", response_model=list[DinPublic])
+async def list_dins(session: SessionDep, _key: ApiKeyDep) -> list[DinPublic]:
+    return [DinPublic.of(d) for d in await service.active_dins(session)]
+
+
+@router.put("/{din_uid}/action", response_model=DinPublic)
+async def set_action(
+    din_uid: str, body: ActionBody, session: SessionDep, _key: ApiKeyDep
+) -> DinPublic:
+    din = await service.set_din_action(session, din_uid, body.parsed())
+    if din is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscribed DIN {din_uid}")
+    return DinPublic.of(din)
+
+
+@router.delete("/{din_uid}", response_model=DinPublic)
+async def unsubscribe(
+    din_uid: str, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
+) -> DinPublic:
+    try:
+        din = await service.unsubscribe_din(session, runtime.xoxzo, din_uid)
+    except ProviderError as exc:
+        raise provider_failure(exc) from exc
+    if din is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscribed DIN {din_uid}")
+    return DinPublic.of(din)
+
+
+@action_router.get("/action/{din_uid}/{token}", response_class=PlainTextResponse)
+async def inbound_call(
+    din_uid: str,
+    token: str,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    caller: Annotated[str, Query(max_length=32)] = "",
+    recipient: Annotated[str, Query(max_length=32)] = "",
+) -> str:
+    """Xoxzo's GET when someone calls a DIN: one line of plain text says what to do."""
+    if not verify_din_token(runtime.settings.secret_key.get_secret_value(), din_uid, token):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "bad action token")
+    din = await service.find_din(session, din_uid)
+    if din is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscribed DIN {din_uid}")
+    return await service.answer_inbound_call(
+        session,
+        din,
+        caller,
+        default_region=runtime.settings.default_region,
+        default_action=runtime.settings.din_default_action,
+    )

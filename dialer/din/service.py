@@ -1,0 +1,115 @@
+"""Subscribing DINs and answering the calls they receive. Functions take a session; none commits."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.din.actions import DinAction, Playback, Say, parse_action
+from dialer.models import Channel, Din, Notification, utcnow
+from dialer.phone import InvalidNumber, to_e164
+from dialer.providers.base import NotFound
+from dialer.providers.xoxzo import XoxzoProvider
+
+__all__ = [
+    "active_dins",
+    "answer_inbound_call",
+    "find_din",
+    "replay_action",
+    "set_din_action",
+    "subscribe_din",
+    "unsubscribe_din",
+]
+
+
+async def find_din(session: AsyncSession, din_uid: str) -> Din | None:
+    din = (await session.exec(select(Din).where(Din.din_uid == din_uid))).first()
+    return din if din is not None and din.unsubscribed_at is None else None
+
+
+async def active_dins(session: AsyncSession) -> list[Din]:
+    stmt = select(Din).where(col(Din.unsubscribed_at).is_(None)).order_by(col(Din.id))
+    return list((await session.exec(stmt)).all())
+
+
+async def subscribe_din(
+    session: AsyncSession,
+    xoxzo: XoxzoProvider,
+    din_uid: str,
+    action_url: str,
+    action: DinAction | None,
+) -> Din:
+    """Subscribe at Xoxzo, point the DIN at our action server, and keep it in SQL."""
+    await xoxzo.subscribe_din(din_uid)
+    await xoxzo.set_din_action_url(din_uid, action_url)
+    offer = next((d for d in await xoxzo.din_subscriptions() if d.din_uid == din_uid), None)
+    if offer is None:
+        raise NotFound(f"{din_uid} is not among the subscriptions after subscribing")
+    din = (await session.exec(select(Din).where(Din.din_uid == din_uid))).first()
+    if din is None:
+        din = Din(din_uid=din_uid, number=offer.number)
+        session.add(din)
+    din.number = offer.number
+    din.monthly_cost = offer.monthly_cost
+    din.action = action.line() if action else None
+    din.subscribed_at = utcnow()
+    din.unsubscribed_at = None
+    await session.flush()
+    return din
+
+
+async def set_din_action(
+    session: AsyncSession, din_uid: str, action: DinAction | None
+) -> Din | None:
+    din = await find_din(session, din_uid)
+    if din is not None:
+        din.action = action.line() if action else None
+    return din
+
+
+async def unsubscribe_din(session: AsyncSession, xoxzo: XoxzoProvider, din_uid: str) -> Din | None:
+    din = await find_din(session, din_uid)
+    if din is None:
+        return None
+    await xoxzo.unsubscribe_din(din_uid)
+    din.unsubscribed_at = utcnow()
+    return din
+
+
+def replay_action(notification: Notification) -> DinAction | None:
+    """The message of a voice notification as a DIN action, to play it again to its person."""
+    if notification.channel is Channel.tts and notification.text:
+        return Say(notification.lang or "ja", notification.text)
+    if notification.channel is Channel.playback and notification.recording_url:
+        return Playback(notification.recording_url)
+    return None
+
+
+async def answer_inbound_call(
+    session: AsyncSession, din: Din, caller: str, *, default_region: str, default_action: str
+) -> str:
+    """The action line for `caller` calling `din`: the last message we called them with from
+    this number, else the DIN's own action, else the service default."""
+    # Xoxzo sends "caller=+8180..." unescaped, so the query string delivers " 8180...".
+    raw = caller.strip()
+    try:
+        number = to_e164(f"+{raw}" if raw.isdigit() else raw, default_region)
+    except InvalidNumber:
+        number = None
+    if number is not None:
+        stmt = (
+            select(Notification)
+            .where(
+                Notification.from_number == din.number,
+                Notification.to_number == number,
+                col(Notification.channel).in_([Channel.tts, Channel.playback]),
+                Notification.attempts_made > 0,
+            )
+            .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
+            .limit(1)
+        )
+        last = (await session.exec(stmt)).first()
+        replay = replay_action(last) if last is not None else None
+        if replay is not None:
+            return replay.line()
+    return parse_action(din.action or default_action).line()
