@@ -20,6 +20,7 @@ from dialer.providers.base import (
     ProviderError,
     Rejected,
 )
+from dialer.providers.xoxzo import DinOffer
 from dialer.runtime import Runtime
 from dialer.security import din_token, verify_din_token
 
@@ -27,15 +28,6 @@ __all__ = ["action_router", "provider_failure", "router"]
 
 router = APIRouter(prefix="/v1/dins", tags=["dins"])
 action_router = APIRouter(prefix="/v1/din", tags=["dins"], include_in_schema=False)
-
-
-class DinOfferPublic(BaseModel):
-    din_uid: str
-    number: str
-    country_code: str
-    prefix: str
-    minute_cost: float | None
-    monthly_cost: float | None
 
 
 class DinPublic(BaseModel):
@@ -92,18 +84,17 @@ def action_url(runtime: Runtime, din_uid: str) -> str:
     return f"{runtime.settings.public_url.rstrip('/')}/v1/din/action/{din_uid}/{token}"
 
 
-@router.get("/available", response_model=list[DinOfferPublic])
+@router.get("/available", response_model=list[DinOffer])
 async def available(
     runtime: RuntimeDep,
     _key: ApiKeyDep,
     country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
     prefix: Annotated[str | None, Query(pattern=r"^[0-9]{1,10}$")] = None,
-) -> list[DinOfferPublic]:
+) -> list[DinOffer]:
     try:
-        offers = await runtime.xoxzo.search_dins(country=country, prefix=prefix)
+        return await runtime.xoxzo.search_dins(country=country, prefix=prefix)
     except ProviderError as exc:
         raise provider_failure(exc) from exc
-    return [DinOfferPublic.model_validate(o, from_attributes=True) for o in offers]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DinPublic)
