@@ -158,6 +158,10 @@ def sandbox(
         min_credits=min_credits,
         seed=seed,
     )
+    if settings.voxology_api_key is not None:
+        config.voxology_api_key = settings.voxology_api_key.get_secret_value()
+    if settings.voxology_basic_auth is not None:
+        config.voxology_basic_auth = settings.voxology_basic_auth.get_secret_value()
     uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level="warning")
 
 

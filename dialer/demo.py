@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -43,7 +44,9 @@ def demo_settings(workdir: Path, web_port: int, sandbox_port: int) -> Settings:
             "database_url": f"sqlite:///{workdir / 'demo.db'}",
             "public_url": f"http://127.0.0.1:{web_port}",
             "xoxzo_api_url": f"http://127.0.0.1:{sandbox_port}",
-            "secret_key": get_settings().secret_key.__class__(secrets.token_urlsafe(32)),
+            "voxology_api_url": f"http://127.0.0.1:{sandbox_port}/v1",
+            "voxology_api_key": SecretStr(SandboxConfig.voxology_api_key),
+            "secret_key": SecretStr(secrets.token_urlsafe(32)),
             "poll_interval_s": 5.0,
             "ambiguous_after_s": 30.0,
             "reconcile_deadline_s": 120.0,
@@ -152,6 +155,18 @@ def demo_requests(count: int) -> list[tuple[str, dict[str, Any]]]:
                 },
             )
         )
+    requests.append(
+        (
+            "demo-voxology-sms",
+            {
+                "channel": "sms",
+                "provider": "voxology",
+                "to": "+14155550123",
+                "from": "+14155550100",
+                "text": "dialer demo: a text through Voxology.",
+            },
+        )
+    )
     return requests
 
 
@@ -188,13 +203,24 @@ async def _follow(
 
 def _print_table(console: Console, results: dict[int, dict[str, Any]]) -> None:
     table = Table(title="Outcomes")
-    columns = ("id", "channel", "to", "status", "outcome", "attempts", "provider status", "cost")
+    columns = (
+        "id",
+        "provider",
+        "channel",
+        "to",
+        "status",
+        "outcome",
+        "attempts",
+        "provider status",
+        "cost",
+    )
     for column in columns:
         table.add_column(column)
     for nid, r in sorted(results.items()):
         attempts = r["attempts"]
         table.add_row(
             str(nid),
+            r["provider"],
             r["channel"],
             r["to"],
             r["status"],

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dialer.config import Settings
 from dialer.db import SessionMaker, make_async_engine, make_sessionmaker
 from dialer.providers.base import Provider
+from dialer.providers.voxology import VoxologyProvider
 from dialer.providers.xoxzo import XoxzoProvider
 
 __all__ = [
@@ -54,7 +55,8 @@ async def enqueue_check(redis: ArqRedis, attempt_id: int) -> None:
 
 
 def build_providers(settings: Settings, client: httpx.AsyncClient) -> dict[str, Provider]:
-    return {
+    """Xoxzo always; Voxology once VOXOLOGY_API_KEY is set."""
+    providers: dict[str, Provider] = {
         "xoxzo": XoxzoProvider(
             client,
             sid=settings.xoxzo_sid,
@@ -62,6 +64,15 @@ def build_providers(settings: Settings, client: httpx.AsyncClient) -> dict[str, 
             base_url=settings.xoxzo_api_url,
         )
     }
+    if settings.voxology_api_key is not None:
+        basic = settings.voxology_basic_auth
+        providers["voxology"] = VoxologyProvider(
+            client,
+            api_key=settings.voxology_api_key.get_secret_value(),
+            base_url=settings.voxology_api_url,
+            basic_auth=basic.get_secret_value() if basic else None,
+        )
+    return providers
 
 
 @dataclass

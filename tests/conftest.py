@@ -102,9 +102,12 @@ async def harness(database_url: str, redis: ArqRedis, redis_url: str) -> AsyncIt
     """The web app and the sandbox, each on its own port; no worker unless a test starts one."""
     web_port, sandbox_port = free_ports(2)
     settings: Settings = make_settings(database_url, web_port=web_port, sandbox_port=sandbox_port)
+    assert settings.voxology_api_key is not None and settings.voxology_basic_auth is not None
     sandbox_config = SandboxConfig(
         sid=settings.xoxzo_sid,
         auth_token=settings.xoxzo_auth_token.get_secret_value(),
+        voxology_api_key=settings.voxology_api_key.get_secret_value(),
+        voxology_basic_auth=settings.voxology_basic_auth.get_secret_value(),
         time_scale=0.01,
     )
     sandbox_app = create_sandbox_app(sandbox_config)

@@ -38,6 +38,18 @@ async def create(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> NotificationPublic:
+    if body.provider not in runtime.providers:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "provider"),
+                    "input": body.provider,
+                    "msg": f"provider {body.provider!r} is not configured here: set its "
+                    "credentials (VOXOLOGY_API_KEY)",
+                }
+            ]
+        )
     try:
         async with session_scope(runtime.sessions) as session:
             notification, replayed = await service.create_notification(

@@ -84,10 +84,12 @@ async def create_notification(
 ) -> tuple[Notification, bool]:
     """The new notification, or the one this Idempotency-Key made before; True if it is old."""
     to_number = _number("to", data.to, default_region)
+    # Only Xoxzo sends SMS from a name; Voxology sends from one of the account's numbers.
+    named_sender = data.channel is Channel.sms and data.provider == "xoxzo"
     from_number = (
         _sender(data.from_, default_region)
-        if data.channel is Channel.sms
-        else (_number("from", data.from_, default_region))
+        if named_sender
+        else _number("from", data.from_, default_region)
     )
     fingerprint = request_hash(data)
     if idempotency_key is not None and api_key_id is not None:

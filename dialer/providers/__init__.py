@@ -6,11 +6,10 @@ from dialer.models import Channel
 
 __all__ = ["CHANNELS_BY_PROVIDER", "channel_refusal"]
 
-# What each provider can carry here today. Voxology's adapter is not built yet, so it offers
-# nothing rather than pretending.
+# What each provider can carry here today. Voxology calls wait for the call-flow endpoint.
 CHANNELS_BY_PROVIDER: dict[str, frozenset[Channel]] = {
     "xoxzo": frozenset({Channel.tts, Channel.playback, Channel.sms}),
-    "voxology": frozenset(),
+    "voxology": frozenset({Channel.sms}),
 }
 
 
@@ -19,8 +18,6 @@ def channel_refusal(provider: str, channel: Channel) -> str | None:
     offered = CHANNELS_BY_PROVIDER.get(provider)
     if offered is None:
         return f"unknown provider {provider!r}"
-    if not offered:
-        return f"provider {provider!r} is not available yet"
     if channel not in offered:
         names = ", ".join(sorted(offered))
         return f"provider {provider!r} has no channel {channel.value!r} (it has: {names})"

@@ -7,6 +7,7 @@ its callbacks, and until then the provider/channel table refuses Voxology.
 
 from __future__ import annotations
 
+from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -255,8 +256,8 @@ class VoxologyProvider:
     ) -> Any:
         is_post = method in {"POST", "PUT"}
         headers = (
-            {"Authorization": f"Basic {self._basic_auth}"}
-            if account_level
+            {"Authorization": f"Basic {b64encode(self._basic_auth.encode()).decode()}"}
+            if account_level and self._basic_auth
             else {"X-API-Key": self._api_key}
         )
         try:

@@ -26,6 +26,7 @@ from dialer.sandbox.state import (
     SandboxDin,
     SandboxMessage,
 )
+from dialer.sandbox.voxology import voxology_router
 from dialer.sms import MAX_SMS_CHARS, is_valid_sender, sms_parts
 
 __all__ = ["create_sandbox_app"]
@@ -139,7 +140,8 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         path = request.url.path
-        if path.startswith("/_sandbox/"):
+        if path.startswith(("/_sandbox/", "/v1/")):
+            # The sandbox's own knobs, and Voxology, which authenticates in its own way.
             return await call_next(request)
         if not path.endswith("/"):
             # Django's APPEND_SLASH: GETs are redirected; other methods cannot be.
@@ -339,6 +341,15 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
                 "callback_deliveries": sms.callback_deliveries,
             }
             for sms in account.messages.values()
+        ]
+
+    app.include_router(voxology_router(account, lambda: holder["client"], spawn, scaled))
+
+    @app.get("/_sandbox/voxology/messages")
+    async def list_voxology_messages() -> list[dict[str, Any]]:
+        return [
+            {**sms.as_json(), "webhook_deliveries": sms.webhook_deliveries}
+            for sms in account.voxology_messages.values()
         ]
 
     @app.post("/_sandbox/inbound")

@@ -52,6 +52,10 @@ SMS_FINAL_AFTER_S = 3.0
 class SandboxConfig:
     sid: str = "sandbox-sid"
     auth_token: str = "sandbox-token"
+    voxology_api_key: str = "sandbox-voxology-key"
+    # "account:secret", sent base64-encoded as account-level Basic auth.
+    voxology_basic_auth: str = "sandbox-account:sandbox-secret"
+    voxology_balance: float = 100.0
     # Provider seconds per real second: 0.001 makes a 30 s ring last 30 ms.
     time_scale: float = 1.0
     # Requests per second per account; 0 means unlimited. Beyond it: 429.
@@ -82,7 +86,8 @@ class SandboxConfig:
     )
 
     def public(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k not in {"sid", "auth_token"}}
+        secret = {"sid", "auth_token", "voxology_api_key", "voxology_basic_auth"}
+        return {k: v for k, v in asdict(self).items() if k not in secret}
 
 
 def utc_text(moment: datetime | None) -> str | None:
@@ -193,6 +198,7 @@ class SandboxAccount:
         self.calls: dict[str, SandboxCall] = {}
         self.messages: dict[str, SandboxMessage] = {}
         self.dins = _din_catalog()
+        self.voxology_messages: dict[str, Any] = {}
         self.random = random.Random(config.seed)
         self._recent: deque[float] = deque()
         self.throttled = 0

@@ -14,9 +14,10 @@ from dialer.db import session_scope
 from dialer.deps import RuntimeDep
 from dialer.models import utcnow
 from dialer.providers.base import StatusReport
+from dialer.providers.voxology import parse_message
 from dialer.providers.xoxzo import parse_call_status, parse_message_status
 from dialer.security import verify_callback_token
-from dialer.tracking.service import apply_call_status, load_for_update
+from dialer.tracking.service import apply_report, load_for_update
 
 __all__ = ["router"]
 
@@ -38,49 +39,64 @@ async def _fields(request: Request) -> dict[str, Any]:
     return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
 
 
-_PARSERS: dict[str, Callable[[Mapping[str, Any]], StatusReport]] = {
-    "voice": parse_call_status,
-    "sms": parse_message_status,
+_PARSERS: dict[tuple[str, str], Callable[[Mapping[str, Any]], StatusReport]] = {
+    ("xoxzo", "voice"): parse_call_status,
+    ("xoxzo", "sms"): parse_message_status,
+    ("voxology", "sms"): parse_message,
 }
-_ID_FIELD = {"voice": "callid", "sms": "msgid"}
+_ID_FIELD = {
+    ("xoxzo", "voice"): "callid",
+    ("xoxzo", "sms"): "msgid",
+    ("voxology", "sms"): "message_id",
+}
+Provider = Literal["xoxzo", "voxology"]
+Kind = Literal["voice", "sms"]
 
 
-@router.post("/xoxzo/{kind}/{attempt_id}", response_class=PlainTextResponse)
-@router.post("/xoxzo/{kind}/{attempt_id}/", response_class=PlainTextResponse)
-async def xoxzo_without_token(kind: str, attempt_id: int) -> str:
+@router.post("/{provider}/{kind}/{attempt_id}", response_class=PlainTextResponse)
+@router.post("/{provider}/{kind}/{attempt_id}/", response_class=PlainTextResponse)
+async def without_token(provider: Provider, kind: Kind, attempt_id: int) -> str:
     raise HTTPException(status.HTTP_403_FORBIDDEN, "missing callback token")
 
 
-@router.post("/xoxzo/{kind}/{attempt_id}/{token}", response_class=PlainTextResponse)
-async def xoxzo_status(
-    kind: Literal["voice", "sms"],
+@router.post("/{provider}/{kind}/{attempt_id}/{token}", response_class=PlainTextResponse)
+async def provider_status(
+    provider: Provider,
+    kind: Kind,
     attempt_id: int,
     token: str,
     request: Request,
     runtime: RuntimeDep,
 ) -> str:
-    """Xoxzo's end-of-call POST, or an SMS delivery report."""
+    """Xoxzo's end-of-call POST and SMS delivery reports; Voxology's message status webhooks."""
     secret = runtime.settings.secret_key.get_secret_value()
-    if not verify_callback_token(secret, "xoxzo", attempt_id, token):
+    if not verify_callback_token(secret, provider, attempt_id, token):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "bad callback token")
+    parse = _PARSERS.get((provider, kind))
+    if parse is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {provider} {kind} callbacks")
     fields = await _fields(request)
-    missing = [name for name in (_ID_FIELD[kind], "status") if not fields.get(name)]
+    missing = [name for name in (_ID_FIELD[(provider, kind)], "status") if not fields.get(name)]
     if missing:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"missing field: {', '.join(missing)}"
         )
     try:
-        report = _PARSERS[kind](fields)
+        report = parse(fields)
     except (ValueError, TypeError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"bad field: {exc}") from exc
     async with session_scope(runtime.sessions) as session:
         loaded = await load_for_update(session, attempt_id)
-        if loaded is None or (kind == "voice") != loaded[1].channel.is_voice:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {kind} attempt {attempt_id}")
+        if (
+            loaded is None
+            or loaded[0].provider != provider
+            or (kind == "voice") != loaded[1].channel.is_voice
+        ):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {provider} {kind} attempt")
         attempt, notification = loaded
-        result = apply_call_status(
-            notification, attempt, report, utcnow(), runtime.settings.poll_interval_s
+        result = await apply_report(
+            session, notification, attempt, report, utcnow(), runtime.settings.poll_interval_s
         )
-    log.info("xoxzo %s callback for attempt %s: %s", kind, attempt_id, result)
-    # 200 even for a duplicate, or Xoxzo sends it again up to ten times.
+    log.info("%s %s callback for attempt %s: %s", provider, kind, attempt_id, result)
+    # 200 even for a duplicate, or the provider sends it again.
     return "OK"

@@ -10,7 +10,7 @@ from dialer.models import AttemptStatus, Outcome, utcnow
 from dialer.providers.base import ProviderError, StatusReport
 from dialer.runtime import Runtime
 from dialer.tracking.service import (
-    apply_call_status,
+    apply_report,
     finish_attempt,
     load_for_update,
     past_deadline,
@@ -70,7 +70,9 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
         now = utcnow()
         result = failure.kind if failure else "no status"
         if status is not None:
-            result = apply_call_status(notification, attempt, status, now, settings.poll_interval_s)
+            result = await apply_report(
+                session, notification, attempt, status, now, settings.poll_interval_s
+            )
         if attempt.status not in FINAL_ATTEMPT and past_deadline(
             attempt, now, settings.reconcile_deadline_s
         ):

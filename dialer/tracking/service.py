@@ -20,11 +20,13 @@ from dialer.lifecycle import (
     move_notification,
 )
 from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, Outcome
+from dialer.optouts.service import block_number
 from dialer.providers.base import StatusReport
 
 __all__ = [
     "CheckPlan",
     "apply_call_status",
+    "apply_report",
     "finish_attempt",
     "load_for_update",
     "mark_live",
@@ -116,6 +118,26 @@ def apply_call_status(
     attempt.cost = status.cost
     finish_attempt(notification, attempt, status.outcome, now)
     return "final"
+
+
+async def apply_report(
+    session: AsyncSession,
+    notification: Notification,
+    attempt: Attempt,
+    report: StatusReport,
+    now: datetime,
+    poll_interval_s: float,
+) -> str:
+    """Apply a provider's report; a recipient who opted out goes on the do-not-contact list."""
+    result = apply_call_status(notification, attempt, report, now, poll_interval_s)
+    if result == "final" and report.outcome is Outcome.opted_out:
+        await block_number(
+            session,
+            notification.to_number,
+            source=f"{attempt.provider} opt-out",
+            reason=f"{attempt.provider} reported {report.raw_status}",
+        )
+    return result
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ async def test_a_numeric_sender_is_normalised_like_a_number(harness: Harness) ->
         ({"lang": "en"}, "channel sms takes text only"),
         ({"text": "x" * 661}, "at most 660 characters"),
         ({"from": "My Shop Name"}, "a sender name is 1 to 10 letters and digits"),
-        ({"provider": "voxology"}, "provider 'voxology' is not available yet"),
+        ({"provider": "voxology"}, "invalid phone number: not a phone number"),
     ],
 )
 async def test_bad_sms_requests_are_422(

@@ -48,9 +48,7 @@ def example(name: str) -> dict[str, Any]:
     return body
 
 
-def _provider(
-    handler: Handler, basic_auth: str | None = "YWNjb3VudDpzZWNyZXQ="
-) -> VoxologyProvider:
+def _provider(handler: Handler, basic_auth: str | None = "account:secret") -> VoxologyProvider:
     client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
     return VoxologyProvider(
         client, api_key="KEY", base_url="https://api.voxolo.gy/v1/", basic_auth=basic_auth
