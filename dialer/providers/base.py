@@ -162,6 +162,8 @@ class StatusReport:
     # Voxology: who answered (live_person, voicemail, fax, unknown) and the platform's error code.
     detection: str | None = None
     error_code: int | None = None
+    # What an open status means if it turns out to be the last word (Voxology's "sent").
+    settled_outcome: Outcome | None = None
 
     @property
     def is_final(self) -> bool:

@@ -71,8 +71,8 @@ _DETECTION_OUTCOMES: dict[str, Outcome] = {
     "unknown": Outcome.answered,
 }
 
-# "sent" is final for carriers that never confirm delivery, but most do: it stays open here and
-# a status check past the deadline settles it.
+# "sent" is final for carriers that never confirm delivery, but most do: it stays open, and if
+# it is still the last word at the deadline the message counts as delivered.
 MESSAGE_STATUS_OUTCOMES: dict[str, Outcome | None] = {
     "accepted": None,
     "queued": None,
@@ -213,6 +213,7 @@ def parse_message(data: Mapping[str, Any]) -> StatusReport:
         cost=charge.get("total") if isinstance(charge, dict) else None,
         tags=[str(data["external_id"])] if data.get("external_id") else [],
         error_code=_int(data.get("error_code")),
+        settled_outcome=Outcome.delivered if raw == "sent" else None,
     )
 
 

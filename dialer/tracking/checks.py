@@ -76,6 +76,9 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
         if attempt.status not in FINAL_ATTEMPT and past_deadline(
             attempt, now, settings.reconcile_deadline_s
         ):
+            if status is not None and status.settled_outcome is not None:
+                finish_attempt(notification, attempt, status.settled_outcome, now)
+                return "settled"
             finish_attempt(
                 notification,
                 attempt,

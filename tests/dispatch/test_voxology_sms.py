@@ -81,3 +81,27 @@ async def test_what_voxology_cannot_do_is_refused(
     )
     assert answer.status_code == 422
     assert words in answer.text
+
+
+async def test_a_message_still_sent_at_the_deadline_counts_as_delivered(harness: Harness) -> None:
+    from datetime import timedelta
+
+    from dialer.db import session_scope
+    from dialer.models import Attempt
+    from dialer.tracking.checks import check_attempt
+
+    harness.sandbox.config.time_scale = 10_000.0  # nothing moves on by itself
+    body = await harness.notify("+14155550123", **VOX)
+    await dial_notification(harness.runtime, body["id"])
+    attempt_id = (await harness.read(body["id"]))["attempts"][0]["id"]
+    [message] = harness.sandbox.voxology_messages.values()
+    message.status = "sent"
+    assert await check_attempt(harness.runtime, attempt_id) == "progress"
+    async with session_scope(harness.runtime.sessions) as session:
+        attempt = await session.get(Attempt, attempt_id)
+        assert attempt is not None
+        attempt.created_at -= timedelta(seconds=harness.settings.reconcile_deadline_s)
+    assert await check_attempt(harness.runtime, attempt_id) == "settled"
+    final = await harness.read(body["id"])
+    assert (final["status"], final["outcome"]) == ("delivered", "delivered")
+    assert final["attempts"][0]["provider_status"] == "sent"
