@@ -27,6 +27,7 @@ from dialer.sandbox.state import (
     SandboxMessage,
 )
 from dialer.sandbox.voxology import voxology_router
+from dialer.sandbox.voxology_calls import voxology_calls_router
 from dialer.sms import MAX_SMS_CHARS, is_valid_sender, sms_parts
 
 __all__ = ["create_sandbox_app"]
@@ -344,6 +345,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         ]
 
     app.include_router(voxology_router(account, lambda: holder["client"], spawn, scaled))
+    app.include_router(voxology_calls_router(account, lambda: holder["client"], spawn, scaled))
 
     @app.get("/_sandbox/voxology/messages")
     async def list_voxology_messages() -> list[dict[str, Any]]:

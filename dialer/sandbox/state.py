@@ -199,6 +199,8 @@ class SandboxAccount:
         self.messages: dict[str, SandboxMessage] = {}
         self.dins = _din_catalog()
         self.voxology_messages: dict[str, Any] = {}
+        self.voxology_calls: dict[str, Any] = {}
+        self.voxology_configs: dict[str, Any] = {}
         self.random = random.Random(config.seed)
         self._recent: deque[float] = deque()
         self.throttled = 0

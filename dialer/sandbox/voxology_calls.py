@@ -1,0 +1,338 @@
+"""The sandbox's Voxology call platform: caller-ID callback configuration, Dials/Connect,
+LiveCalls and call logs, and the callback-response loop that runs the flows it is given.
+
+A call's fate is set by the dialled number, so every run is the same:
+
+    last digit      0-4: a person answers   5: voicemail   6: no-answer   7: busy   8: failed
+                    9: a person answers
+    second to last  1: the person presses 1 at a COLLECT   9: presses 9   else: presses nothing
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from dialer.sandbox.state import SandboxAccount
+from dialer.sandbox.voxology import voxology_error
+
+__all__ = ["CALL_FATES", "VoxologyCall", "voxology_calls_router"]
+
+CALL_FATES: dict[str, tuple[str, str | None]] = {
+    **{d: ("completed", "live_person") for d in "012349"},
+    "5": ("completed", "voicemail"),
+    "6": ("no-answer", None),
+    "7": ("busy", None),
+    "8": ("failed", None),
+}
+_KEYS = {"1": "1", "9": "9"}
+# Provider seconds each step takes, before the time scale.
+RING_S, SPEAK_S, BEEP_S, CONFERENCE_S = 4.0, 2.0, 3.0, 10.0
+_MAX_JUMPS = 20
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z") if moment else None
+
+
+class _Hangup(Exception):
+    pass
+
+
+class _FlowError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class VoxologyCall:
+    id: str
+    no: str
+    caller_id_no: str
+    session_data: dict[str, Any]
+    callback: dict[str, Any] | None
+    status: str = "live-queued"
+    detection: str | None = None
+    start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
+    connected_at: datetime | None = None
+    end_time: datetime | None = None
+    key_presses: list[dict[str, Any]] = field(default_factory=list)
+    heard: list[str] = field(default_factory=list)
+    sms_sent: list[str] = field(default_factory=list)
+    conference: str | None = None
+    error_code: int | None = None
+    error: str | None = None
+    callbacks: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def connect_time_sec(self) -> int:
+        if self.connected_at is None:
+            return 0
+        end = self.end_time or datetime.now(UTC)
+        return int((end - self.connected_at).total_seconds())
+
+    def payload(self, kind: str) -> dict[str, Any]:
+        end = self.end_time or datetime.now(UTC)
+        return {
+            "service": "programmable_voice",
+            "type": kind,
+            "is_webhook": "false",
+            "app_id": "sandbox-app",
+            "subaccount_id": 0,
+            "call_id": self.id,
+            "parent_call_id": None,
+            "start_time": _iso(self.start_time),
+            "end_time": _iso(self.end_time),
+            "direction": "outbound",
+            "duration": int((end - self.start_time).total_seconds() * 1000),
+            "connect_time_sec": self.connect_time_sec,
+            "status": self.status,
+            "detection": self.detection,
+            "caller_no": self.no,
+            "api_no": self.caller_id_no,
+            "key_presses": self.key_presses,
+            "recordings": [],
+            "custom_data": None,
+            "session_data": self.session_data,
+            "error_code": self.error_code,
+            "error": self.error,
+        }
+
+    def as_live(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "no": self.no,
+            "caller_id_no": self.caller_id_no,
+            "app_id": "sandbox-app",
+            "status": self.status,
+            "detection": self.detection,
+            "date": _iso(self.connected_at or self.start_time),
+            "session_data": self.session_data,
+            "connected_time": self.connect_time_sec * 1000,
+            "error": self.error,
+            "subaccount_id": 0,
+        }
+
+    def as_log(self) -> dict[str, Any]:
+        return {
+            **self.payload("log"),
+            "id": uuid.uuid5(uuid.NAMESPACE_URL, self.id).hex,
+            "type": "voice",
+            "hangup_end": "api",
+            "origin_api": "CallFlows",
+            "connect_time_billed": round(self.connect_time_sec / 60, 2),
+            "charge": {"total": round(0.02 * max(1, -(-self.connect_time_sec // 60)), 4)},
+        }
+
+
+def voxology_calls_router(
+    account: SandboxAccount,
+    client: Callable[[], httpx.AsyncClient],
+    spawn: Callable[[Awaitable[None]], None],
+    scaled: Callable[[float], float],
+) -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    configs: dict[str, dict[str, Any]] = {}
+    calls: dict[str, VoxologyCall] = {}
+    account.voxology_calls = calls
+    account.voxology_configs = configs
+    counter = iter(range(10_000, 10**9))
+
+    def key_ok(request: Request) -> bool:
+        return request.headers.get("X-API-Key") == account.config.voxology_api_key
+
+    async def call_back(call: VoxologyCall, kind: str) -> list[Any]:
+        """POST a callback request; the answer's actions, or an error that ends the call."""
+        if call.callback is None:
+            raise _FlowError(1001, "no callback configuration")
+        headers = dict(call.callback.get("headers") or {})
+        try:
+            answer = await client().post(
+                call.callback["url"], json=call.payload(kind), headers=headers
+            )
+        except httpx.HTTPError as exc:
+            call.callbacks.append((kind, 0))
+            raise _FlowError(1002, f"callback unreachable: {exc}") from exc
+        call.callbacks.append((kind, answer.status_code))
+        if kind in {"end_call", "failed_call"}:
+            return []
+        if answer.status_code == 204:
+            raise _Hangup
+        if not 200 <= answer.status_code < 300:
+            raise _FlowError(1003, f"callback answered {answer.status_code}")
+        try:
+            actions = answer.json()["actions"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _FlowError(1004, "callback answer is not a JSON flow") from exc
+        if not isinstance(actions, list):
+            raise _FlowError(1004, "actions is not a list")
+        return actions
+
+    async def speak(call: VoxologyCall, text: str) -> None:
+        call.heard.append(text)
+        await asyncio.sleep(scaled(SPEAK_S))
+
+    async def collect(call: VoxologyCall, action: Mapping[str, Any]) -> list[Any]:
+        await execute(call, action.get("actions") or [])
+        digits = _KEYS.get(call.no[-2], "")
+        if digits:
+            call.key_presses.append(
+                {"name": action.get("name"), "digits": digits, "history": [digits]}
+            )
+        else:
+            timeout_ms = (action.get("params") or {}).get("timeout", 5000)
+            await asyncio.sleep(scaled(timeout_ms / 1000))
+        return await call_back(call, "live_call")
+
+    async def execute(call: VoxologyCall, actions: list[Any]) -> None:
+        labels = {
+            a.get("name"): i
+            for i, a in enumerate(actions)
+            if isinstance(a, Mapping) and a.get("type") == "LABEL"
+        }
+        i, jumps = 0, 0
+        while i < len(actions):
+            action = actions[i]
+            if not isinstance(action, Mapping):
+                raise _FlowError(1005, f"action {i} is not an object")
+            kind, params = action.get("type"), action.get("params") or {}
+            if kind is None:  # a variable assignment: nothing to play
+                pass
+            elif kind == "SAY":
+                await speak(call, str(params["text"]))
+            elif kind == "PLAY":
+                await speak(call, str(params.get("url") or params.get("dtmf")))
+            elif kind == "PAUSE":
+                await asyncio.sleep(scaled(float(params.get("seconds", 5))))
+            elif kind == "HANGUP":
+                raise _Hangup
+            elif kind == "SMS":
+                call.sms_sent.append(str(params["message"]))
+            elif kind == "CONFERENCE":
+                call.conference = str(params["name"])
+                await asyncio.sleep(scaled(CONFERENCE_S))
+            elif kind == "DETECT":
+                events = action.get("events") or {}
+                if call.detection == "voicemail":
+                    await execute(call, events.get("on_voicemail_early") or [{"type": "LABEL"}])
+                    await asyncio.sleep(scaled(BEEP_S))
+                    await execute(call, events["on_voicemail"])
+                else:
+                    await execute(call, events["on_live_person"])
+            elif kind == "COLLECT":
+                # The live_call answer decides what follows the collected keys.
+                await execute(call, await collect(call, action))
+                return
+            elif kind == "GOTO":
+                jumps += 1
+                if jumps > _MAX_JUMPS or params.get("label") not in labels:
+                    raise _FlowError(1006, f"GOTO {params.get('label')!r} loops or goes nowhere")
+                i = labels[params["label"]]
+            elif kind != "LABEL":
+                raise _FlowError(1007, f"action {kind!r} is not simulated by the sandbox")
+            i += 1
+
+    async def run(call: VoxologyCall, fate: tuple[str, str | None]) -> None:
+        status, detection = fate
+        call.status = "live-ringing"
+        await asyncio.sleep(scaled(RING_S))
+        if status != "completed":
+            call.status, call.end_time = status, datetime.now(UTC)
+            await call_back_quietly(call, "failed_call")
+            return
+        call.status, call.detection = "live-in-progress", detection
+        call.connected_at = datetime.now(UTC)
+        try:
+            await execute(call, await call_back(call, "init_call"))
+        except _Hangup:
+            pass
+        except (_FlowError, KeyError) as exc:
+            call.error_code = exc.code if isinstance(exc, _FlowError) else 1008
+            call.error = str(exc)
+        call.status, call.end_time = "completed", datetime.now(UTC)
+        await call_back_quietly(call, "end_call")
+
+    async def call_back_quietly(call: VoxologyCall, kind: str) -> None:
+        # The call is over; nothing the answer says can change it.
+        with contextlib.suppress(_FlowError, _Hangup):
+            await call_back(call, kind)
+
+    @router.put("/CallFlows/Configurations/PhoneNumbers/{number}")
+    async def configure(number: str, request: Request) -> Response:
+        if not key_ok(request):
+            return voxology_error(401, 401001, "Failed Authentication")
+        body = await request.json()
+        callback = body.get("callback") if isinstance(body, dict) else None
+        if not isinstance(callback, dict) or not str(callback.get("url", "")).startswith("http"):
+            return voxology_error(400, 400001, "Validation Error: callback.url")
+        configs[number] = {"no": number, **body}
+        return JSONResponse(configs[number])
+
+    @router.get("/CallFlows/Configurations/PhoneNumbers/{number}")
+    async def read_configuration(number: str, request: Request) -> Response:
+        if not key_ok(request):
+            return voxology_error(401, 401001, "Failed Authentication")
+        if number not in configs:
+            return voxology_error(404, 404214, "Phone number not found")
+        return JSONResponse(configs[number])
+
+    @router.post("/Dials/Connect")
+    async def connect(request: Request) -> Response:
+        if not key_ok(request):
+            return voxology_error(401, 401001, "Failed Authentication")
+        if account.config.voxology_balance <= 0:
+            return voxology_error(402, 402001, "Insufficient Funds")
+        body = await request.json()
+        target = body.get("call") or {}
+        no, caller_id = str(target.get("no", "")), str(target.get("caller_id_no", ""))
+        if not no[1:].isdigit() or not caller_id[1:].isdigit():
+            return voxology_error(400, 400001, "Validation Error: call.no, call.caller_id_no")
+        config = configs.get(str(body.get("override_callback_config") or caller_id))
+        if config is None:
+            return voxology_error(403, 403293, "Caller ID verification required")
+        call = VoxologyCall(
+            id=f"{next(counter)}@{uuid.uuid4().int % 10_000}",
+            no=no,
+            caller_id_no=caller_id,
+            session_data=dict(body.get("session_data") or {}),
+            callback=config["callback"],
+        )
+        calls[call.id] = call
+        spawn(run(call, CALL_FATES[no[-1]]))
+        return JSONResponse(
+            {
+                "call": {"id": call.id, "no": no, "caller_id_no": caller_id},
+                "inbound_api": "CallFlows",
+            },
+            status_code=201,
+        )
+
+    @router.get("/LiveCalls/{call_id}")
+    async def live_call(call_id: str, request: Request) -> Response:
+        if not key_ok(request):
+            return voxology_error(401, 401001, "Failed Authentication")
+        call = calls.get(call_id)
+        if call is None or call.end_time is not None:
+            return voxology_error(404, 404404, "Not Found")
+        return JSONResponse(call.as_live())
+
+    @router.get("/History/Logs/Calls/{call_id}")
+    async def call_log(call_id: str, request: Request) -> Response:
+        if not key_ok(request):
+            return voxology_error(401, 401001, "Failed Authentication")
+        call = calls.get(call_id)
+        if call is None or call.end_time is None:
+            return voxology_error(404, 404001, "Not Found")
+        return JSONResponse(call.as_log())
+
+    return router

@@ -1,0 +1,182 @@
+"""The sandbox's Voxology call platform, driven by our adapter and answered with our own flows:
+a stand-in for the call-flow endpoint renders DETECT and replies to key presses."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from dialer.callflows.keys import Answer, read_answer
+from dialer.callflows.render import DetectFlow, SayFlow, Speech, render_flow
+from dialer.models import Outcome
+from dialer.providers.base import CallRequest, Rejected
+from dialer.providers.voxology import VoxologyProvider
+from dialer.sandbox import SandboxConfig, create_sandbox_app
+from dialer.sandbox.state import SandboxAccount
+from dialer.serve import free_ports, running_server
+from tests.support import wait_for
+
+CALLER_ID = "+14155550999"
+REPLIES = {
+    Answer.confirmed: "Thank you, confirmed.",
+    Answer.opted_out: "You will not be called.",
+    Answer.none: "Goodbye.",
+}
+
+
+@dataclass
+class Platform:
+    account: SandboxAccount
+    provider: VoxologyProvider
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    answer_status: int = 200
+
+
+@pytest.fixture
+async def platform() -> AsyncIterator[Platform]:
+    sandbox = create_sandbox_app(SandboxConfig(voxology_api_key="vk", time_scale=0.005))
+    endpoint = FastAPI()
+    holder: dict[str, Platform] = {}
+
+    @endpoint.post("/flow")
+    async def flow(request: Request) -> Response:
+        body = await request.json()
+        state = holder["platform"]
+        state.requests.append({**body, "secret": request.headers.get("X-Dialer-Secret")})
+        if state.answer_status != 200:
+            return Response(status_code=state.answer_status)
+        if body["type"] == "init_call":
+            return JSONResponse(render_flow(DetectFlow(message=Speech(text="Hi Aiko"))).flow)
+        if body["type"] == "live_call":
+            reply = REPLIES[read_answer(body["key_presses"])]
+            return JSONResponse(render_flow(SayFlow(message=Speech(text=reply))).flow)
+        return Response(status_code=200)
+
+    sandbox_port, endpoint_port = free_ports(2)
+    async with (
+        running_server(sandbox, "127.0.0.1", sandbox_port),
+        running_server(endpoint, "127.0.0.1", endpoint_port),
+        httpx.AsyncClient() as client,
+    ):
+        provider = VoxologyProvider(
+            client, api_key="vk", base_url=f"http://127.0.0.1:{sandbox_port}/v1"
+        )
+        await provider.configure_number(
+            CALLER_ID, f"http://127.0.0.1:{endpoint_port}/flow", {"X-Dialer-Secret": "s3cret"}
+        )
+        holder["platform"] = Platform(sandbox.state.account, provider)
+        yield holder["platform"]
+
+
+async def _call(platform: Platform, number: str) -> tuple[str, list[dict[str, Any]]]:
+    placed = await platform.provider.place_call(
+        CallRequest(
+            caller=CALLER_ID,
+            recipient=number,
+            callback_url="",
+            tag="attempt-3",
+            session_data={"attempt": 3},
+        )
+    )
+
+    async def ended() -> bool:
+        return any(r["type"] in {"end_call", "failed_call"} for r in platform.requests)
+
+    await wait_for(ended, 15, "the call to end")
+    return placed.provider_id, platform.requests
+
+
+@pytest.mark.parametrize(
+    ("number", "types", "heard_last", "answer", "outcome"),
+    [
+        (
+            "+14155550100",
+            ["init_call", "live_call", "end_call"],
+            "Goodbye.",
+            Answer.none,
+            Outcome.answered,
+        ),
+        (
+            "+14155550110",
+            ["init_call", "live_call", "end_call"],
+            "Thank you, confirmed.",
+            Answer.confirmed,
+            Outcome.answered,
+        ),
+        (
+            "+14155550190",
+            ["init_call", "live_call", "end_call"],
+            "You will not be called.",
+            Answer.opted_out,
+            Outcome.answered,
+        ),
+        ("+14155550105", ["init_call", "end_call"], "Hi Aiko", Answer.none, Outcome.voicemail),
+    ],
+)
+async def test_connected_calls_run_the_flow_loop(
+    platform: Platform,
+    number: str,
+    types: list[str],
+    heard_last: str,
+    answer: Answer,
+    outcome: Outcome,
+) -> None:
+    call_id, requests = await _call(platform, number)
+    assert [r["type"] for r in requests] == types
+    assert {r["call_id"] for r in requests} == {call_id}
+    assert all(r["session_data"] == {"attempt": 3, "tag": "attempt-3"} for r in requests)
+    assert {r["secret"] for r in requests} == {"s3cret"}
+    call = platform.account.voxology_calls[call_id]
+    assert call.heard[-1] == heard_last
+    assert read_answer(requests[-1]["key_presses"]) is answer
+    report = await platform.provider.call_status(call_id)  # ended: read from the call log
+    assert report.outcome is outcome and report.raw_status == "completed"
+    assert report.detection == ("voicemail" if outcome is Outcome.voicemail else "live_person")
+
+
+@pytest.mark.parametrize(
+    ("number", "status", "outcome"),
+    [
+        ("+14155550106", "no-answer", Outcome.no_answer),
+        ("+14155550107", "busy", Outcome.busy),
+        ("+14155550108", "failed", Outcome.failed),
+    ],
+)
+async def test_calls_that_never_connect_end_with_failed_call(
+    platform: Platform, number: str, status: str, outcome: Outcome
+) -> None:
+    call_id, requests = await _call(platform, number)
+    assert [(r["type"], r["status"]) for r in requests] == [("failed_call", status)]
+    assert (await platform.provider.call_status(call_id)).outcome is outcome
+
+
+async def test_a_call_is_live_while_it_rings(platform: Platform) -> None:
+    platform.account.config.time_scale = 1.0
+    placed = await platform.provider.place_call(
+        CallRequest(caller=CALLER_ID, recipient="+14155550100", callback_url="", tag="t")
+    )
+    report = await platform.provider.call_status(placed.provider_id)
+    assert report.raw_status in {"live-queued", "live-ringing"} and report.outcome is None
+
+
+async def test_a_caller_id_without_configuration_is_refused(platform: Platform) -> None:
+    with pytest.raises(Rejected, match="caller ID not verified"):
+        await platform.provider.place_call(
+            CallRequest(caller="+14155550998", recipient="+14155550100", callback_url="", tag="t")
+        )
+
+
+async def test_a_failing_flow_endpoint_ends_the_call_with_an_error_code(
+    platform: Platform,
+) -> None:
+    platform.answer_status = 500
+    call_id, requests = await _call(platform, "+14155550100")
+    assert [r["type"] for r in requests] == ["init_call", "end_call"]
+    assert requests[-1]["error_code"] == 1003
+    assert platform.account.voxology_calls[call_id].heard == []
