@@ -33,7 +33,7 @@ from dialer.providers.base import (
     StatusReport,
     Transient,
 )
-from dialer.providers.xoxzo import map_transport_error
+from dialer.providers.http import exchange
 
 __all__ = [
     "CALL_STATUS_OUTCOMES",
@@ -261,19 +261,16 @@ class VoxologyProvider:
             if account_level and self._basic_auth
             else {"X-API-Key": self._api_key}
         )
-        try:
-            response = await self._client.request(
-                method, f"{self._base}{path}", json=body, headers=headers, params=params
-            )
-        except httpx.TransportError as exc:
-            raise map_transport_error(exc, is_post=is_post) from exc
-        if response.status_code >= 400:
-            raise map_http_error(response, is_post=is_post)
-        try:
-            return response.json()
-        except ValueError as exc:
-            cls = Ambiguous if is_post else Transient
-            raise cls(f"unreadable answer: {response.text[:200]!r}") from exc
+        return await exchange(
+            self._client,
+            method,
+            f"{self._base}{path}",
+            is_post=is_post,
+            map_http_error=map_http_error,
+            json=body,
+            headers=headers,
+            params=params,
+        )
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
         body: dict[str, Any] = {

@@ -29,6 +29,7 @@ from dialer.providers.base import (
     StatusReport,
     Transient,
 )
+from dialer.providers.http import TRANSPORT_ERRORS, exchange, map_transport_error
 from dialer.sms import sms_parts
 
 __all__ = [
@@ -156,26 +157,6 @@ def map_http_error(response: httpx.Response, *, is_post: bool) -> ProviderError:
     return build(failure)
 
 
-# First match wins, so subclasses come before their bases. A request that never left us
-# (no connection, no pooled slot) is not sent; anything later may have reached the provider.
-TRANSPORT_ERRORS: list[tuple[type[httpx.TransportError], bool]] = [
-    (httpx.ConnectError, False),
-    (httpx.ConnectTimeout, False),
-    (httpx.PoolTimeout, False),
-    (httpx.UnsupportedProtocol, False),
-    (httpx.ProxyError, False),
-    (httpx.TransportError, True),
-]
-
-
-def map_transport_error(exc: httpx.TransportError, *, is_post: bool) -> ProviderError:
-    for cls, maybe_sent in TRANSPORT_ERRORS:
-        if isinstance(exc, cls):
-            text = f"{type(exc).__name__}: {exc}"
-            return Ambiguous(text) if (maybe_sent and is_post) else Transient(text)
-    raise AssertionError("TransportError is the last row of the table")  # pragma: no cover
-
-
 def _parse_time(value: Any) -> datetime | None:
     if not value:
         return None
@@ -264,22 +245,17 @@ class XoxzoProvider:
         params: dict[str, str] | None = None,
     ) -> Any:
         # DELETE is not repeatable blindly either: treat it like a POST when unsure.
-        is_post = method in {"POST", "DELETE"}
-        try:
-            response = await self._client.request(
-                method, f"{self._base}{path}", data=data, params=params, auth=self._auth
-            )
-        except httpx.TransportError as exc:
-            raise map_transport_error(exc, is_post=is_post) from exc
-        if response.status_code >= 400:
-            raise map_http_error(response, is_post=is_post)
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError as exc:
-            cls = Ambiguous if is_post else Transient
-            raise cls(f"unreadable answer: {response.text[:200]!r}") from exc
+        return await exchange(
+            self._client,
+            method,
+            f"{self._base}{path}",
+            is_post=method in {"POST", "DELETE"},
+            map_http_error=map_http_error,
+            allow_empty=True,
+            data=data,
+            params=params,
+            auth=self._auth,
+        )
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
         form = {
