@@ -64,6 +64,8 @@ BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 class Channel(StrEnum):
     tts = "tts"
     playback = "playback"
+    # A Voxology call with answering-machine detection and a press-1 confirmation.
+    voice_flow = "voice_flow"
     sms = "sms"
 
     @property
@@ -164,6 +166,8 @@ class Attempt(SQLModel, table=True):
     duration_s: int | None = Field(default=None)
     # SMS: how many parts the provider bills the message as.
     parts: int | None = Field(default=None)
+    # Voxology flows: what the person answered at the confirmation prompt.
+    answer: str | None = Field(default=None, max_length=16)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = _ts(nullable=True)

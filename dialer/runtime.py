@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from dialer.config import Settings
 from dialer.db import SessionMaker, make_async_engine, make_sessionmaker
 from dialer.providers.base import Provider
-from dialer.providers.voxology import VoxologyProvider
+from dialer.providers.voxology import FlowCallback, VoxologyProvider
 from dialer.providers.xoxzo import XoxzoProvider
+from dialer.security import FLOW_SECRET_HEADER, flow_secret
 
 __all__ = [
     "CHECK_JOB",
@@ -66,11 +67,16 @@ def build_providers(settings: Settings, client: httpx.AsyncClient) -> dict[str, 
     }
     if settings.voxology_api_key is not None:
         basic = settings.voxology_basic_auth
+        secret = flow_secret(settings.secret_key.get_secret_value())
         providers["voxology"] = VoxologyProvider(
             client,
             api_key=settings.voxology_api_key.get_secret_value(),
             base_url=settings.voxology_api_url,
             basic_auth=basic.get_secret_value() if basic else None,
+            flow_callback=FlowCallback(
+                url=f"{settings.public_url.rstrip('/')}/v1/flows/voxology",
+                headers={FLOW_SECRET_HEADER: secret},
+            ),
         )
     return providers
 

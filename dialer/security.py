@@ -8,17 +8,23 @@ import secrets
 from dataclasses import dataclass
 
 __all__ = [
+    "FLOW_SECRET_HEADER",
     "NewApiKey",
     "callback_token",
     "din_token",
+    "flow_secret",
     "generate_api_key",
     "hash_api_key",
     "split_api_key",
     "verify_callback_token",
     "verify_din_token",
+    "verify_flow_secret",
 ]
 
 _KEY_PREFIX = "dk"
+
+# Voxology sends this header, as its callback configuration says, with every flow callback.
+FLOW_SECRET_HEADER = "X-Dialer-Flow-Secret"
 
 
 @dataclass(frozen=True)
@@ -63,3 +69,11 @@ def verify_din_token(secret_key: str, din_uid: str, token: str) -> bool:
 
 def verify_callback_token(secret_key: str, provider: str, attempt_id: int, token: str) -> bool:
     return hmac.compare_digest(callback_token(secret_key, provider, attempt_id), token)
+
+
+def flow_secret(secret_key: str) -> str:
+    return hmac.new(secret_key.encode(), b"voxology-flow", hashlib.sha256).hexdigest()[:40]
+
+
+def verify_flow_secret(secret_key: str, presented: str) -> bool:
+    return hmac.compare_digest(flow_secret(secret_key), presented)

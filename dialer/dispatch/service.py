@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.callflows.service import session_data_for
 from dialer.config import Settings
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, RetryPolicy, move_attempt, move_notification
@@ -143,6 +144,7 @@ def build_request(
             callback_url=url,
             tag=tag,
         )
+    assert attempt.id is not None
     return CallRequest(
         caller=notification.from_number,
         recipient=notification.to_number,
@@ -151,6 +153,10 @@ def build_request(
         recording_url=notification.recording_url,
         tts_message=notification.text,
         tts_lang=notification.lang,
+        # Voxology's flow callbacks echo this; the flow itself is served when the call connects.
+        session_data=session_data_for(settings.secret_key.get_secret_value(), attempt.id)
+        if attempt.provider == "voxology"
+        else {},
     )
 
 

@@ -42,6 +42,7 @@ class NotificationCreate(BaseModel):
         refusal = channel_refusal(self.provider, self.channel)
         if refusal is not None:
             raise ValueError(refusal)
+        channel = self.channel.value
         if self.channel is Channel.sms:
             if self.text is None:
                 raise ValueError("text is required for channel sms")
@@ -52,14 +53,19 @@ class NotificationCreate(BaseModel):
                 raise ValueError("text is required for channel tts")
             if self.recording_url is not None:
                 raise ValueError("recording_url is for channel playback, not tts")
-            self.lang = self.lang or "ja"
-        else:
+        elif self.channel is Channel.playback:
             if self.recording_url is None:
                 raise ValueError("recording_url is required for channel playback")
-            if self.recording_url.scheme != "http":
-                raise ValueError("recording_url: Xoxzo plays only http:// recordings")
             if self.text is not None:
                 raise ValueError("text is for channel tts, not playback")
+        elif (self.text is None) == (self.recording_url is None):
+            raise ValueError(f"channel {channel} takes text or recording_url, exactly one")
+        url = self.recording_url
+        if url is not None and self.provider == "xoxzo" and url.scheme != "http":
+            raise ValueError("recording_url: Xoxzo plays only http:// recordings")
+        if self.text is not None and self.channel.is_voice:
+            # Xoxzo's own language is Japanese; Voxology's voices are English.
+            self.lang = self.lang or ("ja" if self.provider == "xoxzo" else "en")
         if self.expires_at is not None and self.expires_at.tzinfo is None:
             raise ValueError("expires_at needs a time zone offset")
         return self
@@ -77,6 +83,7 @@ class AttemptPublic(BaseModel):
     cost: float | None
     duration_s: int | None
     parts: int | None
+    answer: str | None
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None

@@ -6,10 +6,10 @@ from dialer.models import Channel
 
 __all__ = ["CHANNELS_BY_PROVIDER", "channel_refusal"]
 
-# What each provider can carry here today. Voxology calls wait for the call-flow endpoint.
+# What each provider can carry. Voxology calls run the flows our call-flow endpoint serves.
 CHANNELS_BY_PROVIDER: dict[str, frozenset[Channel]] = {
     "xoxzo": frozenset({Channel.tts, Channel.playback, Channel.sms}),
-    "voxology": frozenset({Channel.sms}),
+    "voxology": frozenset({Channel.tts, Channel.playback, Channel.voice_flow, Channel.sms}),
 }
 
 

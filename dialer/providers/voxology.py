@@ -1,12 +1,13 @@
 """Voxology adapter: Dials/Connect, LiveCalls and call logs, Messages, caller-ID callback
 configuration, balance. JSON bodies; `X-API-Key` for the application, Basic for the account.
 
-Not wired to any channel yet: a Voxology call is only useful once our call-flow endpoint answers
-its callbacks, and until then the provider/channel table refuses Voxology.
+A Voxology call does what the caller ID's callback configuration says, so before the first call
+from a caller ID the adapter points that configuration at our call-flow endpoint.
 """
 
 from __future__ import annotations
 
+import asyncio
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ __all__ = [
     "CODE_ERRORS",
     "MESSAGE_STATUS_OUTCOMES",
     "STATUS_ERRORS",
+    "FlowCallback",
     "VoxologyProvider",
     "call_outcome",
     "map_http_error",
@@ -230,6 +232,15 @@ def voxology_sms_parts(text: str) -> int:
     return -(-len(text) // per_part)
 
 
+@dataclass(frozen=True)
+class FlowCallback:
+    """Where Voxology asks what a call from one of our caller IDs does next, and the headers
+    that prove the request is Voxology's."""
+
+    url: str
+    headers: Mapping[str, str]
+
+
 class VoxologyProvider:
     name = "voxology"
 
@@ -240,11 +251,15 @@ class VoxologyProvider:
         api_key: str,
         base_url: str,
         basic_auth: str | None = None,
+        flow_callback: FlowCallback | None = None,
     ) -> None:
         self._client = client
         self._api_key = api_key
         self._basic_auth = basic_auth
         self._base = base_url.rstrip("/")
+        self._flow_callback = flow_callback
+        self._configured: set[str] = set()
+        self._configuring = asyncio.Lock()
 
     async def _request(
         self,
@@ -272,7 +287,24 @@ class VoxologyProvider:
             params=params,
         )
 
+    async def _ensure_configured(self, caller_id: str) -> None:
+        """Point `caller_id` at our call-flow endpoint, once per process; the PUT is idempotent."""
+        if self._flow_callback is None or caller_id in self._configured:
+            return
+        async with self._configuring:
+            if caller_id in self._configured:
+                return
+            try:
+                await self.configure_number(
+                    caller_id, self._flow_callback.url, self._flow_callback.headers
+                )
+            except Ambiguous as exc:
+                # Nothing was dialled, and the PUT can safely be made again.
+                raise Transient(f"caller ID configuration: {exc.message}") from exc
+            self._configured.add(caller_id)
+
     async def place_call(self, request: CallRequest) -> PlacedCall:
+        await self._ensure_configured(request.caller)
         body: dict[str, Any] = {
             "call": {"no": request.recipient, "caller_id_no": request.caller},
             "session_data": {**request.session_data, "tag": request.tag},

@@ -69,7 +69,7 @@ async def test_with_webhooks_lost_polling_finishes_a_voxology_sms(harness: Harne
     ("change", "words"),
     [
         ({"from": "ACME"}, "invalid phone number"),
-        ({"channel": "tts", "text": "Hi", "lang": "en"}, "has no channel 'tts'"),
+        ({"text": None}, "text is required for channel sms"),
     ],
 )
 async def test_what_voxology_cannot_do_is_refused(

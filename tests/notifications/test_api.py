@@ -58,7 +58,7 @@ def _errors(answer: httpx.Response) -> list[dict[str, Any]]:
     [
         ({"to": None}, "to", "Field required"),
         ({"to": 5}, "to", "valid string"),
-        ({"channel": "fax"}, "channel", "'playback' or 'sms'"),
+        ({"channel": "fax"}, "channel", "Input should be 'tts'"),
         ({"lang": "fr"}, "lang", "'ja' or 'en'"),
         ({"text": None}, None, "text is required for channel tts"),
         ({"recording_url": "http://example.com/a.mp3"}, None, "recording_url is for channel"),

@@ -6,17 +6,22 @@ from dialer.models import Channel
 from dialer.providers import CHANNELS_BY_PROVIDER, channel_refusal
 
 
-@pytest.mark.parametrize("channel", list(Channel))
-def test_xoxzo_carries_every_channel_built_so_far(channel: Channel) -> None:
+@pytest.mark.parametrize("channel", [Channel.tts, Channel.playback, Channel.sms])
+def test_xoxzo_carries_its_calls_and_sms(channel: Channel) -> None:
     assert channel_refusal("xoxzo", channel) is None
     assert channel in CHANNELS_BY_PROVIDER["xoxzo"]
 
 
-def test_voxology_carries_sms_and_refuses_calls_until_its_call_flow_endpoint_exists() -> None:
-    assert channel_refusal("voxology", Channel.sms) is None
-    assert channel_refusal("voxology", Channel.tts) == (
-        "provider 'voxology' has no channel 'tts' (it has: sms)"
+def test_detection_flows_are_voxology_only() -> None:
+    assert channel_refusal("voxology", Channel.voice_flow) is None
+    assert channel_refusal("xoxzo", Channel.voice_flow) == (
+        "provider 'xoxzo' has no channel 'voice_flow' (it has: playback, sms, tts)"
     )
+
+
+@pytest.mark.parametrize("channel", [Channel.tts, Channel.playback, Channel.sms])
+def test_voxology_carries_calls_as_flows_and_sms(channel: Channel) -> None:
+    assert channel_refusal("voxology", channel) is None
 
 
 def test_unknown_provider() -> None:

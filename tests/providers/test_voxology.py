@@ -31,6 +31,7 @@ from dialer.providers.voxology import (
     CALL_STATUS_OUTCOMES,
     CODE_ERRORS,
     MESSAGE_STATUS_OUTCOMES,
+    FlowCallback,
     VoxologyProvider,
     call_outcome,
     map_http_error,
@@ -295,3 +296,53 @@ def test_every_documented_call_status_has_a_row() -> None:
 )
 def test_voxology_parts(text: str, parts: int) -> None:
     assert voxology_sms_parts(text) == parts
+
+
+def _dial_request(caller: str) -> CallRequest:
+    return CallRequest(
+        caller=caller, recipient="+14155550113", callback_url="unused", tag="attempt-1"
+    )
+
+
+async def test_each_caller_id_is_pointed_at_our_flow_endpoint_once_before_its_first_call() -> None:
+    seen: list[tuple[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.raw_path.decode()))
+        if request.method == "PUT":
+            return httpx.Response(200, json={})
+        return httpx.Response(201, json={"call": {"id": f"{len(seen)}@1"}})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    flows = FlowCallback(url="https://dialer.example/v1/flows/voxology", headers={"X-S": "s"})
+    provider = VoxologyProvider(
+        client, api_key="KEY", base_url="https://api.voxolo.gy/v1", flow_callback=flows
+    )
+    for caller in ("+14155550100", "+14155550100", "+14155550101"):
+        await provider.place_call(_dial_request(caller))
+    assert seen == [
+        ("PUT", "/v1/CallFlows/Configurations/PhoneNumbers/%2B14155550100"),
+        ("POST", "/v1/Dials/Connect"),
+        ("POST", "/v1/Dials/Connect"),
+        ("PUT", "/v1/CallFlows/Configurations/PhoneNumbers/%2B14155550101"),
+        ("POST", "/v1/Dials/Connect"),
+    ]
+
+
+async def test_a_failed_configuration_is_not_sent_and_dials_nobody() -> None:
+    dials: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            return httpx.Response(503, json={"code": 503001, "message": "down"})
+        dials.append(request)
+        return httpx.Response(201, json={"call": {"id": "1@1"}})
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    flows = FlowCallback(url="https://dialer.example/v1/flows/voxology", headers={})
+    provider = VoxologyProvider(
+        client, api_key="KEY", base_url="https://api.voxolo.gy/v1", flow_callback=flows
+    )
+    with pytest.raises(Transient, match="caller ID configuration"):
+        await provider.place_call(_dial_request("+14155550100"))
+    assert dials == []

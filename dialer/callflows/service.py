@@ -1,0 +1,94 @@
+"""Answering Voxology's callback requests for our outbound calls: init_call gets the flow,
+live_call the reply to the key pressed, end_call and failed_call close the attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.callflows.keys import Answer, read_answer
+from dialer.callflows.render import (
+    DetectFlow,
+    FlowContext,
+    Recording,
+    SayFlow,
+    Speech,
+    render_flow,
+)
+from dialer.models import Channel, Notification, utcnow
+from dialer.optouts.service import block_number
+from dialer.providers.voxology import parse_call
+from dialer.security import callback_token, verify_callback_token
+from dialer.tracking.service import apply_report, load_for_update
+
+__all__ = [
+    "REPLIES",
+    "FlowRefused",
+    "answer_callback",
+    "flow_for",
+    "session_data_for",
+]
+
+REPLIES: dict[Answer, str] = {
+    Answer.confirmed: "Thank you. Your confirmation has been recorded. Goodbye.",
+    Answer.opted_out: "You will not receive these calls again. Goodbye.",
+    Answer.none: "Goodbye.",
+}
+
+# Voxology's own voices speak English; other languages go through IBM Watson.
+_LANGUAGES = {"en": ("english", "Kate"), "ja": ("japanese", "Watson")}
+
+
+class FlowRefused(Exception):
+    """A callback request that is not for one of our attempts, or not authentic."""
+
+
+def session_data_for(secret_key: str, attempt_id: int) -> dict[str, Any]:
+    """What a Voxology call carries so that each of its callbacks proves which attempt it is."""
+    return {"attempt_id": attempt_id, "token": callback_token(secret_key, "voxology", attempt_id)}
+
+
+def flow_for(notification: Notification) -> FlowContext:
+    if notification.recording_url:
+        message: Speech | Recording = Recording(url=notification.recording_url)
+    else:
+        language, voice = _LANGUAGES.get(notification.lang or "en", _LANGUAGES["en"])
+        message = Speech(text=notification.text or "", language=language, voice=voice)
+    if notification.channel is Channel.voice_flow:
+        return DetectFlow(message=message)
+    return SayFlow(message=message)
+
+
+async def answer_callback(
+    session: AsyncSession, body: Mapping[str, Any], secret_key: str, poll_interval_s: float
+) -> dict[str, Any]:
+    """The JSON to answer one callback request with: a flow, or {} once the call is over."""
+    data = body.get("session_data") or {}
+    try:
+        attempt_id, token = int(data["attempt_id"]), str(data["token"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FlowRefused("session_data does not name one of our attempts") from exc
+    if not verify_callback_token(secret_key, "voxology", attempt_id, token):
+        raise FlowRefused("bad attempt token")
+    loaded = await load_for_update(session, attempt_id)
+    if loaded is None or loaded[0].provider != "voxology":
+        raise FlowRefused(f"no Voxology attempt {attempt_id}")
+    attempt, notification = loaded
+    report = parse_call(body)
+    kind = body.get("type")
+    answer = read_answer(body.get("key_presses"))
+    if answer is not Answer.none and attempt.answer is None:
+        attempt.answer = answer.value
+    # Authenticated as this call's own callback: an opt-out counts even if it comes late.
+    if answer is Answer.opted_out:
+        await block_number(
+            session, notification.to_number, source="keypress", reason="pressed 9 during a call"
+        )
+    await apply_report(session, notification, attempt, report, utcnow(), poll_interval_s)
+    if kind == "init_call":
+        return render_flow(flow_for(notification)).flow
+    if kind == "live_call":
+        return render_flow(SayFlow(message=Speech(text=REPLIES[answer]))).flow
+    return {}
