@@ -66,6 +66,8 @@ class Channel(StrEnum):
     playback = "playback"
     # A Voxology call with answering-machine detection and a press-1 confirmation.
     voice_flow = "voice_flow"
+    # Two or three people rung at once and joined in one call.
+    conference = "conference"
     sms = "sms"
 
     @property
@@ -128,6 +130,8 @@ class Notification(SQLModel, table=True):
     text: str | None = Field(default=None)
     lang: str | None = Field(default=None, max_length=8)
     recording_url: str | None = Field(default=None, max_length=2048)
+    # Conference: the people joined with `to_number`, one attempt each per round.
+    participants: list[str] | None = Field(default=None, sa_type=sa.JSON)
     policy: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
 
     status: NotificationStatus = Field(
@@ -141,6 +145,11 @@ class Notification(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finished_at: datetime | None = _ts(nullable=True)
+
+    @property
+    def recipients(self) -> list[str]:
+        """Everyone this notification rings: `to_number`, then any conference participants."""
+        return [self.to_number, *(self.participants or [])]
 
 
 class Attempt(SQLModel, table=True):
@@ -168,6 +177,9 @@ class Attempt(SQLModel, table=True):
     parts: int | None = Field(default=None)
     # Voxology flows: what the person answered at the confirmation prompt.
     answer: str | None = Field(default=None, max_length=16)
+    # Conference: the participant this attempt rang, and the provider's id for the conference.
+    recipient: str | None = Field(default=None, max_length=20)
+    conference_id: str | None = Field(default=None, max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = _ts(nullable=True)

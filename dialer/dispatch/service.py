@@ -31,18 +31,27 @@ from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
     CallRequest,
+    ConferenceProvider,
+    ConferenceRequest,
     InsufficientCredit,
     NotSent,
     PlacedCall,
+    PlacedConference,
     PlacedMessage,
     Provider,
     ProviderError,
+    Rejected,
     SmsRequest,
     Transient,
 )
 from dialer.runtime import Runtime
 from dialer.security import callback_token
-from dialer.tracking.service import finish_attempt, load_for_update, mark_live
+from dialer.tracking.service import (
+    finish_attempt,
+    load_for_update,
+    mark_live,
+    settle_conference,
+)
 
 __all__ = [
     "build_request",
@@ -80,8 +89,9 @@ def not_sent_delay_s(exc: NotSent) -> float:
 
 async def claim_for_dialing(
     session: AsyncSession, notification_id: int, now: datetime, settings: Settings
-) -> tuple[Notification, Attempt] | None:
-    """Take a due, queued notification and open its next attempt as `dialing`; else None."""
+) -> tuple[Notification, list[Attempt]] | None:
+    """Take a due, queued notification and open its next attempt as `dialing` (a conference:
+    one per participant, counted as one against the policy); else None."""
     notification = (
         await session.exec(
             select(Notification)
@@ -95,9 +105,10 @@ async def claim_for_dialing(
         move_notification(notification, N.expired)
         notification.last_error = "expired before it could be dialled"
         return None
-    if await is_blocked(session, notification.to_number):
-        suppress(notification)
-        return None
+    for number in notification.recipients:
+        if await is_blocked(session, number):
+            suppress(notification)
+            return None
     policy = RetryPolicy.model_validate(notification.policy)
     if notification.attempts_made >= policy.max_attempts:
         log.error("notification %s is queued with no attempts left", notification_id)
@@ -107,19 +118,25 @@ async def claim_for_dialing(
     rows = await session.exec(
         select(func.count()).select_from(Attempt).where(Attempt.notification_id == notification_id)
     )
-    attempt = Attempt(
-        notification_id=notification_id,
-        number=rows.one() + 1,
-        provider=notification.provider,
-        status=A.dialing,
-        created_at=now,
-        next_check_at=now + timedelta(seconds=settings.ambiguous_after_s),
-    )
+    made = rows.one()
+    legs = notification.recipients if notification.channel is Channel.conference else [None]
+    attempts = [
+        Attempt(
+            notification_id=notification_id,
+            number=made + i,
+            provider=notification.provider,
+            recipient=recipient,
+            status=A.dialing,
+            created_at=now,
+            next_check_at=now + timedelta(seconds=settings.ambiguous_after_s),
+        )
+        for i, recipient in enumerate(legs, start=1)
+    ]
     move_notification(notification, N.dialing)
     notification.attempts_made += 1
-    session.add(attempt)
+    session.add_all(attempts)
     await session.flush()
-    return notification, attempt
+    return notification, attempts
 
 
 def callback_url(settings: Settings, notification: Notification, attempt: Attempt) -> str:
@@ -131,9 +148,17 @@ def callback_url(settings: Settings, notification: Notification, attempt: Attemp
     return f"{base}/v1/callbacks/{attempt.provider}/{kind}/{attempt.id}/{token}"
 
 
-def build_request(
-    settings: Settings, notification: Notification, attempt: Attempt
-) -> CallRequest | SmsRequest:
+Request = CallRequest | SmsRequest | ConferenceRequest
+Placed = PlacedCall | PlacedMessage | PlacedConference
+
+
+def build_request(settings: Settings, notification: Notification, attempt: Attempt) -> Request:
+    if notification.channel is Channel.conference:
+        return ConferenceRequest(
+            caller=notification.from_number,
+            participants=tuple(notification.recipients),
+            lang=notification.lang or "ja",
+        )
     url = callback_url(settings, notification, attempt)
     tag = f"attempt-{attempt.id}"
     if notification.channel is Channel.sms:
@@ -160,21 +185,34 @@ def build_request(
     )
 
 
-async def send(provider: Provider, request: CallRequest | SmsRequest) -> PlacedCall | PlacedMessage:
+async def send(provider: Provider, request: Request) -> Placed:
     if isinstance(request, SmsRequest):
         return await provider.send_sms(request)
+    if isinstance(request, ConferenceRequest):
+        if not isinstance(provider, ConferenceProvider):
+            raise Rejected(f"{provider.name} has no conference API")
+        return await provider.start_conference(request)
     return await provider.place_call(request)
 
 
 def record_placed(
     notification: Notification,
     attempt: Attempt,
-    placed: PlacedCall | PlacedMessage,
+    placed: Placed,
     now: datetime,
     poll_interval_s: float,
 ) -> None:
+    if isinstance(placed, PlacedConference):
+        attempt.conference_id = placed.conference_id
+        provider_id = placed.calls.get(attempt.recipient or "")
+        if provider_id is None:
+            # Without its call id this leg cannot be followed; the deadline will close it.
+            attempt.error = f"conference {placed.conference_id} named no call for this participant"
+            return
+    else:
+        provider_id = placed.provider_id
     if attempt.provider_id is None:
-        attempt.provider_id = placed.provider_id
+        attempt.provider_id = provider_id
     if isinstance(placed, PlacedMessage):
         attempt.parts = placed.parts
     # A callback may have been faster than this answer and finished the attempt already.
@@ -198,9 +236,10 @@ def record_provider_error(
         move_attempt(attempt, A.not_sent)
         attempt.error = description
         attempt.next_check_at = None
-        notification.attempts_made -= 1
-        move_notification(notification, N.queued)
-        notification.due_at = now + timedelta(seconds=not_sent_delay_s(exc))
+        if notification.status is N.dialing:  # once for all of a conference's attempts
+            notification.attempts_made -= 1
+            move_notification(notification, N.queued)
+            notification.due_at = now + timedelta(seconds=not_sent_delay_s(exc))
     elif isinstance(exc, Ambiguous):
         move_attempt(attempt, A.reconciling)
         attempt.error = description
@@ -216,21 +255,30 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
         claimed = await claim_for_dialing(session, notification_id, utcnow(), settings)
         if claimed is None:
             return "not due"
-        notification, attempt = claimed
-        request = build_request(settings, notification, attempt)
-        attempt_id, provider = attempt.id, runtime.providers[notification.provider]
-    assert attempt_id is not None
+        notification, attempts = claimed
+        request = build_request(settings, notification, attempts[0])
+        attempt_ids = [a.id for a in attempts if a.id is not None]
+        provider = runtime.providers[notification.provider]
     try:
         placed = await send(provider, request)
     except ProviderError as exc:
-        log.info("attempt %s: %s", attempt_id, exc.kind)
+        log.info("attempts %s: %s", attempt_ids, exc.kind)
         async with session_scope(runtime.sessions) as session:
-            loaded = await load_for_update(session, attempt_id)
-            assert loaded is not None
-            record_provider_error(loaded[1], loaded[0], exc, utcnow(), settings.poll_interval_s)
+            for attempt, notification in await _reload(session, attempt_ids):
+                record_provider_error(
+                    notification, attempt, exc, utcnow(), settings.poll_interval_s
+                )
+            await settle_conference(session, notification, utcnow())
         return exc.kind
     async with session_scope(runtime.sessions) as session:
-        loaded = await load_for_update(session, attempt_id)
-        assert loaded is not None
-        record_placed(loaded[1], loaded[0], placed, utcnow(), settings.poll_interval_s)
+        for attempt, notification in await _reload(session, attempt_ids):
+            record_placed(notification, attempt, placed, utcnow(), settings.poll_interval_s)
     return "placed"
+
+
+async def _reload(
+    session: AsyncSession, attempt_ids: list[int]
+) -> list[tuple[Attempt, Notification]]:
+    loaded = [await load_for_update(session, attempt_id) for attempt_id in attempt_ids]
+    assert all(pair is not None for pair in loaded)
+    return [pair for pair in loaded if pair is not None]

@@ -34,6 +34,8 @@ class NotificationCreate(BaseModel):
     text: str | None = Field(None, min_length=1, max_length=MAX_SMS_CHARS)
     lang: Literal["ja", "en"] | None = None
     recording_url: AnyHttpUrl | None = None
+    # Conference: the one or two people joined with `to`.
+    participants: list[str] | None = Field(None, min_length=1, max_length=2)
     policy: RetryPolicy = Field(default_factory=lambda: RetryPolicy())
     expires_at: datetime | None = None
 
@@ -58,8 +60,21 @@ class NotificationCreate(BaseModel):
                 raise ValueError("recording_url is required for channel playback")
             if self.text is not None:
                 raise ValueError("text is for channel tts, not playback")
+        elif self.channel is Channel.conference:
+            if self.participants is None:
+                raise ValueError("participants is required for channel conference")
+            if self.text is not None or self.recording_url is not None:
+                raise ValueError(
+                    "channel conference plays only its guidance: no text, recording_url"
+                )
+            if self.policy.max_attempts != 1:
+                # Another round would ring again the people who answered the first.
+                raise ValueError("a conference is dialled once: policy.max_attempts must be 1")
+            self.lang = self.lang or "ja"
         elif (self.text is None) == (self.recording_url is None):
             raise ValueError(f"channel {channel} takes text or recording_url, exactly one")
+        if self.participants is not None and self.channel is not Channel.conference:
+            raise ValueError(f"participants is for channel conference, not {channel}")
         url = self.recording_url
         if url is not None and self.provider == "xoxzo" and url.scheme != "http":
             raise ValueError("recording_url: Xoxzo plays only http:// recordings")
@@ -84,6 +99,8 @@ class AttemptPublic(BaseModel):
     duration_s: int | None
     parts: int | None
     answer: str | None
+    recipient: str | None
+    conference_id: str | None
     created_at: datetime
     started_at: datetime | None
     ended_at: datetime | None
@@ -105,6 +122,7 @@ class NotificationPublic(BaseModel):
     text: str | None
     lang: str | None
     recording_url: str | None
+    participants: list[str] | None
     policy: RetryPolicy
     attempts_made: int
     last_error: str | None

@@ -84,6 +84,9 @@ async def create_notification(
 ) -> tuple[Notification, bool]:
     """The new notification, or the one this Idempotency-Key made before; True if it is old."""
     to_number = _number("to", data.to, default_region)
+    participants = [_number("participants", raw, default_region) for raw in data.participants or []]
+    if len({to_number, *participants}) != 1 + len(participants):
+        raise FieldError("participants", "a conference rings each person once: numbers repeat")
     # Only Xoxzo sends SMS from a name; Voxology sends from one of the account's numbers.
     named_sender = data.channel is Channel.sms and data.provider == "xoxzo"
     from_number = (
@@ -111,12 +114,15 @@ async def create_notification(
         text=data.text,
         lang=data.lang,
         recording_url=str(data.recording_url) if data.recording_url else None,
+        participants=participants or None,
         policy=data.policy.model_dump(mode="json"),
         expires_at=data.expires_at,
     )
     session.add(notification)
-    if await is_blocked(session, to_number):
-        suppress(notification)
+    for number in notification.recipients:
+        if await is_blocked(session, number):
+            suppress(notification)
+            break
     await session.flush()
     return notification, False
 

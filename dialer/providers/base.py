@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from dialer.models import Outcome
 
@@ -25,11 +25,14 @@ __all__ = [
     "Ambiguous",
     "AuthFailed",
     "CallRequest",
+    "ConferenceProvider",
+    "ConferenceRequest",
     "InsufficientCredit",
     "Locked",
     "NotFound",
     "NotSent",
     "PlacedCall",
+    "PlacedConference",
     "PlacedMessage",
     "Provider",
     "ProviderError",
@@ -137,8 +140,24 @@ class SmsRequest:
 
 
 @dataclass(frozen=True)
+class ConferenceRequest:
+    """Ring every participant from `caller` and join whoever answers; `lang` is the guidance's."""
+
+    caller: str
+    participants: tuple[str, ...]
+    lang: str
+
+
+@dataclass(frozen=True)
 class PlacedCall:
     provider_id: str
+
+
+@dataclass(frozen=True)
+class PlacedConference:
+    conference_id: str
+    # Each participant's own call id.
+    calls: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -182,3 +201,12 @@ class Provider(Protocol):
     async def message_status(self, provider_id: str) -> StatusReport: ...
 
     async def balance(self) -> float: ...
+
+
+@runtime_checkable
+class ConferenceProvider(Protocol):
+    """A provider that rings several people and joins them in one request."""
+
+    async def start_conference(self, request: ConferenceRequest) -> PlacedConference: ...
+
+    async def conference_status(self, conference_id: str) -> list[StatusReport]: ...

@@ -18,9 +18,11 @@ from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
     CallRequest,
+    ConferenceRequest,
     InsufficientCredit,
     NotFound,
     PlacedCall,
+    PlacedConference,
     PlacedMessage,
     ProviderError,
     RateLimited,
@@ -278,6 +280,24 @@ class XoxzoProvider:
     async def call_status(self, provider_id: str) -> StatusReport:
         body = await self._request("GET", f"/voice/calls/{provider_id}/")
         return parse_call_status(body)
+
+    async def start_conference(self, request: ConferenceRequest) -> PlacedConference:
+        # The conference API takes no callbackurl and no tags: its calls are followed by polling.
+        form = {
+            "caller": request.caller,
+            "participants": ",".join(request.participants),
+            "lang": request.lang,
+        }
+        body = await self._request("POST", "/voice/simple/conferences/", form)
+        try:
+            calls = {str(p["participant"]): str(p["callid"]) for p in body["participants"]}
+            return PlacedConference(conference_id=str(body["conferenceid"]), calls=calls)
+        except (KeyError, TypeError) as exc:
+            raise Ambiguous(f"201 without a conferenceid and call ids: {body!r}") from exc
+
+    async def conference_status(self, conference_id: str) -> list[StatusReport]:
+        body = await self._request("GET", f"/voice/simple/conferences/{conference_id}/")
+        return [parse_call_status(leg) for leg in body.get("participants", [])]
 
     async def send_sms(self, request: SmsRequest) -> PlacedMessage:
         form = {

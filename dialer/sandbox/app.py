@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import re
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -22,6 +23,7 @@ from dialer.sandbox.state import (
     SMS_FINAL_AFTER_S,
     SandboxAccount,
     SandboxCall,
+    SandboxConference,
     SandboxConfig,
     SandboxDin,
     SandboxMessage,
@@ -92,6 +94,36 @@ def _validate_playback(form: dict[str, str]) -> dict[str, list[str]]:
     if callbackurl and not callbackurl.startswith(("http://", "https://")):
         errors["callbackurl"] = ["Enter a valid URL."]
     return errors
+
+
+def _validate_conference(form: dict[str, str]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    caller = form.get("caller", "")
+    if not caller:
+        errors["caller"] = [_REQUIRED]
+    elif not _CALLER.match(caller):
+        errors["caller"] = ["Enter a valid caller number."]
+    participants = [p.strip() for p in form.get("participants", "").split(",") if p.strip()]
+    if not participants:
+        errors["participants"] = [_REQUIRED]
+    elif not 2 <= len(participants) <= 3:
+        errors["participants"] = ["A conference has 2 or 3 participants."]
+    elif not all(_E164.match(p) for p in participants):
+        errors["participants"] = ["Enter valid E.164 phone numbers, separated by commas."]
+    if form.get("lang", "ja") not in _TTS_LANGS:
+        errors["lang"] = [
+            f"Select a valid choice. {form['lang']!r} is not one of the available choices."
+        ]
+    return errors
+
+
+def _not_enough_credits(config: SandboxConfig) -> JSONResponse | None:
+    if config.balance >= config.min_credits:
+        return None
+    return JSONResponse(
+        {"non_field_errors": [f"Not enough credits, required: {config.min_credits:g}"]},
+        status_code=403,
+    )
 
 
 def _validate_sms(form: dict[str, str]) -> dict[str, list[str]]:
@@ -202,12 +234,9 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         errors = _validate_playback(form)
         if errors:
             return JSONResponse(errors, status_code=400)
-        if account.config.balance < account.config.min_credits:
-            required = f"{account.config.min_credits:g}"
-            return JSONResponse(
-                {"non_field_errors": [f"Not enough credits, required: {required}"]},
-                status_code=403,
-            )
+        refusal = _not_enough_credits(account.config)
+        if refusal is not None:
+            return refusal
         tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
         call = account.place(
             caller=form["caller"],
@@ -222,6 +251,51 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         if account.chance(account.config.post_5xx_rate):
             return HTMLResponse("<h1>Bad Gateway</h1>", status_code=502)
         return JSONResponse([{"callid": call.callid}], status_code=201)
+
+    @app.post("/voice/simple/conferences/")
+    async def simple_conference(request: Request) -> Response:
+        form = {k: str(v).strip() for k, v in (await request.form()).items()}
+        errors = _validate_conference(form)
+        if errors:
+            return JSONResponse(errors, status_code=400)
+        refusal = _not_enough_credits(account.config)
+        if refusal is not None:
+            return refusal
+        base_url = str(request.base_url).rstrip("/")
+        calls = [
+            account.place(
+                caller=form["caller"],
+                recipient=participant.strip(),
+                tags=[],
+                callbackurl=None,
+                tts=False,
+                call_type="simple/conferences",
+            )
+            for participant in form["participants"].split(",")
+        ]
+        conference = SandboxConference(
+            conferenceid=str(uuid.uuid4()),
+            caller=form["caller"],
+            lang=form.get("lang", "ja"),
+            calls=calls,
+        )
+        account.conferences[conference.conferenceid] = conference
+        for call in calls:
+            spawn(run_call(call, base_url))
+        return JSONResponse(
+            {
+                "conferenceid": conference.conferenceid,
+                "participants": [{"callid": c.callid, "participant": c.recipient} for c in calls],
+            },
+            status_code=201,
+        )
+
+    @app.get("/voice/simple/conferences/{conferenceid}/")
+    async def conference_status(conferenceid: str, request: Request) -> Response:
+        conference = account.conferences.get(conferenceid)
+        if conference is None:
+            return _not_found()
+        return JSONResponse(conference.as_status(str(request.base_url).rstrip("/")))
 
     @app.post("/sms/messages/")
     async def send_sms(request: Request) -> Response:

@@ -129,6 +129,27 @@ class SandboxCall:
 
 
 @dataclass
+class SandboxConference:
+    conferenceid: str
+    caller: str
+    lang: str
+    calls: list[SandboxCall]
+
+    def as_status(self, base_url: str) -> dict[str, Any]:
+        starts = [c.start_time for c in self.calls]
+        ends = [c.end_time for c in self.calls]
+        over = all(end is not None for end in ends)
+        return {
+            "cost": sum(c.cost for c in self.calls),
+            "participants": [c.as_status(base_url) for c in self.calls],
+            "conferenceid": self.conferenceid,
+            "start_time": utc_text(min(starts)),
+            "end_time": utc_text(max(e for e in ends if e is not None)) if over else None,
+            "duration": max(c.duration for c in self.calls),
+        }
+
+
+@dataclass
 class SandboxMessage:
     msgid: str
     recipient: str
@@ -197,6 +218,7 @@ class SandboxAccount:
         self.config = config
         self.calls: dict[str, SandboxCall] = {}
         self.messages: dict[str, SandboxMessage] = {}
+        self.conferences: dict[str, SandboxConference] = {}
         self.dins = _din_catalog()
         self.voxology_messages: dict[str, Any] = {}
         self.voxology_calls: dict[str, Any] = {}
@@ -220,13 +242,20 @@ class SandboxAccount:
         return None
 
     def place(
-        self, *, caller: str, recipient: str, tags: list[str], callbackurl: str | None, tts: bool
+        self,
+        *,
+        caller: str,
+        recipient: str,
+        tags: list[str],
+        callbackurl: str | None,
+        tts: bool,
+        call_type: str = "simple/playbacks",
     ) -> SandboxCall:
         call = SandboxCall(
             callid=str(uuid.uuid4()),
             caller=caller,
             recipient=recipient,
-            call_type="simple/playbacks",
+            call_type=call_type,
             tags=tags,
             callbackurl=callbackurl,
             tts=tts,

@@ -7,7 +7,7 @@ from datetime import timedelta
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, move_attempt
 from dialer.models import AttemptStatus, Outcome, utcnow
-from dialer.providers.base import ProviderError, StatusReport
+from dialer.providers.base import ConferenceProvider, Provider, ProviderError, StatusReport
 from dialer.runtime import Runtime
 from dialer.tracking.service import (
     apply_report,
@@ -15,6 +15,7 @@ from dialer.tracking.service import (
     load_for_update,
     past_deadline,
     plan_check,
+    settle_conference,
 )
 
 __all__ = ["check_attempt"]
@@ -45,6 +46,7 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
                 now,
                 error="no final status from the provider before the deadline",
             )
+            await settle_conference(session, notification, now)
             return "gave up"
         attempt.next_check_at = now + poll
         if plan.action == "reconcile":
@@ -52,14 +54,14 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
             attempt.error = "worker lost during the provider request; awaiting the provider's word"
         if plan.action != "ask":
             return plan.action
-        provider_id = attempt.provider_id
+        provider_id, conference_id = attempt.provider_id, attempt.conference_id
         provider = runtime.providers[attempt.provider]
-        read_status = (
-            provider.call_status if notification.channel.is_voice else (provider.message_status)
-        )
+        is_voice = notification.channel.is_voice
     assert provider_id is not None
     try:
-        status: StatusReport | None = await read_status(provider_id)
+        status: StatusReport | None = await _read_status(
+            provider, provider_id, conference_id, is_voice=is_voice
+        )
         failure = None
     except ProviderError as exc:
         status, failure = None, exc
@@ -78,14 +80,28 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
         ):
             if status is not None and status.settled_outcome is not None:
                 finish_attempt(notification, attempt, status.settled_outcome, now)
-                return "settled"
-            finish_attempt(
-                notification,
-                attempt,
-                Outcome.unknown,
-                now,
-                error=f"not final at the provider before the deadline ({result})",
-            )
-            return "gave up"
+                result = "settled"
+            else:
+                finish_attempt(
+                    notification,
+                    attempt,
+                    Outcome.unknown,
+                    now,
+                    error=f"not final at the provider before the deadline ({result})",
+                )
+                result = "gave up"
+            await settle_conference(session, notification, now)
         # On a failed status read, next_check_at is already pushed back: the hopper asks again.
         return result
+
+
+async def _read_status(
+    provider: Provider, provider_id: str, conference_id: str | None, *, is_voice: bool
+) -> StatusReport | None:
+    """The provider's word on one call or message; a conference leg from its conference."""
+    if conference_id is not None and isinstance(provider, ConferenceProvider):
+        legs = await provider.conference_status(conference_id)
+        return next((leg for leg in legs if leg.provider_id == provider_id), None)
+    if is_voice:
+        return await provider.call_status(provider_id)
+    return await provider.message_status(provider_id)

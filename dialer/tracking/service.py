@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.lifecycle import (
@@ -19,7 +20,14 @@ from dialer.lifecycle import (
     move_attempt,
     move_notification,
 )
-from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, Outcome
+from dialer.models import (
+    Attempt,
+    AttemptStatus,
+    Channel,
+    Notification,
+    NotificationStatus,
+    Outcome,
+)
 from dialer.optouts.service import block_number
 from dialer.providers.base import StatusReport
 
@@ -27,11 +35,13 @@ __all__ = [
     "CheckPlan",
     "apply_call_status",
     "apply_report",
+    "conference_outcome",
     "finish_attempt",
     "load_for_update",
     "mark_live",
     "past_deadline",
     "plan_check",
+    "settle_conference",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,12 +69,18 @@ def finish_attempt(
     *,
     error: str | None = None,
 ) -> None:
-    """Close an attempt with `outcome` and move its notification on: retry later, or final."""
+    """Close an attempt with `outcome` and move its notification on: retry later, or final.
+    A conference's notification waits for settle_conference(): every participant's attempt."""
     move_attempt(attempt, A.finished)
     attempt.outcome = outcome
     attempt.next_check_at = None
     if error is not None:
         attempt.error = error
+    if notification.channel is not Channel.conference:
+        _decide(notification, outcome, now)
+
+
+def _decide(notification: Notification, outcome: Outcome, now: datetime) -> None:
     notification.outcome = outcome
     decision = decide_after_attempt(
         RetryPolicy.model_validate(notification.policy), notification.attempts_made, outcome, now
@@ -74,6 +90,35 @@ def finish_attempt(
     else:
         move_notification(notification, N.queued)
         notification.due_at = decision.at
+
+
+def conference_outcome(legs: list[Attempt]) -> Outcome:
+    """A conference took place if two people answered; otherwise the first leg that did not."""
+    if sum(1 for leg in legs if leg.outcome is Outcome.answered) >= 2:
+        return Outcome.answered
+    missed = (leg.outcome for leg in legs if leg.outcome is not Outcome.answered)
+    return next((outcome for outcome in missed if outcome is not None), Outcome.unknown)
+
+
+async def settle_conference(
+    session: AsyncSession, notification: Notification, now: datetime
+) -> bool:
+    """Move a conference's notification on once every participant's attempt is final."""
+    if notification.channel is not Channel.conference or notification.status not in (
+        N.dialing,
+        N.in_progress,
+    ):
+        return False
+    stmt = (
+        select(Attempt)
+        .where(Attempt.notification_id == notification.id, Attempt.status != A.not_sent)
+        .order_by(col(Attempt.number))
+    )
+    legs = list((await session.exec(stmt)).all())
+    if not legs or any(leg.status not in FINAL_ATTEMPT for leg in legs):
+        return False
+    _decide(notification, conference_outcome(legs), now)
+    return True
 
 
 def mark_live(
@@ -130,6 +175,8 @@ async def apply_report(
 ) -> str:
     """Apply a provider's report; a recipient who opted out goes on the do-not-contact list."""
     result = apply_call_status(notification, attempt, report, now, poll_interval_s)
+    if result == "final":
+        await settle_conference(session, notification, now)
     if result == "final" and report.outcome is Outcome.opted_out:
         await block_number(
             session,

@@ -15,7 +15,7 @@ def test_xoxzo_carries_its_calls_and_sms(channel: Channel) -> None:
 def test_detection_flows_are_voxology_only() -> None:
     assert channel_refusal("voxology", Channel.voice_flow) is None
     assert channel_refusal("xoxzo", Channel.voice_flow) == (
-        "provider 'xoxzo' has no channel 'voice_flow' (it has: playback, sms, tts)"
+        "provider 'xoxzo' has no channel 'voice_flow' (it has: conference, playback, sms, tts)"
     )
 
 

@@ -15,6 +15,7 @@ from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
     CallRequest,
+    ConferenceRequest,
     InsufficientCredit,
     NotFound,
     NotSent,
@@ -356,3 +357,88 @@ async def test_sms_errors_map_like_calls() -> None:
     assert caught.value.fields == {"message": ["Message too long"]}
     with pytest.raises(Ambiguous):
         await _provider(_respond(201, [{}])).send_sms(SMS)
+
+
+# xoxzo-voice-api.txt, "Simple Conference API": the documented 201 and status bodies.
+CONFERENCE_CREATED = {
+    "conferenceid": "<conferenceid>",
+    "participants": [
+        {"callid": "<callid1>", "participant": "<participant1>"},
+        {"callid": "<callid2>", "participant": "<participant2>"},
+    ],
+}
+CONFERENCE_STATUS = {
+    "cost": 65,
+    "participants": [
+        {
+            "status": "ANSWERED",
+            "recipient": "<recipent1>",
+            "cost": 50,
+            "caller": "<caller>",
+            "callid": "<callid1>",
+            "start_time": "2017-10-31 01:17:50",
+            "url": "https://api.xoxzo.com/voice/calls/<callid1>/",
+            "end_time": "2017-10-31 01:18:00",
+            "duration": 1,
+        },
+        {
+            "status": "ANSWERED",
+            "recipient": "<recipent2>",
+            "cost": 15,
+            "caller": "<caller>",
+            "callid": "<callid2>",
+            "start_time": "2017-10-31 01:17:50",
+            "url": "https://api.xoxzo.com/voice/calls/<callid2>/",
+            "end_time": "2017-10-31 01:18:09",
+            "duration": 2,
+        },
+    ],
+    "conferenceid": "<conferenceid>",
+    "start_time": "2017-10-31 01:17:50",
+    "end_time": "2017-10-31 01:18:09",
+    "duration": 2,
+}
+
+
+async def test_a_conference_posts_the_documented_form_and_reads_each_call_id() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, json=CONFERENCE_CREATED)
+
+    request = ConferenceRequest(
+        caller="+8190123456789", participants=("+8190123456789", "+8190123456780"), lang="en"
+    )
+    placed = await _provider(handler).start_conference(request)
+    assert placed.conference_id == "<conferenceid>"
+    assert placed.calls == {"<participant1>": "<callid1>", "<participant2>": "<callid2>"}
+    [sent] = seen
+    assert str(sent.url) == "https://xoxzo.test/voice/simple/conferences/"
+    assert parse_qs(sent.content.decode()) == {
+        "caller": ["+8190123456789"],
+        "participants": ["+8190123456789,+8190123456780"],
+        "lang": ["en"],
+    }
+
+
+async def test_the_documented_conference_status_gives_each_participant_s_call() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, json=CONFERENCE_STATUS)
+
+    legs = await _provider(handler).conference_status("<conferenceid>")
+    assert seen == ["https://xoxzo.test/voice/simple/conferences/%3Cconferenceid%3E/"]
+    assert [(leg.provider_id, leg.outcome, leg.cost) for leg in legs] == [
+        ("<callid1>", Outcome.answered, 50),
+        ("<callid2>", Outcome.answered, 15),
+    ]
+    assert legs[1].duration_s == 2
+
+
+async def test_a_conference_answer_without_call_ids_is_ambiguous() -> None:
+    request = ConferenceRequest(caller="+81", participants=("+81", "+82"), lang="ja")
+    with pytest.raises(Ambiguous):
+        await _provider(_respond(201, {"conferenceid": "c"})).start_conference(request)

@@ -33,7 +33,8 @@ async def _orphan_dialing_attempt(harness: Harness) -> int:
     async with session_scope(harness.runtime.sessions) as session:
         claimed = await claim_for_dialing(session, body["id"], utcnow(), harness.settings)
         assert claimed is not None
-        attempt_id = claimed[1].id
+        [attempt] = claimed[1]
+        attempt_id = attempt.id
     assert attempt_id is not None
     return attempt_id
 
