@@ -47,7 +47,7 @@ def demo_settings(workdir: Path, web_port: int, sandbox_port: int) -> Settings:
             "voxology_api_url": f"http://127.0.0.1:{sandbox_port}/v1",
             "voxology_api_key": SecretStr(SandboxConfig.voxology_api_key),
             "secret_key": SecretStr(secrets.token_urlsafe(32)),
-            "poll_interval_s": 5.0,
+            "poll_interval_s": 2.0,
             "ambiguous_after_s": 30.0,
             "reconcile_deadline_s": 120.0,
         }
@@ -102,18 +102,19 @@ async def _demo(console: Console, count: int, time_scale: float, timeout_s: floa
                 ids.append(answer.json()["id"])
             results = await _follow(console, api, ids, timeout_s)
     _print_table(console, results)
-    tts = [r for r in results.values() if r["channel"] == "tts"]
+    tts = [r for r in results.values() if r["channel"] == "tts" and r["provider"] == "xoxzo"]
     final_tts = sum(1 for r in tts if r["status"] in FINAL)
     final = sum(1 for r in results.values() if r["status"] in FINAL)
+    channels = sorted({f"{r['provider']} {r['channel']}" for r in results.values()})
     console.print(
         f"[bold]{final_tts} of {len(tts)} TTS notifications final; "
-        f"{final} of {len(ids)} notifications final in all channels[/]"
+        f"{final} of {len(ids)} notifications final in all channels[/] ({', '.join(channels)})"
     )
     return 0 if final == len(ids) else 1
 
 
 def demo_requests(count: int) -> list[tuple[str, dict[str, Any]]]:
-    """`count` TTS calls, then one message of every other channel."""
+    """`count` Xoxzo TTS calls, then at least one message of every other channel."""
     policy = {"max_attempts": 2, "retry_delay_s": 1, "retry_on": ["no_answer", "busy"]}
     requests = [
         (
@@ -167,6 +168,44 @@ def demo_requests(count: int) -> list[tuple[str, dict[str, Any]]]:
             },
         )
     )
+    requests.append(
+        (
+            "demo-conference",
+            {
+                "channel": "conference",
+                "to": "+819011110001",
+                "participants": ["+819011110002", "+819011110003"],
+                "from": "+81312345678",
+                "lang": "en",
+            },
+        )
+    )
+    # The sandbox's Voxology platform: ...13 presses 1, ...93 presses 9, ...25 is a voicemail.
+    for to in ("+14155550113", "+14155550193", "+14155550125"):
+        requests.append(
+            (
+                f"demo-voice-flow-{to[-2:]}",
+                {
+                    "channel": "voice_flow",
+                    "provider": "voxology",
+                    "to": to,
+                    "from": "+14155550100",
+                    "text": "dialer demo: your appointment is tomorrow at ten.",
+                },
+            )
+        )
+    requests.append(
+        (
+            "demo-voxology-tts",
+            {
+                "channel": "tts",
+                "provider": "voxology",
+                "to": "+14155550104",
+                "from": "+14155550100",
+                "text": "dialer demo: a spoken message through Voxology.",
+            },
+        )
+    )
     return requests
 
 
@@ -212,6 +251,7 @@ def _print_table(console: Console, results: dict[int, dict[str, Any]]) -> None:
         "outcome",
         "attempts",
         "provider status",
+        "answer",
         "cost",
     )
     for column in columns:
@@ -222,11 +262,12 @@ def _print_table(console: Console, results: dict[int, dict[str, Any]]) -> None:
             str(nid),
             r["provider"],
             r["channel"],
-            r["to"],
+            r["to"] + (f" +{len(r['participants'])}" if r["participants"] else ""),
             r["status"],
             r["outcome"] or "-",
             str(len(attempts)),
             " / ".join(a["provider_status"] or "-" for a in attempts),
+            " / ".join(a["answer"] for a in attempts if a["answer"]) or "-",
             f"{sum(a['cost'] or 0 for a in attempts):g}",
         )
     console.print(table)
