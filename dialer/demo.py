@@ -180,6 +180,18 @@ def demo_requests(count: int) -> list[tuple[str, dict[str, Any]]]:
             },
         )
     )
+    requests.append(
+        (
+            "demo-voxology-conference",
+            {
+                "channel": "conference",
+                "provider": "voxology",
+                "to": "+14155550131",
+                "participants": ["+14155550132"],
+                "from": "+14155550100",
+            },
+        )
+    )
     # The sandbox's Voxology platform: ...13 presses 1, ...93 presses 9, ...25 is a voicemail.
     for to in ("+14155550113", "+14155550193", "+14155550125"):
         requests.append(

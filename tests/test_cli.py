@@ -73,14 +73,14 @@ def test_web_and_worker_need_a_redis_url(tmp_path: Path) -> None:
 def test_demo_runs_a_campaign_through_the_sandbox_to_the_end(tmp_path: Path) -> None:
     result = _dialer("demo", "--count", "10", cwd=tmp_path, env={"COLUMNS": "120"})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "10 of 10 TTS notifications final; 19 of 19 notifications final in all" in (
+    assert "10 of 10 TTS notifications final; 20 of 20 notifications final in all" in (
         result.stdout
     )
     finals = {status.value for status in FINAL_NOTIFICATION}
     # One line per notification starts with its id; long cells wrap onto lines without one.
     rows = [line for line in result.stdout.splitlines() if re.match(r"│ \d+ ", line)]
-    assert len(rows) == 19
-    assert sum(" voxology " in row for row in rows) == 5
+    assert len(rows) == 20
+    assert sum(" voxology " in row for row in rows) == 6
     assert all(any(f" {s} " in row for s in finals) for row in rows)
     for channel in ("tts", "playback", "sms", "conference", "voice_flow"):
         assert any(f" {channel} " in row for row in rows), channel

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.callflows.keys import Answer, read_answer
 from dialer.callflows.render import (
+    ConferenceFlow,
     DetectFlow,
     FlowContext,
     Recording,
@@ -50,7 +51,22 @@ def session_data_for(secret_key: str, attempt_id: int) -> dict[str, Any]:
     return {"attempt_id": attempt_id, "token": callback_token(secret_key, "voxology", attempt_id)}
 
 
+# Spoken to each participant before they join.
+CONFERENCE_GREETINGS = {
+    "en": "Connecting you to your conference call.",
+    "ja": "電話会議に接続します。",
+}
+
+
 def flow_for(notification: Notification) -> FlowContext:
+    if notification.channel is Channel.conference:
+        lang = notification.lang or "en"
+        language, voice = _LANGUAGES.get(lang, _LANGUAGES["en"])
+        return ConferenceFlow(
+            name=f"dialer-{notification.id}",
+            greeting=Speech(text=CONFERENCE_GREETINGS[lang], language=language, voice=voice),
+            max_participants=len(notification.recipients),
+        )
     if notification.recording_url:
         message: Speech | Recording = Recording(url=notification.recording_url)
     else:

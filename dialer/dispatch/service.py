@@ -55,6 +55,7 @@ from dialer.tracking.service import (
 
 __all__ = [
     "build_request",
+    "build_requests",
     "callback_url",
     "claim_for_dialing",
     "dial_notification",
@@ -152,13 +153,24 @@ Request = CallRequest | SmsRequest | ConferenceRequest
 Placed = PlacedCall | PlacedMessage | PlacedConference
 
 
-def build_request(settings: Settings, notification: Notification, attempt: Attempt) -> Request:
-    if notification.channel is Channel.conference:
-        return ConferenceRequest(
+def build_requests(
+    settings: Settings, notification: Notification, attempts: list[Attempt]
+) -> list[tuple[list[Attempt], Request]]:
+    """The provider requests for one round, each with the attempts it places: one request per
+    attempt, except a Xoxzo conference, which rings every participant with one."""
+    if notification.channel is Channel.conference and notification.provider == "xoxzo":
+        request = ConferenceRequest(
             caller=notification.from_number,
             participants=tuple(notification.recipients),
             lang=notification.lang or "ja",
         )
+        return [(attempts, request)]
+    return [([attempt], build_request(settings, notification, attempt)) for attempt in attempts]
+
+
+def build_request(
+    settings: Settings, notification: Notification, attempt: Attempt
+) -> CallRequest | SmsRequest:
     url = callback_url(settings, notification, attempt)
     tag = f"attempt-{attempt.id}"
     if notification.channel is Channel.sms:
@@ -172,7 +184,7 @@ def build_request(settings: Settings, notification: Notification, attempt: Attem
     assert attempt.id is not None
     return CallRequest(
         caller=notification.from_number,
-        recipient=notification.to_number,
+        recipient=attempt.recipient or notification.to_number,
         callback_url=url,
         tag=tag,
         recording_url=notification.recording_url,
@@ -226,20 +238,28 @@ def record_provider_error(
     exc: ProviderError,
     now: datetime,
     poll_interval_s: float,
+    *,
+    alone: bool = True,
 ) -> None:
+    """`alone`: no other attempt of this round can have rung anyone, so a request that was
+    certainly not sent puts the whole notification back in the queue."""
     description = f"{exc.kind}: {exc.message}"
     notification.last_error = description
     if attempt.status is not A.dialing:
         return
     attempt.provider_status = f"HTTP {exc.status_code}" if exc.status_code else exc.kind
-    if isinstance(exc, NotSent):
+    requeue = alone and notification.status is N.dialing
+    if isinstance(exc, NotSent) and (requeue or notification.status is N.queued):
         move_attempt(attempt, A.not_sent)
         attempt.error = description
         attempt.next_check_at = None
-        if notification.status is N.dialing:  # once for all of a conference's attempts
+        if requeue:  # once for all of a round's attempts
             notification.attempts_made -= 1
             move_notification(notification, N.queued)
             notification.due_at = now + timedelta(seconds=not_sent_delay_s(exc))
+    elif isinstance(exc, NotSent):
+        # Another participant may be ringing: this one cannot be sent again on its own.
+        finish_attempt(notification, attempt, Outcome.failed, now, error=f"not sent: {description}")
     elif isinstance(exc, Ambiguous):
         move_attempt(attempt, A.reconciling)
         attempt.error = description
@@ -256,24 +276,43 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
         if claimed is None:
             return "not due"
         notification, attempts = claimed
-        request = build_request(settings, notification, attempts[0])
-        attempt_ids = [a.id for a in attempts if a.id is not None]
+        rounds = [
+            ([a.id for a in group if a.id is not None], request)
+            for group, request in build_requests(settings, notification, attempts)
+        ]
         provider = runtime.providers[notification.provider]
-    try:
-        placed = await send(provider, request)
-    except ProviderError as exc:
-        log.info("attempts %s: %s", attempt_ids, exc.kind)
+    results: list[str] = []
+    stopped: NotSent | None = None
+    maybe_rang = False
+    for attempt_ids, request in rounds:
+        try:
+            if stopped is not None:
+                raise stopped
+            placed = await send(provider, request)
+        except ProviderError as exc:
+            log.info("attempts %s: %s", attempt_ids, exc.kind)
+            if isinstance(exc, NotSent) and not maybe_rang:
+                stopped = exc  # nobody rang: the rest of the round waits with this one
+            async with session_scope(runtime.sessions) as session:
+                for attempt, notification in await _reload(session, attempt_ids):
+                    record_provider_error(
+                        notification,
+                        attempt,
+                        exc,
+                        utcnow(),
+                        settings.poll_interval_s,
+                        alone=not maybe_rang,
+                    )
+                await settle_conference(session, notification, utcnow())
+            maybe_rang = maybe_rang or isinstance(exc, Ambiguous)
+            results.append(exc.kind)
+            continue
         async with session_scope(runtime.sessions) as session:
             for attempt, notification in await _reload(session, attempt_ids):
-                record_provider_error(
-                    notification, attempt, exc, utcnow(), settings.poll_interval_s
-                )
-            await settle_conference(session, notification, utcnow())
-        return exc.kind
-    async with session_scope(runtime.sessions) as session:
-        for attempt, notification in await _reload(session, attempt_ids):
-            record_placed(notification, attempt, placed, utcnow(), settings.poll_interval_s)
-    return "placed"
+                record_placed(notification, attempt, placed, utcnow(), settings.poll_interval_s)
+        maybe_rang = True
+        results.append("placed")
+    return ", ".join(dict.fromkeys(results))
 
 
 async def _reload(

@@ -70,7 +70,6 @@ class NotificationCreate(BaseModel):
             if self.policy.max_attempts != 1:
                 # Another round would ring again the people who answered the first.
                 raise ValueError("a conference is dialled once: policy.max_attempts must be 1")
-            self.lang = self.lang or "ja"
         elif (self.text is None) == (self.recording_url is None):
             raise ValueError(f"channel {channel} takes text or recording_url, exactly one")
         if self.participants is not None and self.channel is not Channel.conference:
@@ -78,7 +77,7 @@ class NotificationCreate(BaseModel):
         url = self.recording_url
         if url is not None and self.provider == "xoxzo" and url.scheme != "http":
             raise ValueError("recording_url: Xoxzo plays only http:// recordings")
-        if self.text is not None and self.channel.is_voice:
+        if self.channel.is_voice and (self.text is not None or self.participants is not None):
             # Xoxzo's own language is Japanese; Voxology's voices are English.
             self.lang = self.lang or ("ja" if self.provider == "xoxzo" else "en")
         if self.expires_at is not None and self.expires_at.tzinfo is None:

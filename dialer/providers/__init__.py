@@ -9,7 +9,9 @@ __all__ = ["CHANNELS_BY_PROVIDER", "channel_refusal"]
 # What each provider can carry. Voxology calls run the flows our call-flow endpoint serves.
 CHANNELS_BY_PROVIDER: dict[str, frozenset[Channel]] = {
     "xoxzo": frozenset({Channel.tts, Channel.playback, Channel.conference, Channel.sms}),
-    "voxology": frozenset({Channel.tts, Channel.playback, Channel.voice_flow, Channel.sms}),
+    "voxology": frozenset(
+        {Channel.tts, Channel.playback, Channel.voice_flow, Channel.conference, Channel.sms}
+    ),
 }
 
 

@@ -1,5 +1,6 @@
-"""Xoxzo simple conferences: one request rings every participant; each call is an attempt of its
-own, followed through the conference status endpoint to its end."""
+"""Conferences. Xoxzo: one request rings every participant; each call is an attempt of its own,
+followed through the conference status endpoint. Voxology: one call per participant, each
+answered with a CONFERENCE flow of the same name."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from dialer.dispatch.service import dial_notification
+from dialer.dispatch.service import dial_notification, record_provider_error
+from dialer.models import Attempt, AttemptStatus, Channel, Notification, NotificationStatus, utcnow
+from dialer.providers.base import RateLimited
+from dialer.sandbox.voxology_calls import VoxologyCall
 from dialer.serve import running_worker
 from tests.support import Harness
 
@@ -86,7 +90,7 @@ async def test_no_credit_sends_no_conference_and_costs_no_attempt(harness: Harne
         ({"participants": ["12"]}, "invalid phone number"),
         ({"text": "Hello"}, "plays only its guidance"),
         ({"policy": {"max_attempts": 2}}, "dialled once"),
-        ({"provider": "voxology", "from": "+14155550100"}, "has no channel 'conference'"),
+        ({"provider": "voxology", "from": "DIALER"}, "invalid phone number"),
         ({"channel": "tts", "text": "Hi"}, "participants is for channel conference, not tts"),
     ],
 )
@@ -99,3 +103,81 @@ async def test_a_bad_conference_request_is_refused_naming_the_field(
     )
     assert answer.status_code == 422, answer.text
     assert words in answer.text
+
+
+async def test_a_voxology_conference_calls_each_participant_into_one_named_conference(
+    harness: Harness,
+) -> None:
+    people = ["+14155550101", "+14155550102", "+14155550103"]
+    body = await harness.notify(
+        people[0],
+        **{**CONFERENCE, "provider": "voxology", "from": "+14155550100", "lang": None},
+        participants=people[1:],
+    )
+    assert body["lang"] == "en"
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+    final = await harness.wait_final(body["id"])
+    assert (final["status"], final["outcome"]) == ("delivered", "answered")
+    attempts = final["attempts"]
+    assert [a["recipient"] for a in attempts] == people
+    calls: list[VoxologyCall] = [harness.sandbox.voxology_calls[a["provider_id"]] for a in attempts]
+    assert [call.no for call in calls] == people
+    assert {call.conference for call in calls} == {f"dialer-{body['id']}"}
+    assert all(call.heard == ["Connecting you to your conference call."] for call in calls)
+    assert [call.session_data["attempt_id"] for call in calls] == [a["id"] for a in attempts]
+
+
+async def test_a_voxology_conference_one_person_missed_fails_with_their_outcome(
+    harness: Harness,
+) -> None:
+    body = await harness.notify(
+        "+14155550101",
+        **{**CONFERENCE, "provider": "voxology", "from": "+14155550100"},
+        participants=["+14155550107"],
+    )
+    await dial_notification(harness.runtime, body["id"])
+    final = await harness.wait_final(body["id"])
+    assert (final["status"], final["outcome"]) == ("failed", "busy")
+    assert [a["outcome"] for a in final["attempts"]] == ["answered", "busy"]
+
+
+def _round(legs: int) -> tuple[Notification, list[Attempt]]:
+    notification = Notification(
+        id=1,
+        provider="voxology",
+        channel=Channel.conference,
+        to_number="+14155550101",
+        from_number="+14155550100",
+        participants=["+14155550102", "+14155550103"][: legs - 1],
+        status=NotificationStatus.dialing,
+        attempts_made=1,
+    )
+    attempts = [
+        Attempt(
+            id=i, notification_id=1, number=i, provider="voxology", status=AttemptStatus.dialing
+        )
+        for i in range(1, legs + 1)
+    ]
+    return notification, attempts
+
+
+def test_a_participant_not_sent_while_another_rings_is_failed_not_requeued() -> None:
+    notification, (first, second) = _round(2)
+    first.status = AttemptStatus.in_progress
+    notification.status = NotificationStatus.in_progress
+    record_provider_error(
+        notification, second, RateLimited("slow down", retry_after=5), utcnow(), 1.0, alone=False
+    )
+    assert (second.status, second.outcome) == (AttemptStatus.finished, "failed")
+    assert second.error is not None and second.error.startswith("not sent: RateLimited")
+    assert (notification.status, notification.attempts_made) == (NotificationStatus.in_progress, 1)
+
+
+def test_a_round_nobody_was_rung_in_waits_whole_in_the_queue() -> None:
+    notification, attempts = _round(3)
+    for attempt in attempts:
+        record_provider_error(
+            notification, attempt, RateLimited("slow down", retry_after=5), utcnow(), 1.0
+        )
+    assert [a.status for a in attempts] == [AttemptStatus.not_sent] * 3
+    assert (notification.status, notification.attempts_made) == (NotificationStatus.queued, 0)
