@@ -282,6 +282,7 @@ class VoxologyProvider:
             f"{self._base}{path}",
             is_post=is_post,
             map_http_error=map_http_error,
+            allow_empty=method == "DELETE",
             json=body,
             headers=headers,
             params=params,
@@ -363,6 +364,23 @@ class VoxologyProvider:
             "PUT",
             f"/CallFlows/Configurations/PhoneNumbers/{_segment(number)}",
             {"callback": callback, "callback_sms": callback},
+        )
+
+    async def provision_numbers(
+        self, numbers: list[str], assigned_to: str = "CallFlows"
+    ) -> list[dict[str, Any]]:
+        """Buy and route numbers. Voxology takes one provisioning request at a time per API key
+        and answers a concurrent one 423001 (Locked)."""
+        answer = await self._request(
+            "POST", f"/PhoneNumbers/{assigned_to}", {"phone_numbers": [{"no": n} for n in numbers]}
+        )
+        return list(answer.get("phone_numbers", []))
+
+    async def release_numbers(self, numbers: list[str], assigned_to: str = "CallFlows") -> None:
+        await self._request(
+            "DELETE",
+            f"/PhoneNumbers/{assigned_to}",
+            {"phone_numbers": [{"no": n} for n in numbers]},
         )
 
     async def call_logs(

@@ -28,8 +28,9 @@ from dialer.sandbox.state import (
     SandboxDin,
     SandboxMessage,
 )
-from dialer.sandbox.voxology import voxology_router
+from dialer.sandbox.voxology import voxology_error, voxology_router
 from dialer.sandbox.voxology_calls import voxology_calls_router
+from dialer.sandbox.voxology_numbers import voxology_numbers_router
 from dialer.sms import MAX_SMS_CHARS, is_valid_sender, sms_parts
 
 __all__ = ["create_sandbox_app"]
@@ -173,6 +174,8 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         path = request.url.path
+        if path.startswith("/v1/") and account.voxology_throttle_wait() is not None:
+            return voxology_error(429, 400429, "Too Many Requests")
         if path.startswith(("/_sandbox/", "/v1/")):
             # The sandbox's own knobs, and Voxology, which authenticates in its own way.
             return await call_next(request)
@@ -420,6 +423,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
 
     app.include_router(voxology_router(account, lambda: holder["client"], spawn, scaled))
     app.include_router(voxology_calls_router(account, lambda: holder["client"], spawn, scaled))
+    app.include_router(voxology_numbers_router(account, scaled))
 
     @app.get("/_sandbox/voxology/messages")
     async def list_voxology_messages() -> list[dict[str, Any]]:

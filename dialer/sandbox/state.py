@@ -56,6 +56,12 @@ class SandboxConfig:
     # "account:secret", sent base64-encoded as account-level Basic auth.
     voxology_basic_auth: str = "sandbox-account:sandbox-secret"
     voxology_balance: float = 100.0
+    # Voxology's limits: requests per minute per API key (400429), calls in flight (400378);
+    # 0 means unlimited. Provisioning takes this many provider seconds, one request at a time
+    # per API key (423001).
+    voxology_requests_per_minute: int = 0
+    voxology_max_live_calls: int = 0
+    voxology_provisioning_s: float = 2.0
     # Provider seconds per real second: 0.001 makes a 30 s ring last 30 ms.
     time_scale: float = 1.0
     # Requests per second per account; 0 means unlimited. Beyond it: 429.
@@ -83,6 +89,10 @@ class SandboxConfig:
         "post_delay_s",
         "post_5xx_rate",
         "callback_drop_rate",
+        "voxology_balance",
+        "voxology_requests_per_minute",
+        "voxology_max_live_calls",
+        "voxology_provisioning_s",
     )
 
     def public(self) -> dict[str, Any]:
@@ -223,6 +233,10 @@ class SandboxAccount:
         self.voxology_messages: dict[str, Any] = {}
         self.voxology_calls: dict[str, Any] = {}
         self.voxology_configs: dict[str, Any] = {}
+        self.voxology_numbers: dict[str, dict[str, Any]] = {}
+        self.voxology_provisioning = False
+        self._voxology_recent: deque[float] = deque()
+        self.voxology_throttled = 0
         self.random = random.Random(config.seed)
         self._recent: deque[float] = deque()
         self.throttled = 0
@@ -239,6 +253,20 @@ class SandboxAccount:
             self.throttled += 1
             return max(1, math.ceil(1.0 - (now - self._recent[0])))
         self._recent.append(now)
+        return None
+
+    def voxology_throttle_wait(self) -> int | None:
+        """Seconds until a Voxology request fits the per-minute limit, else None (counted)."""
+        limit = self.config.voxology_requests_per_minute
+        if limit <= 0:
+            return None
+        now = time.monotonic()
+        while self._voxology_recent and now - self._voxology_recent[0] >= 60.0:
+            self._voxology_recent.popleft()
+        if len(self._voxology_recent) >= limit:
+            self.voxology_throttled += 1
+            return max(1, math.ceil(60.0 - (now - self._voxology_recent[0])))
+        self._voxology_recent.append(now)
         return None
 
     def place(

@@ -297,6 +297,9 @@ def voxology_calls_router(
         no, caller_id = str(target.get("no", "")), str(target.get("caller_id_no", ""))
         if not no[1:].isdigit() or not caller_id[1:].isdigit():
             return voxology_error(400, 400001, "Validation Error: call.no, call.caller_id_no")
+        limit = account.config.voxology_max_live_calls
+        if limit and sum(1 for c in calls.values() if c.end_time is None) >= limit:
+            return voxology_error(429, 400378, "Too many calls")
         config = configs.get(str(body.get("override_callback_config") or caller_id))
         if config is None:
             return voxology_error(403, 403293, "Caller ID verification required")

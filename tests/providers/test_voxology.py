@@ -346,3 +346,26 @@ async def test_a_failed_configuration_is_not_sent_and_dials_nobody() -> None:
     with pytest.raises(Transient, match="caller ID configuration"):
         await provider.place_call(_dial_request("+14155550100"))
     assert dials == []
+
+
+async def test_provisioning_sends_the_documented_body_and_reads_the_documented_answer() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        return httpx.Response(200, json=example("provision_numbers_response"))
+
+    provider = _provider(handler)
+    numbers = ["+19495551212", "+19495551213", "+19495551214"]
+    held = await provider.provision_numbers(numbers)
+    assert [n["no"] for n in held] == numbers
+    assert {n["status"] for n in held} == {"routed"}
+    await provider.release_numbers(numbers)
+    post, delete = seen
+    assert (post.method, post.url.path) == ("POST", "/v1/PhoneNumbers/CallFlows")
+    assert (delete.method, delete.url.path) == ("DELETE", "/v1/PhoneNumbers/CallFlows")
+    documented = example("provision_numbers_request")
+    assert json.loads(post.content) == documented == json.loads(delete.content)
+    assert post.headers["X-API-Key"] == "KEY"
