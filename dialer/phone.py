@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import phonenumbers
+import re
+from dataclasses import dataclass
+from functools import lru_cache
 
-__all__ = ["InvalidNumber", "to_e164"]
+import phonenumbers
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc
+
+__all__ = ["InvalidNumber", "fast_e164", "normalise", "to_e164"]
 
 
 class InvalidNumber(ValueError):
@@ -42,3 +47,101 @@ def _parse_reason(exc: phonenumbers.NumberParseException) -> str:
         phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
         phonenumbers.NumberParseException.TOO_LONG: "too long",
     }.get(exc.error_type, "not a phone number")
+
+
+# Imports normalise millions of numbers, and phonenumbers.parse alone manages some 45,000 a
+# second. The common shapes ("+81 90-1234-5678", "090 1234 5678") are checked here against the
+# same metadata in a few microseconds; anything else, and every invalid number, goes through
+# phonenumbers, which also says why. tests/test_phone.py checks both agree.
+
+_SEPARATORS = str.maketrans("", "", " -().\t")
+_TYPES = (
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
+    "mobile",
+)
+
+
+@dataclass(frozen=True)
+class _Desc:
+    pattern: re.Pattern[str]
+    lengths: frozenset[int]
+
+    def matches(self, nsn: str) -> bool:
+        return (not self.lengths or len(nsn) in self.lengths) and bool(self.pattern.fullmatch(nsn))
+
+
+@dataclass(frozen=True)
+class _Region:
+    general: _Desc
+    types: tuple[_Desc, ...]
+
+    def is_valid(self, nsn: str) -> bool:
+        return self.general.matches(nsn) and any(desc.matches(nsn) for desc in self.types)
+
+
+def _desc(desc: PhoneNumberDesc | None) -> _Desc | None:
+    if desc is None or not desc.national_number_pattern:
+        return None
+    return _Desc(re.compile(desc.national_number_pattern), frozenset(desc.possible_length or ()))
+
+
+@lru_cache(maxsize=512)
+def _region(region: str) -> _Region | None:
+    metadata = PhoneMetadata.metadata_for_region(region)
+    general = _desc(metadata.general_desc) if metadata else None
+    if metadata is None or general is None:
+        return None
+    types = tuple(d for d in (_desc(getattr(metadata, name)) for name in _TYPES) if d)
+    return _Region(general=general, types=types)
+
+
+@lru_cache(maxsize=512)
+def _national_prefix(region: str) -> tuple[int, str] | None:
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None or not metadata.national_prefix:
+        return None
+    return metadata.country_code, metadata.national_prefix
+
+
+def _valid_in(country_code: int, nsn: str) -> bool:
+    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
+    return any((rules := _region(r)) is not None and rules.is_valid(nsn) for r in regions)
+
+
+def fast_e164(raw: str, default_region: str) -> str | None:
+    """E.164 for a valid number in a common shape, else None (ask to_e164)."""
+    text = raw.strip().translate(_SEPARATORS)
+    if text.startswith("+"):
+        digits = text[1:]
+        if not digits.isdigit():
+            return None
+        for width in (1, 2, 3):
+            country_code = int(digits[:width])
+            if country_code in COUNTRY_CODE_TO_REGION_CODE:
+                nsn = digits[width:]
+                break
+        else:
+            return None
+    else:
+        national = _national_prefix(default_region.upper())
+        if national is None or not text.isdigit():
+            return None
+        country_code, prefix = national
+        nsn = text[len(prefix) :] if text.startswith(prefix) else text
+    # A leading zero can be a trunk prefix or part of the number (Italy): phonenumbers decides.
+    if not nsn or nsn[0] == "0" or not _valid_in(country_code, nsn):
+        return None
+    return f"+{country_code}{nsn}"
+
+
+def normalise(raw: str, default_region: str) -> str:
+    """to_e164, with the fast path first."""
+    return fast_e164(raw, default_region) or to_e164(raw, default_region)
