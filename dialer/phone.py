@@ -106,7 +106,7 @@ def _region(region: str) -> _Region | None:
 @lru_cache(maxsize=512)
 def _national_prefix(region: str) -> tuple[int, str] | None:
     metadata = PhoneMetadata.metadata_for_region(region)
-    if metadata is None or not metadata.national_prefix:
+    if metadata is None or not metadata.national_prefix or metadata.country_code is None:
         return None
     return metadata.country_code, metadata.national_prefix
 
