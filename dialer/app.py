@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from dialer import __version__
 from dialer.callflows.api import router as flows_router
+from dialer.campaigns.api import router as campaigns_router
 from dialer.config import Settings, get_settings
 from dialer.db import session_scope
 from dialer.deps import RuntimeDep
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
 
     app = FastAPI(title="dialer", version=__version__, lifespan=lifespan)
     app.include_router(notifications_router)
+    app.include_router(campaigns_router)
     app.include_router(callbacks_router)
     app.include_router(flows_router)
     app.include_router(din_router)

@@ -176,6 +176,37 @@ def demo(count: int, time_scale: float) -> None:
 
 
 @main.group()
+def bench() -> None:
+    """Benchmarks that print what they measure on this machine."""
+
+
+@bench.command("import")
+@click.option("--rows", default=1_000_000, show_default=True)
+@click.option(
+    "--database-url",
+    help="A database to import into (migrated to head); default: a fresh SQLite file.",
+)
+@click.option("--batch-size", default=10_000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: rows, rows_per_s, ...")
+def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: bool) -> None:
+    """Generate ROWS contacts (1% invalid, 1% duplicates) and import them into a campaign."""
+    import json
+
+    from dialer.bench.imports import run_import_bench
+
+    figures = run_import_bench(rows, database_url, batch_size)
+    if as_json:
+        click.echo(json.dumps(figures.as_dict()))
+        return
+    r = figures.report
+    click.echo(
+        f"{figures.rows:,} rows in {figures.seconds:.1f} s: {figures.rows_per_s:,.0f} rows/s, "
+        f"peak RSS {figures.peak_rss_mb:.0f} MB "
+        f"(imported {r.imported:,}, duplicate {r.duplicate:,}, invalid {r.invalid:,})"
+    )
+
+
+@main.group()
 def db() -> None:
     """Database schema."""
 

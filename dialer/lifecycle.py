@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 from dialer.models import (
     Attempt,
     AttemptStatus,
+    Campaign,
+    CampaignStatus,
     Notification,
     NotificationStatus,
     Outcome,
@@ -22,6 +24,7 @@ from dialer.models import (
 
 __all__ = [
     "ATTEMPT_TRANSITIONS",
+    "CAMPAIGN_TRANSITIONS",
     "NOTIFICATION_TRANSITIONS",
     "Finish",
     "IllegalTransition",
@@ -29,6 +32,7 @@ __all__ = [
     "RetryPolicy",
     "decide_after_attempt",
     "move_attempt",
+    "move_campaign",
     "move_notification",
 ]
 
@@ -36,7 +40,9 @@ N = NotificationStatus
 A = AttemptStatus
 
 NOTIFICATION_TRANSITIONS: dict[NotificationStatus, frozenset[NotificationStatus]] = {
-    N.queued: frozenset({N.dialing, N.canceled, N.expired, N.suppressed}),
+    # held <-> queued as its campaign pauses and runs; campaigns move contacts in bulk.
+    N.held: frozenset({N.queued, N.canceled, N.expired}),
+    N.queued: frozenset({N.held, N.dialing, N.canceled, N.expired, N.suppressed}),
     # dialing -> queued: the provider certainly did not act (429, no credit); try later.
     N.dialing: frozenset({N.in_progress, N.queued, N.delivered, N.failed}),
     N.in_progress: frozenset({N.queued, N.delivered, N.failed}),
@@ -45,6 +51,17 @@ NOTIFICATION_TRANSITIONS: dict[NotificationStatus, frozenset[NotificationStatus]
     N.canceled: frozenset(),
     N.expired: frozenset(),
     N.suppressed: frozenset(),
+}
+
+C = CampaignStatus
+
+CAMPAIGN_TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
+    C.draft: frozenset({C.scheduled, C.running, C.canceled}),
+    C.scheduled: frozenset({C.running, C.paused, C.canceled}),
+    C.running: frozenset({C.paused, C.completed, C.canceled}),
+    C.paused: frozenset({C.scheduled, C.running, C.canceled}),
+    C.completed: frozenset(),
+    C.canceled: frozenset(),
 }
 
 ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {
@@ -77,7 +94,17 @@ def move_attempt(attempt: Attempt, to: AttemptStatus) -> None:
     attempt.updated_at = utcnow()
 
 
-S = TypeVar("S", NotificationStatus, AttemptStatus)
+def move_campaign(campaign: Campaign, to: CampaignStatus) -> None:
+    _check(CAMPAIGN_TRANSITIONS, campaign.status, to, f"campaign {campaign.id}")
+    campaign.status = to
+    campaign.updated_at = utcnow()
+    if to is C.running and campaign.started_at is None:
+        campaign.started_at = campaign.updated_at
+    if not CAMPAIGN_TRANSITIONS[to]:
+        campaign.finished_at = campaign.updated_at
+
+
+S = TypeVar("S", NotificationStatus, AttemptStatus, CampaignStatus)
 
 
 def _check(table: dict[S, frozenset[S]], current: S, to: S, what: str) -> None:
@@ -93,6 +120,8 @@ class RetryPolicy(BaseModel):
         default_factory=lambda: [Outcome.no_answer, Outcome.busy, Outcome.failed]
     )
     retry_delay_s: int = Field(300, ge=0, le=7 * 86400)
+    # A delay per outcome where it differs from retry_delay_s (campaigns set these).
+    outcome_delay_s: dict[Outcome, int] = Field(default_factory=dict)
     backoff: Literal["fixed", "exponential"] = "fixed"
 
 
@@ -123,4 +152,5 @@ def decide_after_attempt(
     if attempts_made >= policy.max_attempts:
         return Finish(N.failed)
     factor = 2 ** (attempts_made - 1) if policy.backoff == "exponential" else 1
-    return Retry(at=now + timedelta(seconds=policy.retry_delay_s * factor))
+    delay = policy.outcome_delay_s.get(outcome, policy.retry_delay_s)
+    return Retry(at=now + timedelta(seconds=delay * factor))

@@ -1,4 +1,4 @@
-"""SQL tables: notifications, their attempts, and API keys. The database is the truth."""
+"""SQL tables: campaigns, notifications, their attempts, and API keys. The database is the truth."""
 
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ __all__ = [
     "ApiKey",
     "Attempt",
     "AttemptStatus",
+    "Campaign",
+    "CampaignStatus",
     "Channel",
+    "ContactImport",
     "Din",
     "DoNotContact",
+    "ImportIssue",
     "Notification",
     "NotificationStatus",
     "Outcome",
@@ -76,6 +80,8 @@ class Channel(StrEnum):
 
 
 class NotificationStatus(StrEnum):
+    # A campaign contact whose campaign is not running (draft, scheduled, paused).
+    held = "held"
     queued = "queued"
     dialing = "dialing"
     in_progress = "in_progress"
@@ -114,11 +120,14 @@ class Notification(SQLModel, table=True):
     __tablename__ = "notification"
     __table_args__ = (
         sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_notification_idempotency"),
+        # A campaign calls each number once; API notifications (no campaign) are not limited.
+        sa.UniqueConstraint("campaign_id", "to_number", name="uq_notification_campaign_number"),
         sa.Index("ix_notification_status_due_at", "status", "due_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    campaign_id: int | None = Field(default=None, index=True, sa_type=sa.BigInteger)
+    # Indexed by uq_notification_campaign_number, which starts with it.
+    campaign_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     api_key_id: int | None = Field(default=None, foreign_key="api_key.id", sa_type=BigId)
     idempotency_key: str | None = Field(default=None, max_length=255)
     request_hash: str | None = Field(default=None, max_length=64)
@@ -133,6 +142,10 @@ class Notification(SQLModel, table=True):
     # Conference: the people joined with `to_number`, one attempt each per round.
     participants: list[str] | None = Field(default=None, sa_type=sa.JSON)
     policy: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # Campaign contacts: the CSV row, its template variables, and a time zone if the row gave one.
+    row_number: int | None = Field(default=None)
+    variables: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
+    timezone: str | None = Field(default=None, max_length=64)
 
     status: NotificationStatus = Field(
         default=NotificationStatus.queued, sa_type=_enum_column(NotificationStatus)
@@ -150,6 +163,74 @@ class Notification(SQLModel, table=True):
     def recipients(self) -> list[str]:
         """Everyone this notification rings: `to_number`, then any conference participants."""
         return [self.to_number, *(self.participants or [])]
+
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    running = "running"
+    paused = "paused"
+    completed = "completed"
+    canceled = "canceled"
+
+
+class Campaign(SQLModel, table=True):
+    """One message for every contact of a list, under one schedule and one retry policy."""
+
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    name: str = Field(max_length=200)
+    provider: str = Field(max_length=32)
+    channel: Channel = Field(sa_type=_enum_column(Channel))
+    from_number: str = Field(max_length=20)
+    # A Jinja2 template over each contact's variables (tts, sms, voice_flow), or a recording.
+    template: str | None = Field(default=None)
+    recording_url: str | None = Field(default=None, max_length=2048)
+    lang: str | None = Field(default=None, max_length=8)
+    # dialer.campaigns.schemas.Schedule and CampaignPolicy, as JSON.
+    schedule: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    policy: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    default_region: str = Field(default="JP", max_length=2)
+    status: CampaignStatus = Field(
+        default=CampaignStatus.draft, sa_type=_enum_column(CampaignStatus)
+    )
+    pause_reason: str | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = _ts(nullable=True)
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class ContactImport(SQLModel, table=True):
+    """One CSV upload into a campaign, and what became of its rows."""
+
+    __tablename__ = "contact_import"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True, sa_type=sa.BigInteger)
+    filename: str | None = Field(default=None, max_length=255)
+    status: str = Field(default="running", max_length=16)  # running | done | failed
+    rows: int = 0
+    imported: int = 0
+    duplicate: int = 0
+    suppressed: int = 0
+    invalid: int = 0
+    error: str | None = Field(default=None)
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = _ts(nullable=True)
+
+
+class ImportIssue(SQLModel, table=True):
+    """A CSV row that was not imported, and why."""
+
+    __tablename__ = "import_issue"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    import_id: int = Field(foreign_key="contact_import.id", index=True, sa_type=sa.BigInteger)
+    row_number: int
+    reason: str
+    phone: str | None = Field(default=None, max_length=64)
 
 
 class Attempt(SQLModel, table=True):

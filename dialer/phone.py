@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
 from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc
 
-__all__ = ["InvalidNumber", "fast_e164", "normalise", "to_e164"]
+__all__ = ["InvalidNumber", "fast_e164", "fast_normaliser", "normalise", "to_e164"]
 
 
 class InvalidNumber(ValueError):
@@ -69,38 +69,26 @@ _TYPES = (
 )
 
 
-@dataclass(frozen=True)
-class _Desc:
-    pattern: re.Pattern[str]
-    lengths: frozenset[int]
-
-    def matches(self, nsn: str) -> bool:
-        return (not self.lengths or len(nsn) in self.lengths) and bool(self.pattern.fullmatch(nsn))
-
-
-@dataclass(frozen=True)
-class _Region:
-    general: _Desc
-    types: tuple[_Desc, ...]
-
-    def is_valid(self, nsn: str) -> bool:
-        return self.general.matches(nsn) and any(desc.matches(nsn) for desc in self.types)
-
-
-def _desc(desc: PhoneNumberDesc | None) -> _Desc | None:
+def _pattern(desc: PhoneNumberDesc | None) -> str | None:
+    """A desc's pattern with its possible lengths folded in as a lookahead (NSNs are digits)."""
     if desc is None or not desc.national_number_pattern:
         return None
-    return _Desc(re.compile(desc.national_number_pattern), frozenset(desc.possible_length or ()))
+    lengths = "|".join(f".{{{n}}}$" for n in sorted(desc.possible_length or ()))
+    guard = f"(?={lengths})" if lengths else ""
+    return f"{guard}(?:{desc.national_number_pattern})"
 
 
 @lru_cache(maxsize=512)
-def _region(region: str) -> _Region | None:
+def _region(region: str) -> tuple[re.Pattern[str], re.Pattern[str]] | None:
+    """Two patterns a valid NSN of `region` matches: the general one, and one of its types."""
     metadata = PhoneMetadata.metadata_for_region(region)
-    general = _desc(metadata.general_desc) if metadata else None
+    general = _pattern(metadata.general_desc) if metadata else None
     if metadata is None or general is None:
         return None
-    types = tuple(d for d in (_desc(getattr(metadata, name)) for name in _TYPES) if d)
-    return _Region(general=general, types=types)
+    types = [p for p in (_pattern(getattr(metadata, name)) for name in _TYPES) if p]
+    if not types:
+        return None
+    return re.compile(general), re.compile("|".join(f"(?:{p})" for p in types))
 
 
 @lru_cache(maxsize=512)
@@ -111,35 +99,52 @@ def _national_prefix(region: str) -> tuple[int, str] | None:
     return metadata.country_code, metadata.national_prefix
 
 
-def _valid_in(country_code: int, nsn: str) -> bool:
+@lru_cache(maxsize=512)
+def _country(country_code: int) -> tuple[tuple[re.Pattern[str], re.Pattern[str]], ...]:
     regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code, ())
-    return any((rules := _region(r)) is not None and rules.is_valid(nsn) for r in regions)
+    return tuple(rules for r in regions if (rules := _region(r)) is not None)
 
 
 def fast_e164(raw: str, default_region: str) -> str | None:
     """E.164 for a valid number in a common shape, else None (ask to_e164)."""
-    text = raw.strip().translate(_SEPARATORS)
-    if text.startswith("+"):
-        digits = text[1:]
-        if not digits.isdigit():
-            return None
-        for width in (1, 2, 3):
-            country_code = int(digits[:width])
-            if country_code in COUNTRY_CODE_TO_REGION_CODE:
-                nsn = digits[width:]
-                break
+    return fast_normaliser(default_region.upper())(raw)
+
+
+@lru_cache(maxsize=64)
+def fast_normaliser(default_region: str) -> Callable[[str], str | None]:
+    """fast_e164 for one default region, with everything about the region looked up once."""
+    national = _national_prefix(default_region)
+    home_code, prefix = national if national else (0, "")
+    home = _country(home_code) if national else ()
+    codes = COUNTRY_CODE_TO_REGION_CODE
+
+    def normalise(raw: str) -> str | None:
+        text = raw.strip().translate(_SEPARATORS)
+        if text.startswith("+"):
+            digits = text[1:]
+            if not digits.isdigit():
+                return None
+            for width in (1, 2, 3):
+                country_code = int(digits[:width])
+                if country_code in codes:
+                    nsn, rules = digits[width:], _country(country_code)
+                    break
+            else:
+                return None
+        elif national is not None and text.isdigit():
+            country_code, rules = home_code, home
+            nsn = text[len(prefix) :] if text.startswith(prefix) else text
         else:
             return None
-    else:
-        national = _national_prefix(default_region.upper())
-        if national is None or not text.isdigit():
+        # A leading zero can be a trunk prefix or part of the number (Italy): phonenumbers decides.
+        if not nsn or nsn[0] == "0":
             return None
-        country_code, prefix = national
-        nsn = text[len(prefix) :] if text.startswith(prefix) else text
-    # A leading zero can be a trunk prefix or part of the number (Italy): phonenumbers decides.
-    if not nsn or nsn[0] == "0" or not _valid_in(country_code, nsn):
+        for general, kinds in rules:
+            if general.fullmatch(nsn) and kinds.fullmatch(nsn):
+                return f"+{country_code}{nsn}"
         return None
-    return f"+{country_code}{nsn}"
+
+    return normalise
 
 
 def normalise(raw: str, default_region: str) -> str:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
+from sqlalchemy import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
-from dialer.db import SessionMaker, make_async_engine, make_sessionmaker
+from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, make_sync_engine
 from dialer.providers.base import Provider
 from dialer.providers.voxology import FlowCallback, VoxologyProvider
 from dialer.providers.xoxzo import XoxzoProvider
@@ -89,6 +90,7 @@ class Runtime:
     http: httpx.AsyncClient
     providers: dict[str, Provider]
     redis: ArqRedis
+    _sync_engine: Engine | None = field(default=None, repr=False)
 
     @classmethod
     async def open(cls, settings: Settings, redis: ArqRedis | str) -> Runtime:
@@ -115,7 +117,16 @@ class Runtime:
         assert isinstance(provider, XoxzoProvider)
         return provider
 
+    @property
+    def sync_engine(self) -> Engine:
+        """For bulk work on a thread (contact imports), where the drivers' own bulk paths run."""
+        if self._sync_engine is None:
+            self._sync_engine = make_sync_engine(self.settings.sync_database_url)
+        return self._sync_engine
+
     async def close(self) -> None:
+        if self._sync_engine is not None:
+            self._sync_engine.dispose()
         await self.http.aclose()
         await self.redis.aclose()
         await self.engine.dispose()

@@ -7,10 +7,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
 
-__all__ = ["TEMPLATES_DIR", "TemplateProblem", "environment", "render_file", "render_text"]
+__all__ = [
+    "TEMPLATES_DIR",
+    "TemplateProblem",
+    "environment",
+    "render_file",
+    "render_text",
+    "template_variables",
+]
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -42,5 +49,13 @@ def render_file(name: str, context: Mapping[str, Any]) -> str:
     """Render one of the templates in templates/."""
     try:
         return environment().get_template(name).render(**context).strip()
+    except TemplateError as exc:
+        raise TemplateProblem(str(exc)) from exc
+
+
+def template_variables(source: str) -> frozenset[str]:
+    """The variables a user-supplied template needs from each contact; bad syntax is a problem."""
+    try:
+        return frozenset(meta.find_undeclared_variables(environment().parse(source)))
     except TemplateError as exc:
         raise TemplateProblem(str(exc)) from exc

@@ -23,6 +23,7 @@ __all__ = [
     "create_notification",
     "find_by_idempotency_key",
     "get_notification",
+    "normalise_sender",
     "suppress",
 ]
 
@@ -65,6 +66,14 @@ def _sender(raw: str, region: str) -> str:
     return _number("from", raw, region)
 
 
+def normalise_sender(channel: Channel, provider: str, raw: str, region: str) -> str:
+    """`from` as stored: E.164, or a sender name where the channel allows one."""
+    # Only Xoxzo sends SMS from a name; Voxology sends from one of the account's numbers.
+    if channel is Channel.sms and provider == "xoxzo":
+        return _sender(raw, region)
+    return _number("from", raw, region)
+
+
 async def find_by_idempotency_key(
     session: AsyncSession, api_key_id: int, key: str
 ) -> Notification | None:
@@ -87,13 +96,7 @@ async def create_notification(
     participants = [_number("participants", raw, default_region) for raw in data.participants or []]
     if len({to_number, *participants}) != 1 + len(participants):
         raise FieldError("participants", "a conference rings each person once: numbers repeat")
-    # Only Xoxzo sends SMS from a name; Voxology sends from one of the account's numbers.
-    named_sender = data.channel is Channel.sms and data.provider == "xoxzo"
-    from_number = (
-        _sender(data.from_, default_region)
-        if named_sender
-        else _number("from", data.from_, default_region)
-    )
+    from_number = normalise_sender(data.channel, data.provider, data.from_, default_region)
     fingerprint = request_hash(data)
     if idempotency_key is not None and api_key_id is not None:
         existing = await find_by_idempotency_key(session, api_key_id, idempotency_key)

@@ -1,0 +1,1 @@
+"""Benchmark commands: they print figures measured on the machine they run on."""

@@ -1,0 +1,185 @@
+"""/v1/campaigns: create a campaign, upload its contacts, run it, and read its results."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+from sqlmodel import col, select
+from starlette.concurrency import run_in_threadpool
+
+from dialer.campaigns import service
+from dialer.campaigns.schemas import CampaignCreate, CampaignPublic
+from dialer.contacts.importer import import_contacts
+from dialer.contacts.reader import CsvLayout, CsvProblem
+from dialer.db import session_scope
+from dialer.deps import ApiKeyDep, RuntimeDep, SessionDep
+from dialer.models import Campaign, ContactImport, ImportIssue
+from dialer.notifications.service import FieldError
+from dialer.spreadsheets import safe_cell
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
+
+
+class PauseBody(BaseModel):
+    reason: str = Field("paused by API", min_length=1, max_length=500)
+
+
+async def _campaign(session: SessionDep, campaign_id: int) -> Campaign:
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
+    return campaign
+
+
+async def _public(session: SessionDep, campaign: Campaign) -> CampaignPublic:
+    assert campaign.id is not None
+    counts, outcomes = await service.campaign_counts(session, campaign.id)
+    return CampaignPublic.of(campaign, counts, outcomes)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model_by_alias=True)
+async def create(
+    body: CampaignCreate, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
+) -> CampaignPublic:
+    if body.provider not in runtime.providers:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "provider"),
+                    "input": body.provider,
+                    "msg": f"provider {body.provider!r} is not configured here",
+                }
+            ]
+        )
+    try:
+        campaign = await service.create_campaign(session, body)
+    except FieldError as exc:
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", exc.field), "msg": exc.message, "input": None}]
+        ) from exc
+    return await _public(session, campaign)
+
+
+@router.get("/{campaign_id}", response_model_by_alias=True)
+async def read(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
+    return await _public(session, await _campaign(session, campaign_id))
+
+
+@router.post("/{campaign_id}/contacts", status_code=status.HTTP_201_CREATED)
+async def upload_contacts(
+    campaign_id: int,
+    runtime: RuntimeDep,
+    _key: ApiKeyDep,
+    file: Annotated[UploadFile, File(description="CSV with a header row")],
+    phone_column: Annotated[str | None, Form()] = None,
+    timezone_column: Annotated[str | None, Form()] = None,
+    encoding: Annotated[str | None, Form(pattern=r"^(utf-8|utf-8-sig|shift_jis|cp932)$")] = None,
+) -> dict[str, Any]:
+    # No request-long session here: on SQLite it would hold the write lock the import needs.
+    async with session_scope(runtime.sessions) as session:
+        await _campaign(session, campaign_id)
+    layout = CsvLayout(
+        phone_column=phone_column, timezone_column=timezone_column, encoding=encoding
+    )
+    engine = runtime.sync_engine
+    try:
+        report = await run_in_threadpool(
+            import_contacts, engine, campaign_id, file.file, layout, filename=file.filename
+        )
+    except CsvProblem as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"file: {exc}") from exc
+    return {
+        **report.as_dict(),
+        "issues_url": f"/v1/campaigns/{campaign_id}/imports/{report.import_id}/issues.csv",
+    }
+
+
+@router.get("/{campaign_id}/imports/{import_id}/issues.csv")
+async def import_issues(
+    campaign_id: int, import_id: int, session: SessionDep, _key: ApiKeyDep
+) -> StreamingResponse:
+    record = await session.get(ContactImport, import_id)
+    if record is None or record.campaign_id != campaign_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no import {import_id} in this campaign")
+    issues = await session.exec(
+        select(ImportIssue)
+        .where(col(ImportIssue.import_id) == import_id)
+        .order_by(col(ImportIssue.row_number))
+    )
+    rows = ([i.row_number, i.phone or "", i.reason] for i in issues.all())
+    return _csv_response(["row", "phone", "reason"], rows, f"import-{import_id}-issues.csv")
+
+
+@router.post("/{campaign_id}/start", response_model_by_alias=True)
+async def start(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
+    return await _lifecycle(session, campaign_id, "start")
+
+
+@router.post("/{campaign_id}/resume", response_model_by_alias=True)
+async def resume(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
+    return await _lifecycle(session, campaign_id, "resume")
+
+
+@router.post("/{campaign_id}/pause", response_model_by_alias=True)
+async def pause(
+    campaign_id: int, session: SessionDep, _key: ApiKeyDep, body: PauseBody | None = None
+) -> CampaignPublic:
+    return await _lifecycle(session, campaign_id, "pause", (body or PauseBody()).reason)
+
+
+@router.post("/{campaign_id}/cancel", response_model_by_alias=True)
+async def cancel(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
+    return await _lifecycle(session, campaign_id, "cancel")
+
+
+async def _lifecycle(
+    session: SessionDep, campaign_id: int, action: str, reason: str = ""
+) -> CampaignPublic:
+    campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
+    try:
+        if action in {"start", "resume"}:
+            if (action == "resume") != (campaign.status.value == "paused"):
+                raise service.CampaignConflict(
+                    f"{action} a {campaign.status} campaign: use "
+                    f"{'resume' if campaign.status.value == 'paused' else 'start'}"
+                )
+            await service.start_campaign(session, campaign)
+        elif action == "pause":
+            await service.pause_campaign(session, campaign, reason)
+        else:
+            await service.cancel_campaign(session, campaign)
+    except service.CampaignConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    return await _public(session, campaign)
+
+
+def _csv_response(header: list[str], rows: Iterable[list[Any]], name: str) -> StreamingResponse:
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([safe_cell(value) for value in row])
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

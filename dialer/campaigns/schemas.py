@@ -1,0 +1,199 @@
+"""Request and response bodies of /v1/campaigns, and the schedule and policy they carry."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dialer.lifecycle import RetryPolicy
+from dialer.models import Campaign, CampaignStatus, Channel, Outcome
+from dialer.providers import channel_refusal
+from dialer.sms import MAX_SMS_CHARS
+from dialer.templating import TemplateProblem, template_variables
+
+__all__ = [
+    "CampaignCreate",
+    "CampaignPolicy",
+    "CampaignPublic",
+    "OutcomeRetry",
+    "Schedule",
+]
+
+RetriedOutcome = Literal["no_answer", "busy", "failed", "voicemail"]
+
+
+class Schedule(BaseModel):
+    """When contacts may be called: between start and end, on these weekdays, inside the daily
+    window in each recipient's own time zone, never on a holiday."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    # 0 is Monday.
+    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6], min_length=1)
+    window_start: time = time(9, 0)
+    window_end: time = time(20, 0)
+    holidays: list[date] = Field(default_factory=list)
+    # For numbers whose zone the number itself does not settle (and no time-zone column).
+    timezone: str | None = None
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, days: list[int]) -> list[int]:
+        if any(not 0 <= day <= 6 for day in days):
+            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
+        return sorted(set(days))
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, zone: str | None) -> str | None:
+        if zone is not None:
+            try:
+                ZoneInfo(zone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {zone!r}") from exc
+        return zone
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        for name in ("start_at", "end_at"):
+            moment = getattr(self, name)
+            if moment is not None and moment.tzinfo is None:
+                raise ValueError(f"{name} needs a time zone offset")
+        if self.start_at and self.end_at and self.end_at <= self.start_at:
+            raise ValueError("end_at must be after start_at")
+        if self.window_end <= self.window_start:
+            raise ValueError("window_end must be after window_start")
+        return self
+
+
+class OutcomeRetry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    delay_s: int = Field(1800, ge=0, le=7 * 86400)
+
+
+_RETRY: dict[RetriedOutcome, OutcomeRetry] = {
+    "no_answer": OutcomeRetry(delay_s=1800),
+    "busy": OutcomeRetry(delay_s=600),
+    "failed": OutcomeRetry(delay_s=1800),
+}
+
+
+class CampaignPolicy(BaseModel):
+    """How often and when a contact is tried again, by outcome."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(3, ge=1, le=10)
+    retry: dict[RetriedOutcome, OutcomeRetry] = Field(default_factory=lambda: dict(_RETRY))
+    backoff: Literal["fixed", "exponential"] = "fixed"
+    # leave: a machine gets the message and the contact counts as delivered;
+    # retry: hang up on a machine (Voxology detects it) and call again by the voicemail rule.
+    voicemail: Literal["leave", "retry"] = "leave"
+    # Calls of this campaign in flight at once; None: only the provider's limits apply.
+    max_concurrent: int | None = Field(None, ge=1, le=10_000)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The per-notification policy every contact of the campaign carries."""
+        retried = {Outcome(name): rule for name, rule in self.retry.items()}
+        if self.voicemail == "leave":
+            retried.pop(Outcome.voicemail, None)
+        return RetryPolicy(
+            max_attempts=self.max_attempts,
+            retry_on=list(retried),
+            retry_delay_s=0,
+            outcome_delay_s={outcome: rule.delay_s for outcome, rule in retried.items()},
+            backoff=self.backoff,
+        )
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    provider: Literal["xoxzo", "voxology"] = "xoxzo"
+    channel: Channel
+    from_: str = Field(alias="from", min_length=1, max_length=32)
+    template: str | None = Field(None, min_length=1, max_length=MAX_SMS_CHARS * 4)
+    recording_url: AnyHttpUrl | None = None
+    lang: Literal["ja", "en"] | None = None
+    schedule: Schedule = Field(default_factory=Schedule)
+    policy: CampaignPolicy = Field(default_factory=CampaignPolicy)
+    default_region: str = Field("JP", min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _message_matches_channel(self) -> Self:
+        refusal = channel_refusal(self.provider, self.channel)
+        if refusal is not None:
+            raise ValueError(refusal)
+        if self.channel is Channel.conference:
+            raise ValueError("a campaign sends one message to each contact: no conferences")
+        if self.channel is Channel.playback:
+            if self.recording_url is None or self.template is not None:
+                raise ValueError("channel playback takes recording_url, not template")
+        elif self.channel is Channel.voice_flow:
+            if (self.template is None) == (self.recording_url is None):
+                raise ValueError("channel voice_flow takes template or recording_url, exactly one")
+        elif self.template is None or self.recording_url is not None:
+            raise ValueError(f"channel {self.channel.value} takes template, not recording_url")
+        url = self.recording_url
+        if url is not None and self.provider == "xoxzo" and url.scheme != "http":
+            raise ValueError("recording_url: Xoxzo plays only http:// recordings")
+        if self.template is not None:
+            try:
+                template_variables(self.template)
+            except TemplateProblem as exc:
+                raise ValueError(f"template: {exc}") from exc
+        if self.channel.is_voice:
+            self.lang = self.lang or ("ja" if self.provider == "xoxzo" else "en")
+        elif self.lang is not None:
+            raise ValueError("lang is for calls, not sms")
+        if self.policy.voicemail == "retry" and self.channel is not Channel.voice_flow:
+            raise ValueError("policy.voicemail 'retry' needs channel voice_flow (detection)")
+        return self
+
+
+class CampaignPublic(BaseModel):
+    id: int
+    name: str
+    provider: str
+    channel: Channel
+    from_: str = Field(validation_alias="from_number", serialization_alias="from")
+    template: str | None
+    recording_url: str | None
+    lang: str | None
+    schedule: Schedule
+    policy: CampaignPolicy
+    default_region: str
+    status: CampaignStatus
+    pause_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    counts: dict[str, int] = Field(default_factory=dict)
+    outcomes: dict[str, int] = Field(default_factory=dict)
+    progress: float = 0.0
+
+    @classmethod
+    def of(
+        cls, campaign: Campaign, counts: dict[str, int], outcomes: dict[str, int]
+    ) -> CampaignPublic:
+        total = sum(counts.values())
+        done = sum(n for status, n in counts.items() if status in _FINAL)
+        return cls.model_validate(
+            {
+                **campaign.model_dump(),
+                "counts": counts,
+                "outcomes": outcomes,
+                "progress": round(done / total, 4) if total else 0.0,
+            }
+        )
+
+
+_FINAL = {"delivered", "failed", "canceled", "expired", "suppressed"}

@@ -1,0 +1,127 @@
+"""Campaign rules and queries: create, the lifecycle (start, pause, resume, cancel), counts.
+
+A campaign's contacts are notifications. They wait as `held` while the campaign is not running
+and are moved together, with one UPDATE, when it starts, pauses or is canceled.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.campaigns.schemas import CampaignCreate, Schedule
+from dialer.lifecycle import IllegalTransition, move_campaign
+from dialer.models import Campaign, CampaignStatus, Notification, NotificationStatus, utcnow
+from dialer.notifications.service import normalise_sender
+
+__all__ = [
+    "CampaignConflict",
+    "campaign_counts",
+    "cancel_campaign",
+    "create_campaign",
+    "pause_campaign",
+    "start_campaign",
+]
+
+C = CampaignStatus
+N = NotificationStatus
+
+
+class CampaignConflict(Exception):
+    """A lifecycle request the campaign's status does not allow (409)."""
+
+
+async def create_campaign(session: AsyncSession, data: CampaignCreate) -> Campaign:
+    sender = normalise_sender(data.channel, data.provider, data.from_, data.default_region)
+    campaign = Campaign(
+        name=data.name,
+        provider=data.provider,
+        channel=data.channel,
+        from_number=sender,
+        template=data.template,
+        recording_url=str(data.recording_url) if data.recording_url else None,
+        lang=data.lang,
+        schedule=data.schedule.model_dump(mode="json"),
+        policy=data.policy.model_dump(mode="json"),
+        default_region=data.default_region.upper(),
+    )
+    session.add(campaign)
+    await session.flush()
+    return campaign
+
+
+async def campaign_counts(
+    session: AsyncSession, campaign_id: int
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Contacts per notification status, and per outcome."""
+    by_status = await session.exec(
+        select(Notification.status, func.count())
+        .where(col(Notification.campaign_id) == campaign_id)
+        .group_by(col(Notification.status))
+    )
+    by_outcome = await session.exec(
+        select(Notification.outcome, func.count())
+        .where(col(Notification.campaign_id) == campaign_id, col(Notification.outcome).is_not(None))
+        .group_by(col(Notification.outcome))
+    )
+    return (
+        {str(status): n for status, n in by_status.all()},
+        {str(outcome): n for outcome, n in by_outcome.all()},
+    )
+
+
+def _move(campaign: Campaign, to: CampaignStatus) -> None:
+    try:
+        move_campaign(campaign, to)
+    except IllegalTransition as exc:
+        raise CampaignConflict(f"a {campaign.status} campaign cannot become {to}") from exc
+
+
+async def _move_contacts(
+    session: AsyncSession,
+    campaign_id: int,
+    frm: tuple[NotificationStatus, ...],
+    to: N,
+    now: datetime,
+) -> int:
+    values: dict[str, object] = {"status": to, "updated_at": now}
+    if to is N.canceled:
+        values["finished_at"] = now
+        values["last_error"] = "the campaign was canceled"
+    result = await session.exec(
+        update(Notification)
+        .where(col(Notification.campaign_id) == campaign_id, col(Notification.status).in_(frm))
+        .values(**values)
+    )
+    return int(result.rowcount)
+
+
+async def start_campaign(session: AsyncSession, campaign: Campaign) -> int:
+    """Start (or resume) a campaign: its held contacts join the queue. Before its start_at the
+    campaign is `scheduled`: the contacts are queued, but not due until then."""
+    assert campaign.id is not None
+    now = utcnow()
+    schedule = Schedule.model_validate(campaign.schedule)
+    if schedule.end_at is not None and schedule.end_at <= now:
+        raise CampaignConflict("the campaign's end_at has passed")
+    later = schedule.start_at is not None and schedule.start_at > now
+    _move(campaign, C.scheduled if later else C.running)
+    campaign.pause_reason = None
+    return await _move_contacts(session, campaign.id, (N.held,), N.queued, now)
+
+
+async def pause_campaign(session: AsyncSession, campaign: Campaign, reason: str) -> int:
+    """Nothing not yet dialled is dialled, retries included; calls under way finish."""
+    assert campaign.id is not None
+    _move(campaign, C.paused)
+    campaign.pause_reason = reason
+    return await _move_contacts(session, campaign.id, (N.queued,), N.held, utcnow())
+
+
+async def cancel_campaign(session: AsyncSession, campaign: Campaign) -> int:
+    assert campaign.id is not None
+    _move(campaign, C.canceled)
+    return await _move_contacts(session, campaign.id, (N.queued, N.held), N.canceled, utcnow())

@@ -1,0 +1,1 @@
+"""Contact lists: reading CSV files as they come, and importing them into campaigns."""

@@ -1,0 +1,462 @@
+"""Importing a contacts CSV into a campaign: streamed, batched, and every row accounted for.
+
+Each good row becomes a notification of the campaign (the one pipeline); duplicates (by E.164
+number, within the campaign) are counted and dropped; numbers on the do-not-contact list are kept
+as `suppressed`; every invalid row is recorded with its row number and reason. Rows go in by
+batches of `batch_size`, each batch its own transaction, as driver-level bulk statements
+(executemany on SQLite, COPY on PostgreSQL), never one ORM object per row.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import queue
+import sys
+import threading
+import zoneinfo
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, BinaryIO
+
+from sqlalchemy import Connection, Engine, insert, text, update
+from sqlmodel import Session, col, select
+
+from dialer.campaigns.schemas import CampaignPolicy, Schedule
+from dialer.contacts.reader import CsvLayout, CsvProblem, Row, read_rows
+from dialer.models import (
+    Campaign,
+    CampaignStatus,
+    ContactImport,
+    DoNotContact,
+    ImportIssue,
+    Notification,
+    NotificationStatus,
+)
+from dialer.optouts.service import GLOBAL
+from dialer.phone import InvalidNumber, fast_normaliser, to_e164
+from dialer.templating import template_variables
+
+__all__ = ["ImportReport", "copy_text", "import_contacts", "json_writer"]
+
+SUPPRESSED_REASON = "the number is on the do-not-contact list"
+_quote = json.encoder.encode_basestring
+
+
+def json_writer(names: list[str]) -> Callable[[dict[str, str]], str]:
+    """JSON for rows whose variables always have these names: what json.dumps writes, with the
+    keys encoded once per file instead of once per row."""
+    keys = [f"{_quote(name)}:" for name in names]
+    if not keys:
+        return lambda _variables: "{}"
+
+    def write(variables: dict[str, str]) -> str:
+        values = map(_quote, variables.values())
+        return "{" + ",".join(map(str.__add__, keys, values)) + "}"
+
+    return write
+
+
+_COLUMNS = (
+    "campaign_id",
+    "provider",
+    "channel",
+    "to_number",
+    "from_number",
+    "lang",
+    "recording_url",
+    "policy",
+    "row_number",
+    "variables",
+    "timezone",
+    "status",
+    "attempts_made",
+    "last_error",
+    "due_at",
+    "created_at",
+    "updated_at",
+    "finished_at",
+)
+
+
+@dataclass
+class ImportReport:
+    import_id: int
+    campaign_id: int
+    rows: int = 0
+    imported: int = 0
+    duplicate: int = 0
+    suppressed: int = 0
+    invalid: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "import_id": self.import_id,
+            "campaign_id": self.campaign_id,
+            "rows": self.rows,
+            "imported": self.imported,
+            "duplicate": self.duplicate,
+            "suppressed": self.suppressed,
+            "invalid": self.invalid,
+        }
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Everything about the campaign that each row needs, worked out once."""
+
+    campaign: Campaign
+    needed: frozenset[str]
+    status: str
+    due_at: datetime
+    policy_json: str
+
+
+def _timestamp(postgres: bool, moment: datetime) -> Any:
+    naive = moment.astimezone(UTC).replace(tzinfo=None)
+    # SQLAlchemy's SQLite DATETIME storage format, so the ORM reads these rows back.
+    return naive if postgres else naive.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+_STAGE_COLUMNS = "to_number, row_number, variables, timezone, blocked"
+
+
+def _create_stage(conn: Connection) -> None:
+    """A bare table each batch lands in first; only what differs from row to row goes there."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS contact_stage (to_number text, row_number integer, "
+            "variables text, timezone text, blocked boolean) ON COMMIT DELETE ROWS"
+        )
+    else:
+        conn.exec_driver_sql(
+            "CREATE TEMP TABLE IF NOT EXISTS contact_stage (to_number TEXT, row_number INTEGER, "
+            "variables TEXT, timezone TEXT, blocked INTEGER)"
+        )
+
+
+def _insert_sql(postgres: bool) -> str:
+    names = ", ".join(_COLUMNS)
+    json_type = "::json" if postgres else ""
+    select = (
+        f"SELECT :campaign_id, :provider, :channel, s.to_number, :from_number, :lang, "
+        f":recording_url, CAST(:policy AS {'json' if postgres else 'TEXT'}), s.row_number, "
+        f"s.variables{json_type}, s.timezone, "
+        "CASE WHEN s.blocked THEN 'suppressed' ELSE :status END, 0, "
+        "CASE WHEN s.blocked THEN :reason END, :due_at, :now, :now, "
+        "CASE WHEN s.blocked THEN :now END FROM contact_stage s"
+    )
+    if postgres:
+        return (
+            f"INSERT INTO notification ({names}) {select} "
+            "ON CONFLICT (campaign_id, to_number) DO NOTHING"
+        )
+    return f"INSERT OR IGNORE INTO notification ({names}) {select}"
+
+
+def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
+    """Stage rows in COPY's text format, in one piece: numbers, zone names and t/f need no
+    escaping; the JSON's backslashes do (it has escaped every control character already)."""
+    lines = [
+        f"{number}\t{row_number}\t{variables.replace(chr(92), chr(92) * 2)}\t"
+        f"{zone if zone is not None else chr(92) + 'N'}\t{'t' if blocked else 'f'}\n"
+        for number, row_number, variables, zone, blocked in rows
+    ]
+    return "".join(lines).encode()
+
+
+def _insert_new(conn: Connection, rows: list[tuple[Any, ...]], constants: dict[str, Any]) -> int:
+    """Insert what is new; returns how many were (a number already in the campaign is not)."""
+    if not rows:
+        return 0
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f"COPY contact_stage ({_STAGE_COLUMNS}) FROM STDIN") as copy,
+        ):
+            copy.write(copy_text(rows))
+    else:
+        conn.exec_driver_sql("DELETE FROM contact_stage")
+        conn.exec_driver_sql("INSERT INTO contact_stage VALUES (?, ?, ?, ?, ?)", rows)
+    result = conn.execute(text(_insert_sql(postgres)), constants)
+    if postgres:
+        conn.exec_driver_sql("DELETE FROM contact_stage")
+    return int(result.rowcount)
+
+
+@dataclass
+class _Batch:
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    suppressed: int = 0
+
+
+class _BatchWriter:
+    """Writes each batch in a transaction of its own on a connection of its own: the rows into
+    the stage table, then one INSERT ... SELECT that adds the campaign's columns in SQL."""
+
+    def __init__(self, engine: Engine, report: ImportReport, constants: dict[str, Any]) -> None:
+        self.report = report
+        self.constants = constants
+        self.imported = self.suppressed = self.conflicts = 0
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+            with self._conn.begin():
+                _create_stage(self._conn)
+        return self._conn
+
+    def put(self, batch: _Batch) -> None:
+        self._write(batch)
+
+    def _write(self, batch: _Batch) -> None:
+        conn = self._connection()
+        with conn.begin():
+            inserted = _insert_new(conn, batch.rows, self.constants)
+            # A number another import added meanwhile is a duplicate too.
+            self.conflicts += len(batch.rows) - inserted
+            self.imported += inserted - batch.suppressed
+            self.suppressed += batch.suppressed
+            if batch.issues:
+                conn.execute(insert(ImportIssue), batch.issues)
+            _save_counts(conn, self.report, self)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+class _ThreadedWriter(_BatchWriter):
+    """For PostgreSQL: batches are written on a thread of their own, so the server inserts one
+    batch while this process reads the next. (Not for SQLite: its driver takes and drops the
+    GIL around every row of an executemany, and a busy reading thread starves it.)"""
+
+    # The reading thread holds the GIL almost always; at Python's default 5 ms switch interval
+    # the writer waits that long each time the server answers it. Measured on 1,000,000 rows:
+    # 32,000 rows/s at 5 ms, 47,000 at 0.2 ms.
+    SWITCH_INTERVAL_S = 0.0002
+
+    def __init__(self, engine: Engine, report: ImportReport, constants: dict[str, Any]) -> None:
+        super().__init__(engine, report, constants)
+        self.error: BaseException | None = None
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(self.SWITCH_INTERVAL_S)
+        self._queue: queue.Queue[_Batch | None] = queue.Queue(maxsize=2)
+        self._thread = threading.Thread(target=self._run, name="contact-import", daemon=True)
+        self._thread.start()
+
+    def put(self, batch: _Batch) -> None:
+        if self.error is not None:
+            raise self.error
+        self._queue.put(batch)
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        sys.setswitchinterval(self._interval)
+        super().close()
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        try:
+            while (batch := self._queue.get()) is not None:
+                self._write(batch)
+        except BaseException as exc:  # raised again on the reading thread
+            self.error = exc
+            while self._queue.get() is not None:
+                pass
+
+
+def _plan(conn: Connection, campaign_id: int, now: datetime) -> _Plan:
+    with Session(conn) as session:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is not None:
+            session.expunge(campaign)
+    if campaign is None:
+        raise CsvProblem(f"no campaign {campaign_id}")
+    if campaign.status in (CampaignStatus.completed, CampaignStatus.canceled):
+        raise CsvProblem(f"campaign {campaign_id} is {campaign.status}: it takes no more contacts")
+    schedule = Schedule.model_validate(campaign.schedule)
+    policy = CampaignPolicy.model_validate(campaign.policy).retry_policy()
+    running = campaign.status in (CampaignStatus.running, CampaignStatus.scheduled)
+    return _Plan(
+        campaign=campaign,
+        needed=template_variables(campaign.template) if campaign.template else frozenset(),
+        status=(NotificationStatus.queued if running else NotificationStatus.held).value,
+        due_at=max(now, schedule.start_at) if schedule.start_at else now,
+        policy_json=policy.model_dump_json(),
+    )
+
+
+def _known_numbers(conn: Connection, campaign_id: int) -> set[int]:
+    found = conn.execute(
+        select(Notification.to_number).where(col(Notification.campaign_id) == campaign_id)
+    )
+    return {int(number[1:]) for number in found.scalars()}
+
+
+def _blocked_numbers(conn: Connection, campaign_id: int) -> set[str]:
+    scopes = [GLOBAL, f"campaign:{campaign_id}"]
+    found = conn.execute(select(DoNotContact.number).where(col(DoNotContact.scope).in_(scopes)))
+    return set(found.scalars())
+
+
+def _problem(row: Row, plan: _Plan, zones: set[str]) -> str | None:
+    if row.problem is not None:
+        return row.problem
+    variables = row.variables
+    for name in plan.needed:
+        value = variables[name]
+        if not value or value.isspace():
+            return f"missing variable {name!r}"
+    if row.timezone is not None and row.timezone not in zones:
+        return f"unknown time zone {row.timezone!r}"
+    return None
+
+
+def import_contacts(
+    engine: Engine,
+    campaign_id: int,
+    stream: BinaryIO,
+    layout: CsvLayout | None = None,
+    *,
+    filename: str | None = None,
+    batch_size: int = 10_000,
+) -> ImportReport:
+    """Import every row of `stream`; raises CsvProblem for a file that cannot be read at all."""
+    now = datetime.now(UTC)
+    with engine.connect() as conn, conn.begin():
+        plan = _plan(conn, campaign_id, now)
+        variables, rows = read_rows(stream, layout or CsvLayout())
+        absent = sorted(plan.needed - set(variables))
+        if absent:
+            raise CsvProblem(f"the template needs column(s) {', '.join(absent)}")
+        created = conn.execute(
+            insert(ContactImport).values(campaign_id=campaign_id, filename=filename)
+        ).inserted_primary_key
+        assert created is not None
+        seen = _known_numbers(conn, campaign_id)
+        blocked = _blocked_numbers(conn, campaign_id)
+        postgres = conn.dialect.name == "postgresql"
+    report = ImportReport(import_id=int(created[0]), campaign_id=campaign_id)
+    kind = _ThreadedWriter if postgres else _BatchWriter
+    writer = kind(engine, report, _constants(plan, postgres, now))
+    failure: CsvProblem | None = None
+    # Rows make no reference cycles; without the cycle collector's passes over a growing heap
+    # a million rows go some 20% faster.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _read_into(writer, plan, rows, json_writer(variables), report, batch_size, seen, blocked)
+    except CsvProblem as exc:
+        failure = exc
+    finally:
+        if collecting:
+            gc.enable()
+        writer.close()
+        report.imported, report.suppressed = writer.imported, writer.suppressed
+        report.duplicate += writer.conflicts
+    with engine.connect() as conn, conn.begin():
+        _save_counts(
+            conn,
+            report,
+            None,
+            status="failed" if failure else "done",
+            error=str(failure) if failure else None,
+            finished_at=datetime.now(UTC),
+        )
+    if failure is not None:
+        raise failure
+    return report
+
+
+def _read_into(
+    writer: _BatchWriter,
+    plan: _Plan,
+    rows: Iterator[Row],
+    to_json: Callable[[dict[str, str]], str],
+    report: ImportReport,
+    batch_size: int,
+    seen: set[int],
+    blocked: set[str],
+) -> None:
+    region = plan.campaign.default_region
+    fast_e164 = fast_normaliser(region.upper())
+    zones = zoneinfo.available_timezones()
+    batch = _Batch()
+    for row in rows:
+        report.rows += 1
+        problem = _problem(row, plan, zones)
+        number = None
+        if problem is None:
+            try:
+                number = fast_e164(row.phone) or to_e164(row.phone, region)
+            except InvalidNumber as exc:
+                problem = f"invalid phone number: {exc}"
+        if problem is not None or number is None:
+            report.invalid += 1
+            batch.issues.append(
+                {
+                    "import_id": report.import_id,
+                    "row_number": row.number,
+                    "reason": problem,
+                    "phone": row.phone[:64],
+                }
+            )
+            continue
+        key = int(number[1:])
+        if key in seen:
+            report.duplicate += 1
+            continue
+        seen.add(key)
+        is_blocked = number in blocked
+        batch.suppressed += is_blocked
+        batch.rows.append((number, row.number, to_json(row.variables), row.timezone, is_blocked))
+        if len(batch.rows) >= batch_size:
+            writer.put(batch)
+            batch = _Batch()
+    writer.put(batch)
+
+
+def _constants(plan: _Plan, postgres: bool, now: datetime) -> dict[str, Any]:
+    """What every contact of this import shares, bound once per batch."""
+    campaign = plan.campaign
+    return {
+        "campaign_id": campaign.id,
+        "provider": campaign.provider,
+        "channel": campaign.channel.value,
+        "from_number": campaign.from_number,
+        "lang": campaign.lang,
+        "recording_url": campaign.recording_url,
+        "policy": plan.policy_json,
+        "status": plan.status,
+        "reason": SUPPRESSED_REASON,
+        "due_at": _timestamp(postgres, plan.due_at),
+        "now": _timestamp(postgres, now),
+    }
+
+
+def _save_counts(
+    conn: Connection, report: ImportReport, written: _BatchWriter | None, **extra: Any
+) -> None:
+    """The import's counts so far; `written`: the writer's own, while it is still running."""
+    conn.execute(
+        update(ContactImport)
+        .where(col(ContactImport.id) == report.import_id)
+        .values(
+            rows=report.rows,
+            imported=written.imported if written else report.imported,
+            duplicate=report.duplicate + (written.conflicts if written else 0),
+            suppressed=written.suppressed if written else report.suppressed,
+            invalid=report.invalid,
+            **extra,
+        )
+    )

@@ -1,0 +1,159 @@
+"""Importing contacts into real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from dialer.contacts.importer import copy_text, import_contacts, json_writer
+from dialer.contacts.reader import CsvProblem
+from dialer.db import make_sync_engine
+from dialer.models import (
+    Campaign,
+    CampaignStatus,
+    Channel,
+    ContactImport,
+    DoNotContact,
+    ImportIssue,
+    Notification,
+    NotificationStatus,
+)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_sync_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def _campaign(engine: Engine, **fields: object) -> int:
+    values = {
+        "name": "spring reminders",
+        "provider": "xoxzo",
+        "channel": Channel.tts,
+        "from_number": "+81312345678",
+        "template": "Hello {{ name }}, see you at {{ time }}.",
+        "lang": "en",
+        **fields,
+    }
+    with Session(engine) as session:
+        campaign = Campaign.model_validate(values)
+        session.add(campaign)
+        session.commit()
+        assert campaign.id is not None
+        return campaign.id
+
+
+def _import(engine: Engine, campaign_id: int, text: str, **options: object) -> dict[str, int]:
+    report = import_contacts(engine, campaign_id, io.BytesIO(text.encode()), **options)  # type: ignore[arg-type]
+    return report.as_dict()
+
+
+CSV = """phone,name,time
+090-1234-5670,Aiko,10:00
++81 90 1234 5671,Kenji,11:00
+09012345670,Aiko again,12:00
+12,Shorty,13:00
+090-1234-5672,,14:00
+090-1234-5673,Yuki
+090-1234-5674,Haruto,15:00
+"""
+
+
+def test_good_rows_import_and_every_other_row_is_accounted_for(engine: Engine) -> None:
+    campaign_id = _campaign(engine)
+    with Session(engine) as session:
+        session.add(DoNotContact(number="+819012345674", source="api"))
+        session.commit()
+    report = _import(engine, campaign_id, CSV, batch_size=2)
+    assert {k: report[k] for k in ("rows", "imported", "duplicate", "suppressed", "invalid")} == {
+        "rows": 7,
+        "imported": 2,
+        "duplicate": 1,
+        "suppressed": 1,
+        "invalid": 3,
+    }
+    with Session(engine) as session:
+        issues = session.exec(select(ImportIssue).order_by(col(ImportIssue.row_number))).all()
+        assert [(i.row_number, i.reason) for i in issues] == [
+            (5, "invalid phone number: too short"),
+            (6, "missing variable 'name'"),
+            (7, "expected 3 fields, found 2"),
+        ]
+        contacts = session.exec(select(Notification).order_by(col(Notification.row_number))).all()
+        assert [(c.row_number, c.to_number, c.status) for c in contacts] == [
+            (2, "+819012345670", NotificationStatus.held),
+            (3, "+819012345671", NotificationStatus.held),
+            (8, "+819012345674", NotificationStatus.suppressed),
+        ]
+        assert contacts[0].variables == {"name": "Aiko", "time": "10:00"}
+        assert contacts[0].campaign_id == campaign_id and contacts[0].text is None
+        assert contacts[0].policy["max_attempts"] == 3
+        assert contacts[0].created_at.tzinfo is not None
+        record = session.get(ContactImport, report["import_id"])
+        assert record is not None and record.status == "done" and record.invalid == 3
+
+
+def test_a_second_import_dedupes_against_the_first(engine: Engine) -> None:
+    campaign_id = _campaign(engine)
+    _import(engine, campaign_id, CSV)
+    again = _import(engine, campaign_id, "phone,name,time\n090-1234-5671,K,1\n090-1234-5679,N,2\n")
+    assert (again["imported"], again["duplicate"]) == (1, 1)
+
+
+def test_contacts_of_a_running_campaign_are_queued_at_once(engine: Engine) -> None:
+    campaign_id = _campaign(engine, status=CampaignStatus.running)
+    _import(engine, campaign_id, "phone,name,time\n090-1234-5671,K,1\n")
+    with Session(engine) as session:
+        [contact] = session.exec(select(Notification)).all()
+        assert contact.status is NotificationStatus.queued
+
+
+def test_a_time_zone_column_is_kept_and_checked(engine: Engine) -> None:
+    campaign_id = _campaign(engine, template="Hi {{ name }}")
+    report = _import(
+        engine,
+        campaign_id,
+        "phone,name,tz\n+1 415 555 0100,A,America/Los_Angeles\n+1 415 555 0101,B,Mars/Olympus\n",
+    )
+    assert (report["imported"], report["invalid"]) == (1, 1)
+    with Session(engine) as session:
+        [contact] = session.exec(select(Notification)).all()
+        assert (contact.to_number, contact.timezone) == ("+14155550100", "America/Los_Angeles")
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("phone,name\n090-1234-5670,A\n", "the template needs column"),
+        ("name,time\nA,1\n", "no phone column"),
+    ],
+)
+def test_a_file_the_campaign_cannot_use_is_refused_whole(
+    engine: Engine, text: str, words: str
+) -> None:
+    campaign_id = _campaign(engine)
+    with pytest.raises(CsvProblem, match=words):
+        _import(engine, campaign_id, text)
+    with Session(engine) as session:
+        assert session.exec(select(Notification)).all() == []
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [{}, {"name": "Aiko"}, {"名前": '山田 "x"\n\t\\', "n": "\u2028\x00"}],
+)
+def test_variables_json_is_what_json_dumps_writes(variables: dict[str, str]) -> None:
+    write = json_writer(list(variables))
+    assert json.loads(write(variables)) == variables
+
+
+def test_the_copy_text_escapes_what_copy_would_misread() -> None:
+    rows = [("+819012345670", 2, json_writer(["a"])({"a": "tab\there \\ back"}), None, True)]
+    assert copy_text(rows) == (b'+819012345670\t2\t{"a":"tab\\\\there \\\\\\\\ back"}\t\\N\tt\n')
