@@ -42,7 +42,8 @@ A = AttemptStatus
 NOTIFICATION_TRANSITIONS: dict[NotificationStatus, frozenset[NotificationStatus]] = {
     # held <-> queued as its campaign pauses and runs; campaigns move contacts in bulk.
     N.held: frozenset({N.queued, N.canceled, N.expired}),
-    N.queued: frozenset({N.held, N.dialing, N.canceled, N.expired, N.suppressed}),
+    # queued -> failed: a campaign message that cannot be rendered.
+    N.queued: frozenset({N.held, N.dialing, N.canceled, N.expired, N.suppressed, N.failed}),
     # dialing -> queued: the provider certainly did not act (429, no credit); try later.
     N.dialing: frozenset({N.in_progress, N.queued, N.delivered, N.failed}),
     N.in_progress: frozenset({N.queued, N.delivered, N.failed}),

@@ -18,7 +18,8 @@ from dialer.callflows.render import (
     Speech,
     render_flow,
 )
-from dialer.models import Channel, Notification, utcnow
+from dialer.lifecycle import RetryPolicy
+from dialer.models import Channel, Notification, Outcome, utcnow
 from dialer.optouts.service import block_number
 from dialer.providers.voxology import parse_call
 from dialer.security import callback_token, verify_callback_token
@@ -73,7 +74,9 @@ def flow_for(notification: Notification) -> FlowContext:
         language, voice = _LANGUAGES.get(notification.lang or "en", _LANGUAGES["en"])
         message = Speech(text=notification.text or "", language=language, voice=voice)
     if notification.channel is Channel.voice_flow:
-        return DetectFlow(message=message)
+        # Retried on voicemail: hang up on the machine rather than leave the message.
+        retried = RetryPolicy.model_validate(notification.policy).retry_on
+        return DetectFlow(message=message, leave_voicemail=Outcome.voicemail not in retried)
     return SayFlow(message=message)
 
 

@@ -15,6 +15,7 @@ from arq.constants import job_key_prefix
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.campaigns.gates import settle_campaigns
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, move_notification
 from dialer.models import Attempt, Notification, NotificationStatus, utcnow
@@ -87,6 +88,7 @@ async def run_hopper(runtime: Runtime) -> dict[str, int]:
     async with session_scope(runtime.sessions) as session:
         now = utcnow()
         expired = await expire_overdue(session, now, limit)
+        campaigns = await settle_campaigns(session, now)
         work = await find_due_work(session, now, limit)
     dials = await _not_queued(runtime.redis, work.notification_ids, dial_job_id)
     checks = await _not_queued(runtime.redis, work.attempt_ids, check_job_id)
@@ -94,4 +96,4 @@ async def run_hopper(runtime: Runtime) -> dict[str, int]:
         await enqueue_dial(runtime.redis, notification_id)
     for attempt_id in checks:
         await enqueue_check(runtime.redis, attempt_id)
-    return {"expired": expired, "dials": len(dials), "checks": len(checks)}
+    return {"expired": expired, "dials": len(dials), "checks": len(checks), **campaigns}

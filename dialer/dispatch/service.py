@@ -13,6 +13,7 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.callflows.service import session_data_for
+from dialer.campaigns.gates import campaign_gate
 from dialer.config import Settings
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, RetryPolicy, move_attempt, move_notification
@@ -110,6 +111,8 @@ async def claim_for_dialing(
         if await is_blocked(session, number):
             suppress(notification)
             return None
+    if await campaign_gate(session, notification, now) is not None:
+        return None
     policy = RetryPolicy.model_validate(notification.policy)
     if notification.attempts_made >= policy.max_attempts:
         log.error("notification %s is queued with no attempts left", notification_id)

@@ -138,3 +138,30 @@ async def test_a_bad_voice_flow_request_is_refused(
     )
     assert answer.status_code == 422
     assert words in answer.text
+
+
+async def test_retried_on_voicemail_the_machine_is_hung_up_on_and_called_again(
+    harness: Harness,
+) -> None:
+    policy = {"max_attempts": 2, "retry_on": ["voicemail"], "retry_delay_s": 0}
+    body = await harness.notify("+14155550125", **FLOW, policy=policy)
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+
+    async def retried() -> dict[str, Any] | None:
+        now = await harness.read(body["id"])
+        return now if now["status"] == "queued" else None
+
+    from tests.support import wait_for
+
+    queued = await wait_for(retried, 30, "the voicemail retry")
+    [attempt] = queued["attempts"]
+    assert attempt["outcome"] == "voicemail"
+    call: VoxologyCall = harness.sandbox.voxology_calls[attempt["provider_id"]]
+    assert call.heard == []  # nothing left on the machine
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+    final = await harness.wait_final(body["id"])
+    assert (final["status"], final["outcome"], final["attempts_made"]) == (
+        "failed",
+        "voicemail",
+        2,
+    )

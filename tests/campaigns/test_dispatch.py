@@ -1,0 +1,118 @@
+"""Campaign contacts through the one pipeline: gated at dispatch, rendered, dialled, completed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import col, select
+
+from dialer.db import session_scope
+from dialer.dispatch.service import dial_notification
+from dialer.models import Notification
+from dialer.serve import running_worker
+from tests.support import Harness, wait_for
+
+ALL_DAY = {"window_start": "00:00:00", "window_end": "23:59:59"}
+CAMPAIGN: dict[str, Any] = {
+    "name": "parcel notices",
+    "channel": "tts",
+    "from": "+81312345678",
+    "template": "Hello {{ name }}, parcel {{ parcel }} arrives today.",
+    "lang": "en",
+    "policy": {"max_attempts": 2, "retry": {"no_answer": {"delay_s": 1}}},
+}
+# Last digits 0-6 answer, 7 and 8 do not answer, 9 fails (the sandbox's rule).
+CSV = "phone,name,parcel\n" + "".join(f"090-1234-567{d},Person {d},P-{d}\n" for d in "01279")
+
+
+async def _campaign(harness: Harness, **fields: Any) -> int:
+    body = {**CAMPAIGN, **fields}
+    created = await harness.api.post("/v1/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    cid: int = created.json()["id"]
+    upload = await harness.api.post(
+        f"/v1/campaigns/{cid}/contacts", files={"file": ("c.csv", CSV.encode(), "text/csv")}
+    )
+    assert upload.status_code == 201, upload.text
+    return cid
+
+
+async def _contacts(harness: Harness, cid: int) -> list[Notification]:
+    async with session_scope(harness.runtime.sessions) as session:
+        rows = await session.exec(
+            select(Notification)
+            .where(col(Notification.campaign_id) == cid)
+            .order_by(col(Notification.row_number))
+        )
+        return list(rows.all())
+
+
+async def test_a_campaign_runs_to_completed_with_each_message_rendered(harness: Harness) -> None:
+    cid = await _campaign(harness, schedule=ALL_DAY)
+    assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 200
+
+    async def completed() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await harness.api.get(f"/v1/campaigns/{cid}")).json()
+        return body if body["status"] == "completed" else None
+
+    async with running_worker(harness.settings, harness.redis_url):
+        body = await wait_for(completed, 60, "the campaign to complete")
+    assert body["counts"] == {"delivered": 3, "failed": 2}
+    assert body["outcomes"] == {"answered": 3, "no_answer": 1, "failed": 1}
+    assert body["progress"] == 1.0
+    contacts = await _contacts(harness, cid)
+    assert contacts[0].text == "Hello Person 0, parcel P-0 arrives today."
+    assert [c.attempts_made for c in contacts] == [1, 1, 1, 2, 1]
+    spoken = {call.recipient: call.tts for call in harness.sandbox.calls.values()}
+    assert len(harness.sandbox.calls) == 6
+    assert all(spoken.values())
+
+
+async def test_a_contact_outside_its_window_waits_for_the_next_opening(harness: Harness) -> None:
+    tokyo_now = datetime.now(ZoneInfo("Asia/Tokyo"))
+    start = (tokyo_now + timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    end = start + timedelta(hours=1)
+    if end.date() != start.date() or start.date() != tokyo_now.date():
+        start, end = start.replace(hour=1), start.replace(hour=2)  # late evening: use 01-02
+    window = {"window_start": start.time().isoformat(), "window_end": end.time().isoformat()}
+    cid = await _campaign(harness, schedule=window)
+    await harness.api.post(f"/v1/campaigns/{cid}/start")
+    first = (await _contacts(harness, cid))[0]
+    assert first.id is not None
+    assert await dial_notification(harness.runtime, first.id) == "not due"
+    [after, *_] = await _contacts(harness, cid)
+    assert after.status == "queued" and after.attempts_made == 0
+    opening = after.due_at.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert opening.time() == start.time() and opening > tokyo_now
+    assert harness.sandbox.calls == {}
+
+
+async def test_a_paused_campaign_dials_nobody(harness: Harness) -> None:
+    cid = await _campaign(harness, schedule=ALL_DAY)
+    await harness.api.post(f"/v1/campaigns/{cid}/start")
+    await harness.api.post(f"/v1/campaigns/{cid}/pause")
+    for contact in await _contacts(harness, cid):
+        assert contact.id is not None
+        assert await dial_notification(harness.runtime, contact.id) == "not due"
+    assert harness.sandbox.calls == {}
+
+
+async def test_a_campaign_past_its_end_expires_what_is_left(harness: Harness) -> None:
+    end = datetime.now(UTC) + timedelta(seconds=2)
+    cid = await _campaign(harness, schedule={**ALL_DAY, "end_at": end.isoformat()})
+    await harness.api.post(f"/v1/campaigns/{cid}/start")
+    first = (await _contacts(harness, cid))[0]
+    assert first.id is not None
+
+    async def ended() -> bool:
+        return datetime.now(UTC) > end
+
+    await wait_for(ended, 5, "the campaign's end")
+    await dial_notification(harness.runtime, first.id)
+    [after, *_] = await _contacts(harness, cid)
+    assert (after.status, after.last_error) == (
+        "expired",
+        "the campaign ended before it could be dialled",
+    )
