@@ -120,6 +120,20 @@ async def import_issues(
     return _csv_response(["row", "phone", "reason"], rows, f"import-{import_id}-issues.csv")
 
 
+@router.get("/{campaign_id}/results.csv")
+async def results(campaign_id: int, runtime: RuntimeDep, _key: ApiKeyDep) -> StreamingResponse:
+    async with session_scope(runtime.sessions) as session:
+        await _campaign(session, campaign_id)
+
+    async def rows() -> AsyncIterator[list[Any]]:
+        # Its own read session, open only while the response streams.
+        async with runtime.sessions() as session:
+            async for row in service.result_rows(session, campaign_id):
+                yield row
+
+    return _csv_response(service.RESULT_HEADER, rows(), f"campaign-{campaign_id}-results.csv")
+
+
 @router.post("/{campaign_id}/start", response_model_by_alias=True)
 async def start(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
     return await _lifecycle(session, campaign_id, "start")
@@ -165,12 +179,22 @@ async def _lifecycle(
     return await _public(session, campaign)
 
 
-def _csv_response(header: list[str], rows: Iterable[list[Any]], name: str) -> StreamingResponse:
+def _csv_response(
+    header: list[str], rows: Iterable[list[Any]] | AsyncIterator[list[Any]], name: str
+) -> StreamingResponse:
+    async def each() -> AsyncIterator[list[Any]]:
+        if isinstance(rows, AsyncIterator):
+            async for row in rows:
+                yield row
+        else:
+            for row in rows:
+                yield row
+
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
-        for row in rows:
+        async for row in each():
             writer.writerow([safe_cell(value) for value in row])
             if buffer.tell() > 64_000:
                 yield buffer.getvalue()

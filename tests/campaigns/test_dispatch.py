@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -68,6 +70,19 @@ async def test_a_campaign_runs_to_completed_with_each_message_rendered(harness: 
     spoken = {call.recipient: call.tts for call in harness.sandbox.calls.values()}
     assert len(harness.sandbox.calls) == 6
     assert all(spoken.values())
+    results = await harness.api.get(f"/v1/campaigns/{cid}/results.csv")
+    assert results.status_code == 200 and results.headers["content-type"].startswith("text/csv")
+    header, *rows = list(csv.reader(io.StringIO(results.text)))
+    assert header[:5] == ["row", "phone", "status", "outcome", "attempts"]
+    assert [r[:5] for r in rows] == [
+        ["2", "'+819012345670", "delivered", "answered", "1"],
+        ["3", "'+819012345671", "delivered", "answered", "1"],
+        ["4", "'+819012345672", "delivered", "answered", "1"],
+        ["5", "'+819012345677", "failed", "no_answer", "2"],
+        ["6", "'+819012345679", "failed", "failed", "1"],
+    ]
+    assert rows[0][5] in harness.sandbox.calls and rows[0][6] == "ANSWERED"
+    assert float(rows[0][10]) > 0
 
 
 async def test_a_contact_outside_its_window_waits_for_the_next_opening(harness: Harness) -> None:
