@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 import uvicorn
 
+from dialer.campaigns.cli import campaign
 from dialer.config import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -396,3 +397,6 @@ def din_unsubscribe(din_uid: str) -> None:
     if not _run_provider(_with_xoxzo(_settings(), cancel)):
         raise click.ClickException(f"no subscribed DIN {din_uid}")
     click.echo(f"unsubscribed {din_uid}")
+
+
+main.add_command(campaign)

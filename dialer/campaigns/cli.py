@@ -1,0 +1,141 @@
+"""`dialer campaign ...`: import contacts from a file and follow a campaign from the shell."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+__all__ = ["campaign"]
+
+_FINAL = {"delivered", "failed", "canceled", "expired", "suppressed"}
+
+
+@click.group()
+def campaign() -> None:
+    """Campaigns: import contacts, follow progress."""
+
+
+@campaign.command("import")
+@click.argument("campaign_id", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--phone-column", help="The CSV column with the numbers (else found by name).")
+@click.option("--timezone-column", help="A CSV column of IANA time zones.")
+@click.option(
+    "--encoding", type=click.Choice(["utf-8", "utf-8-sig", "cp932", "shift_jis"]), default=None
+)
+def import_file(
+    campaign_id: int,
+    file: Path,
+    phone_column: str | None,
+    timezone_column: str | None,
+    encoding: str | None,
+) -> None:
+    """Import FILE (CSV with a header row) into campaign CAMPAIGN_ID."""
+    from sqlmodel import Session, col, select
+
+    from dialer.cli import _settings, _upgrade_if_embedded
+    from dialer.contacts.importer import import_contacts
+    from dialer.contacts.reader import CsvLayout, CsvProblem
+    from dialer.db import make_sync_engine
+    from dialer.models import ImportIssue
+
+    settings = _settings()
+    _upgrade_if_embedded(settings)
+    engine = make_sync_engine(settings.sync_database_url)
+    layout = CsvLayout(
+        phone_column=phone_column, timezone_column=timezone_column, encoding=encoding
+    )
+    started = time.perf_counter()
+    try:
+        with file.open("rb") as stream:
+            report = import_contacts(engine, campaign_id, stream, layout, filename=file.name)
+    except CsvProblem as exc:
+        raise click.ClickException(str(exc)) from exc
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"{report.rows:,} rows in {seconds:.1f} s: imported {report.imported:,}, "
+        f"duplicate {report.duplicate:,}, suppressed {report.suppressed:,}, "
+        f"invalid {report.invalid:,} (import {report.import_id})"
+    )
+    with Session(engine) as session:
+        issues = session.exec(
+            select(ImportIssue)
+            .where(col(ImportIssue.import_id) == report.import_id)
+            .order_by(col(ImportIssue.row_number))
+            .limit(20)
+        ).all()
+    for issue in issues:
+        click.echo(f"  row {issue.row_number}: {issue.reason} ({issue.phone})")
+    if report.invalid > len(issues):
+        click.echo(
+            f"  ... {report.invalid - len(issues):,} more: GET /v1/campaigns/{campaign_id}"
+            f"/imports/{report.import_id}/issues.csv"
+        )
+    engine.dispose()
+
+
+@campaign.command("status")
+@click.argument("campaign_id", type=int)
+@click.option("--watch", is_flag=True, help="A live progress bar until the campaign stops.")
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between reads.")
+def status(campaign_id: int, watch: bool, interval: float) -> None:
+    """Counts per status and outcome for CAMPAIGN_ID."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from sqlalchemy import func
+    from sqlmodel import Session, col, select
+
+    from dialer.cli import _settings
+    from dialer.db import make_sync_engine
+    from dialer.models import Campaign, Notification
+
+    engine = make_sync_engine(_settings().sync_database_url)
+
+    def read() -> tuple[Campaign, dict[str, int], dict[str, int]]:
+        with Session(engine) as session:
+            found = session.get(Campaign, campaign_id)
+            if found is None:
+                raise click.ClickException(f"no campaign {campaign_id}")
+            by = {}
+            for column in (Notification.status, Notification.outcome):
+                rows = session.exec(
+                    select(column, func.count())
+                    .where(col(Notification.campaign_id) == campaign_id)
+                    .group_by(col(column))
+                )
+                by[str(column)] = {str(k): n for k, n in rows.all() if k is not None}
+            return found, by[str(Notification.status)], by[str(Notification.outcome)]
+
+    console = Console()
+    found, counts, outcomes = read()
+    if watch:
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[states]}"),
+        )
+        with Progress(*columns, console=console) as progress:
+            task = progress.add_task(found.name, total=sum(counts.values()), states="")
+            while True:
+                done = sum(n for s, n in counts.items() if s in _FINAL)
+                states = ", ".join(f"{s} {n}" for s, n in sorted(counts.items()))
+                progress.update(
+                    task,
+                    total=sum(counts.values()),
+                    completed=done,
+                    states=f"[{found.status}] {states}",
+                )
+                if found.status.value in {"completed", "canceled", "paused", "draft"}:
+                    break
+                time.sleep(interval)
+                found, counts, outcomes = read()
+    total = sum(counts.values())
+    done = sum(n for s, n in counts.items() if s in _FINAL)
+    reason = f" ({found.pause_reason})" if found.pause_reason else ""
+    console.print(f"campaign {campaign_id} {found.name!r}: {found.status}{reason}, {done}/{total}")
+    console.print("status:  " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
+    console.print("outcome: " + ", ".join(f"{o} {n}" for o, n in sorted(outcomes.items())))
+    engine.dispose()
