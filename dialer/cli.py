@@ -187,7 +187,7 @@ def bench() -> None:
     "--database-url",
     help="A database to import into (migrated to head); default: a fresh SQLite file.",
 )
-@click.option("--batch-size", default=10_000, show_default=True)
+@click.option("--batch-size", default=20_000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: rows, rows_per_s, ...")
 def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: bool) -> None:
     """Generate ROWS contacts (1% invalid, 1% duplicates) and import them into a campaign."""

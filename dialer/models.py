@@ -119,7 +119,15 @@ def _ts(*, nullable: bool = False, index: bool = False) -> Any:
 class Notification(SQLModel, table=True):
     __tablename__ = "notification"
     __table_args__ = (
-        sa.UniqueConstraint("api_key_id", "idempotency_key", name="uq_notification_idempotency"),
+        # Partial: campaign contacts (millions of rows, no key) stay out of this index.
+        sa.Index(
+            "uq_notification_idempotency",
+            "api_key_id",
+            "idempotency_key",
+            unique=True,
+            postgresql_where=sa.text("idempotency_key IS NOT NULL"),
+            sqlite_where=sa.text("idempotency_key IS NOT NULL"),
+        ),
         # A campaign calls each number once; API notifications (no campaign) are not limited.
         sa.UniqueConstraint("campaign_id", "to_number", name="uq_notification_campaign_number"),
         sa.Index("ix_notification_status_due_at", "status", "due_at"),

@@ -182,9 +182,8 @@ def _insert_new(conn: Connection, rows: list[tuple[Any, ...]], constants: dict[s
     else:
         conn.exec_driver_sql("DELETE FROM contact_stage")
         conn.exec_driver_sql("INSERT INTO contact_stage VALUES (?, ?, ?, ?, ?)", rows)
+    # On PostgreSQL the stage empties itself at commit (ON COMMIT DELETE ROWS).
     result = conn.execute(text(_insert_sql(postgres)), constants)
-    if postgres:
-        conn.exec_driver_sql("DELETE FROM contact_stage")
     return int(result.rowcount)
 
 
@@ -329,7 +328,7 @@ def import_contacts(
     layout: CsvLayout | None = None,
     *,
     filename: str | None = None,
-    batch_size: int = 10_000,
+    batch_size: int = 20_000,
 ) -> ImportReport:
     """Import every row of `stream`; raises CsvProblem for a file that cannot be read at all."""
     now = datetime.now(UTC)
