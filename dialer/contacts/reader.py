@@ -42,6 +42,8 @@ class CsvLayout:
     # CSV header -> variable name, for headers that are not valid names as they are.
     rename: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
+    # The header's row number: 1 as in a spreadsheet; 0 numbers the data rows from 1.
+    header_row: int = 1
 
 
 class Row(NamedTuple):
@@ -101,17 +103,18 @@ def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[
                 f"column {header!r} is not a usable variable name: rename it (letters, digits, _)"
             )
         variables.append((i, name))
-    return [name for _, name in variables], _rows(reader, len(headers), phone_at, tz_at, variables)
+    rows = _rows(reader, layout.header_row, len(headers), phone_at, tz_at, variables)
+    return [name for _, name in variables], rows
 
 
 def _rows(
     reader: Iterator[list[str]],
+    number: int,
     width: int,
     phone_at: int,
     tz_at: int | None,
     variables: list[tuple[int, str]],
 ) -> Iterator[Row]:
-    number = 1
     while True:
         try:
             fields = next(reader)

@@ -154,3 +154,33 @@ async def test_campaigns_need_an_api_key_and_exist(harness: Harness) -> None:
     assert (await harness.api.post("/v1/campaigns/999/start")).status_code == 404
     upload = await _upload(harness, 999, CSV)
     assert upload.status_code == 404
+
+
+async def test_contacts_can_be_added_as_json_with_the_same_rules(harness: Harness) -> None:
+    campaign = await _create(harness)
+    contacts = [
+        {"phone": "090-1234-5670", "variables": {"name": "Aiko", "time": "10:00"}},
+        {"phone": "+81 90 1234 5670", "variables": {"name": "Aiko", "time": "10:00"}},
+        {"phone": "12", "variables": {"name": "Shorty", "time": 9}},
+        {"phone": "090-1234-5671", "variables": {"name": "No time"}},
+        {
+            "phone": "+1 415 555 0100",
+            "variables": {"name": 'Sam, "the" caller', "time": 11.5},
+            "timezone": "America/Los_Angeles",
+        },
+    ]
+    answer = await harness.api.post(
+        f"/v1/campaigns/{campaign['id']}/contacts/json", json={"contacts": contacts}
+    )
+    assert answer.status_code == 201, answer.text
+    report = answer.json()
+    assert (report["imported"], report["duplicate"], report["invalid"]) == (2, 1, 2)
+    issues = list(csv.reader(io.StringIO((await harness.api.get(report["issues_url"])).text)))
+    assert issues[1:] == [
+        ["3", "12", "invalid phone number: too short"],
+        ["4", "090-1234-5671", "missing variable 'time'"],
+    ]
+    empty = await harness.api.post(
+        f"/v1/campaigns/{campaign['id']}/contacts/json", json={"contacts": []}
+    )
+    assert empty.status_code == 422 and "contacts" in empty.text
