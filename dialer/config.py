@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dialer.clock import CLOCK_FILE_VARIABLE
 
 __all__ = ["PLACEHOLDER_SECRETS", "Settings", "get_settings"]
 
@@ -70,6 +73,8 @@ class Settings(BaseSettings):
             raise ValueError(f"placeholder secrets are refused in production: {', '.join(unsafe)}")
         if len(self.secret_key.get_secret_value()) < 32:
             raise ValueError("DIALER_SECRET_KEY must be at least 32 characters in production")
+        if os.environ.get(CLOCK_FILE_VARIABLE):
+            raise ValueError(f"{CLOCK_FILE_VARIABLE} moves the clock: for tests, not production")
         return self
 
     @property

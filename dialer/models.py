@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
+from dialer import clock
+
 __all__ = [
     "ApiKey",
     "Attempt",
@@ -30,7 +32,8 @@ __all__ = [
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Now, by the dialer's clock (dialer.clock: the real one unless a test moves it)."""
+    return clock.now()
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):

@@ -33,6 +33,7 @@ from dialer.models import (
     ImportIssue,
     Notification,
     NotificationStatus,
+    utcnow,
 )
 from dialer.optouts.service import GLOBAL
 from dialer.phone import InvalidNumber, fast_normaliser, to_e164
@@ -331,7 +332,7 @@ def import_contacts(
     batch_size: int = 20_000,
 ) -> ImportReport:
     """Import every row of `stream`; raises CsvProblem for a file that cannot be read at all."""
-    now = datetime.now(UTC)
+    now = utcnow()
     with engine.connect() as conn, conn.begin():
         plan = _plan(conn, campaign_id, now)
         variables, rows = read_rows(stream, layout or CsvLayout())
@@ -370,7 +371,7 @@ def import_contacts(
             None,
             status="failed" if failure else "done",
             error=str(failure) if failure else None,
-            finished_at=datetime.now(UTC),
+            finished_at=utcnow(),
         )
     if failure is not None:
         raise failure
