@@ -23,7 +23,10 @@ from dialer.runtime import Runtime, redis_settings
 from dialer.sandbox import SandboxConfig, create_sandbox_app
 from dialer.serve import free_port, free_ports, running_server
 from tests.postgres import PostgresCluster
+from tests.stack import processes, stack
 from tests.support import Harness, make_settings
+
+__all__ = ["processes", "stack"]  # end-to-end fixtures, defined in tests/stack.py
 
 
 @pytest.hookimpl(hookwrapper=True)
