@@ -36,8 +36,10 @@ class Stack(ApiCalls):
         """Move every process's clock to `seconds` from the real time."""
         clock.set_offset(Path(self.env[clock.CLOCK_FILE_VARIABLE]), seconds)
 
-    def start_worker(self) -> DialerProcess:
-        worker = DialerProcess(f"worker{len(self.workers)}", ["worker"], self.env, self.logdir)
+    def start_worker(self, **env: str) -> DialerProcess:
+        """A worker; `env` overrides the stack's settings for it alone."""
+        name = f"worker{len(self.workers)}"
+        worker = DialerProcess(name, ["worker"], {**self.env, **env}, self.logdir)
         self.workers.append(worker)
         return worker
 
