@@ -9,8 +9,6 @@ import click
 
 __all__ = ["campaign"]
 
-_FINAL = {"delivered", "failed", "canceled", "expired", "suppressed"}
-
 
 @click.group()
 def campaign() -> None:
@@ -82,31 +80,28 @@ def import_file(
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between reads.")
 def status(campaign_id: int, watch: bool, interval: float) -> None:
     """Counts per status and outcome for CAMPAIGN_ID."""
+    import asyncio
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from sqlalchemy import func
-    from sqlmodel import Session, col, select
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from dialer.cli import _settings
-    from dialer.db import make_sync_engine
-    from dialer.models import Campaign, Notification
+    from dialer.campaigns.service import campaign_counts
+    from dialer.cli import _in_session, _settings
+    from dialer.lifecycle import FINAL_NOTIFICATION
+    from dialer.models import Campaign
 
-    engine = make_sync_engine(_settings().sync_database_url)
+    settings = _settings()
+
+    async def load(session: AsyncSession) -> tuple[Campaign, dict[str, int], dict[str, int]]:
+        found = await session.get(Campaign, campaign_id)
+        if found is None:
+            raise click.ClickException(f"no campaign {campaign_id}")
+        counts, outcomes = await campaign_counts(session, campaign_id)
+        return found, counts, outcomes
 
     def read() -> tuple[Campaign, dict[str, int], dict[str, int]]:
-        with Session(engine) as session:
-            found = session.get(Campaign, campaign_id)
-            if found is None:
-                raise click.ClickException(f"no campaign {campaign_id}")
-            by = {}
-            for column in (Notification.status, Notification.outcome):
-                rows = session.exec(
-                    select(column, func.count())
-                    .where(col(Notification.campaign_id) == campaign_id)
-                    .group_by(col(column))
-                )
-                by[str(column)] = {str(k): n for k, n in rows.all() if k is not None}
-            return found, by[str(Notification.status)], by[str(Notification.outcome)]
+        return asyncio.run(_in_session(settings, load))
 
     console = Console()
     found, counts, outcomes = read()
@@ -120,7 +115,7 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
         with Progress(*columns, console=console) as progress:
             task = progress.add_task(found.name, total=sum(counts.values()), states="")
             while True:
-                done = sum(n for s, n in counts.items() if s in _FINAL)
+                done = sum(n for s, n in counts.items() if s in FINAL_NOTIFICATION)
                 states = ", ".join(f"{s} {n}" for s, n in sorted(counts.items()))
                 progress.update(
                     task,
@@ -133,9 +128,8 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
                 time.sleep(interval)
                 found, counts, outcomes = read()
     total = sum(counts.values())
-    done = sum(n for s, n in counts.items() if s in _FINAL)
+    done = sum(n for s, n in counts.items() if s in FINAL_NOTIFICATION)
     reason = f" ({found.pause_reason})" if found.pause_reason else ""
     console.print(f"campaign {campaign_id} {found.name!r}: {found.status}{reason}, {done}/{total}")
     console.print("status:  " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
     console.print("outcome: " + ", ".join(f"{o} {n}" for o, n in sorted(outcomes.items())))
-    engine.dispose()

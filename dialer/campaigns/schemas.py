@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dialer.lifecycle import RetryPolicy
+from dialer.lifecycle import FINAL_NOTIFICATION, RetryPolicy
 from dialer.models import Campaign, CampaignStatus, Channel, Outcome
 from dialer.providers import channel_refusal
 from dialer.sms import MAX_SMS_CHARS
@@ -185,7 +185,7 @@ class CampaignPublic(BaseModel):
         cls, campaign: Campaign, counts: dict[str, int], outcomes: dict[str, int]
     ) -> CampaignPublic:
         total = sum(counts.values())
-        done = sum(n for status, n in counts.items() if status in _FINAL)
+        done = sum(n for status, n in counts.items() if status in FINAL_NOTIFICATION)
         return cls.model_validate(
             {
                 **campaign.model_dump(),
@@ -194,6 +194,3 @@ class CampaignPublic(BaseModel):
                 "progress": round(done / total, 4) if total else 0.0,
             }
         )
-
-
-_FINAL = {"delivered", "failed", "canceled", "expired", "suppressed"}
