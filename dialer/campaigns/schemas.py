@@ -10,7 +10,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 
 from dialer.lifecycle import FINAL_NOTIFICATION, RetryPolicy
 from dialer.models import Campaign, CampaignStatus, Channel, Outcome
-from dialer.providers import channel_refusal
+from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import TemplateProblem, template_variables
 
@@ -141,16 +141,17 @@ class CampaignCreate(BaseModel):
                 raise ValueError("channel voice_flow takes template or recording_url, exactly one")
         elif self.template is None or self.recording_url is not None:
             raise ValueError(f"channel {self.channel.value} takes template, not recording_url")
-        url = self.recording_url
-        if url is not None and self.provider == "xoxzo" and url.scheme != "http":
-            raise ValueError("recording_url: Xoxzo plays only http:// recordings")
+        if self.recording_url is not None:
+            refusal = recording_refusal(self.provider, self.recording_url.scheme)
+            if refusal is not None:
+                raise ValueError(refusal)
         if self.template is not None:
             try:
                 template_variables(self.template)
             except TemplateProblem as exc:
                 raise ValueError(f"template: {exc}") from exc
         if self.channel.is_voice:
-            self.lang = self.lang or ("ja" if self.provider == "xoxzo" else "en")
+            self.lang = self.lang or default_lang(self.provider)
         elif self.lang is not None:
             raise ValueError("lang is for calls, not sms")
         if self.policy.voicemail == "retry" and self.channel is not Channel.voice_flow:

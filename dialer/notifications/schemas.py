@@ -16,7 +16,7 @@ from dialer.models import (
     NotificationStatus,
     Outcome,
 )
-from dialer.providers import channel_refusal
+from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.sms import MAX_SMS_CHARS
 
 __all__ = ["MAX_TTS_CHARS", "AttemptPublic", "NotificationCreate", "NotificationPublic"]
@@ -74,12 +74,12 @@ class NotificationCreate(BaseModel):
             raise ValueError(f"channel {channel} takes text or recording_url, exactly one")
         if self.participants is not None and self.channel is not Channel.conference:
             raise ValueError(f"participants is for channel conference, not {channel}")
-        url = self.recording_url
-        if url is not None and self.provider == "xoxzo" and url.scheme != "http":
-            raise ValueError("recording_url: Xoxzo plays only http:// recordings")
+        if self.recording_url is not None:
+            refusal = recording_refusal(self.provider, self.recording_url.scheme)
+            if refusal is not None:
+                raise ValueError(refusal)
         if self.channel.is_voice and (self.text is not None or self.participants is not None):
-            # Xoxzo's own language is Japanese; Voxology's voices are English.
-            self.lang = self.lang or ("ja" if self.provider == "xoxzo" else "en")
+            self.lang = self.lang or default_lang(self.provider)
         if self.expires_at is not None and self.expires_at.tzinfo is None:
             raise ValueError("expires_at needs a time zone offset")
         return self

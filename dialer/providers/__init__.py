@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from dialer.models import Channel
 
-__all__ = ["CHANNELS_BY_PROVIDER", "channel_refusal"]
+__all__ = ["CHANNELS_BY_PROVIDER", "channel_refusal", "default_lang", "recording_refusal"]
 
 # What each provider can carry. Voxology calls run the flows our call-flow endpoint serves.
 CHANNELS_BY_PROVIDER: dict[str, frozenset[Channel]] = {
@@ -24,3 +26,15 @@ def channel_refusal(provider: str, channel: Channel) -> str | None:
         names = ", ".join(sorted(offered))
         return f"provider {provider!r} has no channel {channel.value!r} (it has: {names})"
     return None
+
+
+def recording_refusal(provider: str, scheme: str) -> str | None:
+    """Why `provider` cannot play a recording served over `scheme`, or None if it can."""
+    if provider == "xoxzo" and scheme != "http":
+        return "recording_url: Xoxzo plays only http:// recordings"
+    return None
+
+
+def default_lang(provider: str) -> Literal["ja", "en"]:
+    # Xoxzo's own language is Japanese; Voxology's voices are English.
+    return "ja" if provider == "xoxzo" else "en"
