@@ -15,6 +15,7 @@ __all__ = [
     "make_async_engine",
     "make_sessionmaker",
     "make_sync_engine",
+    "read_scope",
     "session_scope",
 ]
 
@@ -53,8 +54,14 @@ def make_sync_engine(url: str) -> Engine:
     return engine
 
 
+# A session that only reads says so, and on SQLite then takes no write lock: WAL readers see a
+# consistent snapshot without holding back the writers that dispatch depends on.
+_READ_ONLY = "dialer_read_only"
+
+
 def _begin_immediate(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = conn.get_execution_options().get(_READ_ONLY, False)
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
@@ -65,4 +72,12 @@ def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
 async def session_scope(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
     """One unit of work: commits on success, rolls back on error. Services never commit."""
     async with sessions() as session, session.begin():
+        yield session
+
+
+@asynccontextmanager
+async def read_scope(sessions: SessionMaker) -> AsyncIterator[AsyncSession]:
+    """A consistent read that writes nothing and, on SQLite, waits for no writer."""
+    async with sessions() as session, session.begin():
+        await session.connection(execution_options={_READ_ONLY: True})
         yield session

@@ -10,11 +10,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.apikeys import authenticate
-from dialer.db import session_scope
+from dialer.db import read_scope, session_scope
 from dialer.models import ApiKey
 from dialer.runtime import Runtime
 
-__all__ = ["ApiKeyDep", "RuntimeDep", "SessionDep"]
+__all__ = ["ApiKeyDep", "ReadSessionDep", "RuntimeDep", "SessionDep"]
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -32,6 +32,15 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
+
+async def get_read_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    async with read_scope(runtime.sessions) as session:
+        yield session
+
+
+# For endpoints that only read: on SQLite they then never hold back dispatch's writes.
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session)]
+
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -46,7 +55,7 @@ async def require_api_key(
     )
     if credentials is None:
         raise unauthorized
-    async with session_scope(runtime.sessions) as session:
+    async with read_scope(runtime.sessions) as session:
         key = await authenticate(session, credentials.credentials)
     if key is None:
         raise unauthorized

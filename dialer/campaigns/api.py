@@ -12,14 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
 from dialer.campaigns import service
 from dialer.campaigns.schemas import CampaignCreate, CampaignPublic
 from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
-from dialer.db import session_scope
-from dialer.deps import ApiKeyDep, RuntimeDep, SessionDep
+from dialer.db import read_scope, session_scope
+from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.models import Campaign, ContactImport, ImportIssue
 from dialer.notifications.service import FieldError
 from dialer.spreadsheets import safe_cell
@@ -57,14 +58,14 @@ class PauseBody(BaseModel):
     reason: str = Field("paused by API", min_length=1, max_length=500)
 
 
-async def _campaign(session: SessionDep, campaign_id: int) -> Campaign:
+async def _campaign(session: AsyncSession, campaign_id: int) -> Campaign:
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
     return campaign
 
 
-async def _public(session: SessionDep, campaign: Campaign) -> CampaignPublic:
+async def _public(session: AsyncSession, campaign: Campaign) -> CampaignPublic:
     assert campaign.id is not None
     counts, outcomes = await service.campaign_counts(session, campaign.id)
     return CampaignPublic.of(campaign, counts, outcomes)
@@ -95,7 +96,7 @@ async def create(
 
 
 @router.get("/{campaign_id}", response_model_by_alias=True)
-async def read(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
+async def read(campaign_id: int, session: ReadSessionDep, _key: ApiKeyDep) -> CampaignPublic:
     return await _public(session, await _campaign(session, campaign_id))
 
 
@@ -150,7 +151,7 @@ async def _import(
 
 @router.get("/{campaign_id}/imports/{import_id}/issues.csv")
 async def import_issues(
-    campaign_id: int, import_id: int, session: SessionDep, _key: ApiKeyDep
+    campaign_id: int, import_id: int, session: ReadSessionDep, _key: ApiKeyDep
 ) -> StreamingResponse:
     record = await session.get(ContactImport, import_id)
     if record is None or record.campaign_id != campaign_id:
@@ -166,12 +167,12 @@ async def import_issues(
 
 @router.get("/{campaign_id}/results.csv")
 async def results(campaign_id: int, runtime: RuntimeDep, _key: ApiKeyDep) -> StreamingResponse:
-    async with session_scope(runtime.sessions) as session:
+    async with read_scope(runtime.sessions) as session:
         await _campaign(session, campaign_id)
 
     async def rows() -> AsyncIterator[list[Any]]:
         # Its own read session, open only while the response streams.
-        async with runtime.sessions() as session:
+        async with read_scope(runtime.sessions) as session:
             async for row in service.result_rows(session, campaign_id):
                 yield row
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
-from dialer.deps import ApiKeyDep, RuntimeDep, SessionDep
+from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.din import service
 from dialer.din.actions import DinAction, parse_action
 from dialer.models import Din
@@ -111,7 +111,7 @@ async def subscribe(
 
 
 @router.get("", response_model=list[DinPublic])
-async def list_dins(session: SessionDep, _key: ApiKeyDep) -> list[DinPublic]:
+async def list_dins(session: ReadSessionDep, _key: ApiKeyDep) -> list[DinPublic]:
     return [DinPublic.of(d) for d in await service.active_dins(session)]
 
 

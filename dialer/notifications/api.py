@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
 
 from dialer.db import session_scope
-from dialer.deps import ApiKeyDep, RuntimeDep, SessionDep
+from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep
 from dialer.models import NotificationStatus
 from dialer.notifications import service
 from dialer.notifications.schemas import NotificationCreate, NotificationPublic
@@ -107,7 +107,9 @@ async def _read(runtime: RuntimeDep, notification_id: int) -> NotificationPublic
 
 
 @router.get("/{notification_id}", response_model=NotificationPublic, response_model_by_alias=True)
-async def read(notification_id: int, session: SessionDep, _key: ApiKeyDep) -> NotificationPublic:
+async def read(
+    notification_id: int, session: ReadSessionDep, _key: ApiKeyDep
+) -> NotificationPublic:
     found = await service.get_notification(session, notification_id)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such notification")

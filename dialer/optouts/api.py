@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from dialer.deps import ApiKeyDep, RuntimeDep, SessionDep
+from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.models import DoNotContact
 from dialer.optouts import service
 from dialer.phone import InvalidNumber, to_e164
@@ -51,7 +51,7 @@ def _number(raw: str, region: str, where: tuple[str, ...]) -> str:
 
 
 @router.get("", response_model=list[BlockPublic])
-async def list_numbers(session: SessionDep, _key: ApiKeyDep) -> list[BlockPublic]:
+async def list_numbers(session: ReadSessionDep, _key: ApiKeyDep) -> list[BlockPublic]:
     return [BlockPublic.of(e) for e in await service.list_blocked(session)]
 
 
