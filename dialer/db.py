@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 __all__ = [
@@ -40,9 +44,11 @@ def make_async_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "connect", _driver_begins_nothing)
-        # aiosqlite opens a deferred transaction; take the write lock at BEGIN so two
-        # processes never both read-then-upgrade and deadlock.
-        event.listen(engine.sync_engine, "begin", _begin_immediate)
+        turns = _WriterTurns()
+        event.listen(engine.sync_engine, "begin", turns.begin)
+        event.listen(engine.sync_engine, "commit", turns.end)
+        event.listen(engine.sync_engine, "rollback", turns.end)
+        event.listen(engine.sync_engine.pool, "checkin", turns.checked_in)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
@@ -57,11 +63,49 @@ def make_sync_engine(url: str) -> Engine:
 # A session that only reads says so, and on SQLite then takes no write lock: WAL readers see a
 # consistent snapshot without holding back the writers that dispatch depends on.
 _READ_ONLY = "dialer_read_only"
+_HOLDS_TURN = "dialer_holds_write_turn"
+_TURN_TIMEOUT_S = 30.0  # as SQLite's own busy timeout
 
 
-def _begin_immediate(conn: Any) -> None:
-    read_only = conn.get_execution_options().get(_READ_ONLY, False)
-    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+class _WriterTurns:
+    """SQLite writers of one process take turns in an asyncio queue before they take the file's
+    write lock. Left to SQLite, dozens of waiting connections poll the lock with sleeps of up to
+    100 ms and it sits free between them; this way only one connection per process polls.
+
+    A write transaction takes the lock at BEGIN (IMMEDIATE), so two processes never both
+    read-then-upgrade and deadlock."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+
+    def begin(self, conn: Connection) -> None:
+        if conn.get_execution_options().get(_READ_ONLY, False):
+            conn.exec_driver_sql("BEGIN")
+            return
+        await_only(self._take_turn())
+        conn.info[_HOLDS_TURN] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._give_back(conn.info)
+            raise
+
+    def end(self, conn: Connection) -> None:
+        self._give_back(conn.info)
+
+    def checked_in(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # A transaction cut short (a cancelled job) may end with neither commit nor rollback.
+        self._give_back(record.info)
+
+    async def _take_turn(self) -> None:
+        try:
+            await asyncio.wait_for(self._lock.acquire(), _TURN_TIMEOUT_S)
+        except TimeoutError as exc:
+            raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+
+    def _give_back(self, info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_TURN, False):
+            self._lock.release()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlmodel import select
 
 from dialer.config import to_driver_url
@@ -44,3 +45,47 @@ async def test_a_read_does_not_wait_for_a_writer_nor_block_one(database_url: str
     finally:
         await writer_engine.dispose()
         await reader_engine.dispose()
+
+
+async def test_many_writers_in_one_process_all_get_their_turn(database_url: str) -> None:
+    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
+    sessions = make_sessionmaker(engine)
+
+    async def write(i: int) -> None:
+        async with session_scope(sessions) as session:
+            session.add(ApiKey(name=f"k{i}", prefix=f"k{i}", key_hash="x"))
+            await session.flush()
+            await asyncio.sleep(0)  # let the others queue up behind this one
+
+    try:
+        await asyncio.wait_for(asyncio.gather(*(write(i) for i in range(40))), _PATIENCE_S)
+        async with read_scope(sessions) as session:
+            assert len((await session.exec(select(ApiKey.id))).all()) == 40
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_cancelled_mid_transaction_gives_its_turn_back(database_url: str) -> None:
+    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
+    sessions = make_sessionmaker(engine)
+    inside = asyncio.Event()
+
+    async def stuck() -> None:
+        async with session_scope(sessions) as session:
+            session.add(ApiKey(name="lost", prefix="lost", key_hash="x"))
+            await session.flush()
+            inside.set()
+            await asyncio.Event().wait()  # a job whose timeout is about to cancel it
+
+    try:
+        task = asyncio.create_task(stuck())
+        await inside.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with asyncio.timeout(_PATIENCE_S), session_scope(sessions) as session:
+            session.add(ApiKey(name="next", prefix="next", key_hash="y"))
+        async with read_scope(sessions) as session:
+            assert list(await session.exec(select(ApiKey.name))) == ["next"]
+    finally:
+        await engine.dispose()
