@@ -17,6 +17,7 @@ from dialer.deps import RuntimeDep
 from dialer.din.api import action_router as din_action_router
 from dialer.din.api import router as din_router
 from dialer.notifications.api import router as notifications_router
+from dialer.optouts.api import campaign_router as campaign_optouts_router
 from dialer.optouts.api import router as optouts_router
 from dialer.runtime import Runtime
 from dialer.tracking.api import router as callbacks_router
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.include_router(flows_router)
     app.include_router(din_router)
     app.include_router(optouts_router)
+    app.include_router(campaign_optouts_router)
     app.include_router(din_action_router)
 
     @app.get("/healthz", tags=["health"])

@@ -35,7 +35,7 @@ from dialer.models import (
     NotificationStatus,
     utcnow,
 )
-from dialer.optouts.service import GLOBAL
+from dialer.optouts.service import scopes_for
 from dialer.phone import InvalidNumber, fast_normaliser, to_e164
 from dialer.templating import template_variables
 
@@ -304,7 +304,7 @@ def _known_numbers(conn: Connection, campaign_id: int) -> set[int]:
 
 
 def _blocked_numbers(conn: Connection, campaign_id: int) -> set[str]:
-    scopes = [GLOBAL, f"campaign:{campaign_id}"]
+    scopes = scopes_for(campaign_id)
     found = conn.execute(select(DoNotContact.number).where(col(DoNotContact.scope).in_(scopes)))
     return set(found.scalars())
 

@@ -27,7 +27,7 @@ from dialer.models import (
     utcnow,
 )
 from dialer.notifications.service import suppress
-from dialer.optouts.service import is_blocked
+from dialer.optouts.service import is_blocked, scopes_for
 from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
@@ -107,8 +107,9 @@ async def claim_for_dialing(
         move_notification(notification, N.expired)
         notification.last_error = "expired before it could be dialled"
         return None
+    scopes = scopes_for(notification.campaign_id)
     for number in notification.recipients:
-        if await is_blocked(session, number):
+        if await is_blocked(session, number, scopes):
             suppress(notification)
             return None
     if await campaign_gate(session, notification, now) is not None:

@@ -1,4 +1,5 @@
-"""/v1/do-not-contact: the global list of numbers that are never called or texted."""
+"""/v1/do-not-contact: the global list of numbers that are never called or texted; and
+/v1/campaigns/{id}/do-not-contact: numbers one campaign leaves out."""
 
 from __future__ import annotations
 
@@ -7,15 +8,20 @@ from datetime import datetime
 from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
-from dialer.models import DoNotContact
+from dialer.models import Campaign, DoNotContact
 from dialer.optouts import service
 from dialer.phone import InvalidNumber, to_e164
 
-__all__ = ["router"]
+__all__ = ["campaign_router", "router"]
 
 router = APIRouter(prefix="/v1/do-not-contact", tags=["do-not-contact"])
+# A campaign's own list: numbers kept out of that campaign alone (the global list still applies).
+campaign_router = APIRouter(
+    prefix="/v1/campaigns/{campaign_id}/do-not-contact", tags=["do-not-contact"]
+)
 
 
 class BlockCreate(BaseModel):
@@ -50,9 +56,33 @@ def _number(raw: str, region: str, where: tuple[str, ...]) -> str:
         ) from exc
 
 
+async def _list(session: AsyncSession, scope: str) -> list[BlockPublic]:
+    return [BlockPublic.of(e) for e in await service.list_blocked(session, scope)]
+
+
+async def _add(
+    session: AsyncSession, scope: str, body: BlockCreate, region: str, response: Response
+) -> BlockPublic:
+    number = _number(body.number, region, ("body", "number"))
+    already = await service.is_blocked(session, number, (scope,))
+    entry = await service.block_number(
+        session, number, source="api", reason=body.reason, scope=scope
+    )
+    if already:
+        response.status_code = status.HTTP_200_OK
+    return BlockPublic.of(entry)
+
+
+async def _remove(session: AsyncSession, scope: str, number: str, region: str) -> Response:
+    normalised = _number(number, region, ("path", "number"))
+    if not await service.unblock_number(session, normalised, scope):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{normalised} is not on the list")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("", response_model=list[BlockPublic])
 async def list_numbers(session: ReadSessionDep, _key: ApiKeyDep) -> list[BlockPublic]:
-    return [BlockPublic.of(e) for e in await service.list_blocked(session)]
+    return await _list(session, service.GLOBAL)
 
 
 @router.post("", response_model=BlockPublic, status_code=status.HTTP_201_CREATED)
@@ -63,19 +93,48 @@ async def add_number(
     _key: ApiKeyDep,
     response: Response,
 ) -> BlockPublic:
-    number = _number(body.number, runtime.settings.default_region, ("body", "number"))
-    already = await service.is_blocked(session, number)
-    entry = await service.block_number(session, number, source="api", reason=body.reason)
-    if already:
-        response.status_code = status.HTTP_200_OK
-    return BlockPublic.of(entry)
+    region = runtime.settings.default_region
+    return await _add(session, service.GLOBAL, body, region, response)
 
 
 @router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_number(
     number: str, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
 ) -> Response:
-    normalised = _number(number, runtime.settings.default_region, ("path", "number"))
-    if not await service.unblock_number(session, normalised):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{normalised} is not on the list")
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await _remove(session, service.GLOBAL, number, runtime.settings.default_region)
+
+
+async def _campaign_scope(session: AsyncSession, campaign_id: int) -> tuple[str, str]:
+    """The campaign's own list, and the region its numbers are read in; 404 if it is unknown."""
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
+    return service.campaign_scope(campaign_id), campaign.default_region
+
+
+@campaign_router.get("", response_model=list[BlockPublic])
+async def list_campaign_numbers(
+    campaign_id: int, session: ReadSessionDep, _key: ApiKeyDep
+) -> list[BlockPublic]:
+    scope, _ = await _campaign_scope(session, campaign_id)
+    return await _list(session, scope)
+
+
+@campaign_router.post("", response_model=BlockPublic, status_code=status.HTTP_201_CREATED)
+async def add_campaign_number(
+    campaign_id: int,
+    body: BlockCreate,
+    session: SessionDep,
+    _key: ApiKeyDep,
+    response: Response,
+) -> BlockPublic:
+    scope, region = await _campaign_scope(session, campaign_id)
+    return await _add(session, scope, body, region, response)
+
+
+@campaign_router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_campaign_number(
+    campaign_id: int, number: str, session: SessionDep, _key: ApiKeyDep
+) -> Response:
+    scope, region = await _campaign_scope(session, campaign_id)
+    return await _remove(session, scope, number, region)

@@ -8,9 +8,27 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.models import DoNotContact
 
-__all__ = ["GLOBAL", "block_number", "is_blocked", "list_blocked", "unblock_number"]
+__all__ = [
+    "GLOBAL",
+    "block_number",
+    "campaign_scope",
+    "is_blocked",
+    "list_blocked",
+    "scopes_for",
+    "unblock_number",
+]
 
 GLOBAL = "global"
+
+
+def campaign_scope(campaign_id: int) -> str:
+    """The scope of one campaign's own do-not-contact list."""
+    return f"campaign:{campaign_id}"
+
+
+def scopes_for(campaign_id: int | None) -> tuple[str, ...]:
+    """The lists that keep a number from being dialled: the global one, and its campaign's."""
+    return (GLOBAL,) if campaign_id is None else (GLOBAL, campaign_scope(campaign_id))
 
 
 async def is_blocked(

@@ -131,3 +131,19 @@ async def test_a_campaign_past_its_end_expires_what_is_left(harness: Harness) ->
         "expired",
         "the campaign ended before it could be dialled",
     )
+
+
+async def test_a_number_put_on_the_campaigns_list_after_import_is_not_dialled(
+    harness: Harness,
+) -> None:
+    cid = await _campaign(harness, schedule=ALL_DAY)
+    added = await harness.api.post(
+        f"/v1/campaigns/{cid}/do-not-contact", json={"number": "090-1234-5670"}
+    )
+    assert added.status_code == 201
+    await harness.api.post(f"/v1/campaigns/{cid}/start")
+    first = (await _contacts(harness, cid))[0]
+    assert first.id is not None and first.to_number == "+819012345670"
+    assert await dial_notification(harness.runtime, first.id) == "not due"
+    assert (await _contacts(harness, cid))[0].status == "suppressed"
+    assert harness.sandbox.calls == {}

@@ -37,3 +37,35 @@ async def test_the_list_needs_an_api_key(harness: Harness) -> None:
         assert (
             await anon.post("/v1/do-not-contact", json={"number": "+819012345670"})
         ).status_code == 401
+
+
+async def test_a_campaign_has_its_own_list_that_other_campaigns_ignore(harness: Harness) -> None:
+    body = {"name": "own list", "channel": "sms", "from": "+81312345678", "template": "Hi"}
+    first, second = [
+        (await harness.api.post("/v1/campaigns", json=body)).json()["id"] for _ in range(2)
+    ]
+    path = f"/v1/campaigns/{first}/do-not-contact"
+    added = await harness.api.post(path, json={"number": "090-1234-5671", "reason": "moved"})
+    assert added.status_code == 201 and added.json()["number"] == "+819012345671"
+    assert (await harness.api.post(path, json={"number": "+819012345671"})).status_code == 200
+    assert [e["number"] for e in (await harness.api.get(path)).json()] == ["+819012345671"]
+    assert (await harness.api.get(f"/v1/campaigns/{second}/do-not-contact")).json() == []
+    assert (await harness.api.get("/v1/do-not-contact")).json() == []
+
+    upload = {"contacts": [{"phone": "+819012345671"}, {"phone": "+819012345672"}]}
+    imported = [
+        (await harness.api.post(f"/v1/campaigns/{cid}/contacts/json", json=upload)).json()
+        for cid in (first, second)
+    ]
+    assert [(i["imported"], i["suppressed"]) for i in imported] == [(1, 1), (2, 0)]
+
+    assert (await harness.api.delete(f"{path}/%2B819012345671")).status_code == 204
+    assert (await harness.api.delete(f"{path}/%2B819012345671")).status_code == 404
+
+
+async def test_an_unknown_campaign_has_no_list(harness: Harness) -> None:
+    path = "/v1/campaigns/999999/do-not-contact"
+    assert (await harness.api.get(path)).status_code == 404
+    assert (await harness.api.post(path, json={"number": "+819012345671"})).status_code == 404
+    bad = await harness.api.post(path.replace("999999", "x"), json={"number": "+819012345671"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["path", "campaign_id"]
