@@ -207,6 +207,32 @@ def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: 
     )
 
 
+@bench.command("waiting")
+@click.option("--contacts", default=10_000, show_default=True)
+@click.option(
+    "--database-url",
+    help="A database to use (migrated to head); default: a fresh SQLite file.",
+)
+@click.option("--ticks", default=5, show_default=True, help="Hopper ticks with no worker.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: contacts, redis_used_mb…")
+def bench_waiting(contacts: int, database_url: str | None, ticks: int, as_json: bool) -> None:
+    """Start a campaign of CONTACTS due contacts, run the hopper with no worker to take the jobs,
+    and print what Redis holds."""
+    import json
+
+    from dialer.bench.waiting import run_waiting_bench
+
+    f = run_waiting_bench(contacts, database_url, ticks)
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+        return
+    click.echo(
+        f"{f.contacts:,} contacts waiting, {f.ticks} hopper ticks: {f.queued_jobs} jobs queued, "
+        f"{f.redis_keys} keys, Redis {f.redis_used_mb} MB (empty: {f.redis_empty_mb} MB); "
+        f"slowest tick {f.slowest_tick_ms} ms"
+    )
+
+
 @main.group()
 def db() -> None:
     """Database schema."""

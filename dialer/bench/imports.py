@@ -8,7 +8,9 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from dialer.contacts.importer import ImportReport, import_contacts
@@ -16,7 +18,7 @@ from dialer.db import make_sync_engine
 from dialer.migrations import upgrade_to_head
 from dialer.models import Campaign, Channel
 
-__all__ = ["ImportFigures", "generate_csv", "run_import_bench"]
+__all__ = ["ImportFigures", "bench_campaign", "generate_csv", "run_import_bench"]
 
 _SHAPES = ("090-{a}-{b}", "+81 90 {a} {b}", "090{a}{b}")
 
@@ -50,6 +52,24 @@ def generate_csv(path: Path, rows: int, *, seed: int = 1) -> None:
         out.writelines(lines)
 
 
+def bench_campaign(engine: Engine, name: str, schedule: dict[str, Any] | None = None) -> int:
+    """A draft TTS campaign whose template uses the generated CSV's two variables."""
+    with Session(engine) as session:
+        campaign = Campaign(
+            name=name,
+            provider="xoxzo",
+            channel=Channel.tts,
+            from_number="+81312345678",
+            template="Hello {{ name }}, your balance is {{ amount }} yen.",
+            lang="ja",
+            schedule=schedule or {},
+        )
+        session.add(campaign)
+        session.commit()
+        assert campaign.id is not None
+        return campaign.id
+
+
 @dataclass(frozen=True)
 class ImportFigures:
     rows: int
@@ -76,19 +96,7 @@ def run_import_bench(rows: int, database_url: str | None, batch_size: int) -> Im
         generate_csv(csv_path, rows)
         engine = make_sync_engine(url)
         try:
-            with Session(engine) as session:
-                campaign = Campaign(
-                    name=f"bench import {rows}",
-                    provider="xoxzo",
-                    channel=Channel.tts,
-                    from_number="+81312345678",
-                    template="Hello {{ name }}, your balance is {{ amount }} yen.",
-                    lang="ja",
-                )
-                session.add(campaign)
-                session.commit()
-                assert campaign.id is not None
-                campaign_id = campaign.id
+            campaign_id = bench_campaign(engine, f"bench import {rows}")
             started = time.perf_counter()
             with csv_path.open("rb") as stream:
                 report = import_contacts(

@@ -6,6 +6,7 @@ Never the whole file in memory: rows come one at a time from a binary stream.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import re
@@ -82,32 +83,45 @@ def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[
     stream.seek(0)
     encoding = layout.encoding or detect_encoding(head)
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    reader = csv.reader(text)
     try:
-        headers = [h.strip() for h in next(reader)]
-    except StopIteration:
-        raise CsvProblem("the file is empty: no header row") from None
-    except UnicodeDecodeError as exc:
-        raise CsvProblem(f"the file is not {encoding}: {exc.reason}") from exc
-    phone_at = _pick(headers, layout.phone_column, PHONE_HEADERS)
-    if phone_at is None:
-        raise CsvProblem(f"no phone column: name one, or call it one of {', '.join(PHONE_HEADERS)}")
-    tz_at = _pick(headers, layout.timezone_column, TIMEZONE_HEADERS)
-    variables: list[tuple[int, str]] = []
-    for i, header in enumerate(headers):
-        if i in (phone_at, tz_at):
-            continue
-        name = layout.rename.get(header, header)
-        if not _IDENTIFIER.match(name):
-            raise CsvProblem(
-                f"column {header!r} is not a usable variable name: rename it (letters, digits, _)"
-            )
-        variables.append((i, name))
-    rows = _rows(reader, layout.header_row, len(headers), phone_at, tz_at, variables)
+        reader = csv.reader(text)
+        try:
+            headers = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise CsvProblem("the file is empty: no header row") from None
+        except UnicodeDecodeError as exc:
+            raise CsvProblem(f"the file is not {encoding}: {exc.reason}") from exc
+        phone_at = _pick(headers, layout.phone_column, PHONE_HEADERS)
+        if phone_at is None:
+            known = ", ".join(PHONE_HEADERS)
+            raise CsvProblem(f"no phone column: name one, or call it one of {known}")
+        tz_at = _pick(headers, layout.timezone_column, TIMEZONE_HEADERS)
+        variables: list[tuple[int, str]] = []
+        for i, header in enumerate(headers):
+            if i in (phone_at, tz_at):
+                continue
+            name = layout.rename.get(header, header)
+            if not _IDENTIFIER.match(name):
+                raise CsvProblem(
+                    f"column {header!r} is not a usable variable name: "
+                    "rename it (letters, digits, _)"
+                )
+            variables.append((i, name))
+    except BaseException:
+        _release(text)
+        raise
+    rows = _rows(text, reader, layout.header_row, len(headers), phone_at, tz_at, variables)
     return [name for _, name in variables], rows
 
 
+def _release(text: io.TextIOWrapper) -> None:
+    """Hand the stream back to its owner, who closes it; the wrapper must not close it later."""
+    with contextlib.suppress(ValueError):  # the owner closed it first
+        text.detach()
+
+
 def _rows(
+    text: io.TextIOWrapper,
     reader: Iterator[list[str]],
     number: int,
     width: int,
@@ -115,25 +129,28 @@ def _rows(
     tz_at: int | None,
     variables: list[tuple[int, str]],
 ) -> Iterator[Row]:
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except UnicodeDecodeError as exc:
-            raise CsvProblem(f"row {number + 1}: undecodable bytes ({exc.reason})") from exc
-        except csv.Error as exc:
-            raise CsvProblem(f"row {number + 1}: {exc}") from exc
-        number += 1
-        if not fields:
-            continue  # a blank line
-        if len(fields) != width:
-            phone = fields[phone_at] if phone_at < len(fields) else ""
-            yield Row(number, phone, None, {}, f"expected {width} fields, found {len(fields)}")
-            continue
-        yield Row(
-            number=number,
-            phone=fields[phone_at],
-            timezone=(fields[tz_at].strip() or None) if tz_at is not None else None,
-            variables={name: fields[i] for i, name in variables},
-        )
+    try:
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise CsvProblem(f"row {number + 1}: undecodable bytes ({exc.reason})") from exc
+            except csv.Error as exc:
+                raise CsvProblem(f"row {number + 1}: {exc}") from exc
+            number += 1
+            if not fields:
+                continue  # a blank line
+            if len(fields) != width:
+                phone = fields[phone_at] if phone_at < len(fields) else ""
+                yield Row(number, phone, None, {}, f"expected {width} fields, found {len(fields)}")
+                continue
+            yield Row(
+                number=number,
+                phone=fields[phone_at],
+                timezone=(fields[tz_at].strip() or None) if tz_at is not None else None,
+                variables={name: fields[i] for i, name in variables},
+            )
+    finally:
+        _release(text)
