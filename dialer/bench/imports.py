@@ -6,6 +6,8 @@ import random
 import resource
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,13 @@ from dialer.db import make_sync_engine
 from dialer.migrations import upgrade_to_head
 from dialer.models import Campaign, Channel
 
-__all__ = ["ImportFigures", "bench_campaign", "generate_csv", "run_import_bench"]
+__all__ = [
+    "ImportFigures",
+    "bench_campaign",
+    "bench_setting",
+    "generate_csv",
+    "run_import_bench",
+]
 
 _SHAPES = ("090-{a}-{b}", "+81 90 {a} {b}", "090{a}{b}")
 
@@ -88,12 +96,19 @@ class ImportFigures:
         }
 
 
-def run_import_bench(rows: int, database_url: str | None, batch_size: int) -> ImportFigures:
+@contextmanager
+def bench_setting(rows: int, database_url: str | None) -> Iterator[tuple[str, Path]]:
+    """A database migrated to head (default: a fresh SQLite file) and a generated CSV."""
     with tempfile.TemporaryDirectory(prefix="dialer-bench-") as workdir:
         url = database_url or f"sqlite:///{Path(workdir) / 'bench.db'}"
         upgrade_to_head(url)
         csv_path = Path(workdir) / "contacts.csv"
         generate_csv(csv_path, rows)
+        yield url, csv_path
+
+
+def run_import_bench(rows: int, database_url: str | None, batch_size: int) -> ImportFigures:
+    with bench_setting(rows, database_url) as (url, csv_path):
         engine = make_sync_engine(url)
         try:
             campaign_id = bench_campaign(engine, f"bench import {rows}")

@@ -6,20 +6,17 @@ while that batch is still queued, so Redis's size does not depend on the campaig
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 from arq.constants import default_queue_name
 
-from dialer.bench.imports import bench_campaign, generate_csv
+from dialer.bench.imports import bench_campaign, bench_setting
 from dialer.campaigns.service import start_campaign
 from dialer.config import get_settings
 from dialer.contacts.importer import import_contacts
 from dialer.db import make_sync_engine, session_scope
 from dialer.dispatch.hopper import run_hopper
-from dialer.migrations import upgrade_to_head
 from dialer.models import Campaign
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.runtime import Runtime
@@ -75,11 +72,7 @@ async def _measure(
 
 
 def run_waiting_bench(contacts: int, database_url: str | None, ticks: int) -> WaitingFigures:
-    with tempfile.TemporaryDirectory(prefix="dialer-bench-") as workdir:
-        url = database_url or f"sqlite:///{Path(workdir) / 'bench.db'}"
-        upgrade_to_head(url)
-        csv_path = Path(workdir) / "contacts.csv"
-        generate_csv(csv_path, contacts)
+    with bench_setting(contacts, database_url) as (url, csv_path):
         engine = make_sync_engine(url)
         try:
             campaign_id = bench_campaign(engine, f"bench waiting {contacts}", _ALWAYS)

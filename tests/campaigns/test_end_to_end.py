@@ -107,10 +107,15 @@ async def test_a_campaign_across_three_zones_runs_paused_and_resumed(
     stack: Stack, database_url: str
 ) -> None:
     stack.move_clock((MONDAY - datetime.now(UTC)).total_seconds())
-    # The stack's 3 s job timeout is for its kill tests; thousands of contacts on one SQLite
-    # file need longer. And enough credit for every call.
+    # The stack's short clocks are for its kill tests; thousands of contacts on two cores need
+    # the defaults' patience, or a slow answer becomes an ambiguous call never dialled again.
+    # And enough credit for every call.
     for _ in range(3):
-        stack.start_worker(DIALER_JOB_TIMEOUT_S="60")
+        stack.start_worker(
+            DIALER_JOB_TIMEOUT_S="60",
+            DIALER_PROVIDER_TIMEOUT_S="20",
+            DIALER_RECONCILE_DEADLINE_S="600",
+        )
     await stack.knobs(time_scale=0.01, balance=100_000_000)
     cid = await _campaign(stack, CONTACTS)
     watch = Watch(database_url, cid)
