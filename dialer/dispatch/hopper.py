@@ -15,7 +15,7 @@ from arq.constants import job_key_prefix
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.campaigns.gates import settle_campaigns
+from dialer.campaigns.gates import defer_closed_windows, settle_campaigns
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, move_notification
 from dialer.models import Attempt, Notification, NotificationStatus, utcnow
@@ -48,13 +48,29 @@ async def expire_overdue(session: AsyncSession, now: datetime, limit: int) -> in
     return len(overdue)
 
 
+# Rounds of moving contacts out of closed windows in one tick, each of up to one batch.
+_WINDOW_ROUNDS = 3
+
+
+async def _due_notifications(session: AsyncSession, now: datetime, limit: int) -> list[int]:
+    """Up to `limit` due notifications whose window is open, moving the others to theirs."""
+    for _ in range(_WINDOW_ROUNDS):
+        due = await session.exec(
+            select(Notification.id)
+            .where(Notification.status == NotificationStatus.queued, Notification.due_at <= now)
+            .order_by(col(Notification.due_at))
+            .limit(limit)
+        )
+        ids = [i for i in due.all() if i is not None]
+        deferred = await defer_closed_windows(session, now, ids)
+        if not deferred:
+            return ids
+        if len(ids) > len(deferred):
+            return [i for i in ids if i not in deferred]
+    return []
+
+
 async def find_due_work(session: AsyncSession, now: datetime, limit: int) -> DueWork:
-    due = await session.exec(
-        select(Notification.id)
-        .where(Notification.status == NotificationStatus.queued, Notification.due_at <= now)
-        .order_by(col(Notification.due_at))
-        .limit(limit)
-    )
     checks = await session.exec(
         select(Attempt.id)
         .where(
@@ -66,7 +82,7 @@ async def find_due_work(session: AsyncSession, now: datetime, limit: int) -> Due
         .limit(limit)
     )
     return DueWork(
-        notification_ids=[i for i in due.all() if i is not None],
+        notification_ids=await _due_notifications(session, now, limit),
         attempt_ids=[i for i in checks.all() if i is not None],
     )
 

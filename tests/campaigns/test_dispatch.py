@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from arq.constants import default_queue_name
 from sqlmodel import col, select
 
 from dialer.db import session_scope
+from dialer.dispatch.hopper import run_hopper
 from dialer.dispatch.service import dial_notification
 from dialer.models import Notification
 from dialer.serve import running_worker
@@ -147,3 +149,19 @@ async def test_a_number_put_on_the_campaigns_list_after_import_is_not_dialled(
     assert await dial_notification(harness.runtime, first.id) == "not due"
     assert (await _contacts(harness, cid))[0].status == "suppressed"
     assert harness.sandbox.calls == {}
+
+
+async def test_the_hopper_moves_contacts_in_a_closed_window_without_a_dial_job(
+    harness: Harness,
+) -> None:
+    tokyo_today = datetime.now(ZoneInfo("Asia/Tokyo")).weekday()
+    closed_today = {**ALL_DAY, "weekdays": [(tokyo_today + 3) % 7]}
+    cid = await _campaign(harness, schedule=closed_today)
+    await harness.api.post(f"/v1/campaigns/{cid}/start")
+    ticked = await run_hopper(harness.runtime)
+    assert ticked["dials"] == 0
+    assert await harness.runtime.redis.zcard(default_queue_name) == 0
+    for contact in await _contacts(harness, cid):
+        assert contact.status == "queued" and contact.attempts_made == 0
+        opening = contact.due_at.astimezone(ZoneInfo("Asia/Tokyo"))
+        assert opening.weekday() == (tokyo_today + 3) % 7 and opening.time() == time(0)
