@@ -148,6 +148,29 @@ def _validate_sms(form: dict[str, str]) -> dict[str, list[str]]:
     return errors
 
 
+# Callbacks in flight at once. Thousands of calls ending together against a slow receiver would
+# otherwise queue inside httpcore's pool, whose bookkeeping is quadratic in that queue: the
+# sandbox spun at 100% CPU with every callback stalled (a 10,000-contact run).
+_CALLBACKS_AT_ONCE = 50
+
+
+class _BoundedTransport(httpx.AsyncBaseTransport):
+    def __init__(self) -> None:
+        self._inner = httpx.AsyncHTTPTransport(
+            limits=httpx.Limits(max_connections=_CALLBACKS_AT_ONCE)
+        )
+        self._turns = asyncio.Semaphore(_CALLBACKS_AT_ONCE)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        async with self._turns:
+            response = await self._inner.handle_async_request(request)
+            await response.aread()
+            return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
 def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     account = SandboxAccount(config or SandboxConfig())
     tasks: set[asyncio.Task[None]] = set()
@@ -155,7 +178,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(timeout=10) as client:
+        async with httpx.AsyncClient(timeout=10, transport=_BoundedTransport()) as client:
             holder["client"] = client
             yield
             for task in tasks:
