@@ -25,7 +25,9 @@ from dialer.models import (
 __all__ = [
     "ATTEMPT_TRANSITIONS",
     "CAMPAIGN_TRANSITIONS",
+    "FALLBACK_OUTCOMES",
     "NOTIFICATION_TRANSITIONS",
+    "FallBack",
     "Finish",
     "IllegalTransition",
     "Retry",
@@ -124,11 +126,19 @@ class RetryPolicy(BaseModel):
     # A delay per outcome where it differs from retry_delay_s (campaigns set these).
     outcome_delay_s: dict[Outcome, int] = Field(default_factory=dict)
     backoff: Literal["fixed", "exponential"] = "fixed"
+    # Once the calls are over with one of these outcomes, the notification sends its
+    # fallback text as an SMS: one more attempt, not counted against max_attempts.
+    fallback_on: list[Outcome] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Retry:
     at: datetime
+
+
+@dataclass(frozen=True)
+class FallBack:
+    """Calls are over without reaching the person: send the fallback SMS now."""
 
 
 @dataclass(frozen=True)
@@ -140,18 +150,32 @@ class Finish:
 # never succeed, or we cannot tell whether the phone rang (never ring twice by accident).
 _DELIVERED = frozenset({Outcome.answered, Outcome.delivered})
 _NEVER_RETRIED = frozenset({Outcome.rejected, Outcome.unknown, Outcome.opted_out})
+# A fallback text follows a call that certainly did not reach the person, or reached a machine;
+# never one that may have been heard (unknown) or can never succeed (rejected, opted out).
+FALLBACK_OUTCOMES = frozenset({Outcome.no_answer, Outcome.busy, Outcome.failed, Outcome.voicemail})
 
 
 def decide_after_attempt(
-    policy: RetryPolicy, attempts_made: int, outcome: Outcome, now: datetime
-) -> Retry | Finish:
-    """What a notification does once its latest counted attempt has finished with `outcome`."""
+    policy: RetryPolicy,
+    attempts_made: int,
+    outcome: Outcome,
+    now: datetime,
+    *,
+    on_fallback: bool = False,
+) -> Retry | FallBack | Finish:
+    """What a notification does once its latest counted attempt has finished with `outcome`.
+    `on_fallback`: that attempt was the fallback SMS, and nothing follows it."""
     if outcome in _DELIVERED:
         return Finish(N.delivered)
+    if on_fallback:
+        return Finish(N.failed)
+    falls_back = outcome in policy.fallback_on and outcome in FALLBACK_OUTCOMES
     if outcome in _NEVER_RETRIED or outcome not in policy.retry_on:
+        if falls_back:
+            return FallBack()
         return Finish(N.delivered if outcome is Outcome.voicemail else N.failed)
     if attempts_made >= policy.max_attempts:
-        return Finish(N.failed)
+        return FallBack() if falls_back else Finish(N.failed)
     factor = 2 ** (attempts_made - 1) if policy.backoff == "exponential" else 1
     delay = policy.outcome_delay_s.get(outcome, policy.retry_delay_s)
     return Retry(at=now + timedelta(seconds=delay * factor))

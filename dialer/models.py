@@ -27,6 +27,7 @@ __all__ = [
     "NotificationStatus",
     "Outcome",
     "UTCDateTime",
+    "channel_of",
     "utcnow",
 ]
 
@@ -157,6 +158,10 @@ class Notification(SQLModel, table=True):
     row_number: int | None = Field(default=None)
     variables: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
     timezone: str | None = Field(default=None, max_length=64)
+    # The text sent when the calls end without reaching the person (policy.fallback_on), and
+    # whether the notification has moved on to it: its one remaining attempt is that SMS.
+    fallback_text: str | None = Field(default=None)
+    on_fallback: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
     status: NotificationStatus = Field(
         default=NotificationStatus.queued, sa_type=_enum_column(NotificationStatus)
@@ -256,6 +261,8 @@ class Attempt(SQLModel, table=True):
     notification_id: int = Field(foreign_key="notification.id", index=True, sa_type=sa.BigInteger)
     number: int
     provider: str = Field(max_length=32)
+    # Set where it differs from the notification's channel: the SMS of a fallback.
+    channel: Channel | None = Field(default=None, sa_type=_enum_column(Channel))
     provider_id: str | None = Field(default=None, max_length=128)
     status: AttemptStatus = Field(
         default=AttemptStatus.dialing, sa_type=_enum_column(AttemptStatus)
@@ -277,6 +284,11 @@ class Attempt(SQLModel, table=True):
     started_at: datetime | None = _ts(nullable=True)
     ended_at: datetime | None = _ts(nullable=True)
     next_check_at: datetime | None = _ts(nullable=True)
+
+
+def channel_of(notification: Notification, attempt: Attempt) -> Channel:
+    """What this attempt sends: the notification's channel, or its fallback's."""
+    return attempt.channel or notification.channel
 
 
 class DoNotContact(SQLModel, table=True):

@@ -7,6 +7,7 @@ import pytest
 from dialer.lifecycle import (
     ATTEMPT_TRANSITIONS,
     NOTIFICATION_TRANSITIONS,
+    FallBack,
     Finish,
     IllegalTransition,
     Retry,
@@ -114,3 +115,40 @@ def test_decide_after_attempt(
 def test_unknown_is_never_retried_even_when_the_policy_names_it() -> None:
     policy = RetryPolicy(max_attempts=5, retry_on=list(Outcome))
     assert decide_after_attempt(policy, 1, Outcome.unknown, NOW) == Finish(N.failed)
+
+
+FALLS_BACK = RetryPolicy(
+    max_attempts=2, retry_on=[Outcome.no_answer], fallback_on=[Outcome.no_answer, Outcome.failed]
+)
+
+
+@pytest.mark.parametrize(
+    ("made", "outcome", "expected"),
+    [
+        (1, Outcome.no_answer, Retry(NOW + timedelta(seconds=300))),
+        (2, Outcome.no_answer, FallBack()),
+        (1, Outcome.failed, FallBack()),
+        (1, Outcome.busy, Finish(N.failed)),
+        (1, Outcome.answered, Finish(N.delivered)),
+        (1, Outcome.unknown, Finish(N.failed)),
+        (1, Outcome.rejected, Finish(N.failed)),
+    ],
+)
+def test_the_fallback_follows_the_last_call_that_missed(
+    made: int, outcome: Outcome, expected: Retry | FallBack | Finish
+) -> None:
+    assert decide_after_attempt(FALLS_BACK, made, outcome, NOW) == expected
+
+
+@pytest.mark.parametrize("outcome", [Outcome.failed, Outcome.no_answer, Outcome.rejected])
+def test_nothing_follows_the_fallback_itself(outcome: Outcome) -> None:
+    decision = decide_after_attempt(FALLS_BACK, 2, outcome, NOW, on_fallback=True)
+    assert decision == Finish(N.failed)
+    delivered = decide_after_attempt(FALLS_BACK, 2, Outcome.delivered, NOW, on_fallback=True)
+    assert delivered == Finish(N.delivered)
+
+
+def test_unknown_never_falls_back_even_when_the_policy_names_it() -> None:
+    policy = RetryPolicy(fallback_on=list(Outcome))
+    assert decide_after_attempt(policy, 1, Outcome.unknown, NOW) == Finish(N.failed)
+    assert decide_after_attempt(policy, 1, Outcome.opted_out, NOW) == Finish(N.failed)

@@ -20,6 +20,7 @@ from dialer.models import (
     Notification,
     NotificationStatus,
 )
+from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import TemplateProblem, render_text
 
 __all__ = ["CAP_WAIT_S", "campaign_gate", "defer_closed_windows", "settle_campaigns"]
@@ -69,11 +70,29 @@ async def campaign_gate(
     if cap is not None and await _in_flight(session, notification.campaign_id) >= cap:
         notification.due_at = now + timedelta(seconds=CAP_WAIT_S)
         return "campaign at its concurrency cap"
+    if notification.on_fallback:
+        return _render_fallback(notification, CampaignPolicy.model_validate(campaign.policy))
     if campaign.template and notification.text is None:
         try:
             notification.text = render_text(campaign.template, notification.variables or {})
         except TemplateProblem as exc:
             return _close(notification, N.failed, f"template: {exc}")
+    return None
+
+
+def _render_fallback(notification: Notification, policy: CampaignPolicy) -> str | None:
+    if notification.fallback_text is not None:
+        return None
+    if policy.sms_fallback is None:
+        return _close(notification, N.failed, "the campaign no longer has an SMS fallback")
+    try:
+        text = render_text(policy.sms_fallback.template, notification.variables or {})
+    except TemplateProblem as exc:
+        return _close(notification, N.failed, f"sms_fallback template: {exc}")
+    if not text or len(text) > MAX_SMS_CHARS:
+        reason = f"sms_fallback text is {len(text)} characters (1 to {MAX_SMS_CHARS})"
+        return _close(notification, N.failed, reason)
+    notification.fallback_text = text
     return None
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "CampaignPublic",
     "OutcomeRetry",
     "Schedule",
+    "SmsFallback",
 ]
 
 RetriedOutcome = Literal["no_answer", "busy", "failed", "voicemail"]
@@ -84,6 +85,28 @@ _RETRY: dict[RetriedOutcome, OutcomeRetry] = {
 }
 
 
+_FALLBACK_ON: tuple[RetriedOutcome, ...] = ("no_answer", "busy", "failed")
+
+
+class SmsFallback(BaseModel):
+    """A text sent, once, to a contact whose calls ended with one of these outcomes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Rendered like the campaign's template, from the same CSV columns.
+    template: str = Field(min_length=1, max_length=MAX_SMS_CHARS * 4)
+    on: list[RetriedOutcome] = Field(default_factory=lambda: list(_FALLBACK_ON), min_length=1)
+
+    @field_validator("template")
+    @classmethod
+    def _parses(cls, template: str) -> str:
+        try:
+            template_variables(template)
+        except TemplateProblem as exc:
+            raise ValueError(str(exc)) from exc
+        return template
+
+
 class CampaignPolicy(BaseModel):
     """How often and when a contact is tried again, by outcome."""
 
@@ -97,6 +120,8 @@ class CampaignPolicy(BaseModel):
     voicemail: Literal["leave", "retry"] = "leave"
     # Calls of this campaign in flight at once; None: only the provider's limits apply.
     max_concurrent: int | None = Field(None, ge=1, le=10_000)
+    # Calls only: after the last call, an SMS to a contact the calls did not reach.
+    sms_fallback: SmsFallback | None = None
 
     def retry_policy(self) -> RetryPolicy:
         """The per-notification policy every contact of the campaign carries."""
@@ -109,7 +134,16 @@ class CampaignPolicy(BaseModel):
             retry_delay_s=0,
             outcome_delay_s={outcome: rule.delay_s for outcome, rule in retried.items()},
             backoff=self.backoff,
+            fallback_on=[Outcome(name) for name in self.sms_fallback.on]
+            if self.sms_fallback
+            else [],
         )
+
+    def template_variables(self) -> frozenset[str]:
+        """The CSV columns the fallback text needs, beyond the campaign template's."""
+        if self.sms_fallback is None:
+            return frozenset()
+        return template_variables(self.sms_fallback.template)
 
 
 class CampaignCreate(BaseModel):
@@ -156,6 +190,12 @@ class CampaignCreate(BaseModel):
             raise ValueError("lang is for calls, not sms")
         if self.policy.voicemail == "retry" and self.channel is not Channel.voice_flow:
             raise ValueError("policy.voicemail 'retry' needs channel voice_flow (detection)")
+        if self.policy.sms_fallback is not None:
+            if not self.channel.is_voice:
+                raise ValueError("policy.sms_fallback follows calls: channel sms has none")
+            refusal = channel_refusal(self.provider, Channel.sms)
+            if refusal is not None:
+                raise ValueError(f"policy.sms_fallback: {refusal}")
         return self
 
 

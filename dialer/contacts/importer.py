@@ -285,14 +285,15 @@ def _plan(conn: Connection, campaign_id: int, now: datetime) -> _Plan:
     if campaign.status in (CampaignStatus.completed, CampaignStatus.canceled):
         raise CsvProblem(f"campaign {campaign_id} is {campaign.status}: it takes no more contacts")
     schedule = Schedule.model_validate(campaign.schedule)
-    policy = CampaignPolicy.model_validate(campaign.policy).retry_policy()
+    campaign_policy = CampaignPolicy.model_validate(campaign.policy)
+    needed = template_variables(campaign.template) if campaign.template else frozenset()
     running = campaign.status in (CampaignStatus.running, CampaignStatus.scheduled)
     return _Plan(
         campaign=campaign,
-        needed=template_variables(campaign.template) if campaign.template else frozenset(),
+        needed=needed | campaign_policy.template_variables(),
         status=(NotificationStatus.queued if running else NotificationStatus.held).value,
         due_at=max(now, schedule.start_at) if schedule.start_at else now,
-        policy_json=policy.model_dump_json(),
+        policy_json=campaign_policy.retry_policy().model_dump_json(),
     )
 
 

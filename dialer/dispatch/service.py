@@ -24,6 +24,7 @@ from dialer.models import (
     Notification,
     NotificationStatus,
     Outcome,
+    channel_of,
     utcnow,
 )
 from dialer.notifications.service import suppress
@@ -115,7 +116,12 @@ async def claim_for_dialing(
     if await campaign_gate(session, notification, now) is not None:
         return None
     policy = RetryPolicy.model_validate(notification.policy)
-    if notification.attempts_made >= policy.max_attempts:
+    if notification.on_fallback:
+        if not notification.fallback_text:
+            move_notification(notification, N.failed)
+            notification.last_error = "no fallback text to send"
+            return None
+    elif notification.attempts_made >= policy.max_attempts:
         log.error("notification %s is queued with no attempts left", notification_id)
         move_notification(notification, N.expired)
         notification.last_error = "no attempts left"
@@ -124,12 +130,14 @@ async def claim_for_dialing(
         select(func.count()).select_from(Attempt).where(Attempt.notification_id == notification_id)
     )
     made = rows.one()
-    legs = notification.recipients if notification.channel is Channel.conference else [None]
+    conference = notification.channel is Channel.conference and not notification.on_fallback
+    legs = notification.recipients if conference else [None]
     attempts = [
         Attempt(
             notification_id=notification_id,
             number=made + i,
             provider=notification.provider,
+            channel=Channel.sms if notification.on_fallback else None,
             recipient=recipient,
             status=A.dialing,
             created_at=now,
@@ -148,7 +156,7 @@ def callback_url(settings: Settings, notification: Notification, attempt: Attemp
     """Where the provider reports on this attempt; the token is signed for this attempt alone."""
     assert attempt.id is not None
     token = callback_token(settings.secret_key.get_secret_value(), attempt.provider, attempt.id)
-    kind = "voice" if notification.channel.is_voice else "sms"
+    kind = "voice" if channel_of(notification, attempt).is_voice else "sms"
     base = settings.public_url.rstrip("/")
     return f"{base}/v1/callbacks/{attempt.provider}/{kind}/{attempt.id}/{token}"
 
@@ -162,7 +170,10 @@ def build_requests(
 ) -> list[tuple[list[Attempt], Request]]:
     """The provider requests for one round, each with the attempts it places: one request per
     attempt, except a Xoxzo conference, which rings every participant with one."""
-    if notification.channel is Channel.conference and notification.provider == "xoxzo":
+    xoxzo_conference = (
+        notification.channel is Channel.conference and notification.provider == "xoxzo"
+    )
+    if xoxzo_conference and not notification.on_fallback:
         request = ConferenceRequest(
             caller=notification.from_number,
             participants=tuple(notification.recipients),
@@ -177,11 +188,13 @@ def build_request(
 ) -> CallRequest | SmsRequest:
     url = callback_url(settings, notification, attempt)
     tag = f"attempt-{attempt.id}"
-    if notification.channel is Channel.sms:
+    if channel_of(notification, attempt) is Channel.sms:
+        # An attempt with its own channel is the fallback, which sends the fallback text.
+        text = notification.fallback_text if attempt.channel else notification.text
         return SmsRequest(
             sender=notification.from_number,
             recipient=notification.to_number,
-            message=notification.text or "",
+            message=text or "",
             callback_url=url,
             tag=tag,
         )

@@ -12,7 +12,7 @@ from fastapi.responses import PlainTextResponse
 
 from dialer.db import session_scope
 from dialer.deps import RuntimeDep
-from dialer.models import utcnow
+from dialer.models import channel_of, utcnow
 from dialer.providers.base import StatusReport
 from dialer.providers.voxology import parse_message
 from dialer.providers.xoxzo import parse_call_status, parse_message_status
@@ -90,7 +90,7 @@ async def provider_status(
         if (
             loaded is None
             or loaded[0].provider != provider
-            or (kind == "voice") != loaded[1].channel.is_voice
+            or (kind == "voice") != channel_of(loaded[1], loaded[0]).is_voice
         ):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {provider} {kind} attempt")
         attempt, notification = loaded

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, move_attempt
-from dialer.models import AttemptStatus, Outcome, utcnow
+from dialer.models import AttemptStatus, Outcome, channel_of, utcnow
 from dialer.providers.base import ConferenceProvider, Provider, ProviderError, StatusReport
 from dialer.runtime import Runtime
 from dialer.tracking.service import (
@@ -56,7 +56,7 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
             return plan.action
         provider_id, conference_id = attempt.provider_id, attempt.conference_id
         provider = runtime.providers[attempt.provider]
-        is_voice = notification.channel.is_voice
+        is_voice = channel_of(notification, attempt).is_voice
     assert provider_id is not None
     try:
         status: StatusReport | None = await _read_status(

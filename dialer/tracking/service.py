@@ -14,6 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.lifecycle import (
     FINAL_ATTEMPT,
+    FallBack,
     Finish,
     RetryPolicy,
     decide_after_attempt,
@@ -27,6 +28,7 @@ from dialer.models import (
     Notification,
     NotificationStatus,
     Outcome,
+    channel_of,
 )
 from dialer.optouts.service import block_number
 from dialer.providers.base import StatusReport
@@ -76,17 +78,25 @@ def finish_attempt(
     attempt.next_check_at = None
     if error is not None:
         attempt.error = error
-    if notification.channel is not Channel.conference:
+    if channel_of(notification, attempt) is not Channel.conference:
         _decide(notification, outcome, now)
 
 
 def _decide(notification: Notification, outcome: Outcome, now: datetime) -> None:
     notification.outcome = outcome
     decision = decide_after_attempt(
-        RetryPolicy.model_validate(notification.policy), notification.attempts_made, outcome, now
+        RetryPolicy.model_validate(notification.policy),
+        notification.attempts_made,
+        outcome,
+        now,
+        on_fallback=notification.on_fallback,
     )
     if isinstance(decision, Finish):
         move_notification(notification, decision.status)
+    elif isinstance(decision, FallBack):
+        move_notification(notification, N.queued)
+        notification.on_fallback = True
+        notification.due_at = now
     else:
         move_notification(notification, N.queued)
         notification.due_at = decision.at
@@ -104,10 +114,9 @@ async def settle_conference(
     session: AsyncSession, notification: Notification, now: datetime
 ) -> bool:
     """Move a conference's notification on once every participant's attempt is final."""
-    if notification.channel is not Channel.conference or notification.status not in (
-        N.dialing,
-        N.in_progress,
-    ):
+    if notification.channel is not Channel.conference or notification.on_fallback:
+        return False
+    if notification.status not in (N.dialing, N.in_progress):
         return False
     stmt = (
         select(Attempt)

@@ -62,6 +62,13 @@ async def test_a_campaign_is_created_as_a_draft_with_its_defaults(harness: Harne
         ({"schedule": {"weekdays": [7]}}, "weekdays are 0"),
         ({"policy": {"voicemail": "retry"}}, "needs channel voice_flow"),
         ({"from": "12"}, "invalid phone number"),
+        ({"policy": {"sms_fallback": {"template": "Hi {{ name"}}}, '"sms_fallback","template"'),
+        ({"policy": {"sms_fallback": {"template": "Hi", "on": []}}}, '"sms_fallback","on"'),
+        ({"policy": {"sms_fallback": {"template": "Hi", "on": ["unknown"]}}}, "'voicemail'"),
+        (
+            {"channel": "sms", "lang": None, "policy": {"sms_fallback": {"template": "Hi"}}},
+            "channel sms has none",
+        ),
     ],
 )
 async def test_a_bad_campaign_is_422_naming_the_problem(
@@ -93,6 +100,20 @@ async def test_an_upload_imports_good_rows_and_reports_each_bad_one(harness: Har
     ]
     body = (await harness.api.get(f"/v1/campaigns/{campaign['id']}")).json()
     assert body["counts"] == {"held": 3}
+
+
+async def test_a_row_missing_a_variable_of_the_fallback_text_is_reported_at_upload(
+    harness: Harness,
+) -> None:
+    fallback = {"template": "{{ name }}: we missed you, call {{ clinic }}."}
+    campaign = await _create(harness, policy={"sms_fallback": fallback})
+    text = "phone,name,time,clinic\n090-1234-5670,Aiko,10:00,03-0000\n090-1234-5671,Kenji,11:00,\n"
+    report = (await _upload(harness, campaign["id"], text)).json()
+    assert (report["imported"], report["invalid"]) == (1, 1)
+    issues = await harness.api.get(report["issues_url"])
+    assert list(csv.reader(io.StringIO(issues.text)))[1:] == [
+        ["3", "090-1234-5671", "missing variable 'clinic'"]
+    ]
 
 
 async def test_a_file_the_campaign_cannot_use_is_422_and_imports_nothing(harness: Harness) -> None:

@@ -43,6 +43,17 @@ async def _campaign(harness: Harness, **fields: Any) -> int:
     return cid
 
 
+async def _run_to_completion(harness: Harness, cid: int) -> dict[str, Any]:
+    assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 200
+
+    async def completed() -> dict[str, Any] | None:
+        body: dict[str, Any] = (await harness.api.get(f"/v1/campaigns/{cid}")).json()
+        return body if body["status"] == "completed" else None
+
+    async with running_worker(harness.settings, harness.redis_url):
+        return await wait_for(completed, 60, "the campaign to complete")
+
+
 async def _contacts(harness: Harness, cid: int) -> list[Notification]:
     async with session_scope(harness.runtime.sessions) as session:
         rows = await session.exec(
@@ -55,14 +66,7 @@ async def _contacts(harness: Harness, cid: int) -> list[Notification]:
 
 async def test_a_campaign_runs_to_completed_with_each_message_rendered(harness: Harness) -> None:
     cid = await _campaign(harness, schedule=ALL_DAY)
-    assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 200
-
-    async def completed() -> dict[str, Any] | None:
-        body: dict[str, Any] = (await harness.api.get(f"/v1/campaigns/{cid}")).json()
-        return body if body["status"] == "completed" else None
-
-    async with running_worker(harness.settings, harness.redis_url):
-        body = await wait_for(completed, 60, "the campaign to complete")
+    body = await _run_to_completion(harness, cid)
     assert body["counts"] == {"delivered": 3, "failed": 2}
     assert body["outcomes"] == {"answered": 3, "no_answer": 1, "failed": 1}
     assert body["progress"] == 1.0
@@ -85,6 +89,25 @@ async def test_a_campaign_runs_to_completed_with_each_message_rendered(harness: 
     ]
     assert rows[0][5] in harness.sandbox.calls and rows[0][6] == "ANSWERED"
     assert float(rows[0][10]) > 0
+
+
+async def test_contacts_the_calls_missed_get_the_fallback_text_once(harness: Harness) -> None:
+    fallback = {"template": "{{ name }}: parcel {{ parcel }} is at the depot.", "on": ["no_answer"]}
+    policy = {**CAMPAIGN["policy"], "sms_fallback": fallback}
+    cid = await _campaign(harness, schedule=ALL_DAY, policy=policy)
+    body = await _run_to_completion(harness, cid)
+    # ...7 rang out twice, then had the text; ...9 failed, which this policy does not follow up.
+    assert body["counts"] == {"delivered": 4, "failed": 1}
+    assert body["outcomes"] == {"answered": 3, "delivered": 1, "failed": 1}
+    texts = [(m.recipient, m.message) for m in harness.sandbox.messages.values()]
+    assert texts == [("+819012345677", "Person 7: parcel P-7 is at the depot.")]
+    assert harness.calls_to("+819012345677") == 2 and len(harness.sandbox.calls) == 6
+    missed = (await _contacts(harness, cid))[3]
+    assert missed.on_fallback and missed.attempts_made == 3 and missed.status == "delivered"
+    results = await harness.api.get(f"/v1/campaigns/{cid}/results.csv")
+    _, *rows = list(csv.reader(io.StringIO(results.text)))
+    assert rows[3][2:5] == ["delivered", "delivered", "3"]
+    assert rows[3][5] in harness.sandbox.messages
 
 
 async def test_a_contact_outside_its_window_waits_for_the_next_opening(harness: Harness) -> None:
