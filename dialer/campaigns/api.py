@@ -10,7 +10,7 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Json
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
@@ -109,9 +109,16 @@ async def upload_contacts(
     phone_column: Annotated[str | None, Form()] = None,
     timezone_column: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form(pattern=r"^(utf-8|utf-8-sig|shift_jis|cp932)$")] = None,
+    rename: Annotated[
+        Json[dict[str, str]] | None,
+        Form(description='CSV header -> variable name, as JSON: {"first name": "first_name"}'),
+    ] = None,
 ) -> dict[str, Any]:
     layout = CsvLayout(
-        phone_column=phone_column, timezone_column=timezone_column, encoding=encoding
+        phone_column=phone_column,
+        timezone_column=timezone_column,
+        encoding=encoding,
+        rename=rename or {},
     )
     return await _import(runtime, campaign_id, file.file, layout, file.filename, "file")
 

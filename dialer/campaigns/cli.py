@@ -15,6 +15,16 @@ def campaign() -> None:
     """Campaigns: import contacts, follow progress."""
 
 
+def _renames(_: click.Context, __: click.Parameter, pairs: tuple[str, ...]) -> dict[str, str]:
+    renames: dict[str, str] = {}
+    for pair in pairs:
+        header, sep, name = pair.partition("=")
+        if not sep or not header.strip() or not name.strip():
+            raise click.BadParameter(f"{pair!r} is not HEADER=NAME")
+        renames[header.strip()] = name.strip()
+    return renames
+
+
 @campaign.command("import")
 @click.argument("campaign_id", type=int)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -23,12 +33,21 @@ def campaign() -> None:
 @click.option(
     "--encoding", type=click.Choice(["utf-8", "utf-8-sig", "cp932", "shift_jis"]), default=None
 )
+@click.option(
+    "--rename",
+    "renames",
+    multiple=True,
+    callback=_renames,
+    metavar="HEADER=NAME",
+    help="Use the CSV column HEADER as the template variable NAME (repeatable).",
+)
 def import_file(
     campaign_id: int,
     file: Path,
     phone_column: str | None,
     timezone_column: str | None,
     encoding: str | None,
+    renames: dict[str, str],
 ) -> None:
     """Import FILE (CSV with a header row) into campaign CAMPAIGN_ID."""
     from sqlmodel import Session, col, select
@@ -43,7 +62,10 @@ def import_file(
     _upgrade_if_embedded(settings)
     engine = make_sync_engine(settings.sync_database_url)
     layout = CsvLayout(
-        phone_column=phone_column, timezone_column=timezone_column, encoding=encoding
+        phone_column=phone_column,
+        timezone_column=timezone_column,
+        encoding=encoding,
+        rename=renames,
     )
     started = time.perf_counter()
     try:

@@ -96,6 +96,9 @@ def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[
             known = ", ".join(PHONE_HEADERS)
             raise CsvProblem(f"no phone column: name one, or call it one of {known}")
         tz_at = _pick(headers, layout.timezone_column, TIMEZONE_HEADERS)
+        unknown = sorted(set(layout.rename) - set(headers))
+        if unknown:
+            raise CsvProblem(f"rename names columns the file does not have: {', '.join(unknown)}")
         variables: list[tuple[int, str]] = []
         for i, header in enumerate(headers):
             if i in (phone_at, tz_at):
@@ -104,7 +107,7 @@ def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[
             if not _IDENTIFIER.match(name):
                 raise CsvProblem(
                     f"column {header!r} is not a usable variable name: "
-                    "rename it (letters, digits, _)"
+                    "rename it to letters, digits and _ (rename, or --rename in the CLI)"
                 )
             variables.append((i, name))
     except BaseException:

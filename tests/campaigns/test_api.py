@@ -116,6 +116,18 @@ async def test_a_row_missing_a_variable_of_the_fallback_text_is_reported_at_uplo
     ]
 
 
+async def test_an_upload_can_rename_columns_to_the_templates_names(harness: Harness) -> None:
+    campaign = await _create(harness)
+    text = "phone,full name,slot\n090-1234-5670,Aiko,10:00\n"
+    rename = '{"full name": "name", "slot": "time"}'
+    answer = await _upload(harness, campaign["id"], text, rename=rename)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["imported"] == 1
+    for bad, words in [("[1]", '"rename"'), ('{"nmae": "name"}', "does not have: nmae")]:
+        refused = await _upload(harness, campaign["id"], text, rename=bad)
+        assert refused.status_code == 422 and words in refused.text, refused.text
+
+
 async def test_a_file_the_campaign_cannot_use_is_422_and_imports_nothing(harness: Harness) -> None:
     campaign = await _create(harness)
     answer = await _upload(harness, campaign["id"], "phone,name\n090-1234-5670,A\n")

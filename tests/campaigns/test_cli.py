@@ -42,8 +42,11 @@ def test_import_reports_counts_and_bad_rows_then_status_counts_them(tmp_path: Pa
         campaign_id = campaign.id
     engine.dispose()
     contacts = tmp_path / "contacts.csv"
-    contacts.write_bytes("電話番号,name\n090-1234-5670,山田\n12,短い\n".encode("cp932"))
-    imported = _dialer("campaign", "import", str(campaign_id), str(contacts), database=database)
+    contacts.write_bytes("電話番号,お名前\n090-1234-5670,山田\n12,短い\n".encode("cp932"))
+    args = ("campaign", "import", str(campaign_id), str(contacts))
+    unnamed = _dialer(*args, database=database)
+    assert unnamed.returncode != 0 and "'お名前' is not a usable variable name" in unnamed.stderr
+    imported = _dialer(*args, "--rename", "お名前=name", database=database)
     assert imported.returncode == 0, imported.stderr
     assert "2 rows" in imported.stdout and "imported 1" in imported.stdout
     assert "row 3: invalid phone number: too short (12)" in imported.stdout
@@ -57,3 +60,5 @@ def test_import_reports_counts_and_bad_rows_then_status_counts_them(tmp_path: Pa
     bad.write_text("name\nA\n")
     refused = _dialer("campaign", "import", str(campaign_id), str(bad), database=database)
     assert refused.returncode != 0 and "no phone column" in refused.stderr
+    malformed = _dialer(*args, "--rename", "お名前", database=database)
+    assert malformed.returncode == 2 and "'お名前' is not HEADER=NAME" in malformed.stderr
