@@ -98,7 +98,12 @@ class Runtime:
         engine = make_async_engine(settings.async_database_url)
         http = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.provider_timeout_s, connect=5.0),
-            limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            # An idle connection is dropped well before the server's own idle timeout (uvicorn's
+            # and many proxies' is 5 s, httpx's default expiry too): a POST written just as the
+            # server closes the socket fails with no answer, an ambiguous call that never rang.
+            limits=httpx.Limits(
+                max_connections=50, max_keepalive_connections=20, keepalive_expiry=2.0
+            ),
         )
         if isinstance(redis, str):
             redis = await create_pool(redis_settings(redis))
