@@ -6,15 +6,27 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialer.clock import CLOCK_FILE_VARIABLE
 
-__all__ = ["PLACEHOLDER_SECRETS", "Settings", "get_settings"]
+__all__ = ["PLACEHOLDER_SECRETS", "ProviderLimits", "Settings", "get_settings"]
 
 # Safe only on a developer's machine against the sandbox; refused in production.
 PLACEHOLDER_SECRETS = frozenset({"change-me", "sandbox-sid", "sandbox-token", ""})
+
+
+class ProviderLimits(BaseModel):
+    """What one provider account allows: requests per second by kind, and calls live at once.
+    Neither provider publishes its figures; a 429 teaches the limiter the real ones."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    calls: float = Field(20.0, gt=0)
+    sms: float = Field(20.0, gt=0)
+    status: float = Field(20.0, gt=0)
+    live_calls: int | None = Field(None, ge=1)
 
 
 class Settings(BaseSettings):
@@ -48,6 +60,13 @@ class Settings(BaseSettings):
     ambiguous_after_s: float = 120.0
     # Xoxzo has no search by tag, so an attempt with no callback by then is closed as unknown.
     reconcile_deadline_s: float = 3600.0
+    # Per provider, as JSON: {"xoxzo": {"calls": 20, "sms": 10, "live_calls": 100}}.
+    provider_limits: dict[str, ProviderLimits] = Field(default_factory=dict)
+    # A dial job waits this long at most for its slot; beyond it, the hopper brings it back.
+    pacing_max_wait_s: float = 2.0
+
+    def limits_for(self, provider: str) -> ProviderLimits:
+        return self.provider_limits.get(provider) or ProviderLimits()
 
     @field_validator("din_default_action")
     @classmethod

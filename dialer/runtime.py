@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
 from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, make_sync_engine
+from dialer.pacing.limiter import Limiter
 from dialer.providers.base import Provider
 from dialer.providers.voxology import FlowCallback, VoxologyProvider
 from dialer.providers.xoxzo import XoxzoProvider
@@ -90,6 +91,7 @@ class Runtime:
     http: httpx.AsyncClient
     providers: dict[str, Provider]
     redis: ArqRedis
+    limiter: Limiter
     _sync_engine: Engine | None = field(default=None, repr=False)
 
     @classmethod
@@ -114,6 +116,7 @@ class Runtime:
             http=http,
             providers=build_providers(settings, http),
             redis=redis,
+            limiter=Limiter(redis),
         )
 
     @property

@@ -19,7 +19,7 @@ from dialer.apikeys import create_api_key
 from dialer.db import make_async_engine, make_sessionmaker, session_scope
 from dialer.serve import free_ports
 from tests.processes import DialerProcess
-from tests.support import ApiCalls
+from tests.support import UNPACED, ApiCalls
 
 __all__ = ["Stack", "processes", "stack"]
 
@@ -94,6 +94,8 @@ async def stack(
         "DIALER_POLL_INTERVAL_S": "0.5",
         "DIALER_AMBIGUOUS_AFTER_S": "2",
         "DIALER_RECONCILE_DEADLINE_S": "20",
+        # Pacing has its own tests; here it must never be what a test waits for.
+        "DIALER_PROVIDER_LIMITS": UNPACED.model_dump_json(),
         clock.CLOCK_FILE_VARIABLE: str(tmp_path / "clock"),
     }
     sandbox = DialerProcess(

@@ -10,15 +10,21 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import SecretStr
+from pydantic import RootModel, SecretStr
 
-from dialer.config import Settings
+from dialer.config import ProviderLimits, Settings
 from dialer.lifecycle import FINAL_NOTIFICATION
 from dialer.runtime import Runtime
 from dialer.sandbox.state import SandboxAccount
 
 FINAL = {s.value for s in FINAL_NOTIFICATION}
 T = TypeVar("T")
+
+
+# Limits far above anything a functional test sends: pacing has its own tests.
+UNPACED = RootModel[dict[str, ProviderLimits]](
+    {name: ProviderLimits(calls=1000, sms=1000, status=1000) for name in ("xoxzo", "voxology")}
+)
 
 
 def make_settings(database_url: str, *, web_port: int, sandbox_port: int, **extra: Any) -> Settings:
@@ -38,6 +44,7 @@ def make_settings(database_url: str, *, web_port: int, sandbox_port: int, **extr
             "poll_interval_s": 0.5,
             "ambiguous_after_s": 2.0,
             "reconcile_deadline_s": 30.0,
+            "provider_limits": UNPACED.root,
             **extra,
         }
     )

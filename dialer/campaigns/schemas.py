@@ -120,6 +120,8 @@ class CampaignPolicy(BaseModel):
     voicemail: Literal["leave", "retry"] = "leave"
     # Calls of this campaign in flight at once; None: only the provider's limits apply.
     max_concurrent: int | None = Field(None, ge=1, le=10_000)
+    # Requests per second for this campaign, under its provider account's own limit.
+    max_rate: float | None = Field(None, gt=0, le=1000)
     # Calls only: after the last call, an SMS to a contact the calls did not reach.
     sms_fallback: SmsFallback | None = None
 

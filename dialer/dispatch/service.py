@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +17,7 @@ from dialer.callflows.service import session_data_for
 from dialer.campaigns.gates import campaign_gate
 from dialer.config import Settings
 from dialer.db import session_scope
+from dialer.dispatch.pacing import dial_limits, slot_for
 from dialer.lifecycle import FINAL_ATTEMPT, RetryPolicy, move_attempt, move_notification
 from dialer.models import (
     Attempt,
@@ -29,6 +31,7 @@ from dialer.models import (
 )
 from dialer.notifications.service import suppress
 from dialer.optouts.service import is_blocked, scopes_for
+from dialer.pacing.service import Ticket, learn
 from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
@@ -288,6 +291,14 @@ def record_provider_error(
 async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     """One dial for one notification if it is due; returns what happened, for the job log."""
     settings = runtime.settings
+    limits = await dial_limits(runtime, notification_id)
+    if limits is None:
+        return "not due"
+    # The slot comes before the claim: a dial that must wait long claims nothing, and the
+    # hopper brings it back. Nothing is written until the slot is ours.
+    ticket = await slot_for(runtime, limits)
+    if not isinstance(ticket, Ticket):
+        return "paced"
     async with session_scope(runtime.sessions) as session:
         claimed = await claim_for_dialing(session, notification_id, utcnow(), settings)
         if claimed is None:
@@ -305,9 +316,15 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
         try:
             if stopped is not None:
                 raise stopped
+            if results:  # a later request of the round: committed, so it waits its turn
+                ticket = cast(Ticket, await slot_for(runtime, limits[:1], must=True))
+            await ticket.arrive(runtime.limiter, limits[0], f"attempt-{attempt_ids[0]}")
             placed = await send(provider, request)
+            await learn(runtime.limiter, limits[0], f"attempt-{attempt_ids[0]}", None)
         except ProviderError as exc:
             log.info("attempts %s: %s", attempt_ids, exc.kind)
+            if stopped is None:
+                await learn(runtime.limiter, limits[0], f"attempt-{attempt_ids[0]}", exc)
             if isinstance(exc, NotSent) and not maybe_rang:
                 stopped = exc  # nobody rang: the rest of the round waits with this one
             async with session_scope(runtime.sessions) as session:

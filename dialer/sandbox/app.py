@@ -210,7 +210,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             return _not_found()
         if not _credentials_ok(request, account.config):
             return _unauthorized()
-        wait = account.throttle_wait()
+        wait = account.throttle_wait(f"{request.method} {path}")
         if wait is not None:
             unit = "second" if wait == 1 else "seconds"
             return JSONResponse(
@@ -474,6 +474,14 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         except InvalidAction as exc:
             result.update(valid=False, problem=str(exc))
         return JSONResponse(result)
+
+    @app.get("/_sandbox/traffic")
+    async def traffic() -> list[dict[str, Any]]:
+        """Each request counted against `rate`: when, what, and whether it was let through."""
+        return [
+            {"at": at, "request": what, "accepted": accepted}
+            for at, what, accepted in account.traffic
+        ]
 
     @app.get("/_sandbox/knobs")
     async def get_knobs() -> dict[str, Any]:

@@ -240,8 +240,10 @@ class SandboxAccount:
         self.random = random.Random(config.seed)
         self._recent: deque[float] = deque()
         self.throttled = 0
+        # Under a rate: (Unix time, "POST /voice/simple/playbacks/", accepted) for each request.
+        self.traffic: list[tuple[float, str, bool]] = []
 
-    def throttle_wait(self) -> int | None:
+    def throttle_wait(self, what: str = "") -> int | None:
         """Seconds to wait if this request is over the rate, else None (and it is counted)."""
         rate = self.config.rate
         if rate <= 0:
@@ -251,8 +253,10 @@ class SandboxAccount:
             self._recent.popleft()
         if len(self._recent) >= rate:
             self.throttled += 1
+            self.traffic.append((time.time(), what, False))
             return max(1, math.ceil(1.0 - (now - self._recent[0])))
         self._recent.append(now)
+        self.traffic.append((time.time(), what, True))
         return None
 
     def voxology_throttle_wait(self) -> int | None:

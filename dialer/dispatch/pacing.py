@@ -1,0 +1,41 @@
+"""The limits a dial is under, read before it claims anything, and its slot under them."""
+
+from __future__ import annotations
+
+from dialer.campaigns.schemas import CampaignPolicy
+from dialer.db import read_scope
+from dialer.models import Campaign, Notification, NotificationStatus, utcnow
+from dialer.pacing.limiter import Limit
+from dialer.pacing.service import Ticket, account_limit, campaign_limit, kind_of, take_slot
+from dialer.runtime import Runtime
+
+__all__ = ["dial_limits", "slot_for"]
+
+
+async def dial_limits(runtime: Runtime, notification_id: int) -> list[Limit] | None:
+    """The account's limit for this notification's next request, then its campaign's if it has
+    one; None if it is not queued and due (its job has nothing to do)."""
+    async with read_scope(runtime.sessions) as session:
+        notification = await session.get(Notification, notification_id)
+        if notification is None:
+            return None
+        campaign = None
+        if notification.campaign_id is not None:
+            campaign = await session.get(Campaign, notification.campaign_id)
+    if notification.status is not NotificationStatus.queued or notification.due_at > utcnow():
+        return None
+    kind = "sms" if notification.on_fallback else kind_of(notification.channel)
+    limits = [account_limit(runtime.settings, notification.provider, kind)]
+    rate = CampaignPolicy.model_validate(campaign.policy).max_rate if campaign else None
+    if campaign is not None and campaign.id is not None and rate is not None:
+        limits.append(campaign_limit(campaign.id, rate))
+    return limits
+
+
+async def slot_for(runtime: Runtime, limits: list[Limit], *, must: bool = False) -> Ticket | float:
+    """A ticket within the configured wait, or how long until one; `must`: the attempt is
+    already committed, so keep asking until there is one."""
+    while True:
+        found = await take_slot(runtime.limiter, limits, runtime.settings.pacing_max_wait_s)
+        if isinstance(found, Ticket) or not must:
+            return found

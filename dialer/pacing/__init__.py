@@ -1,0 +1,1 @@
+"""Pacing: keeping every worker together under the provider account's limits."""

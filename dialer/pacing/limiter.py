@@ -1,0 +1,284 @@
+"""One rate limiter in Redis shared by every worker: GCRA, atomic in Lua, on Redis's clock.
+
+Each limit is a hash in Redis. A request reserves the next free slot of every limit it is under
+(a provider account's calls, say, and its campaign's), all at once, and sleeps until that slot.
+A 429 holds the limit for the wait the provider gave and cuts its rate; quiet seconds raise the
+rate again, step by step, up to a ceiling learned from what the provider accepted.
+The state may vanish with a Redis flush: the limits then start again from their configured rates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+__all__ = ["Limit", "Limiter", "Pace", "Reservation"]
+
+# Shared by the scripts: the rate now, after any raise the quiet time since the last change
+# has earned, and its ceiling. Rates are per second, times milliseconds on Redis's clock.
+_CURRENT_RATE = """
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
+
+local function current(key, configured, now, raise_every, probe_after)
+  local s = redis.call('HMGET', key, 'rate', 'ceiling', 'changed', 'cut')
+  local ceiling = math.min(tonumber(s[2]) or configured, configured)
+  local cut = tonumber(s[4]) or 0
+  if ceiling < configured and now - cut >= probe_after then
+    -- Long quiet at a learned ceiling: the provider may allow more now; probe a little higher.
+    ceiling = math.min(configured, ceiling * 1.1)
+    cut = now
+    redis.call('HSET', key, 'ceiling', tostring(ceiling), 'cut', tostring(cut))
+  end
+  local rate = math.min(tonumber(s[1]) or configured, ceiling)
+  local changed = tonumber(s[3]) or 0
+  if rate < ceiling and now - changed >= raise_every then
+    local steps = math.floor((now - changed) / raise_every)
+    rate = math.min(ceiling, rate + steps * math.max(configured * 0.1, 0.1))
+    changed = changed + steps * raise_every
+    redis.call('HSET', key, 'rate', tostring(rate), 'changed', tostring(changed))
+  end
+  return rate, ceiling
+end
+"""
+
+# KEYS: one hash per limit. ARGV: max_wait_ms, lead_ms, raise_every_ms, probe_after_ms, margin,
+# then each limit's configured rate. Returns {granted, wait_ms, the first limit's rate, slot}.
+_RESERVE = (
+    _CURRENT_RATE
+    + """
+local now = now_ms()
+local max_wait, lead = tonumber(ARGV[1]), tonumber(ARGV[2])
+local raise_every, probe_after, margin = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local slot = now + lead
+local intervals = {}
+local first_rate = 0
+local granted = 1
+for i, key in ipairs(KEYS) do
+  local configured = tonumber(ARGV[5 + i])
+  local rate = current(key, configured, now, raise_every, probe_after)
+  -- Below the configured rate by the margin, so late wake-ups never crowd a provider's second.
+  rate = math.min(rate, configured * (1 - margin))
+  if i == 1 then first_rate = rate end
+  intervals[i] = 1000 / rate
+  local s = redis.call('HMGET', key, 'tat', 'hold')
+  local free = math.max(tonumber(s[1]) or 0, tonumber(s[2]) or 0)
+  if i > 1 and free > slot then
+    -- A later limit is not free at the first limit's slot. Reserving its later slot would
+    -- leave the first limit (the provider account, shared by everyone) idle until then.
+    granted = 0
+  end
+  slot = math.max(slot, free)
+end
+local wait = slot - now
+if granted == 0 or wait > max_wait then
+  return {0, tostring(wait), tostring(first_rate), tostring(slot)}
+end
+for i, key in ipairs(KEYS) do
+  redis.call('HSET', key, 'tat', tostring(slot + intervals[i]))
+  redis.call('PEXPIRE', key, 86400000)
+end
+return {1, tostring(wait), tostring(first_rate), tostring(slot)}
+"""
+)
+
+# KEYS[1]: the limit's hash, KEYS[2]: its accepted-requests log. ARGV: configured rate,
+# retry_after_ms, raise_every_ms, probe_after_ms. Returns {rate, ceiling} after the cut.
+_THROTTLED = (
+    _CURRENT_RATE
+    + """
+local now = now_ms()
+local configured, retry_after = tonumber(ARGV[1]), tonumber(ARGV[2])
+local rate, ceiling = current(KEYS[1], configured, now, tonumber(ARGV[3]), tonumber(ARGV[4]))
+local hold = math.max(tonumber(redis.call('HGET', KEYS[1], 'hold')) or 0, now + retry_after)
+redis.call('HSET', KEYS[1], 'hold', tostring(hold), 'last_429', tostring(now))
+redis.call('HINCRBY', KEYS[1], 'throttled', 1)
+redis.call('PEXPIRE', KEYS[1], 86400000)
+local cut = tonumber(redis.call('HGET', KEYS[1], 'cut')) or 0
+if now - cut < math.max(1000, retry_after) then
+  -- The requests already on their way when the first 429 came: the same excess, one cut.
+  return {tostring(rate), tostring(ceiling)}
+end
+local floor = math.max(configured * 0.02, 0.05)
+local accepted = redis.call('ZCOUNT', KEYS[2], now - 1000, '+inf')
+if accepted > 0 then
+  ceiling = math.min(ceiling, accepted * 0.95)
+else
+  ceiling = ceiling * 0.5
+end
+ceiling = math.max(ceiling, floor)
+rate = math.max(floor, math.min(rate * 0.5, ceiling))
+redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'ceiling', tostring(ceiling),
+  'changed', tostring(now), 'cut', tostring(now))
+return {tostring(rate), tostring(ceiling)}
+"""
+)
+
+# KEYS[1]: the accepted-requests log. Keeps the last two seconds.
+_ACCEPTED = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+redis.call('ZADD', KEYS[1], now, tostring(now) .. ':' .. ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 2000)
+redis.call('PEXPIRE', KEYS[1], 5000)
+return 1
+"""
+
+# KEYS[1]: the limit's hash, KEYS[2]: its log of requests sent. ARGV: configured rate, window_ms,
+# request id. Lets a request go (and logs it) if fewer than the limit's whole number of requests
+# went in the window before it; else returns how long until the oldest of those leaves it.
+_SEND = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local configured, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local ceiling = math.min(tonumber(redis.call('HGET', KEYS[1], 'ceiling')) or configured, configured)
+local most = math.max(math.floor(ceiling), 1)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+local sent = redis.call('ZCARD', KEYS[2])
+if sent < most then
+  redis.call('ZADD', KEYS[2], now, tostring(now) .. ':' .. ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], math.ceil(window) + 1000)
+  return '0'
+end
+local oldest = redis.call('ZRANGE', KEYS[2], sent - most, sent - most, 'WITHSCORES')
+return tostring(tonumber(oldest[2]) + window - now)
+"""
+
+# KEYS[1]: the limit's hash. Returns Redis's clock and the fields `pace` shows.
+_READ = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local s = redis.call('HMGET', KEYS[1], 'rate', 'ceiling', 'throttled', 'last_429', 'hold')
+return {tostring(now), s[1], s[2], s[3], s[4], s[5]}
+"""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A rate that requests of one kind must keep to: per provider account, or per campaign."""
+
+    name: str  # e.g. "xoxzo:3f2a…:calls" or "campaign:12"
+    rate: float  # configured requests per second
+
+    @property
+    def key(self) -> str:
+        return f"dialer:pace:{self.name}"
+
+    @property
+    def accepted_key(self) -> str:
+        return f"dialer:pace:{self.name}:accepted"
+
+    @property
+    def sent_key(self) -> str:
+        return f"dialer:pace:{self.name}:sent"
+
+
+@dataclass(frozen=True)
+class Reservation:
+    granted: bool
+    wait_s: float  # until the slot; when not granted, until the first free one
+    rate: float  # the first limit's rate now
+    slot_s: float  # the slot, on Redis's clock (Unix seconds)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """What a limit is doing now, for people: its rate, its ceiling and recent throttling."""
+
+    name: str
+    configured: float
+    rate: float
+    ceiling: float
+    throttled: int
+    last_429_ago_s: float | None
+    held_for_s: float
+
+
+class Limiter:
+    """Tuning: `margin` keeps the pace this much under a configured rate; each quiet
+    `raise_every_s` raises a cut rate by a tenth of the configured one; after `probe_after_s`
+    without a cut, a learned ceiling rises by a tenth, to find out if the provider allows more."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        margin: float = 0.025,
+        lead_s: float = 0.05,
+        raise_every_s: float = 1.0,
+        probe_after_s: float = 300.0,
+    ) -> None:
+        self._reserve = redis.register_script(_RESERVE)
+        self._throttled = redis.register_script(_THROTTLED)
+        self._accepted = redis.register_script(_ACCEPTED)
+        self._read = redis.register_script(_READ)
+        self._send = redis.register_script(_SEND)
+        self.margin = margin
+        self.lead_s = lead_s
+        self.raise_every_s = raise_every_s
+        self.probe_after_s = probe_after_s
+
+    async def reserve(self, limits: list[Limit], max_wait_s: float) -> Reservation:
+        """Reserve the first limit's next slot if it comes within `max_wait_s` and every other
+        limit is free by then; otherwise nothing, and how long until a slot might be had."""
+        if not limits:
+            return Reservation(granted=True, wait_s=0.0, rate=0.0, slot_s=0.0)
+        args: list[Any] = [
+            max_wait_s * 1000,
+            self.lead_s * 1000,
+            self.raise_every_s * 1000,
+            self.probe_after_s * 1000,
+            self.margin,
+            *(limit.rate for limit in limits),
+        ]
+        keys = [limit.key for limit in limits]
+        granted, wait_ms, rate, slot_ms = await self._reserve(keys=keys, args=args)
+        return Reservation(
+            granted=bool(int(granted)),
+            wait_s=max(float(wait_ms), 0.0) / 1000,
+            rate=float(rate),
+            slot_s=float(slot_ms) / 1000,
+        )
+
+    async def clear_to_send(self, limit: Limit, request_id: str) -> float:
+        """0 if the request may go now (it is logged as sent), else seconds to wait first.
+        Slots are evenly spaced, but a request can leave late, behind a slow database write,
+        and the next on time: this keeps any window of (1 + margin) seconds to the limit's
+        number of requests, as the provider counts them, whatever the lateness."""
+        window_ms = 1000 * (1 + self.margin)
+        keys = [limit.key, limit.sent_key]
+        wait_ms = await self._send(keys=keys, args=[limit.rate, window_ms, request_id])
+        return max(float(wait_ms), 0.0) / 1000
+
+    async def accepted(self, limit: Limit, request_id: str) -> None:
+        """The provider took a request under `limit`: the measure of what it allows."""
+        await self._accepted(keys=[limit.accepted_key], args=[request_id])
+
+    async def throttled(self, limit: Limit, retry_after_s: float) -> float:
+        """The provider answered 429: hold `limit` for its wait and cut its rate. The new rate."""
+        args = [
+            limit.rate,
+            retry_after_s * 1000,
+            self.raise_every_s * 1000,
+            self.probe_after_s * 1000,
+        ]
+        rate, _ceiling = await self._throttled(keys=[limit.key, limit.accepted_key], args=args)
+        return float(rate)
+
+    async def pace(self, limit: Limit) -> Pace:
+        """The limit's state, without changing it (no raise is applied here)."""
+        now, rate, ceiling, throttled, last_429, hold = await self._read(keys=[limit.key])
+        now = float(now)
+        return Pace(
+            name=limit.name,
+            configured=limit.rate,
+            rate=min(float(rate), limit.rate) if rate else limit.rate,
+            ceiling=min(float(ceiling), limit.rate) if ceiling else limit.rate,
+            throttled=int(throttled or 0),
+            last_429_ago_s=(now - float(last_429)) / 1000 if last_429 else None,
+            held_for_s=max(float(hold) - now, 0.0) / 1000 if hold else 0.0,
+        )

@@ -1,0 +1,96 @@
+"""Which limits a request is under, and waiting for its slot without holding anyone else up."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from dialer.config import Settings
+from dialer.models import Channel
+from dialer.pacing.limiter import Limit, Limiter
+from dialer.providers.base import ProviderError, RateLimited
+
+__all__ = [
+    "Kind",
+    "Ticket",
+    "account_limit",
+    "campaign_limit",
+    "kind_of",
+    "learn",
+    "take_slot",
+]
+
+Kind = Literal["calls", "sms", "status"]
+
+
+def kind_of(channel: Channel) -> Kind:
+    return "calls" if channel.is_voice else "sms"
+
+
+def _account(settings: Settings, provider: str) -> str:
+    # Limits belong to the account, so two deployments on one account share them; the key
+    # carries a digest of the credential, never the credential.
+    if provider == "voxology" and settings.voxology_api_key is not None:
+        credential = settings.voxology_api_key.get_secret_value()
+    else:
+        credential = settings.xoxzo_sid
+    return hashlib.sha256(f"{provider}:{credential}".encode()).hexdigest()[:12]
+
+
+def account_limit(settings: Settings, provider: str, kind: Kind) -> Limit:
+    rate: float = getattr(settings.limits_for(provider), kind)
+    return Limit(f"{provider}:{_account(settings, provider)}:{kind}", rate)
+
+
+def campaign_limit(campaign_id: int, rate: float) -> Limit:
+    return Limit(f"campaign:{campaign_id}:calls", rate)
+
+
+# Bounds the waits of clear_to_send: each is until one logged request leaves the window.
+_MOST_WAITS = 50
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A reserved slot: send at `at` (this process's monotonic clock), not before."""
+
+    at: float
+
+    async def arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
+        """Wait for the slot, then until the provider's window has room."""
+        delay = self.at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        for _ in range(_MOST_WAITS):
+            wait = await limiter.clear_to_send(limit, request)
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
+        raise RuntimeError(f"{limit.name}: no room to send after {_MOST_WAITS} waits")
+
+
+async def take_slot(limiter: Limiter, limits: list[Limit], max_wait_s: float) -> Ticket | float:
+    """A ticket for the next slot under `limits` within `max_wait_s`, or how long until one
+    might be had. While a campaign's own limit is the one in the way and frees up within the
+    wait, this waits for it and asks again; nothing is held meanwhile."""
+    started = time.monotonic()
+    while True:
+        left = max_wait_s - (time.monotonic() - started)
+        found = await limiter.reserve(limits, max_wait_s=max(left, 0.0))
+        if found.granted:
+            # Counted from the answer, not the question: a round trip late, never early.
+            return Ticket(at=time.monotonic() + found.wait_s)
+        if found.wait_s > left:
+            return found.wait_s
+        await asyncio.sleep(found.wait_s)
+
+
+async def learn(limiter: Limiter, limit: Limit, request: str, error: ProviderError | None) -> None:
+    """Tell an account's limit how the provider answered: taken, or throttled."""
+    if error is None:
+        await limiter.accepted(limit, request)
+    elif isinstance(error, RateLimited):
+        await limiter.throttled(limit, error.retry_after)

@@ -1,0 +1,105 @@
+"""The shared limiter against a real Redis: slots, holds, cuts and raises."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+from arq.connections import ArqRedis
+
+from dialer.pacing.limiter import Limit, Limiter
+
+CALLS = Limit("xoxzo:test:calls", 20.0)
+# 20/s less the 2.5% margin: one slot every 51.28 ms.
+INTERVAL = 1 / 19.5
+
+
+async def test_slots_are_spaced_by_the_rate_less_the_margin(redis: ArqRedis) -> None:
+    limiter = Limiter(redis, lead_s=0)
+    found = [await limiter.reserve([CALLS], max_wait_s=5) for _ in range(10)]
+    slots = [r.slot_s for r in found]
+    steps = [later - earlier for earlier, later in itertools.pairwise(slots)]
+    assert found[0].wait_s == pytest.approx(0, abs=0.005)
+    assert all(step == pytest.approx(INTERVAL, abs=0.001) for step in steps), steps
+
+
+async def test_concurrent_reservations_from_many_clients_never_share_a_slot(
+    redis: ArqRedis,
+) -> None:
+    limiters = [Limiter(redis, lead_s=0) for _ in range(4)]
+    found = await asyncio.gather(
+        *(limiters[i % 4].reserve([CALLS], max_wait_s=10) for i in range(100))
+    )
+    slots = sorted(r.slot_s for r in found)
+    assert all(r.granted for r in found)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(slots)]
+    assert min(gaps) == pytest.approx(INTERVAL, abs=0.001)
+    assert max(gaps) == pytest.approx(INTERVAL, abs=0.001)
+
+
+async def test_a_campaign_limit_refuses_without_holding_up_the_account(
+    redis: ArqRedis,
+) -> None:
+    limiter = Limiter(redis, lead_s=0)
+    campaign = Limit("campaign:1", 2.0)
+    assert (await limiter.reserve([CALLS, campaign], max_wait_s=1)).granted
+    # The campaign is not free for another 0.51 s: no slot is taken from the account for it.
+    refused = await limiter.reserve([CALLS, campaign], max_wait_s=1)
+    assert not refused.granted
+    assert refused.wait_s == pytest.approx(1 / (2.0 * 0.975), abs=0.01)
+    # So the account's next slot is still one interval after the first, for anyone else.
+    other = await limiter.reserve([CALLS], max_wait_s=5)
+    assert other.granted and other.wait_s == pytest.approx(INTERVAL, abs=0.01)
+    await asyncio.sleep(refused.wait_s)
+    assert (await limiter.reserve([CALLS, campaign], max_wait_s=1)).granted
+    far = await limiter.reserve([CALLS], max_wait_s=0)
+    assert not far.granted and far.wait_s > 0
+
+
+async def test_a_429_holds_every_client_and_cuts_the_rate_to_what_was_accepted(
+    redis: ArqRedis,
+) -> None:
+    limiter = Limiter(redis, lead_s=0)
+    fast = Limit("xoxzo:test:calls", 40.0)
+    for i in range(12):
+        await limiter.accepted(fast, f"r{i}")
+    rate = await limiter.throttled(fast, retry_after_s=1.0)
+    # min(40 / 2, 12 accepted in the last second * 0.95)
+    assert rate == pytest.approx(11.4)
+    other = Limiter(redis, lead_s=0)
+    held = await other.reserve([fast], max_wait_s=5)
+    assert held.granted and held.wait_s == pytest.approx(1.0, abs=0.05)
+    # The 429s of requests already on their way are the same excess: no second cut.
+    assert await limiter.throttled(fast, retry_after_s=1.0) == pytest.approx(11.4)
+    pace = await limiter.pace(fast)
+    assert pace.rate == pytest.approx(11.4) and pace.ceiling == pytest.approx(11.4)
+    assert pace.throttled == 2
+    assert pace.last_429_ago_s is not None and pace.last_429_ago_s < 1
+
+
+async def test_quiet_time_raises_a_cut_rate_up_to_its_ceiling_not_beyond(
+    redis: ArqRedis,
+) -> None:
+    limiter = Limiter(redis, lead_s=0, raise_every_s=0.1)
+    limit = Limit("voxology:test:calls", 10.0)
+    for i in range(8):
+        await limiter.accepted(limit, f"r{i}")
+    assert await limiter.throttled(limit, retry_after_s=0) == pytest.approx(5.0)
+    await asyncio.sleep(0.25)  # two quiet steps of a tenth of 10/s
+    assert (await limiter.reserve([limit], max_wait_s=5)).rate == pytest.approx(7.0)
+    await asyncio.sleep(0.5)
+    # The ceiling learned from 8 accepted requests a second holds: 7.6, not the configured 10.
+    assert (await limiter.reserve([limit], max_wait_s=5)).rate == pytest.approx(7.6)
+
+
+async def test_a_long_quiet_probes_above_the_learned_ceiling(redis: ArqRedis) -> None:
+    limiter = Limiter(redis, lead_s=0, raise_every_s=0.05, probe_after_s=0.3)
+    limit = Limit("voxology:test:calls", 10.0)
+    for i in range(4):
+        await limiter.accepted(limit, f"r{i}")
+    await limiter.throttled(limit, retry_after_s=0)
+    assert (await limiter.pace(limit)).ceiling == pytest.approx(3.8)
+    await asyncio.sleep(0.4)
+    await limiter.reserve([limit], max_wait_s=5)
+    assert (await limiter.pace(limit)).ceiling == pytest.approx(3.8 * 1.1)
