@@ -233,6 +233,45 @@ def bench_waiting(contacts: int, database_url: str | None, ticks: int, as_json: 
     )
 
 
+@bench.command("pacing")
+@click.option("--rate", default=20.0, show_default=True, help="The limiter's calls/s.")
+@click.option("--workers", default=4, show_default=True, help="Worker processes.")
+@click.option("--seconds", default=60.0, show_default=True, help="How long to measure.")
+@click.option("--sandbox-rate", type=float, help="The sandbox's own limit; default: --rate.")
+@click.option(
+    "--database-url",
+    help="A database to use (migrated to head); default: a fresh SQLite file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: achieved_per_s, ...")
+def bench_pacing(
+    rate: float,
+    workers: int,
+    seconds: float,
+    sandbox_rate: float | None,
+    database_url: str | None,
+    as_json: bool,
+) -> None:
+    """Dial one campaign with WORKERS worker processes through a sandbox that answers 429 over
+    its rate, and print what the sandbox saw."""
+    import json
+
+    from dialer.bench.pacing import run_pacing_bench
+
+    f = run_pacing_bench(
+        rate, workers, seconds, sandbox_rate=sandbox_rate, database_url=database_url
+    )
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+        return
+    last = f"the last {f.last_429_after_s} s in" if f.last_429_after_s is not None else "none"
+    click.echo(
+        f"limiter {f.rate:g}/s, sandbox {f.sandbox_rate:g}/s, {f.workers} workers, "
+        f"{f.seconds:g} s: {f.calls:,} calls, {f.achieved_per_s} calls/s; busiest second "
+        f"{f.max_in_any_1s_window} calls ({f.max_requests_in_any_1s_window} requests); "
+        f"{f.responses_429} responses 429 ({last})"
+    )
+
+
 @main.group()
 def db() -> None:
     """Database schema."""

@@ -17,8 +17,8 @@ from arq.connections import ArqRedis
 from dialer import clock
 from dialer.apikeys import create_api_key
 from dialer.db import make_async_engine, make_sessionmaker, session_scope
+from dialer.processes import DialerProcess
 from dialer.serve import free_ports
-from tests.processes import DialerProcess
 from tests.support import UNPACED, ApiCalls
 
 __all__ = ["Stack", "processes", "stack"]

@@ -11,7 +11,7 @@ from collections import Counter
 
 from arq.connections import ArqRedis
 
-from tests.processes import DialerProcess
+from dialer.processes import DialerProcess
 from tests.stack import Stack
 from tests.support import wait_for
 

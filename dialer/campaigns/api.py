@@ -16,13 +16,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
 from dialer.campaigns import service
-from dialer.campaigns.schemas import CampaignCreate, CampaignPublic
+from dialer.campaigns.schemas import CampaignCreate, CampaignPublic, PacePublic
 from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import read_scope, session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
+from dialer.dispatch.pacing import campaign_limits
 from dialer.models import Campaign, ContactImport, ImportIssue
 from dialer.notifications.service import FieldError
+from dialer.pacing.service import account_limit, kind_of
 from dialer.spreadsheets import safe_cell
 
 __all__ = ["router"]
@@ -96,8 +98,15 @@ async def create(
 
 
 @router.get("/{campaign_id}", response_model_by_alias=True)
-async def read(campaign_id: int, session: ReadSessionDep, _key: ApiKeyDep) -> CampaignPublic:
-    return await _public(session, await _campaign(session, campaign_id))
+async def read(
+    campaign_id: int, session: ReadSessionDep, runtime: RuntimeDep, _key: ApiKeyDep
+) -> CampaignPublic:
+    campaign = await _campaign(session, campaign_id)
+    public = await _public(session, campaign)
+    account = account_limit(runtime.settings, campaign.provider, kind_of(campaign.channel))
+    for limit in [account, *campaign_limits(campaign)]:
+        public.pacing.append(PacePublic.of(await runtime.limiter.pace(limit)))
+    return public
 
 
 @router.post("/{campaign_id}/contacts", status_code=status.HTTP_201_CREATED)

@@ -10,6 +10,7 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, 
 
 from dialer.lifecycle import FINAL_NOTIFICATION, RetryPolicy
 from dialer.models import Campaign, CampaignStatus, Channel, Outcome
+from dialer.pacing.limiter import Pace
 from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import TemplateProblem, template_variables
@@ -19,6 +20,7 @@ __all__ = [
     "CampaignPolicy",
     "CampaignPublic",
     "OutcomeRetry",
+    "PacePublic",
     "Schedule",
     "SmsFallback",
 ]
@@ -201,6 +203,33 @@ class CampaignCreate(BaseModel):
         return self
 
 
+class PacePublic(BaseModel):
+    """A limit the campaign's requests keep to, as it stands: the rate now, what it was set to,
+    the ceiling a 429 taught it, and how recently the provider throttled."""
+
+    limit: str
+    configured_per_s: float
+    rate_per_s: float
+    ceiling_per_s: float
+    responses_429: int
+    last_429_s_ago: float | None
+    held_for_s: float
+
+    @classmethod
+    def of(cls, pace: Pace) -> PacePublic:
+        return cls(
+            limit=pace.name,
+            configured_per_s=pace.configured,
+            rate_per_s=round(pace.rate, 3),
+            ceiling_per_s=round(pace.ceiling, 3),
+            responses_429=pace.throttled,
+            last_429_s_ago=round(pace.last_429_ago_s, 1)
+            if pace.last_429_ago_s is not None
+            else None,
+            held_for_s=round(pace.held_for_s, 3),
+        )
+
+
 class CampaignPublic(BaseModel):
     id: int
     name: str
@@ -222,6 +251,8 @@ class CampaignPublic(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     outcomes: dict[str, int] = Field(default_factory=dict)
     progress: float = 0.0
+    # GET /v1/campaigns/{id} only: the account's limit, then the campaign's own if it has one.
+    pacing: list[PacePublic] = Field(default_factory=list)
 
     @classmethod
     def of(

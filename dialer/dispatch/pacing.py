@@ -9,7 +9,7 @@ from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Ticket, account_limit, campaign_limit, kind_of, take_slot
 from dialer.runtime import Runtime
 
-__all__ = ["dial_limits", "slot_for"]
+__all__ = ["campaign_limits", "dial_limits", "slot_for"]
 
 
 async def dial_limits(runtime: Runtime, notification_id: int) -> list[Limit] | None:
@@ -26,10 +26,17 @@ async def dial_limits(runtime: Runtime, notification_id: int) -> list[Limit] | N
         return None
     kind = "sms" if notification.on_fallback else kind_of(notification.channel)
     limits = [account_limit(runtime.settings, notification.provider, kind)]
-    rate = CampaignPolicy.model_validate(campaign.policy).max_rate if campaign else None
-    if campaign is not None and campaign.id is not None and rate is not None:
-        limits.append(campaign_limit(campaign.id, rate))
+    if campaign is not None:
+        limits += campaign_limits(campaign)
     return limits
+
+
+def campaign_limits(campaign: Campaign) -> list[Limit]:
+    """The campaign's own limit, if its policy sets one."""
+    rate = CampaignPolicy.model_validate(campaign.policy).max_rate
+    if campaign.id is None or rate is None:
+        return []
+    return [campaign_limit(campaign.id, rate)]
 
 
 async def slot_for(runtime: Runtime, limits: list[Limit], *, must: bool = False) -> Ticket | float:

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from dialer.pacing.service import account_limit
 from tests.support import Harness
 
 CAMPAIGN: dict[str, Any] = {
@@ -217,3 +218,27 @@ async def test_contacts_can_be_added_as_json_with_the_same_rules(harness: Harnes
         f"/v1/campaigns/{campaign['id']}/contacts/json", json={"contacts": []}
     )
     assert empty.status_code == 422 and "contacts" in empty.text
+
+
+async def test_a_campaign_shows_its_pace_and_the_providers_recent_throttling(
+    harness: Harness,
+) -> None:
+    campaign = await _create(harness, policy={"max_rate": 2})
+    body = (await harness.api.get(f"/v1/campaigns/{campaign['id']}")).json()
+    account, own = body["pacing"]
+    assert account["limit"].startswith("xoxzo:") and account["limit"].endswith(":calls")
+    assert (account["configured_per_s"], account["responses_429"]) == (1000, 0)
+    assert own == {
+        "limit": f"campaign:{campaign['id']}:calls",
+        "configured_per_s": 2.0,
+        "rate_per_s": 2.0,
+        "ceiling_per_s": 2.0,
+        "responses_429": 0,
+        "last_429_s_ago": None,
+        "held_for_s": 0.0,
+    }
+    limit = account_limit(harness.settings, "xoxzo", "calls")
+    await harness.runtime.limiter.throttled(limit, retry_after_s=30)
+    account = (await harness.api.get(f"/v1/campaigns/{campaign['id']}")).json()["pacing"][0]
+    assert account["responses_429"] == 1 and account["rate_per_s"] == 500
+    assert account["last_429_s_ago"] < 5 and 25 < account["held_for_s"] <= 30

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from dialer.bench.pacing import most_in_one_second
 from dialer.config import ProviderLimits
 from dialer.db import session_scope
 from dialer.models import Attempt, AttemptStatus
@@ -13,16 +14,6 @@ from dialer.serve import running_worker
 from tests.support import Harness
 
 NUMBERS = [f"+8190123450{i:02d}" for i in range(100) if i % 10 <= 6][:15]
-
-
-def most_in_one_second(times: list[float]) -> int:
-    ordered = sorted(times)
-    most, start = 0, 0
-    for end, moment in enumerate(ordered):
-        while moment - ordered[start] >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 async def _dial_all(harness: Harness, calls_per_s: float) -> list[dict[str, Any]]:
@@ -70,9 +61,3 @@ async def test_a_429_is_never_an_attempt_and_slows_everyone_down(harness: Harnes
     # One cut to what the sandbox accepted, and no 429 after the first second of them.
     refusals = [at for at, _, ok in harness.sandbox.traffic if not ok]
     assert max(refusals) - min(refusals) < 1.5
-
-
-def test_most_in_one_second_counts_a_sliding_window() -> None:
-    assert most_in_one_second([]) == 0
-    assert most_in_one_second([0.0, 0.5, 0.99, 1.0, 1.2, 1.6]) == 4
-    assert most_in_one_second([0.125 * i for i in range(30)]) == 8

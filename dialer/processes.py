@@ -1,4 +1,4 @@
-"""Real dialer processes for end-to-end tests: started, waited for, stopped or killed."""
+"""Real dialer processes (end-to-end tests, benchmarks): started, waited for, stopped or killed."""
 
 from __future__ import annotations
 
@@ -30,14 +30,14 @@ class DialerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.popen.poll() is not None:
-                raise AssertionError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
+                raise RuntimeError(f"{self.name} exited: {self.log.read_text()[-2000:]}")
             try:
                 if httpx.get(url, timeout=1).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.05)
-        raise AssertionError(f"{self.name} did not answer {url}: {self.log.read_text()[-2000:]}")
+        raise RuntimeError(f"{self.name} did not answer {url}: {self.log.read_text()[-2000:]}")
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, no goodbye, as when a machine dies."""
