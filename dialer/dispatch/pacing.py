@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from dialer.campaigns.schemas import CampaignPolicy
+from dialer.config import Settings
 from dialer.db import read_scope
-from dialer.models import Campaign, Notification, NotificationStatus, utcnow
+from dialer.lifecycle import FINAL_ATTEMPT
+from dialer.models import Attempt, Campaign, Channel, Notification, NotificationStatus, utcnow
 from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Ticket, account_limit, campaign_limit, kind_of, take_slot
 from dialer.runtime import Runtime
 
-__all__ = ["campaign_limits", "dial_limits", "slot_for"]
+__all__ = ["account_at_live_cap", "campaign_limits", "dial_limits", "slot_for"]
 
 
 async def dial_limits(runtime: Runtime, notification_id: int) -> list[Limit] | None:
@@ -46,3 +53,32 @@ async def slot_for(runtime: Runtime, limits: list[Limit], *, must: bool = False)
         found = await take_slot(runtime.limiter, limits, runtime.settings.pacing_max_wait_s)
         if isinstance(found, Ticket) or not must:
             return found
+
+
+async def account_at_live_cap(
+    session: AsyncSession, settings: Settings, notification: Notification
+) -> bool:
+    """Whether the provider account has as many calls live as it allows, if it sets a number.
+    A call counts from its claim until its final status; the count is read from SQL, the
+    truth, so it survives a Redis flush and a worker's death alike."""
+    cap = settings.limits_for(notification.provider).live_calls
+    if cap is None or not (notification.channel.is_voice and not notification.on_fallback):
+        return False
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        # Claims of one account count and open attempts one after another, or two could each
+        # see one place left. SQLite's single writer does the same by itself.
+        key = int.from_bytes(hashlib.sha256(notification.provider.encode()).digest()[:8], "big")
+        await session.exec(select(func.pg_advisory_xact_lock(key - 2**63)))
+    live = await session.exec(
+        select(func.count())
+        .select_from(Attempt)
+        .join(Notification, col(Notification.id) == col(Attempt.notification_id))
+        .where(
+            col(Attempt.provider) == notification.provider,
+            col(Attempt.status).not_in(list(FINAL_ATTEMPT)),
+            col(Attempt.channel).is_(None),
+            col(Notification.channel) != Channel.sms,
+        )
+    )
+    return int(live.one()) >= cap

@@ -14,10 +14,10 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.callflows.service import session_data_for
-from dialer.campaigns.gates import campaign_gate
+from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
 from dialer.config import Settings
 from dialer.db import session_scope
-from dialer.dispatch.pacing import dial_limits, slot_for
+from dialer.dispatch.pacing import account_at_live_cap, dial_limits, slot_for
 from dialer.lifecycle import FINAL_ATTEMPT, RetryPolicy, move_attempt, move_notification
 from dialer.models import (
     Attempt,
@@ -117,6 +117,9 @@ async def claim_for_dialing(
             suppress(notification)
             return None
     if await campaign_gate(session, notification, now) is not None:
+        return None
+    if await account_at_live_cap(session, settings, notification):
+        notification.due_at = now + timedelta(seconds=CAP_WAIT_S)
         return None
     policy = RetryPolicy.model_validate(notification.policy)
     if notification.on_fallback:

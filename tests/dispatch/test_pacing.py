@@ -61,3 +61,23 @@ async def test_a_429_is_never_an_attempt_and_slows_everyone_down(harness: Harnes
     # One cut to what the sandbox accepted, and no 429 after the first second of them.
     refusals = [at for at, _, ok in harness.sandbox.traffic if not ok]
     assert max(refusals) - min(refusals) < 1.5
+
+
+async def test_no_more_calls_are_live_than_the_account_allows(harness: Harness) -> None:
+    settings = harness.settings.model_copy(
+        update={"provider_limits": {"xoxzo": ProviderLimits(calls=1000, live_calls=2)}}
+    )
+    created = [await harness.notify(number) for number in NUMBERS[:8]]
+    async with running_worker(settings, harness.redis_url):
+        final = [await harness.wait_final(n["id"], within=60) for n in created]
+    assert {n["status"] for n in final} == {"delivered"}
+    async with session_scope(harness.runtime.sessions) as session:
+        attempts = list((await session.exec(select(Attempt))).all())
+    assert len(attempts) == 8
+    # Live from the claim to the final status, as the cap counts them.
+    edges = sorted([(a.created_at, 1) for a in attempts] + [(a.updated_at, -1) for a in attempts])
+    live = most = 0
+    for _, step in edges:
+        live += step
+        most = max(most, live)
+    assert most == 2
