@@ -15,6 +15,7 @@ import uvicorn
 
 from dialer.campaigns.cli import campaign
 from dialer.config import Settings, get_settings
+from dialer.pacing.cli import numbers
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -465,3 +466,4 @@ def din_unsubscribe(din_uid: str) -> None:
 
 
 main.add_command(campaign)
+main.add_command(numbers)

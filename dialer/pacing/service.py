@@ -16,6 +16,7 @@ from dialer.providers.base import ProviderError, RateLimited
 __all__ = [
     "Kind",
     "Ticket",
+    "account_id",
     "account_limit",
     "campaign_limit",
     "kind_of",
@@ -30,7 +31,7 @@ def kind_of(channel: Channel) -> Kind:
     return "calls" if channel.is_voice else "sms"
 
 
-def _account(settings: Settings, provider: str) -> str:
+def account_id(settings: Settings, provider: str) -> str:
     # Limits belong to the account, so two deployments on one account share them; the key
     # carries a digest of the credential, never the credential.
     if provider == "voxology" and settings.voxology_api_key is not None:
@@ -42,7 +43,7 @@ def _account(settings: Settings, provider: str) -> str:
 
 def account_limit(settings: Settings, provider: str, kind: Kind) -> Limit:
     rate: float = getattr(settings.limits_for(provider), kind)
-    return Limit(f"{provider}:{_account(settings, provider)}:{kind}", rate)
+    return Limit(f"{provider}:{account_id(settings, provider)}:{kind}", rate)
 
 
 def campaign_limit(campaign_id: int, rate: float) -> Limit:

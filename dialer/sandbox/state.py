@@ -235,6 +235,8 @@ class SandboxAccount:
         self.voxology_configs: dict[str, Any] = {}
         self.voxology_numbers: dict[str, dict[str, Any]] = {}
         self.voxology_provisioning = False
+        # Provisioning requests answered 423001: one came while another was in flight.
+        self.voxology_locked = 0
         self._voxology_recent: deque[float] = deque()
         self.voxology_throttled = 0
         self.random = random.Random(config.seed)

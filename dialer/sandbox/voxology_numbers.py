@@ -62,6 +62,7 @@ def voxology_numbers_router(account: SandboxAccount, scaled: Callable[[float], f
         if not numbers or not all(_E164.match(no) for no in numbers):
             return voxology_error(400, 400001, "Validation Error: phone_numbers[i].no")
         if account.voxology_provisioning:
+            account.voxology_locked += 1
             return voxology_error(423, 423001, "Concurrent Request Error")
         account.voxology_provisioning = True
         try:

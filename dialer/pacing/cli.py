@@ -1,0 +1,59 @@
+"""`dialer numbers ...`: Voxology numbers, provisioned and released one request at a time."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+__all__ = ["numbers"]
+
+
+@click.group()
+def numbers() -> None:
+    """Voxology numbers: buy and route them, or give them back."""
+
+
+def _change(action: str, phone_numbers: tuple[str, ...], assigned_to: str) -> None:
+    from dialer.cli import _redis_url, _settings
+    from dialer.pacing.provisioning import NotConfigured, change_numbers
+    from dialer.providers.base import ProviderError
+    from dialer.runtime import Runtime
+
+    settings = _settings()
+
+    async def run(redis_url: str) -> list[str]:
+        runtime = await Runtime.open(settings, redis_url)
+        try:
+            held = await change_numbers(
+                runtime,
+                "provision" if action == "provision" else "release",
+                list(phone_numbers),
+                assigned_to,
+            )
+        finally:
+            await runtime.close()
+        return [str(number["no"]) for number in held]
+
+    with _redis_url(settings) as redis_url:
+        try:
+            held = asyncio.run(run(redis_url))
+        except (NotConfigured, ProviderError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{action}d {len(phone_numbers)}; {assigned_to} holds: {', '.join(held) or '-'}")
+
+
+@numbers.command("provision")
+@click.argument("phone_numbers", nargs=-1, required=True)
+@click.option("--assigned-to", default="CallFlows", show_default=True)
+def provision(phone_numbers: tuple[str, ...], assigned_to: str) -> None:
+    """Buy PHONE_NUMBERS (E.164) and route them to ASSIGNED_TO."""
+    _change("provision", phone_numbers, assigned_to)
+
+
+@numbers.command("release")
+@click.argument("phone_numbers", nargs=-1, required=True)
+@click.option("--assigned-to", default="CallFlows", show_default=True)
+def release(phone_numbers: tuple[str, ...], assigned_to: str) -> None:
+    """Give PHONE_NUMBERS back."""
+    _change("release", phone_numbers, assigned_to)

@@ -1,0 +1,51 @@
+"""Voxology provisioning through the sandbox: one request at a time per API key, 423 retried."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from dialer.pacing.provisioning import change_numbers
+from dialer.runtime import Runtime
+from tests.support import Harness
+
+NUMBERS = [f"+1415555{i:04d}" for i in range(6)]
+
+
+async def test_workers_everywhere_take_turns_and_never_meet_a_423(harness: Harness) -> None:
+    harness.sandbox.config.voxology_provisioning_s = 10  # 0.1 s at the harness's time scale
+    others = [await Runtime.open(harness.settings, harness.redis_url) for _ in range(2)]
+    runtimes = [harness.runtime, *others]
+    try:
+        await asyncio.gather(
+            *(
+                change_numbers(runtimes[i % 3], "provision", [number], "CallFlows")
+                for i, number in enumerate(NUMBERS)
+            )
+        )
+    finally:
+        for runtime in others:
+            await runtime.close()
+    assert set(harness.sandbox.voxology_numbers) == set(NUMBERS)
+    assert harness.sandbox.voxology_locked == 0
+
+
+async def test_a_423_from_someone_else_is_waited_out_and_tried_again(harness: Harness) -> None:
+    harness.sandbox.config.voxology_provisioning_s = 50  # 0.5 s
+    assert harness.settings.voxology_api_key is not None
+    outsider = httpx.AsyncClient(
+        base_url=f"{harness.sandbox_url}/v1",
+        headers={"X-API-Key": harness.settings.voxology_api_key.get_secret_value()},
+    )
+    async with outsider:
+        theirs = asyncio.create_task(
+            outsider.post("/PhoneNumbers/CallFlows", json={"phone_numbers": [{"no": NUMBERS[0]}]})
+        )
+        await asyncio.sleep(0.1)
+        held = await change_numbers(harness.runtime, "provision", [NUMBERS[1]], "CallFlows")
+        assert (await theirs).status_code == 200
+    assert harness.sandbox.voxology_locked == 1
+    assert {number["no"] for number in held} == {NUMBERS[0], NUMBERS[1]}
+    await change_numbers(harness.runtime, "release", [NUMBERS[0]], "CallFlows")
+    assert set(harness.sandbox.voxology_numbers) == {NUMBERS[1]}
