@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -243,6 +244,11 @@ def bench_waiting(contacts: int, database_url: str | None, ticks: int, as_json: 
     "--database-url",
     help="A database to use (migrated to head); default: a fresh SQLite file.",
 )
+@click.option(
+    "--traffic",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every request the sandbox counted (time, request, accepted) here, as JSON.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: achieved_per_s, ...")
 def bench_pacing(
     rate: float,
@@ -250,6 +256,7 @@ def bench_pacing(
     seconds: float,
     sandbox_rate: float | None,
     database_url: str | None,
+    traffic: Path | None,
     as_json: bool,
 ) -> None:
     """Dial one campaign with WORKERS worker processes through a sandbox that answers 429 over
@@ -259,7 +266,12 @@ def bench_pacing(
     from dialer.bench.pacing import run_pacing_bench
 
     f = run_pacing_bench(
-        rate, workers, seconds, sandbox_rate=sandbox_rate, database_url=database_url
+        rate,
+        workers,
+        seconds,
+        sandbox_rate=sandbox_rate,
+        database_url=database_url,
+        traffic_file=traffic,
     )
     if as_json:
         click.echo(json.dumps(f.as_dict()))

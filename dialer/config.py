@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     # Per provider, as JSON: {"xoxzo": {"calls": 20, "sms": 10, "live_calls": 100}}.
     provider_limits: dict[str, ProviderLimits] = Field(default_factory=dict)
     # A dial job waits this long at most for its slot; beyond it, the hopper brings it back.
-    pacing_max_wait_s: float = 2.0
+    pacing_max_wait_s: float = 1.0
 
     def limits_for(self, provider: str) -> ProviderLimits:
         return self.provider_limits.get(provider) or ProviderLimits()

@@ -119,6 +119,12 @@ class Runtime:
             limiter=Limiter(redis),
         )
 
+    async def warm(self) -> None:
+        """Open a database connection and load the limiter's scripts into Redis."""
+        async with self.engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+        await self.limiter.load()
+
     @property
     def xoxzo(self) -> XoxzoProvider:
         provider = self.providers["xoxzo"]

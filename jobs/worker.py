@@ -20,7 +20,12 @@ log = logging.getLogger(__name__)
 
 
 async def on_startup(ctx: JobContext) -> None:
-    ctx["runtime"] = await Runtime.open(ctx.get("settings") or get_settings(), ctx["redis"])
+    runtime = await Runtime.open(ctx.get("settings") or get_settings(), ctx["redis"])
+    # Connections and scripts ready before the first job: a first dial that opens them goes
+    # out late, and a late dial crowds the provider's window for the next ones.
+    await runtime.warm()
+    ctx["runtime"] = runtime
+    log.info("worker ready")
 
 
 async def on_shutdown(ctx: JobContext) -> None:

@@ -6,6 +6,7 @@ finds the same rows and enqueues them again.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.campaigns.gates import defer_closed_windows, settle_campaigns
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, move_notification
-from dialer.models import Attempt, Notification, NotificationStatus, utcnow
+from dialer.models import Attempt, Channel, Notification, NotificationStatus, utcnow
+from dialer.pacing.service import Kind, account_limit, kind_of
 from dialer.runtime import Runtime, check_job_id, dial_job_id, enqueue_check, enqueue_dial
 
 __all__ = ["DueWork", "expire_overdue", "find_due_work", "run_hopper"]
@@ -26,7 +28,8 @@ __all__ = ["DueWork", "expire_overdue", "find_due_work", "run_hopper"]
 
 @dataclass(frozen=True)
 class DueWork:
-    notification_ids: list[int]
+    # Each with its provider and the kind of request it makes, for pacing.
+    notifications: list[tuple[int, str, Kind]]
     attempt_ids: list[int]
 
 
@@ -50,23 +53,35 @@ async def expire_overdue(session: AsyncSession, now: datetime, limit: int) -> in
 
 # Rounds of moving contacts out of closed windows in one tick, each of up to one batch.
 _WINDOW_ROUNDS = 3
+# Dial jobs per provider account and kind in Redis at once: this many seconds of its rate.
+_LOOKAHEAD_S = 1.0
 
 
-async def _due_notifications(session: AsyncSession, now: datetime, limit: int) -> list[int]:
-    """Up to `limit` due notifications whose window is open, moving the others to theirs."""
+async def _due_notifications(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[int, str, Kind]]:
+    """Up to `limit` due notifications whose window is open, moving the others to theirs; each
+    with the provider and the kind of request its next attempt makes."""
     for _ in range(_WINDOW_ROUNDS):
         due = await session.exec(
-            select(Notification.id)
+            select(
+                Notification.id,
+                Notification.provider,
+                Notification.channel,
+                Notification.on_fallback,
+            )
             .where(Notification.status == NotificationStatus.queued, Notification.due_at <= now)
             .order_by(col(Notification.due_at))
             .limit(limit)
         )
-        ids = [i for i in due.all() if i is not None]
-        deferred = await defer_closed_windows(session, now, ids)
-        if not deferred:
-            return ids
-        if len(ids) > len(deferred):
-            return [i for i in ids if i not in deferred]
+        rows = [
+            (i, provider, "sms" if fallback else kind_of(Channel(channel)))
+            for i, provider, channel, fallback in due.all()
+            if i is not None
+        ]
+        deferred = await defer_closed_windows(session, now, [row[0] for row in rows])
+        if not deferred or len(rows) > len(deferred):
+            return [row for row in rows if row[0] not in deferred]
     return []
 
 
@@ -82,20 +97,46 @@ async def find_due_work(session: AsyncSession, now: datetime, limit: int) -> Due
         .limit(limit)
     )
     return DueWork(
-        notification_ids=await _due_notifications(session, now, limit),
+        notifications=await _due_notifications(session, now, limit),
         attempt_ids=[i for i in checks.all() if i is not None],
     )
 
 
-async def _not_queued(redis: ArqRedis, ids: list[int], job_id: Callable[[int], str]) -> list[int]:
-    """The ids among `ids` whose job is not in Redis (never enqueued, done, or flushed away)."""
+async def _queued(redis: ArqRedis, ids: list[int], job_id: Callable[[int], str]) -> list[int]:
+    """The ids among `ids` whose job is in Redis, waiting or running."""
     if not ids:
         return []
     async with redis.pipeline(transaction=False) as pipe:
         for i in ids:
             pipe.exists(job_key_prefix + job_id(i))
         found = await pipe.execute()
-    return [i for i, exists in zip(ids, found, strict=True) if not exists]
+    return [i for i, exists in zip(ids, found, strict=True) if exists]
+
+
+async def _not_queued(redis: ArqRedis, ids: list[int], job_id: Callable[[int], str]) -> list[int]:
+    """The ids among `ids` whose job is not in Redis (never enqueued, done, or flushed away)."""
+    queued = set(await _queued(redis, ids, job_id))
+    return [i for i in ids if i not in queued]
+
+
+async def _paced(runtime: Runtime, due: list[tuple[int, str, Kind]]) -> list[int]:
+    """The due notifications to enqueue now: those with no job yet, no more per provider
+    account and kind than its limit lets through before the next tick or two. More would only
+    wait in Redis, or start jobs that find no slot and end."""
+    queued = set(await _queued(runtime.redis, [row[0] for row in due], dial_job_id))
+    room: dict[tuple[str, Kind], int] = {}
+    chosen: list[int] = []
+    for notification_id, provider, kind in due:
+        if (provider, kind) not in room:
+            limit = account_limit(runtime.settings, provider, kind)
+            pace = await runtime.limiter.pace(limit)
+            lined_up = sum(1 for i, p, k in due if (p, k) == (provider, kind) and i in queued)
+            room[provider, kind] = math.ceil(pace.rate * _LOOKAHEAD_S) - lined_up
+        if notification_id in queued or room[provider, kind] <= 0:
+            continue
+        room[provider, kind] -= 1
+        chosen.append(notification_id)
+    return chosen
 
 
 async def run_hopper(runtime: Runtime) -> dict[str, int]:
@@ -106,7 +147,7 @@ async def run_hopper(runtime: Runtime) -> dict[str, int]:
         expired = await expire_overdue(session, now, limit)
         campaigns = await settle_campaigns(session, now)
         work = await find_due_work(session, now, limit)
-    dials = await _not_queued(runtime.redis, work.notification_ids, dial_job_id)
+    dials = await _paced(runtime, work.notifications)
     checks = await _not_queued(runtime.redis, work.attempt_ids, check_job_id)
     for notification_id in dials:
         await enqueue_dial(runtime.redis, notification_id)

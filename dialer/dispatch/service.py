@@ -31,7 +31,7 @@ from dialer.models import (
 )
 from dialer.notifications.service import suppress
 from dialer.optouts.service import is_blocked, scopes_for
-from dialer.pacing.service import Ticket, learn
+from dialer.pacing.service import Paced, Ticket, learn
 from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
@@ -297,11 +297,6 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     limits = await dial_limits(runtime, notification_id)
     if limits is None:
         return "not due"
-    # The slot comes before the claim: a dial that must wait long claims nothing, and the
-    # hopper brings it back. Nothing is written until the slot is ours.
-    ticket = await slot_for(runtime, limits)
-    if not isinstance(ticket, Ticket):
-        return "paced"
     async with session_scope(runtime.sessions) as session:
         claimed = await claim_for_dialing(session, notification_id, utcnow(), settings)
         if claimed is None:
@@ -312,6 +307,15 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
             for group, request in build_requests(settings, notification, attempts)
         ]
         provider = runtime.providers[notification.provider]
+    # The slot is taken after the claim, however long the claim took, so requests leave on
+    # the limiter's even grid rather than in bursts behind slow writes.
+    ticket = await slot_for(runtime, limits)
+    if not isinstance(ticket, Ticket):
+        paced = Paced(f"no slot under {limits[0].name} for {ticket:.1f} s", retry_after=ticket)
+        async with session_scope(runtime.sessions) as session:
+            for attempt, notification in await _reload(session, [a.id for a in attempts if a.id]):
+                record_provider_error(notification, attempt, paced, utcnow(), 0.0)
+        return "paced"
     results: list[str] = []
     stopped: NotSent | None = None
     maybe_rang = False

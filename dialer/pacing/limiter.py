@@ -60,9 +60,9 @@ local first_rate = 0
 local granted = 1
 for i, key in ipairs(KEYS) do
   local configured = tonumber(ARGV[5 + i])
-  local rate = current(key, configured, now, raise_every, probe_after)
-  -- Below the configured rate by the margin, so late wake-ups never crowd a provider's second.
-  rate = math.min(rate, configured * (1 - margin))
+  local rate, ceiling = current(key, configured, now, raise_every, probe_after)
+  -- Below the ceiling by the margin, so late requests rarely crowd a provider's second.
+  rate = math.min(rate, ceiling * (1 - margin))
   if i == 1 then first_rate = rate end
   intervals[i] = 1000 / rate
   local s = redis.call('HMGET', key, 'tat', 'hold')
@@ -106,12 +106,19 @@ end
 local floor = math.max(configured * 0.02, 0.05)
 local accepted = redis.call('ZCOUNT', KEYS[2], now - 1000, '+inf')
 if accepted > 0 then
-  ceiling = math.min(ceiling, accepted * 0.95)
+  -- What the provider took in the second before it refused is what it allows.
+  ceiling = math.min(ceiling, accepted)
 else
   ceiling = ceiling * 0.5
 end
 ceiling = math.max(ceiling, floor)
-rate = math.max(floor, math.min(rate * 0.5, ceiling))
+if rate > ceiling * 1.1 then
+  -- Well over what the provider allows: halve, then climb back to the ceiling a step a second.
+  rate = math.max(floor, math.min(rate * 0.5, ceiling))
+else
+  -- About at it (a late request crowded the provider's window): the ceiling alone.
+  rate = math.min(rate, ceiling)
+end
 redis.call('HSET', KEYS[1], 'rate', tostring(rate), 'ceiling', tostring(ceiling),
   'changed', tostring(now), 'cut', tostring(now))
 return {tostring(rate), tostring(ceiling)}
@@ -138,9 +145,11 @@ local configured, window = tonumber(ARGV[1]), tonumber(ARGV[2])
 local ceiling = math.min(tonumber(redis.call('HGET', KEYS[1], 'ceiling')) or configured, configured)
 local most = math.max(math.floor(ceiling), 1)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
+-- Asking again (see Ticket.arrive) moves this request's own entry rather than adding one.
+redis.call('ZREM', KEYS[2], ARGV[3])
 local sent = redis.call('ZCARD', KEYS[2])
 if sent < most then
-  redis.call('ZADD', KEYS[2], now, tostring(now) .. ':' .. ARGV[3])
+  redis.call('ZADD', KEYS[2], now, ARGV[3])
   redis.call('PEXPIRE', KEYS[2], math.ceil(window) + 1000)
   return '0'
 end
@@ -212,6 +221,7 @@ class Limiter:
         raise_every_s: float = 1.0,
         probe_after_s: float = 300.0,
     ) -> None:
+        self._redis = redis
         self._reserve = redis.register_script(_RESERVE)
         self._throttled = redis.register_script(_THROTTLED)
         self._accepted = redis.register_script(_ACCEPTED)
@@ -221,6 +231,11 @@ class Limiter:
         self.lead_s = lead_s
         self.raise_every_s = raise_every_s
         self.probe_after_s = probe_after_s
+
+    async def load(self) -> None:
+        """Load every script into Redis now rather than on its first use."""
+        for script in (self._reserve, self._throttled, self._accepted, self._read, self._send):
+            await self._redis.script_load(script.script)
 
     async def reserve(self, limits: list[Limit], max_wait_s: float) -> Reservation:
         """Reserve the first limit's next slot if it comes within `max_wait_s` and every other
