@@ -69,7 +69,8 @@ CAMPAIGN_TRANSITIONS: dict[CampaignStatus, frozenset[CampaignStatus]] = {
 
 ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {
     A.dialing: frozenset({A.in_progress, A.reconciling, A.finished, A.not_sent}),
-    A.reconciling: frozenset({A.in_progress, A.finished}),
+    # reconciling -> not_sent: the request it was waiting on came back certainly not sent.
+    A.reconciling: frozenset({A.in_progress, A.finished, A.not_sent}),
     A.in_progress: frozenset({A.finished}),
     A.finished: frozenset(),
     A.not_sent: frozenset(),

@@ -23,7 +23,7 @@ from dialer.models import Attempt, Channel, Notification, NotificationStatus, ut
 from dialer.pacing.service import Kind, account_limit, kind_of
 from dialer.runtime import Runtime, check_job_id, dial_job_id, enqueue_check, enqueue_dial
 
-__all__ = ["DueWork", "expire_overdue", "find_due_work", "run_hopper"]
+__all__ = ["LOOKAHEAD_S", "DueWork", "expire_overdue", "find_due_work", "run_hopper"]
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ async def expire_overdue(session: AsyncSession, now: datetime, limit: int) -> in
 # Rounds of moving contacts out of closed windows in one tick, each of up to one batch.
 _WINDOW_ROUNDS = 3
 # Dial jobs per provider account and kind in Redis at once: this many seconds of its rate.
-_LOOKAHEAD_S = 1.0
+LOOKAHEAD_S = 1.0
 
 
 async def _due_notifications(
@@ -131,7 +131,7 @@ async def _paced(runtime: Runtime, due: list[tuple[int, str, Kind]]) -> list[int
             limit = account_limit(runtime.settings, provider, kind)
             pace = await runtime.limiter.pace(limit)
             lined_up = sum(1 for i, p, k in due if (p, k) == (provider, kind) and i in queued)
-            room[provider, kind] = math.ceil(pace.rate * _LOOKAHEAD_S) - lined_up
+            room[provider, kind] = math.ceil(pace.rate * LOOKAHEAD_S) - lined_up
         if notification_id in queued or room[provider, kind] <= 0:
             continue
         room[provider, kind] -= 1

@@ -268,7 +268,9 @@ def record_provider_error(
     certainly not sent puts the whole notification back in the queue."""
     description = f"{exc.kind}: {exc.message}"
     notification.last_error = description
-    if attempt.status is not A.dialing:
+    # `reconciling` too: a slow wait for the slot can outlast ambiguous_after_s, and the check
+    # that then marks the attempt lost must not outrank the provider's own "not sent".
+    if attempt.status not in (A.dialing, A.reconciling):
         return
     attempt.provider_status = f"HTTP {exc.status_code}" if exc.status_code else exc.kind
     requeue = alone and notification.status is N.dialing
@@ -284,7 +286,8 @@ def record_provider_error(
         # Another participant may be ringing: this one cannot be sent again on its own.
         finish_attempt(notification, attempt, Outcome.failed, now, error=f"not sent: {description}")
     elif isinstance(exc, Ambiguous):
-        move_attempt(attempt, A.reconciling)
+        if attempt.status is A.dialing:
+            move_attempt(attempt, A.reconciling)
         attempt.error = description
         attempt.next_check_at = now + timedelta(seconds=poll_interval_s)
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -24,6 +25,8 @@ __all__ = [
     "learn",
     "take_slot",
 ]
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["calls", "sms", "status"]
 
@@ -60,9 +63,10 @@ class Paced(NotSent):
         self.retry_after = retry_after
 
 
-# Bounds the tries of clear_to_send: each waits for a logged request to leave the window, or
-# logs again a request that resumed late.
-_MOST_WAITS = 50
+# How long a request waits for room in the window, and how many times one that resumed late
+# logs itself again (a busy event loop can make every resumption late).
+_MOST_WAIT_S = 10.0
+_MOST_RELOGS = 2
 # A round trip to Redis and back into this task within this is prompt; later, the logged
 # moment may be well before the request leaves.
 _PROMPT_S = 0.004
@@ -81,14 +85,20 @@ class Ticket:
         delay = self.at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        for _ in range(_MOST_WAITS):
+        late = 0
+        deadline = time.monotonic() + _MOST_WAIT_S
+        while time.monotonic() < deadline:
             asked = time.monotonic()
             wait = await limiter.clear_to_send(limit, request)
             if wait > 0:
-                await asyncio.sleep(wait)
-            elif time.monotonic() - asked <= _PROMPT_S:
+                await asyncio.sleep(min(wait, max(deadline - time.monotonic(), 0.0)))
+            elif time.monotonic() - asked <= _PROMPT_S or late == _MOST_RELOGS:
                 return
-        raise RuntimeError(f"{limit.name}: no room to send after {_MOST_WAITS} tries")
+            else:
+                late += 1
+        # The attempt is committed: it goes. At worst the provider answers 429, which costs
+        # no attempt; a request held back here for good would look lost.
+        log.warning("%s: no room in the window after %.0f s; sending", limit.name, _MOST_WAIT_S)
 
 
 async def take_slot(limiter: Limiter, limits: list[Limit], max_wait_s: float) -> Ticket | float:

@@ -9,8 +9,9 @@ from typing import Any
 from sqlmodel import select
 
 from dialer.db import session_scope
-from dialer.dispatch.service import dial_notification
-from dialer.models import Attempt, Notification, utcnow
+from dialer.dispatch.service import dial_notification, record_provider_error
+from dialer.models import Attempt, AttemptStatus, Channel, Notification, NotificationStatus, utcnow
+from dialer.providers.base import RateLimited
 from tests.support import Harness, wait_for
 
 
@@ -169,3 +170,26 @@ async def test_an_expired_notification_is_not_dialled(harness: Harness) -> None:
     read = await harness.read(body["id"])
     assert read["status"] == "expired"
     assert harness.sandbox.calls == {}
+
+
+def test_a_certain_not_sent_settles_an_attempt_already_being_reconciled() -> None:
+    # A dial that waited long for its slot can be taken for lost (reconciling) by the status
+    # check; the provider's 429 then proves nothing rang, and the contact waits its turn again.
+    notification = Notification(
+        id=1,
+        provider="xoxzo",
+        channel=Channel.tts,
+        to_number="+819012345670",
+        from_number="+81312345678",
+        status=NotificationStatus.dialing,
+        attempts_made=1,
+    )
+    attempt = Attempt(id=1, notification_id=1, number=1, provider="xoxzo")
+    attempt.status = AttemptStatus.reconciling
+    now = utcnow()
+    record_provider_error(
+        notification, attempt, RateLimited("throttled", retry_after=1.0), now, 60.0
+    )
+    assert attempt.status is AttemptStatus.not_sent and attempt.provider_status == "HTTP 429"
+    assert notification.status is NotificationStatus.queued and notification.attempts_made == 0
+    assert notification.due_at == now + timedelta(seconds=1)
