@@ -63,9 +63,9 @@ async def test_a_429_is_never_an_attempt_and_slows_everyone_down(harness: Harnes
     assert 1 <= len(refusals) <= harness.sandbox.throttled
     assert {a.provider_status for a in not_sent} <= {"HTTP 429", "Paced"}
     assert all(a.outcome is None for a in not_sent)
-    # One cut to what the sandbox accepted, and no 429 after the first second of them.
-    refusals = [at for at, _, ok in harness.sandbox.traffic if not ok]
-    assert max(refusals) - min(refusals) < 1.5
+    # A cut to what the sandbox accepted: the 429s stop within seconds (issue 5 asks 10).
+    refused_at = [at for at, _, ok in harness.sandbox.traffic if not ok]
+    assert max(refused_at) - min(refused_at) < 5
 
 
 async def test_no_more_calls_are_live_than_the_account_allows(harness: Harness) -> None:
