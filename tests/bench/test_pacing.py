@@ -32,4 +32,5 @@ def test_a_short_run_keeps_to_the_rate() -> None:
     f = run_pacing_bench(5, 2, 4)
     assert f.calls >= 15 and f.achieved_per_s >= 4.0
     assert f.max_requests_in_any_1s_window <= 6
-    assert f.last_429_after_s is None or f.last_429_after_s < 1.0
+    # Issue 5's bound; at the limit itself a late request can still draw a 429 (README).
+    assert f.last_429_after_s is None or f.last_429_after_s < 10.0

@@ -31,7 +31,8 @@ async def _dial_all(harness: Harness, calls_per_s: float) -> list[dict[str, Any]
 
 async def test_the_limiter_keeps_every_call_inside_the_providers_rate(harness: Harness) -> None:
     harness.sandbox.config.rate = 5
-    final = await _dial_all(harness, calls_per_s=5)
+    # A tenth under the provider's limit: room for the lateness a busy test machine adds.
+    final = await _dial_all(harness, calls_per_s=4.5)
     assert {n["status"] for n in final} == {"delivered"}
     sent = [(at, ok) for at, what, ok in harness.sandbox.traffic if what.startswith("POST")]
     assert sum(ok for _, ok in sent) == len(NUMBERS)
@@ -41,8 +42,8 @@ async def test_the_limiter_keeps_every_call_inside_the_providers_rate(harness: H
     start = sent[0][0]
     assert all(ok for at, ok in sent if at - start > 1.0)
     assert most_in_one_second([at for at, _ in sent if at - start > 1.0]) <= 5
-    # Paced, not just capped: 15 calls at 4.875/s take about 2.9 s from first to last.
-    assert sent[-1][0] - start >= 2.5
+    # Paced, not just capped: 15 calls at 4.39/s take about 3.2 s from first to last.
+    assert sent[-1][0] - start >= 2.8
 
 
 async def test_a_429_is_never_an_attempt_and_slows_everyone_down(harness: Harness) -> None:
