@@ -75,7 +75,7 @@ async def _due_notifications(
             .limit(limit)
         )
         rows = [
-            (i, provider, "sms" if fallback else kind_of(Channel(channel)))
+            (i, provider, kind_of(Channel(channel), on_fallback=fallback))
             for i, provider, channel, fallback in due.all()
             if i is not None
         ]

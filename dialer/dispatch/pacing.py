@@ -1,4 +1,4 @@
-"""The limits a dial is under, read before it claims anything, and its slot under them."""
+"""The limits a dial is under, its slot under them, and the account's live-call cap."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ async def dial_limits(runtime: Runtime, notification_id: int) -> list[Limit] | N
             campaign = await session.get(Campaign, notification.campaign_id)
     if notification.status is not NotificationStatus.queued or notification.due_at > utcnow():
         return None
-    kind = "sms" if notification.on_fallback else kind_of(notification.channel)
+    kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
     limits = [account_limit(runtime.settings, notification.provider, kind)]
     if campaign is not None:
         limits += campaign_limits(campaign)
@@ -62,7 +62,8 @@ async def account_at_live_cap(
     A call counts from its claim until its final status; the count is read from SQL, the
     truth, so it survives a Redis flush and a worker's death alike."""
     cap = settings.limits_for(notification.provider).live_calls
-    if cap is None or not (notification.channel.is_voice and not notification.on_fallback):
+    kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
+    if cap is None or kind != "calls":
         return False
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":

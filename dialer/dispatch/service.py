@@ -323,18 +323,19 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     stopped: NotSent | None = None
     maybe_rang = False
     for attempt_ids, request in rounds:
+        request_id = f"attempt-{attempt_ids[0]}"
         try:
             if stopped is not None:
                 raise stopped
             if results:  # a later request of the round: committed, so it waits its turn
                 ticket = cast(Ticket, await slot_for(runtime, limits[:1], must=True))
-            await ticket.arrive(runtime.limiter, limits[0], f"attempt-{attempt_ids[0]}")
+            await ticket.arrive(runtime.limiter, limits[0], request_id)
             placed = await send(provider, request)
-            await learn(runtime.limiter, limits[0], f"attempt-{attempt_ids[0]}", None)
+            await learn(runtime.limiter, limits[0], request_id, None)
         except ProviderError as exc:
             log.info("attempts %s: %s", attempt_ids, exc.kind)
             if stopped is None:
-                await learn(runtime.limiter, limits[0], f"attempt-{attempt_ids[0]}", exc)
+                await learn(runtime.limiter, limits[0], request_id, exc)
             if isinstance(exc, NotSent) and not maybe_rang:
                 stopped = exc  # nobody rang: the rest of the round waits with this one
             async with session_scope(runtime.sessions) as session:

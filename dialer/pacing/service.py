@@ -31,8 +31,9 @@ log = logging.getLogger(__name__)
 Kind = Literal["calls", "sms", "status"]
 
 
-def kind_of(channel: Channel) -> Kind:
-    return "calls" if channel.is_voice else "sms"
+def kind_of(channel: Channel, *, on_fallback: bool = False) -> Kind:
+    """The kind of request a notification's next attempt makes: a fallback is always an SMS."""
+    return "calls" if channel.is_voice and not on_fallback else "sms"
 
 
 def account_id(settings: Settings, provider: str) -> str:
