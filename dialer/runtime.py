@@ -116,7 +116,8 @@ class Runtime:
             http=http,
             providers=build_providers(settings, http),
             redis=redis,
-            limiter=Limiter(redis),
+            # A request unanswered past the provider timeout is over, one way or another.
+            limiter=Limiter(redis, in_flight_s=settings.provider_timeout_s + 1.0),
         )
 
     async def warm(self) -> None:

@@ -16,6 +16,9 @@ from redis.asyncio import Redis
 
 __all__ = ["Limit", "Limiter", "Pace", "Reservation"]
 
+# A provider's "per second", and a little more: its clock and Redis's may tick apart.
+_WINDOW_MS = 1002.0
+
 # Shared by the scripts: the rate now, after any raise the quiet time since the last change
 # has earned, and its ceiling. Rates are per second, times milliseconds on Redis's clock.
 _CURRENT_RATE = """
@@ -61,7 +64,7 @@ local granted = 1
 for i, key in ipairs(KEYS) do
   local configured = tonumber(ARGV[5 + i])
   local rate, ceiling = current(key, configured, now, raise_every, probe_after)
-  -- Below the ceiling by the margin, so late requests rarely crowd a provider's second.
+  -- A little below the ceiling, so slots seldom wait on the window (see _SEND).
   rate = math.min(rate, ceiling * (1 - margin))
   if i == 1 then first_rate = rate end
   intervals[i] = 1000 / rate
@@ -125,36 +128,50 @@ return {tostring(rate), tostring(ceiling)}
 """
 )
 
-# KEYS[1]: the accepted-requests log. Keeps the last two seconds.
-_ACCEPTED = """
+# KEYS[1]: the limit's log of requests sent, KEYS[2]: its accepted-requests log. ARGV: request
+# id, 1 if the provider took it. The request is in the provider's count from some moment before
+# now: it stays in the window for a whole window from now. The accepted log keeps two seconds.
+_ANSWERED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-redis.call('ZADD', KEYS[1], now, tostring(now) .. ':' .. ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 2000)
-redis.call('PEXPIRE', KEYS[1], 5000)
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
+if ARGV[2] == '1' then
+  redis.call('ZADD', KEYS[2], now, tostring(now) .. ':' .. ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 2000)
+  redis.call('PEXPIRE', KEYS[2], 5000)
+end
 return 1
 """
 
 # KEYS[1]: the limit's hash, KEYS[2]: its log of requests sent. ARGV: configured rate, window_ms,
-# request id. Lets a request go (and logs it) if fewer than the limit's whole number of requests
-# went in the window before it; else returns how long until the oldest of those leaves it.
+# request id, in_flight_ms. Lets a request go if fewer than the limit's whole number of requests
+# are in the window, and logs it as in flight (in the window until answered, or for
+# in_flight_ms); else returns how long until one leaves, and keeps new slots back until then.
 _SEND = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 local configured, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+local in_flight = tonumber(ARGV[4])
 local ceiling = math.min(tonumber(redis.call('HGET', KEYS[1], 'ceiling')) or configured, configured)
 local most = math.max(math.floor(ceiling), 1)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
--- Asking again (see Ticket.arrive) moves this request's own entry rather than adding one.
-redis.call('ZREM', KEYS[2], ARGV[3])
 local sent = redis.call('ZCARD', KEYS[2])
 if sent < most then
-  redis.call('ZADD', KEYS[2], now, ARGV[3])
-  redis.call('PEXPIRE', KEYS[2], math.ceil(window) + 1000)
+  redis.call('ZADD', KEYS[2], now + in_flight, ARGV[3])
+  redis.call('PEXPIRE', KEYS[2], math.ceil(in_flight + window) + 1000)
   return '0'
 end
-local oldest = redis.call('ZRANGE', KEYS[2], sent - most, sent - most, 'WITHSCORES')
-return tostring(tonumber(oldest[2]) + window - now)
+local oldest = tonumber(redis.call('ZRANGE', KEYS[2], sent - most, sent - most, 'WITHSCORES')[2])
+if oldest > now then
+  -- Still in flight: it leaves a window after its answer, whenever that comes.
+  return tostring(math.min(oldest - now, 20))
+end
+local free = oldest + window
+local tat = tonumber(redis.call('HGET', KEYS[1], 'tat')) or 0
+if free > tat then
+  redis.call('HSET', KEYS[1], 'tat', tostring(free))
+end
+return tostring(free - now)
 """
 
 # KEYS[1]: the limit's hash. Returns Redis's clock and the fields `pace` shows.
@@ -216,25 +233,27 @@ class Limiter:
         self,
         redis: Redis,
         *,
-        margin: float = 0.025,
+        margin: float = 0.01,
         lead_s: float = 0.05,
+        in_flight_s: float = 10.0,
         raise_every_s: float = 1.0,
         probe_after_s: float = 300.0,
     ) -> None:
         self._redis = redis
         self._reserve = redis.register_script(_RESERVE)
         self._throttled = redis.register_script(_THROTTLED)
-        self._accepted = redis.register_script(_ACCEPTED)
+        self._answered = redis.register_script(_ANSWERED)
         self._read = redis.register_script(_READ)
         self._send = redis.register_script(_SEND)
         self.margin = margin
+        self.in_flight_s = in_flight_s
         self.lead_s = lead_s
         self.raise_every_s = raise_every_s
         self.probe_after_s = probe_after_s
 
     async def load(self) -> None:
         """Load every script into Redis now rather than on its first use."""
-        for script in (self._reserve, self._throttled, self._accepted, self._read, self._send):
+        for script in (self._reserve, self._throttled, self._answered, self._read, self._send):
             await self._redis.script_load(script.script)
 
     async def reserve(self, limits: list[Limit], max_wait_s: float) -> Reservation:
@@ -260,18 +279,20 @@ class Limiter:
         )
 
     async def clear_to_send(self, limit: Limit, request_id: str) -> float:
-        """0 if the request may go now (it is logged as sent), else seconds to wait first.
-        Slots are evenly spaced, but a request can leave late, behind a slow database write,
-        and the next on time: this keeps any window of (1 + margin) seconds to the limit's
-        number of requests, as the provider counts them, whatever the lateness."""
-        window_ms = 1000 * (1 + self.margin)
+        """0 if the request may go now (it is logged as in flight), else seconds to wait first.
+        The provider counts a request at some moment between this and its answer, so each
+        request keeps its place in the window until a whole window after its answer: no
+        lateness on our side, in the network or at the provider can crowd its second."""
         keys = [limit.key, limit.sent_key]
-        wait_ms = await self._send(keys=keys, args=[limit.rate, window_ms, request_id])
+        args: list[Any] = [limit.rate, _WINDOW_MS, request_id, self.in_flight_s * 1000]
+        wait_ms = await self._send(keys=keys, args=args)
         return max(float(wait_ms), 0.0) / 1000
 
-    async def accepted(self, limit: Limit, request_id: str) -> None:
-        """The provider took a request under `limit`: the measure of what it allows."""
-        await self._accepted(keys=[limit.accepted_key], args=[request_id])
+    async def answered(self, limit: Limit, request_id: str, *, accepted: bool) -> None:
+        """The provider answered a request sent under `limit`; `accepted`: it took it, the
+        measure of what it allows."""
+        keys = [limit.sent_key, limit.accepted_key]
+        await self._answered(keys=keys, args=[request_id, int(accepted)])
 
     async def throttled(self, limit: Limit, retry_after_s: float) -> float:
         """The provider answered 429: hold `limit` for its wait and cut its rate. The new rate."""

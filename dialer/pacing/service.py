@@ -64,13 +64,8 @@ class Paced(NotSent):
         self.retry_after = retry_after
 
 
-# How long a request waits for room in the window, and how many times one that resumed late
-# logs itself again (a busy event loop can make every resumption late).
+# How long a request waits for room in the window before it goes anyway.
 _MOST_WAIT_S = 10.0
-_MOST_RELOGS = 2
-# A round trip to Redis and back into this task within this is prompt; later, the logged
-# moment may be well before the request leaves.
-_PROMPT_S = 0.004
 
 
 @dataclass(frozen=True)
@@ -80,23 +75,16 @@ class Ticket:
     at: float
 
     async def arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
-        """Wait for the slot, then until the provider's window has room. The window logs the
-        moment it lets a request go; if this task resumes late after that (a busy event loop),
-        it asks again, so the log holds when the request really left."""
+        """Wait for the slot, then until the provider's window has room."""
         delay = self.at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        late = 0
         deadline = time.monotonic() + _MOST_WAIT_S
         while time.monotonic() < deadline:
-            asked = time.monotonic()
             wait = await limiter.clear_to_send(limit, request)
-            if wait > 0:
-                await asyncio.sleep(min(wait, max(deadline - time.monotonic(), 0.0)))
-            elif time.monotonic() - asked <= _PROMPT_S or late == _MOST_RELOGS:
+            if wait <= 0:
                 return
-            else:
-                late += 1
+            await asyncio.sleep(min(wait, max(deadline - time.monotonic(), 0.0)))
         # The attempt is committed: it goes. At worst the provider answers 429, which costs
         # no attempt; a request held back here for good would look lost.
         log.warning("%s: no room in the window after %.0f s; sending", limit.name, _MOST_WAIT_S)
@@ -120,7 +108,6 @@ async def take_slot(limiter: Limiter, limits: list[Limit], max_wait_s: float) ->
 
 async def learn(limiter: Limiter, limit: Limit, request: str, error: ProviderError | None) -> None:
     """Tell an account's limit how the provider answered: taken, or throttled."""
-    if error is None:
-        await limiter.accepted(limit, request)
-    elif isinstance(error, RateLimited):
+    await limiter.answered(limit, request, accepted=error is None)
+    if isinstance(error, RateLimited):
         await limiter.throttled(limit, error.retry_after)

@@ -28,9 +28,10 @@ def test_figures_count_calls_from_the_first_call_request_for_the_measured_second
     assert f.last_429_after_s == 0.2
 
 
-def test_a_short_run_keeps_to_the_rate() -> None:
+def test_a_short_run_keeps_to_the_rate_without_a_429() -> None:
     f = run_pacing_bench(5, 2, 4)
-    assert f.calls >= 15 and f.achieved_per_s >= 4.0
-    assert f.max_requests_in_any_1s_window <= 6
-    # Issue 5's bound; at the limit itself a late request can still draw a 429 (README).
-    assert f.last_429_after_s is None or f.last_429_after_s < 10.0
+    assert f.calls >= 16
+    # A request holds its place in the window until a second after its answer, so however
+    # late it reached the sandbox, the sandbox never saw more than the rate in a second.
+    assert f.max_requests_in_any_1s_window <= 5
+    assert f.responses_429 == 0
