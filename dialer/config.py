@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     provider_limits: dict[str, ProviderLimits] = Field(default_factory=dict)
     # A dial job waits this long at most for its slot; beyond it, the hopper brings it back.
     pacing_max_wait_s: float = 1.0
+    # Campaigns pause below this balance, unless the provider names its own minimum (Xoxzo's 403).
+    credit_minimum: float = Field(50.0, ge=0)
+    # Credits one attempt is taken to cost until a campaign's own attempts say otherwise.
+    cost_per_attempt_estimate: float = Field(10.0, ge=0)
+    credit_check_interval_s: float = Field(60.0, gt=0)
 
     def limits_for(self, provider: str) -> ProviderLimits:
         return self.provider_limits.get(provider) or ProviderLimits()

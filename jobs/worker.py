@@ -11,6 +11,7 @@ from arq.typing import WorkerCoroutine
 from dialer.config import Settings, get_settings
 from dialer.runtime import CHECK_JOB, DIAL_JOB, Runtime, redis_settings
 from jobs.context import JobContext
+from jobs.credit import credit_tick
 from jobs.dispatch import dial_notification, hopper_tick
 from jobs.tracking import check_attempt
 
@@ -56,15 +57,17 @@ def _functions(settings: Settings) -> list[Any]:
 
 def _cron_jobs(settings: Settings) -> list[Any]:
     # arq leases a running job for (longest timeout + 10 s); keep every timeout the same.
+    # Both every second: the credit watcher reads balances only once per its own interval.
     return [
         cron(
-            cast(WorkerCoroutine, hopper_tick),
+            cast(WorkerCoroutine, tick),
             second=set(range(60)),
             unique=True,
             run_at_startup=True,
             keep_result=0,
             timeout=settings.job_timeout_s,
         )
+        for tick in (hopper_tick, credit_tick)
     ]
 
 

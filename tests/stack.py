@@ -98,9 +98,9 @@ async def stack(
         "DIALER_PROVIDER_LIMITS": UNPACED.model_dump_json(),
         clock.CLOCK_FILE_VARIABLE: str(tmp_path / "clock"),
     }
-    sandbox = DialerProcess(
-        "sandbox", ["sandbox", "--port", str(sandbox_port), "--time-scale", "0.02"], env, tmp_path
-    )
+    # Credit is not what these runs test: enough for any size of campaign to start.
+    sandbox_args = ["sandbox", "--port", str(sandbox_port), "--time-scale", "0.02"]
+    sandbox = DialerProcess("sandbox", [*sandbox_args, "--balance", "1e9"], env, tmp_path)
     processes.append(sandbox)
     web = DialerProcess("web", ["web", "--port", str(web_port)], env, tmp_path)
     processes.append(web)

@@ -141,8 +141,10 @@ def run_pacing_bench(
             "XOXZO_SID": "sandbox-sid",
             "XOXZO_AUTH_TOKEN": "sandbox-token",
             "DIALER_PROVIDER_LIMITS": f'{{"xoxzo": {limits.model_dump_json()}}}',
-            # Callbacks report every call; status reads would count against the same rate.
+            # Callbacks report every call; status and balance reads would count against the
+            # same rate at the sandbox, which counts every request of an account together.
             "DIALER_POLL_INTERVAL_S": "300",
+            "DIALER_CREDIT_CHECK_INTERVAL_S": "300",
         }
         sandbox_args = ["sandbox", "--port", str(sandbox_port), "--rate", str(enforced)]
         sandbox_args += ["--balance", "1e9"]  # credit is not what this measures

@@ -16,6 +16,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
 from dialer.campaigns import service
+from dialer.campaigns.credit import campaign_credit
 from dialer.campaigns.schemas import CampaignCreate, CampaignPublic, PacePublic
 from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
@@ -25,6 +26,7 @@ from dialer.dispatch.pacing import campaign_limits
 from dialer.models import Campaign, ContactImport, ImportIssue
 from dialer.notifications.service import FieldError
 from dialer.pacing.service import account_limit, kind_of
+from dialer.runtime import Runtime
 from dialer.spreadsheets import safe_cell
 
 __all__ = ["router"]
@@ -196,13 +198,17 @@ async def results(campaign_id: int, runtime: RuntimeDep, _key: ApiKeyDep) -> Str
 
 
 @router.post("/{campaign_id}/start", response_model_by_alias=True)
-async def start(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
-    return await _lifecycle(session, campaign_id, "start")
+async def start(
+    campaign_id: int, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
+) -> CampaignPublic:
+    return await _lifecycle(session, campaign_id, "start", runtime=runtime)
 
 
 @router.post("/{campaign_id}/resume", response_model_by_alias=True)
-async def resume(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
-    return await _lifecycle(session, campaign_id, "resume")
+async def resume(
+    campaign_id: int, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
+) -> CampaignPublic:
+    return await _lifecycle(session, campaign_id, "resume", runtime=runtime)
 
 
 @router.post("/{campaign_id}/pause", response_model_by_alias=True)
@@ -218,7 +224,12 @@ async def cancel(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> Camp
 
 
 async def _lifecycle(
-    session: SessionDep, campaign_id: int, action: str, reason: str = ""
+    session: SessionDep,
+    campaign_id: int,
+    action: str,
+    reason: str = "",
+    *,
+    runtime: Runtime | None = None,
 ) -> CampaignPublic:
     campaign = await session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None:
@@ -230,6 +241,10 @@ async def _lifecycle(
                     f"{action} a {campaign.status} campaign: use "
                     f"{'resume' if campaign.status.value == 'paused' else 'start'}"
                 )
+            assert runtime is not None
+            credit = await campaign_credit(session, runtime, campaign)
+            if not credit.enough:
+                raise service.CampaignConflict(credit.reason())
             await service.start_campaign(session, campaign)
         elif action == "pause":
             await service.pause_campaign(session, campaign, reason)

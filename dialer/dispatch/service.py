@@ -14,6 +14,7 @@ from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.callflows.service import session_data_for
+from dialer.campaigns.credit import out_of_credit
 from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
 from dialer.config import Settings
 from dialer.db import session_scope
@@ -31,7 +32,7 @@ from dialer.models import (
 )
 from dialer.notifications.service import suppress
 from dialer.optouts.service import is_blocked, scopes_for
-from dialer.pacing.service import Paced, Ticket, learn
+from dialer.pacing.service import Paced, Ticket, kind_of, learn
 from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
@@ -82,6 +83,7 @@ _NOT_SENT_DELAY_S: dict[type[NotSent], float] = {
     AuthFailed: 300.0,
     Transient: 15.0,
 }
+_CREDIT_PAUSED_DELAY_S = 5.0
 
 
 def not_sent_delay_s(exc: NotSent) -> float:
@@ -281,7 +283,12 @@ def record_provider_error(
         if requeue:  # once for all of a round's attempts
             notification.attempts_made -= 1
             move_notification(notification, N.queued)
-            notification.due_at = now + timedelta(seconds=not_sent_delay_s(exc))
+            delay = not_sent_delay_s(exc)
+            if isinstance(exc, InsufficientCredit) and notification.campaign_id is not None:
+                # Its campaign is paused for credit (dialer.campaigns.credit) and holds it;
+                # when the balance is back, it goes with the rest.
+                delay = _CREDIT_PAUSED_DELAY_S
+            notification.due_at = now + timedelta(seconds=delay)
     elif isinstance(exc, NotSent):
         # Another participant may be ringing: this one cannot be sent again on its own.
         finish_attempt(notification, attempt, Outcome.failed, now, error=f"not sent: {description}")
@@ -310,6 +317,7 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
             for group, request in build_requests(settings, notification, attempts)
         ]
         provider = runtime.providers[notification.provider]
+        kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
     # The slot is taken after the claim, however long the claim took, so requests leave on
     # the limiter's even grid rather than in bursts behind slow writes.
     ticket = await slot_for(runtime, limits)
@@ -349,6 +357,8 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
                         alone=not maybe_rang,
                     )
                 await settle_conference(session, notification, utcnow())
+            if isinstance(exc, InsufficientCredit):
+                await out_of_credit(runtime, provider.name, kind, exc)
             maybe_rang = maybe_rang or isinstance(exc, Ambiguous)
             results.append(exc.kind)
             continue

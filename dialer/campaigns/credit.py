@@ -1,0 +1,209 @@
+"""Minimum credits. A campaign starts, and keeps running, only while its provider account's
+balance covers the provider's minimum plus the campaign's estimated remaining cost. A provider
+refusing a request for want of credit pauses the campaigns of that account and kind at once; a
+watcher reads the balance periodically, pauses the campaigns it no longer covers and resumes
+the ones it paused when the balance is back.
+
+The minimum is the provider's own figure when it has named one (Xoxzo's 403 does), else
+`DIALER_CREDIT_MINIMUM`. A cost is estimated from what the campaign's attempts have cost so far,
+else `DIALER_COST_PER_ATTEMPT_ESTIMATE`, one attempt per contact still to dial.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlmodel import col, func, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.campaigns.service import CampaignConflict, pause_campaign, start_campaign
+from dialer.db import read_scope, session_scope
+from dialer.models import Attempt, Campaign, CampaignStatus, Notification, NotificationStatus
+from dialer.pacing.service import Kind, Ticket, account_id, account_limit, kind_of, learn, take_slot
+from dialer.providers.base import InsufficientCredit, ProviderError
+from dialer.runtime import Runtime
+
+__all__ = [
+    "INSUFFICIENT_CREDIT",
+    "Credit",
+    "campaign_credit",
+    "out_of_credit",
+    "watch_credit",
+]
+
+log = logging.getLogger(__name__)
+
+C = CampaignStatus
+N = NotificationStatus
+INSUFFICIENT_CREDIT = "insufficient credit"
+
+
+@dataclass(frozen=True)
+class Credit:
+    """A campaign's standing with its provider account: None for a balance that could not be
+    read (an account whose balance needs credentials not configured, or a provider error)."""
+
+    balance: float | None
+    minimum: float
+    estimate: float
+    problem: str | None = None
+
+    @property
+    def enough(self) -> bool:
+        return self.balance is None or self.balance >= self.minimum + self.estimate
+
+    def reason(self) -> str:
+        return (
+            f"{INSUFFICIENT_CREDIT}: balance {self.balance:g} is under the minimum "
+            f"{self.minimum:g} plus the estimated remaining cost {self.estimate:g}"
+        )
+
+
+def _key(runtime: Runtime, provider: str, what: str) -> str:
+    return f"dialer:credit:{provider}:{account_id(runtime.settings, provider)}:{what}"
+
+
+async def minimum(runtime: Runtime, provider: str) -> float:
+    named = await runtime.redis.get(_key(runtime, provider, "minimum"))
+    return float(named) if named else runtime.settings.credit_minimum
+
+
+async def read_balance(runtime: Runtime, provider: str) -> tuple[float | None, str | None]:
+    """The account's balance, read under its status limit; or None and why not."""
+    limit = account_limit(runtime.settings, provider, "status")
+    ticket = await take_slot(runtime.limiter, [limit], runtime.settings.pacing_max_wait_s)
+    if not isinstance(ticket, Ticket):
+        return None, "no slot under the provider's rate to read the balance"
+    request = f"balance-{provider}"
+    await ticket.arrive(runtime.limiter, limit, request)
+    try:
+        balance = await runtime.providers[provider].balance()
+    except ProviderError as exc:
+        await learn(runtime.limiter, limit, request, exc)
+        log.warning("%s: balance not read: %s", provider, exc)
+        return None, f"{exc.kind}: {exc.message}"
+    await learn(runtime.limiter, limit, request, None)
+    return balance, None
+
+
+async def remaining_cost(session: AsyncSession, runtime: Runtime, campaign_id: int) -> float:
+    """One attempt for each contact not yet dialled, at what its attempts have cost so far."""
+    to_dial = (
+        await session.exec(
+            select(func.count()).where(
+                col(Notification.campaign_id) == campaign_id,
+                col(Notification.status).in_([N.held, N.queued]),
+            )
+        )
+    ).one()
+    average = (
+        await session.exec(
+            select(func.avg(Attempt.cost))
+            .join(Notification, col(Notification.id) == col(Attempt.notification_id))
+            .where(col(Notification.campaign_id) == campaign_id, col(Attempt.cost).is_not(None))
+        )
+    ).one()
+    per_attempt = runtime.settings.cost_per_attempt_estimate if average is None else average
+    return round(float(to_dial) * float(per_attempt), 2)
+
+
+async def campaign_credit(
+    session: AsyncSession, runtime: Runtime, campaign: Campaign, balance: float | None = None
+) -> Credit:
+    assert campaign.id is not None
+    problem = None
+    if balance is None:
+        balance, problem = await read_balance(runtime, campaign.provider)
+    return Credit(
+        balance=balance,
+        minimum=await minimum(runtime, campaign.provider),
+        estimate=await remaining_cost(session, runtime, campaign.id),
+        problem=problem,
+    )
+
+
+async def _pause(runtime: Runtime, campaign_id: int, reason: str) -> bool:
+    async with session_scope(runtime.sessions) as session:
+        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None or campaign.status not in (C.running, C.scheduled):
+            return False
+        await pause_campaign(session, campaign, reason)
+    log.warning("campaign %s paused: %s", campaign_id, reason)
+    return True
+
+
+async def out_of_credit(
+    runtime: Runtime, provider: str, kind: Kind, refusal: InsufficientCredit
+) -> list[int]:
+    """The provider refused a request of `kind` for want of credit: remember the minimum it
+    named, and pause every running campaign of that account and kind. The ids paused."""
+    if refusal.required is not None:
+        await runtime.redis.set(_key(runtime, provider, "minimum"), str(refusal.required))
+    async with read_scope(runtime.sessions) as session:
+        found = await session.exec(
+            select(Campaign).where(
+                col(Campaign.provider) == provider,
+                col(Campaign.status).in_([C.running, C.scheduled]),
+            )
+        )
+        ids = [c.id for c in found.all() if c.id is not None and kind_of(c.channel) == kind]
+    reason = f"{INSUFFICIENT_CREDIT}: the provider refused a request ({refusal.message})"
+    return [campaign_id for campaign_id in ids if await _pause(runtime, campaign_id, reason)]
+
+
+async def _resume(runtime: Runtime, campaign_id: int, balance: float) -> bool:
+    async with session_scope(runtime.sessions) as session:
+        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+        if campaign is None or not paused_for_credit(campaign):
+            return False
+        if not (await campaign_credit(session, runtime, campaign, balance)).enough:
+            return False
+        try:
+            await start_campaign(session, campaign)
+        except CampaignConflict as exc:  # its end_at passed while it waited
+            log.warning("campaign %s not resumed: %s", campaign_id, exc)
+            return False
+    log.info("campaign %s resumed: the balance is back (%g)", campaign_id, balance)
+    return True
+
+
+def paused_for_credit(campaign: Campaign) -> bool:
+    return campaign.status is C.paused and (campaign.pause_reason or "").startswith(
+        INSUFFICIENT_CREDIT
+    )
+
+
+async def watch_credit(runtime: Runtime) -> dict[str, int]:
+    """Once per `credit_check_interval_s` whichever worker asks: read each account's balance
+    and pause the campaigns it no longer covers, resume the ones it covers again."""
+    interval_ms = int(runtime.settings.credit_check_interval_s * 1000)
+    if not await runtime.redis.set("dialer:credit:watch", "1", nx=True, px=interval_ms):
+        return {}
+    async with read_scope(runtime.sessions) as session:
+        found = await session.exec(
+            select(Campaign).where(
+                or_(
+                    col(Campaign.status).in_([C.running, C.scheduled]),
+                    col(Campaign.pause_reason).startswith(INSUFFICIENT_CREDIT),
+                )
+            )
+        )
+        campaigns = [c for c in found.all() if c.status is not C.paused or paused_for_credit(c)]
+    paused = resumed = 0
+    balances: dict[str, float | None] = {}
+    for campaign in campaigns:
+        assert campaign.id is not None
+        if campaign.provider not in balances:
+            balances[campaign.provider], _ = await read_balance(runtime, campaign.provider)
+        balance = balances[campaign.provider]
+        if balance is None:
+            continue
+        if campaign.status is C.paused:
+            resumed += await _resume(runtime, campaign.id, balance)
+            continue
+        async with read_scope(runtime.sessions) as session:
+            credit = await campaign_credit(session, runtime, campaign, balance)
+        if not credit.enough:
+            paused += await _pause(runtime, campaign.id, credit.reason())
+    return {"paused": paused, "resumed": resumed}
