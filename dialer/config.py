@@ -26,6 +26,7 @@ class ProviderLimits(BaseModel):
     calls: float = Field(20.0, gt=0)
     sms: float = Field(20.0, gt=0)
     status: float = Field(20.0, gt=0)
+    provisioning: float = Field(1.0, gt=0)
     live_calls: int | None = Field(None, ge=1)
 
 

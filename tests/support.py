@@ -22,9 +22,8 @@ T = TypeVar("T")
 
 
 # Limits far above anything a functional test sends: pacing has its own tests.
-UNPACED = RootModel[dict[str, ProviderLimits]](
-    {name: ProviderLimits(calls=1000, sms=1000, status=1000) for name in ("xoxzo", "voxology")}
-)
+_FAST = ProviderLimits(calls=1000, sms=1000, status=1000, provisioning=1000)
+UNPACED = RootModel[dict[str, ProviderLimits]]({name: _FAST for name in ("xoxzo", "voxology")})
 
 
 def make_settings(database_url: str, *, web_port: int, sandbox_port: int, **extra: Any) -> Settings:

@@ -48,11 +48,8 @@ def campaign_limits(campaign: Campaign) -> list[Limit]:
 
 async def slot_for(runtime: Runtime, limits: list[Limit], *, must: bool = False) -> Ticket | float:
     """A ticket within the configured wait, or how long until one; `must`: the attempt is
-    already committed, so keep asking until there is one."""
-    while True:
-        found = await take_slot(runtime.limiter, limits, runtime.settings.pacing_max_wait_s)
-        if isinstance(found, Ticket) or not must:
-            return found
+    already committed, so wait for one."""
+    return await take_slot(runtime.limiter, limits, runtime.settings.pacing_max_wait_s, must=must)
 
 
 async def account_at_live_cap(

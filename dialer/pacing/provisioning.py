@@ -10,8 +10,8 @@ from typing import Any, Literal, TypeVar
 
 from redis.asyncio import Redis
 
-from dialer.pacing.service import account_id
-from dialer.providers.base import Locked
+from dialer.pacing.service import Ticket, account_id, account_limit, learn, take_slot
+from dialer.providers.base import Locked, ProviderError, RateLimited
 from dialer.providers.voxology import VoxologyProvider
 from dialer.runtime import Runtime
 
@@ -33,8 +33,8 @@ async def one_at_a_time(
     jitter: random.Random | None = None,
 ) -> T:
     """Run `operation` holding this account's provisioning lock; on 423 (someone outside the
-    dialer, say the portal, holds Voxology's own lock) let go, wait a few jittered seconds and
-    try again, up to `tries` times."""
+    dialer, say the portal, holds Voxology's own lock) or 429, let go, wait a few jittered
+    seconds and try again, up to `tries` times."""
     rng = jitter or random.Random()
     for tried in range(1, tries + 1):
         # The lock outlives any one request (the provider timeout is shorter), and expires by
@@ -47,7 +47,7 @@ async def one_at_a_time(
         async with lock:
             try:
                 return await operation()
-            except Locked as exc:
+            except (Locked, RateLimited) as exc:
                 if tried == tries:
                     raise
                 wait = exc.retry_after or _DEFAULT_WAIT_S
@@ -66,12 +66,32 @@ async def change_numbers(
     account = account_id(runtime.settings, "voxology")
     if action == "provision":
         return await one_at_a_time(
-            runtime.redis, account, lambda: provider.provision_numbers(numbers, assigned_to)
+            runtime.redis,
+            account,
+            lambda: _paced(runtime, lambda: provider.provision_numbers(numbers, assigned_to)),
         )
     await one_at_a_time(
-        runtime.redis, account, lambda: provider.release_numbers(numbers, assigned_to)
+        runtime.redis,
+        account,
+        lambda: _paced(runtime, lambda: provider.release_numbers(numbers, assigned_to)),
     )
     return []
+
+
+async def _paced(runtime: Runtime, request: Callable[[], Awaitable[T]]) -> T:
+    """`request` under the account's provisioning limit, and its answer told to the limiter."""
+    limit = account_limit(runtime.settings, "voxology", "provisioning")
+    found = await take_slot(runtime.limiter, [limit], runtime.settings.pacing_max_wait_s, must=True)
+    assert isinstance(found, Ticket)
+    name = f"provisioning-{random.getrandbits(64):x}"
+    await found.arrive(runtime.limiter, limit, name)
+    try:
+        result = await request()
+    except ProviderError as exc:
+        await learn(runtime.limiter, limit, name, exc)
+        raise
+    await learn(runtime.limiter, limit, name, None)
+    return result
 
 
 class NotConfigured(Exception):

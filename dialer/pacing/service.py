@@ -28,7 +28,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Kind = Literal["calls", "sms", "status"]
+Kind = Literal["calls", "sms", "status", "provisioning"]
 
 
 def kind_of(channel: Channel, *, on_fallback: bool = False) -> Kind:
@@ -90,10 +90,13 @@ class Ticket:
         log.warning("%s: no room in the window after %.0f s; sending", limit.name, _MOST_WAIT_S)
 
 
-async def take_slot(limiter: Limiter, limits: list[Limit], max_wait_s: float) -> Ticket | float:
+async def take_slot(
+    limiter: Limiter, limits: list[Limit], max_wait_s: float, *, must: bool = False
+) -> Ticket | float:
     """A ticket for the next slot under `limits` within `max_wait_s`, or how long until one
     might be had. While a campaign's own limit is the one in the way and frees up within the
-    wait, this waits for it and asks again; nothing is held meanwhile."""
+    wait, this waits for it and asks again; nothing is held meanwhile. `must`: the request is
+    committed, so sleep until a slot is near and keep asking until there is one."""
     started = time.monotonic()
     while True:
         left = max_wait_s - (time.monotonic() - started)
@@ -101,9 +104,13 @@ async def take_slot(limiter: Limiter, limits: list[Limit], max_wait_s: float) ->
         if found.granted:
             # Counted from the answer, not the question: a round trip late, never early.
             return Ticket(at=time.monotonic() + found.wait_s)
-        if found.wait_s > left:
+        if found.wait_s <= left:
+            await asyncio.sleep(found.wait_s)
+        elif not must:
             return found.wait_s
-        await asyncio.sleep(found.wait_s)
+        else:
+            await asyncio.sleep(found.wait_s - max_wait_s / 2)
+            started = time.monotonic()
 
 
 async def learn(limiter: Limiter, limit: Limit, request: str, error: ProviderError | None) -> None:

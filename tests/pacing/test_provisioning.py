@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import httpx
 
@@ -49,3 +50,22 @@ async def test_a_423_from_someone_else_is_waited_out_and_tried_again(harness: Ha
     assert {number["no"] for number in held} == {NUMBERS[0], NUMBERS[1]}
     await change_numbers(harness.runtime, "release", [NUMBERS[0]], "CallFlows")
     assert set(harness.sandbox.voxology_numbers) == {NUMBERS[1]}
+
+
+async def test_provisioning_keeps_to_its_own_rate(harness: Harness) -> None:
+    limits = {
+        name: limit.model_copy(update={"provisioning": 2.0})
+        for name, limit in harness.settings.provider_limits.items()
+    }
+    settings = harness.settings.model_copy(update={"provider_limits": limits})
+    runtime = await Runtime.open(settings, harness.redis_url)
+    try:
+        started = time.monotonic()
+        for number in NUMBERS[:4]:
+            await change_numbers(runtime, "provision", [number], "CallFlows")
+        elapsed = time.monotonic() - started
+    finally:
+        await runtime.close()
+    # Four requests at 2/s (less the limiter's 1%): three intervals of 0.505 s at the least.
+    assert elapsed >= 1.5
+    assert set(harness.sandbox.voxology_numbers) == set(NUMBERS[:4])
