@@ -305,6 +305,29 @@ class DoNotContact(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class OptOutEvent(SQLModel, table=True):
+    """One change to a do-not-contact list, or one request that changed nothing, kept after
+    the entry itself is gone: who asked, how, and when."""
+
+    __tablename__ = "opt_out_event"
+    # A provider retrying its callback brings the same message again: recorded once.
+    __table_args__ = (
+        sa.UniqueConstraint("source", "reference", name="uq_opt_out_event_reference"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    scope: str = Field(default="global", max_length=32)
+    number: str = Field(max_length=20, index=True)
+    change: str = Field(max_length=16)  # added | removed | unchanged
+    source: str = Field(max_length=64)  # api, keypress, sms, ...
+    reason: str | None = Field(default=None)
+    # The provider's id for what carried the request, e.g. an inbound message's.
+    reference: str | None = Field(default=None, max_length=128)
+    # When the person asked (the message's own time), and when we wrote it down.
+    happened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 class Din(SQLModel, table=True):
     """A Xoxzo Dial In Number we subscribe to, and what its action server answers by default."""
 

@@ -1,4 +1,5 @@
-"""/v1/flows/voxology: the URL every caller ID's callback configuration points at."""
+"""/v1/flows/voxology: the URL every caller ID's callback configuration points at, for its
+calls and for the texts people send to it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 
 from dialer.callflows.service import FlowRefused, answer_callback
 from dialer.deps import RuntimeDep, SessionDep
+from dialer.optouts.inbound import answer_inbound_message
+from dialer.providers.voxology import parse_inbound_message
 from dialer.security import FLOW_SECRET_HEADER, verify_flow_secret
 
 __all__ = ["router"]
@@ -27,6 +30,10 @@ async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionD
         body = await request.json()
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body is not JSON") from exc
+    if isinstance(body, dict) and (message := parse_inbound_message(body)) is not None:
+        done = await answer_inbound_message(session, message, runtime.settings.default_region)
+        log.info("voxology inbound message %s: %s", message.provider_id, done)
+        return {}
     if not isinstance(body, dict) or not body.get("call_id") or not body.get("type"):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "not a call callback")
     try:

@@ -40,6 +40,19 @@ class BlockPublic(BaseModel):
         return cls.model_validate(entry, from_attributes=True)
 
 
+class EventPublic(BaseModel):
+    """One change to a list (or a request that changed nothing), and who asked, how and when."""
+
+    scope: str
+    number: str
+    change: str
+    source: str
+    reason: str | None
+    reference: str | None
+    happened_at: datetime
+    recorded_at: datetime
+
+
 def _number(raw: str, region: str, where: tuple[str, ...]) -> str:
     try:
         return to_e164(raw, region)
@@ -95,6 +108,18 @@ async def add_number(
 ) -> BlockPublic:
     region = runtime.settings.default_region
     return await _add(session, service.GLOBAL, body, region, response)
+
+
+@router.get("/{number}/history", response_model=list[EventPublic])
+async def number_history(
+    number: str, runtime: RuntimeDep, session: ReadSessionDep, _key: ApiKeyDep
+) -> list[EventPublic]:
+    """Every change to `number` on any list, oldest first."""
+    normalised = _number(number, runtime.settings.default_region, ("path", "number"))
+    return [
+        EventPublic.model_validate(e, from_attributes=True)
+        for e in await service.history(session, normalised)
+    ]
 
 
 @router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)

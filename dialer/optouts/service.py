@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, delete, select
+from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.models import DoNotContact
+from dialer.models import DoNotContact, OptOutEvent, utcnow
 
 __all__ = [
     "GLOBAL",
     "block_number",
     "campaign_scope",
+    "history",
     "is_blocked",
+    "last_change_at",
     "list_blocked",
+    "record_event",
     "scopes_for",
     "unblock_number",
 ]
@@ -47,13 +52,12 @@ async def block_number(
     source: str,
     reason: str | None = None,
     scope: str = GLOBAL,
+    reference: str | None = None,
+    happened_at: datetime | None = None,
 ) -> DoNotContact:
-    """Put `number` on the list; a number already there keeps its first entry."""
-    existing = (
-        await session.exec(
-            select(DoNotContact).where(DoNotContact.scope == scope, DoNotContact.number == number)
-        )
-    ).first()
+    """Put `number` on the list; a number already there keeps its first entry. A new entry is
+    recorded as an event with its source."""
+    existing = await _entry(session, number, scope)
     if existing is not None:
         return existing
     entry = DoNotContact(scope=scope, number=number, source=source, reason=reason)
@@ -62,24 +66,102 @@ async def block_number(
             session.add(entry)
     except IntegrityError:
         # Another request added it at the same moment; theirs stands.
-        found = (
-            await session.exec(
-                select(DoNotContact).where(
-                    DoNotContact.scope == scope, DoNotContact.number == number
-                )
-            )
-        ).one()
+        found = await _entry(session, number, scope)
+        assert found is not None
         return found
+    record_event(
+        session,
+        number,
+        "added",
+        source=source,
+        reason=reason,
+        scope=scope,
+        reference=reference,
+        happened_at=happened_at,
+    )
     return entry
 
 
-async def unblock_number(session: AsyncSession, number: str, scope: str = GLOBAL) -> bool:
+async def unblock_number(
+    session: AsyncSession,
+    number: str,
+    scope: str = GLOBAL,
+    *,
+    source: str = "api",
+    reason: str | None = None,
+    reference: str | None = None,
+    happened_at: datetime | None = None,
+) -> bool:
     result = await session.exec(
         delete(DoNotContact).where(
             col(DoNotContact.scope) == scope, col(DoNotContact.number) == number
         )
     )
-    return bool(result.rowcount)
+    removed = bool(result.rowcount)
+    if removed:
+        record_event(
+            session,
+            number,
+            "removed",
+            source=source,
+            reason=reason,
+            scope=scope,
+            reference=reference,
+            happened_at=happened_at,
+        )
+    return removed
+
+
+def record_event(
+    session: AsyncSession,
+    number: str,
+    change: str,
+    *,
+    source: str,
+    reason: str | None = None,
+    scope: str = GLOBAL,
+    reference: str | None = None,
+    happened_at: datetime | None = None,
+) -> None:
+    now = utcnow()
+    session.add(
+        OptOutEvent(
+            scope=scope,
+            number=number,
+            change=change,
+            source=source,
+            reason=reason,
+            reference=reference,
+            happened_at=happened_at or now,
+            recorded_at=now,
+        )
+    )
+
+
+async def last_change_at(
+    session: AsyncSession, number: str, scope: str = GLOBAL
+) -> datetime | None:
+    """When the latest change to `number` on this list was asked for."""
+    stmt = select(func.max(OptOutEvent.happened_at)).where(
+        OptOutEvent.number == number,
+        OptOutEvent.scope == scope,
+        col(OptOutEvent.change) != "unchanged",
+    )
+    return (await session.exec(stmt)).one()
+
+
+async def history(session: AsyncSession, number: str) -> list[OptOutEvent]:
+    stmt = (
+        select(OptOutEvent)
+        .where(OptOutEvent.number == number)
+        .order_by(col(OptOutEvent.happened_at), col(OptOutEvent.id))
+    )
+    return list((await session.exec(stmt)).all())
+
+
+async def _entry(session: AsyncSession, number: str, scope: str) -> DoNotContact | None:
+    stmt = select(DoNotContact).where(DoNotContact.scope == scope, DoNotContact.number == number)
+    return (await session.exec(stmt)).first()
 
 
 async def list_blocked(session: AsyncSession, scope: str = GLOBAL) -> list[DoNotContact]:

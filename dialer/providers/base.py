@@ -27,6 +27,7 @@ __all__ = [
     "CallRequest",
     "ConferenceProvider",
     "ConferenceRequest",
+    "InboundMessage",
     "InsufficientCredit",
     "Locked",
     "NotFound",
@@ -187,6 +188,17 @@ class StatusReport:
     @property
     def is_final(self) -> bool:
         return self.outcome is not None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """A text someone sent to one of our numbers."""
+
+    provider_id: str
+    sender: str  # their number
+    recipient: str  # ours
+    text: str
+    received_at: datetime | None
 
 
 class Provider(Protocol):

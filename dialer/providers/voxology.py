@@ -22,6 +22,7 @@ from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
     CallRequest,
+    InboundMessage,
     InsufficientCredit,
     Locked,
     NotFound,
@@ -46,6 +47,7 @@ __all__ = [
     "call_outcome",
     "map_http_error",
     "parse_call",
+    "parse_inbound_message",
     "parse_message",
     "voxology_sms_parts",
 ]
@@ -217,6 +219,22 @@ def parse_message(data: Mapping[str, Any]) -> StatusReport:
         error_code=_int(data.get("error_code")),
         settled_outcome=Outcome.delivered if raw == "sent" else None,
     )
+
+
+def parse_inbound_message(data: Mapping[str, Any]) -> InboundMessage | None:
+    """A message callback about a text someone sent us; None for any other callback."""
+    if data.get("service") != "programmable_messaging" or data.get("direction") != "inbound":
+        return None
+    try:
+        return InboundMessage(
+            provider_id=str(data["message_id"]),
+            sender=str(data["caller_no"]),
+            recipient=str(data["api_no"]),
+            text=str(data.get("text_message") or ""),
+            received_at=_time(data.get("created_on")),
+        )
+    except (KeyError, ValueError):
+        return None
 
 
 def _segment(value: str) -> str:

@@ -28,7 +28,7 @@ from dialer.sandbox.state import (
     SandboxDin,
     SandboxMessage,
 )
-from dialer.sandbox.voxology import voxology_error, voxology_router
+from dialer.sandbox.voxology import inbound_message_payload, voxology_error, voxology_router
 from dialer.sandbox.voxology_calls import voxology_calls_router
 from dialer.sandbox.voxology_numbers import voxology_numbers_router
 from dialer.sms import MAX_SMS_CHARS, is_valid_sender, sms_parts
@@ -454,6 +454,22 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             {**sms.as_json(), "webhook_deliveries": sms.webhook_deliveries}
             for sms in account.voxology_messages.values()
         ]
+
+    @app.post("/_sandbox/voxology/inbound-sms")
+    async def inbound_sms(request: Request) -> Response:
+        """Someone texts one of the account's numbers: its SMS callback gets the message."""
+        body = await request.json()
+        number, sender = str(body.get("to", "")), str(body.get("from", ""))
+        callback = (account.voxology_configs.get(number) or {}).get("callback_sms")
+        if not callback or not callback.get("url"):
+            return JSONResponse({"detail": f"{number} has no SMS callback configured"}, 404)
+        message = inbound_message_payload(
+            number, sender, str(body.get("text", "")), body.get("created_on")
+        )
+        answer = await holder["client"].post(
+            callback["url"], json=message, headers=dict(callback.get("headers") or {})
+        )
+        return JSONResponse({"status_code": answer.status_code, "message": message})
 
     @app.post("/_sandbox/inbound")
     async def inbound_call(request: Request) -> Response:

@@ -19,7 +19,13 @@ from fastapi.responses import JSONResponse
 from dialer.providers.voxology import voxology_sms_parts
 from dialer.sandbox.state import SandboxAccount
 
-__all__ = ["VOXOLOGY_MESSAGE_OUTCOMES", "VoxologyMessage", "voxology_error", "voxology_router"]
+__all__ = [
+    "VOXOLOGY_MESSAGE_OUTCOMES",
+    "VoxologyMessage",
+    "inbound_message_payload",
+    "voxology_error",
+    "voxology_router",
+]
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 MAX_TEXT = 1600
@@ -45,6 +51,35 @@ def voxology_error(status: int, code: int, message: str) -> JSONResponse:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def inbound_message_payload(
+    number: str, sender: str, text: str, created_on: str | None = None
+) -> dict[str, Any]:
+    """The callback request for a text `sender` sent to our `number`, as the documents show it
+    (the location fields left out)."""
+    message_id = f"SMI:{uuid.uuid4()}"
+    return {
+        "service": "programmable_messaging",
+        "type": "sms",
+        "app_id": "sandbox-app",
+        "subaccount_id": 0,
+        "api_no": number,
+        "caller_no": sender,
+        "error": None,
+        "error_code": None,
+        "direction": "inbound",
+        "custom_data": None,
+        "session_data": {},
+        "message_id": message_id,
+        "external_group_id": None,
+        "external_id": None,
+        "created_on": created_on or _now(),
+        "num_parts": None,
+        "uri": f"/v1/Messages/{message_id}",
+        "text_message": text,
+        "status": "received",
+    }
 
 
 @dataclass
