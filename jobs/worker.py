@@ -57,17 +57,20 @@ def _functions(settings: Settings) -> list[Any]:
 
 def _cron_jobs(settings: Settings) -> list[Any]:
     # arq leases a running job for (longest timeout + 10 s); keep every timeout the same.
-    # Both every second: the credit watcher reads balances only once per its own interval.
+    # The credit watcher looks every 5 s, and reads balances once per its own interval.
     return [
         cron(
             cast(WorkerCoroutine, tick),
-            second=set(range(60)),
+            second=seconds,
             unique=True,
             run_at_startup=True,
             keep_result=0,
             timeout=settings.job_timeout_s,
         )
-        for tick in (hopper_tick, credit_tick)
+        for tick, seconds in (
+            (hopper_tick, set(range(60))),
+            (credit_tick, set(range(0, 60, 5))),
+        )
     ]
 
 
