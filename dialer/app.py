@@ -21,6 +21,8 @@ from dialer.optouts.api import campaign_router as campaign_optouts_router
 from dialer.optouts.api import router as optouts_router
 from dialer.runtime import Runtime
 from dialer.tracking.api import router as callbacks_router
+from dialer.webhooks.api import events_router as webhook_events_router
+from dialer.webhooks.api import router as webhooks_router
 
 __all__ = ["create_app"]
 
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.include_router(optouts_router)
     app.include_router(campaign_optouts_router)
     app.include_router(din_action_router)
+    app.include_router(webhooks_router)
+    app.include_router(webhook_events_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(runtime: RuntimeDep) -> dict[str, str]:

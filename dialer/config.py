@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     # Credits one attempt is taken to cost until a campaign's own attempts say otherwise.
     cost_per_attempt_estimate: float = Field(10.0, ge=0)
     credit_check_interval_s: float = Field(60.0, gt=0)
+    # Where events go when a notification or campaign names no webhook of its own.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
 
     def limits_for(self, provider: str) -> ProviderLimits:
         return self.provider_limits.get(provider) or ProviderLimits()
@@ -80,6 +83,12 @@ class Settings(BaseSettings):
         from dialer.din.actions import parse_action
 
         return parse_action(value).line()
+
+    @model_validator(mode="after")
+    def _webhook_needs_its_secret(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("DIALER_WEBHOOK_URL needs DIALER_WEBHOOK_SECRET to sign with")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:

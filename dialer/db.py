@@ -14,6 +14,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.webhooks.events import EventSession
+
 __all__ = [
     "SessionMaker",
     "make_async_engine",
@@ -109,7 +111,9 @@ class _WriterTurns:
 
 
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:
-    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+    return async_sessionmaker(
+        engine, class_=AsyncSession, sync_session_class=EventSession, expire_on_commit=False
+    )
 
 
 @asynccontextmanager

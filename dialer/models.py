@@ -25,8 +25,12 @@ __all__ = [
     "ImportIssue",
     "Notification",
     "NotificationStatus",
+    "OptOutEvent",
     "Outcome",
     "UTCDateTime",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "channel_of",
     "utcnow",
 ]
@@ -162,6 +166,8 @@ class Notification(SQLModel, table=True):
     # whether the notification has moved on to it: its one remaining attempt is that SMS.
     fallback_text: str | None = Field(default=None)
     on_fallback: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Where its events go (an API notification's own; a campaign contact's are its campaign's).
+    webhook_id: int | None = Field(default=None, sa_type=sa.BigInteger)
 
     status: NotificationStatus = Field(
         default=NotificationStatus.queued, sa_type=_enum_column(NotificationStatus)
@@ -212,6 +218,7 @@ class Campaign(SQLModel, table=True):
         default=CampaignStatus.draft, sa_type=_enum_column(CampaignStatus)
     )
     pause_reason: str | None = Field(default=None)
+    webhook_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = _ts(nullable=True)
@@ -352,3 +359,48 @@ class ApiKey(SQLModel, table=True):
     key_hash: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = _ts(nullable=True)
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """A client's URL for our events, and the secret their signatures are made with."""
+
+    __tablename__ = "webhook_endpoint"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    url: str = Field(max_length=2048, unique=True)
+    secret: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookEvent(SQLModel, table=True):
+    """One event for one endpoint, written in the transaction that made it happen, and sent
+    until the endpoint takes it (or a day has passed)."""
+
+    __tablename__ = "webhook_event"
+    __table_args__ = (sa.Index("ix_webhook_event_status_next_try_at", "status", "next_try_at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    endpoint_id: int = Field(sa_type=sa.BigInteger, index=True)
+    kind: str = Field(max_length=32)  # attempt.finished | notification.final | campaign.finished
+    # The exact bytes that are signed and sent.
+    body: str
+    status: str = Field(default="pending", max_length=16)  # pending | delivered | failed
+    tries: int = 0
+    next_try_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Tries stop after this (a day after the event, or after a re-send by API).
+    give_up_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    delivered_at: datetime | None = _ts(nullable=True)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One try at sending one event: what the endpoint answered, or why there was no answer."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    event_id: int = Field(sa_type=sa.BigInteger, index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status_code: int | None = Field(default=None)
+    error: str | None = Field(default=None)
+    duration_ms: int = 0

@@ -14,6 +14,7 @@ from jobs.context import JobContext
 from jobs.credit import credit_tick
 from jobs.dispatch import dial_notification, hopper_tick
 from jobs.tracking import check_attempt
+from jobs.webhooks import webhook_tick
 
 __all__ = ["make_worker", "shutdown_grace_s", "worker_options"]
 
@@ -70,6 +71,7 @@ def _cron_jobs(settings: Settings) -> list[Any]:
         for tick, seconds in (
             (hopper_tick, set(range(60))),
             (credit_tick, set(range(0, 60, 5))),
+            (webhook_tick, set(range(60))),
         )
     ]
 

@@ -28,6 +28,7 @@ from dialer.notifications.service import FieldError
 from dialer.pacing.service import account_limit, kind_of
 from dialer.runtime import Runtime
 from dialer.spreadsheets import safe_cell
+from dialer.webhooks.service import webhook_for
 
 __all__ = ["router"]
 
@@ -91,7 +92,9 @@ async def create(
             ]
         )
     try:
-        campaign = await service.create_campaign(session, body)
+        webhook = str(body.webhook_url) if body.webhook_url else None
+        webhook_id = await webhook_for(session, webhook, runtime.settings)
+        campaign = await service.create_campaign(session, body, webhook_id)
     except FieldError as exc:
         raise RequestValidationError(
             [{"type": "value_error", "loc": ("body", exc.field), "msg": exc.message, "input": None}]

@@ -163,6 +163,8 @@ class CampaignCreate(BaseModel):
     schedule: Schedule = Field(default_factory=Schedule)
     policy: CampaignPolicy = Field(default_factory=CampaignPolicy)
     default_region: str = Field("JP", min_length=2, max_length=2)
+    # A registered webhook endpoint (POST /v1/webhooks) for the campaign's events.
+    webhook_url: AnyHttpUrl | None = None
 
     @model_validator(mode="after")
     def _message_matches_channel(self) -> Self:

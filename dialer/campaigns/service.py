@@ -45,7 +45,9 @@ class CampaignConflict(Exception):
     """A lifecycle request the campaign's status does not allow (409)."""
 
 
-async def create_campaign(session: AsyncSession, data: CampaignCreate) -> Campaign:
+async def create_campaign(
+    session: AsyncSession, data: CampaignCreate, webhook_id: int | None = None
+) -> Campaign:
     sender = normalise_sender(data.channel, data.provider, data.from_, data.default_region)
     campaign = Campaign(
         name=data.name,
@@ -58,6 +60,7 @@ async def create_campaign(session: AsyncSession, data: CampaignCreate) -> Campai
         schedule=data.schedule.model_dump(mode="json"),
         policy=data.policy.model_dump(mode="json"),
         default_region=data.default_region.upper(),
+        webhook_id=webhook_id,
     )
     session.add(campaign)
     await session.flush()

@@ -15,6 +15,7 @@ from dialer.models import NotificationStatus
 from dialer.notifications import service
 from dialer.notifications.schemas import NotificationCreate, NotificationPublic
 from dialer.runtime import enqueue_dial
+from dialer.webhooks.service import webhook_for
 
 __all__ = ["router"]
 
@@ -52,12 +53,14 @@ async def create(
         )
     try:
         async with session_scope(runtime.sessions) as session:
+            webhook = str(body.webhook_url) if body.webhook_url else None
             notification, replayed = await service.create_notification(
                 session,
                 body,
                 api_key_id=api_key.id,
                 idempotency_key=idempotency_key,
                 default_region=runtime.settings.default_region,
+                webhook_id=await webhook_for(session, webhook, runtime.settings),
             )
     except service.FieldError as exc:
         raise RequestValidationError(

@@ -38,6 +38,8 @@ class NotificationCreate(BaseModel):
     participants: list[str] | None = Field(None, min_length=1, max_length=2)
     policy: RetryPolicy = Field(default_factory=lambda: RetryPolicy())
     expires_at: datetime | None = None
+    # A registered webhook endpoint (POST /v1/webhooks) for this notification's events.
+    webhook_url: AnyHttpUrl | None = None
 
     @model_validator(mode="after")
     def _message_matches_channel(self) -> Self:

@@ -46,7 +46,11 @@ class NotCancelable(Exception):
 
 
 def request_hash(data: NotificationCreate) -> str:
-    canonical = json.dumps(data.model_dump(mode="json", by_alias=True), sort_keys=True)
+    # Fields added later are left out while unset, so older requests keep their hash.
+    unset = {"webhook_url"} if data.webhook_url is None else set()
+    canonical = json.dumps(
+        data.model_dump(mode="json", by_alias=True, exclude=unset), sort_keys=True
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -90,6 +94,7 @@ async def create_notification(
     api_key_id: int | None,
     idempotency_key: str | None,
     default_region: str,
+    webhook_id: int | None = None,
 ) -> tuple[Notification, bool]:
     """The new notification, or the one this Idempotency-Key made before; True if it is old."""
     to_number = _number("to", data.to, default_region)
@@ -120,6 +125,7 @@ async def create_notification(
         participants=participants or None,
         policy=data.policy.model_dump(mode="json"),
         expires_at=data.expires_at,
+        webhook_id=webhook_id,
     )
     session.add(notification)
     for number in notification.recipients:

@@ -1,0 +1,119 @@
+"""Sending events: each tick takes the due ones (leased, so a second worker leaves them be),
+POSTs them signed, logs every try, and schedules the next try of the ones not taken:
+10 s, 20 s, 40 s … at most 10 min apart, for 24 hours. Runs in its own job: a receiver that is
+slow or down delays only its own events, never a dial."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlmodel import col, select
+
+from dialer.db import session_scope
+from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
+from dialer.runtime import Runtime
+from dialer.webhooks.signing import EVENT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, signature
+
+__all__ = ["backoff_s", "deliver_due"]
+
+_BATCH = 50
+# Longer than a try can take: a worker that dies mid-try leaves its events to the next tick.
+_LEASE = timedelta(seconds=60)
+_TIMEOUT_S = 10.0
+
+
+def backoff_s(tries: int) -> float:
+    """How long after its `tries`-th failed try an event is sent again."""
+    return float(min(10 * 2 ** (tries - 1), 600))
+
+
+@dataclass(frozen=True)
+class _Due:
+    event_id: int
+    url: str
+    secret: str
+    kind: str
+    body: str
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+    @property
+    def taken(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+async def _send(client: httpx.AsyncClient, due: _Due) -> _Answer:
+    body = due.body.encode()
+    headers = {
+        "Content-Type": "application/json",
+        EVENT_HEADER: due.kind,
+        EVENT_ID_HEADER: str(due.event_id),
+        SIGNATURE_HEADER: signature(due.secret, int(time.time()), body),
+    }
+    started = time.monotonic()
+    try:
+        answer = await client.post(due.url, content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        took = int((time.monotonic() - started) * 1000)
+        return _Answer(None, f"{type(exc).__name__}: {exc}"[:500], took)
+    took = int((time.monotonic() - started) * 1000)
+    error = None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
+    return _Answer(answer.status_code, error, took)
+
+
+async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
+    """One round: the events due by `now`, sent; counts of those taken, to retry, given up."""
+    now = now or utcnow()
+    async with session_scope(runtime.sessions) as session:
+        rows = await session.exec(
+            select(WebhookEvent, WebhookEndpoint)
+            .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookEvent.endpoint_id))
+            .where(col(WebhookEvent.status) == "pending", col(WebhookEvent.next_try_at) <= now)
+            .order_by(col(WebhookEvent.id))
+            .limit(_BATCH)
+            .with_for_update(skip_locked=True, of=WebhookEvent)
+        )
+        due = []
+        for event, endpoint in rows.all():
+            assert event.id is not None
+            event.next_try_at = now + _LEASE
+            due.append(_Due(event.id, endpoint.url, endpoint.secret, event.kind, event.body))
+    if not due:
+        return {}
+    async with httpx.AsyncClient(timeout=_TIMEOUT_S) as client:
+        answers = await asyncio.gather(*(_send(client, d) for d in due))
+    counts = {"delivered": 0, "retry": 0, "failed": 0}
+    async with session_scope(runtime.sessions) as session:
+        for item, answer in zip(due, answers, strict=True):
+            found = await session.get(WebhookEvent, item.event_id)
+            assert found is not None
+            event = found
+            session.add(
+                WebhookDelivery(
+                    event_id=item.event_id,
+                    at=now,
+                    status_code=answer.status_code,
+                    error=answer.error,
+                    duration_ms=answer.duration_ms,
+                )
+            )
+            event.tries += 1
+            if answer.taken:
+                event.status, event.delivered_at = "delivered", now
+                counts["delivered"] += 1
+            elif now + timedelta(seconds=backoff_s(event.tries)) > event.give_up_at:
+                event.status = "failed"
+                counts["failed"] += 1
+            else:
+                event.next_try_at = now + timedelta(seconds=backoff_s(event.tries))
+                counts["retry"] += 1
+    return counts

@@ -1,0 +1,154 @@
+"""Events are written in the same transaction as the change they report (an outbox): an
+attempt reaching its final status, a notification reaching its final status, a campaign
+finishing. Whatever path makes the change, the session sees it at flush."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlmodel import Session, col, func, select
+
+from dialer.lifecycle import FINAL_ATTEMPT, FINAL_NOTIFICATION
+from dialer.models import (
+    Attempt,
+    Campaign,
+    CampaignStatus,
+    Notification,
+    WebhookEvent,
+    channel_of,
+    utcnow,
+)
+
+__all__ = ["GIVE_UP_AFTER", "EventSession", "attempt_body", "campaign_body", "notification_body"]
+
+# Tries stop a day after the event: long enough for a receiver's outage to be mended.
+GIVE_UP_AFTER = timedelta(hours=24)
+_CAMPAIGN_DONE = frozenset({CampaignStatus.completed, CampaignStatus.canceled})
+
+
+class EventSession(Session):
+    """The dialer's sessions: every flush adds the webhook events its changes call for."""
+
+
+def _became(obj: Any, final: frozenset[Any]) -> bool:
+    """`obj.status` is final now and was not when loaded."""
+    history = sa.inspect(obj).attrs.status.history
+    if not history.added:
+        return False
+    before = history.deleted[0] if history.deleted else None
+    return history.added[0] in final and before not in final
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def notification_body(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": notification.id,
+        "campaign_id": notification.campaign_id,
+        "row": notification.row_number,
+        "channel": notification.channel.value,
+        "to": notification.to_number,
+        "status": notification.status.value,
+        "outcome": notification.outcome.value if notification.outcome else None,
+        "attempts": notification.attempts_made,
+        "last_error": notification.last_error,
+        "created_at": _iso(notification.created_at),
+        "finished_at": _iso(notification.finished_at),
+    }
+
+
+def attempt_body(attempt: Attempt, notification: Notification) -> dict[str, Any]:
+    return {
+        "id": attempt.id,
+        "number": attempt.number,
+        "channel": channel_of(notification, attempt).value,
+        "to": attempt.recipient or notification.to_number,
+        "status": attempt.status.value,
+        "outcome": attempt.outcome.value if attempt.outcome else None,
+        "provider": attempt.provider,
+        "provider_id": attempt.provider_id,
+        "provider_status": attempt.provider_status,
+        "error": attempt.error,
+        "cost": attempt.cost,
+        "duration_s": attempt.duration_s,
+        "started_at": _iso(attempt.started_at),
+        "ended_at": _iso(attempt.ended_at),
+    }
+
+
+def campaign_body(campaign: Campaign, counts: dict[str, int]) -> dict[str, Any]:
+    return {
+        "id": campaign.id,
+        "name": campaign.name,
+        "status": campaign.status.value,
+        "counts": counts,
+        "started_at": _iso(campaign.started_at),
+        "finished_at": _iso(campaign.finished_at),
+    }
+
+
+def _endpoint_of(session: Session, notification: Notification) -> int | None:
+    if notification.campaign_id is None:
+        return notification.webhook_id
+    campaign = session.get(Campaign, notification.campaign_id)
+    return campaign.webhook_id if campaign is not None else None
+
+
+def _add(session: Session, endpoint_id: int, kind: str, subject: dict[str, Any]) -> None:
+    now = utcnow()
+    body = {"type": kind, "created_at": now.isoformat(), **subject}
+    session.add(
+        WebhookEvent(
+            endpoint_id=endpoint_id,
+            kind=kind,
+            body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            next_try_at=now,
+            give_up_at=now + GIVE_UP_AFTER,
+            created_at=now,
+        )
+    )
+
+
+@event.listens_for(EventSession, "before_flush")
+def _write_events(session: Session, _context: Any, _instances: Any) -> None:
+    # Changes of rows already written: a row created final (a suppressed notification, say)
+    # is answered in the response that creates it.
+    for obj in list(session.dirty):
+        if isinstance(obj, Attempt) and _became(obj, FINAL_ATTEMPT):
+            notification = session.get(Notification, obj.notification_id)
+            if notification is None:
+                continue
+            endpoint = _endpoint_of(session, notification)
+            if endpoint is not None:
+                subject = {
+                    "attempt": attempt_body(obj, notification),
+                    "notification": notification_body(notification),
+                }
+                _add(session, endpoint, "attempt.finished", subject)
+        elif isinstance(obj, Notification) and _became(obj, FINAL_NOTIFICATION):
+            endpoint = _endpoint_of(session, obj)
+            if endpoint is not None:
+                _add(
+                    session,
+                    endpoint,
+                    "notification.final",
+                    {"notification": notification_body(obj)},
+                )
+        elif (
+            isinstance(obj, Campaign)
+            and obj.webhook_id is not None
+            and _became(obj, _CAMPAIGN_DONE)
+        ):
+            counts = session.exec(
+                select(Notification.status, func.count())
+                .where(col(Notification.campaign_id) == obj.id)
+                .group_by(col(Notification.status))
+            ).all()
+            body = campaign_body(obj, {str(status): n for status, n in counts})
+            _add(session, obj.webhook_id, "campaign.finished", {"campaign": body})

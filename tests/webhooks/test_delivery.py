@@ -1,0 +1,193 @@
+"""Client webhooks end to end: events written as calls end, signed, sent by the worker, retried
+while the receiver is down, given up after a day, re-sent by API; a hanging receiver holds up
+no dialling."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from typing import Any
+
+from dialer.models import utcnow
+from dialer.serve import running_worker
+from dialer.webhooks.delivery import deliver_due
+from tests.support import Harness, wait_for
+from tests.webhooks.receiver import Receiver, readme_verify
+
+RETRY_ONCE = {"max_attempts": 2, "retry_delay_s": 1}
+
+
+async def _register(harness: Harness, url: str) -> dict[str, Any]:
+    answer = await harness.api.post("/v1/webhooks", json={"url": url})
+    assert answer.status_code == 201, answer.text
+    again = await harness.api.post("/v1/webhooks", json={"url": url})
+    assert again.status_code == 200 and again.json()["secret"] == answer.json()["secret"]
+    endpoint: dict[str, Any] = answer.json()
+    return endpoint
+
+
+async def _events(harness: Harness, endpoint_id: int, status: str = "") -> list[dict[str, Any]]:
+    query = f"?status={status}" if status else ""
+    answer = await harness.api.get(f"/v1/webhooks/{endpoint_id}/events{query}")
+    assert answer.status_code == 200, answer.text
+    events: list[dict[str, Any]] = answer.json()
+    return events
+
+
+async def test_each_attempt_and_the_end_are_reported_signed(
+    harness: Harness, receiver: tuple[Receiver, str]
+) -> None:
+    got, url = receiver
+    endpoint = await _register(harness, url)
+    # Not answered (last digit 7), then rung once more.
+    notification = await harness.notify("+819012345677", webhook_url=url, policy=RETRY_ONCE)
+    async with running_worker(harness.settings, harness.redis_url):
+        await harness.wait_final(notification["id"])
+
+        async def all_three() -> bool:
+            return len(got.taken) >= 3
+
+        await wait_for(all_three, 20, "three events at the receiver")
+    assert got.kinds() == ["attempt.finished", "attempt.finished", "notification.final"]
+    verify = readme_verify()
+    assert all(verify(endpoint["secret"], r.signature, r.body) for r in got.taken)
+    assert len({r.event_id for r in got.taken}) == 3
+    bodies = {r.kind: json.loads(r.body) for r in got.taken}
+    final = bodies["notification.final"]["notification"]
+    assert (final["id"], final["status"], final["outcome"], final["attempts"]) == (
+        notification["id"],
+        "failed",
+        "no_answer",
+        2,
+    )
+    attempt = bodies["attempt.finished"]["attempt"]
+    assert attempt["outcome"] == "no_answer" and attempt["provider_id"]
+    logged = await _events(harness, endpoint["id"], "delivered")
+    assert len(logged) == 3 and all(e["tries"] == 1 for e in logged)
+
+
+async def test_an_unregistered_webhook_url_is_refused_naming_the_field(harness: Harness) -> None:
+    body = {"channel": "tts", "to": "+819012345670", "from": "+81312345678", "text": "Hi"}
+    body |= {"lang": "en", "webhook_url": "https://example.com/not-registered"}
+    answer = await harness.api.post("/v1/notifications", json=body)
+    assert answer.status_code == 422
+    detail = answer.json()["detail"][0]
+    assert detail["loc"] == ["body", "webhook_url"] and "POST /v1/webhooks" in detail["msg"]
+
+
+async def test_a_campaign_reports_its_contacts_and_its_end(
+    harness: Harness, receiver: tuple[Receiver, str]
+) -> None:
+    got, url = receiver
+    await _register(harness, url)
+    body = {
+        "name": "with a webhook",
+        "channel": "tts",
+        "from": "+81312345678",
+        "template": "Hello {{ name }}",
+        "lang": "en",
+        "schedule": {"window_start": "00:00:00", "window_end": "23:59:59"},
+        "policy": {"max_attempts": 1},
+        "webhook_url": url,
+    }
+    cid = (await harness.api.post("/v1/campaigns", json=body)).json()["id"]
+    csv = b"phone,name\n090-1234-5670,A\n090-1234-5679,B\n"
+    upload = await harness.api.post(
+        f"/v1/campaigns/{cid}/contacts", files={"file": ("c.csv", csv, "text/csv")}
+    )
+    assert upload.status_code == 201
+    assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 200
+    async with running_worker(harness.settings, harness.redis_url):
+
+        async def finished() -> bool:
+            return "campaign.finished" in got.kinds()
+
+        await wait_for(finished, 30, "the campaign.finished event")
+        await wait_for(lambda: _count_at_least(got, 5), 10, "every event")
+    assert got.kinds() == [
+        "attempt.finished",
+        "attempt.finished",
+        "campaign.finished",
+        "notification.final",
+        "notification.final",
+    ]
+    campaign = next(json.loads(r.body) for r in got.taken if r.kind == "campaign.finished")
+    assert campaign["campaign"]["status"] == "completed"
+    assert campaign["campaign"]["counts"] == {"delivered": 1, "failed": 1}
+
+
+async def _count_at_least(got: Receiver, n: int) -> bool:
+    return len(got.taken) >= n
+
+
+async def test_a_receiver_down_for_an_hour_gets_every_event_once_back(
+    harness: Harness, receiver: tuple[Receiver, str]
+) -> None:
+    got, url = receiver
+    got.down = True
+    endpoint = await _register(harness, url)
+    ids = [(await harness.notify(f"+81901234567{d}", webhook_url=url))["id"] for d in "012"]
+    async with running_worker(harness.settings, harness.redis_url):
+        for notification_id in ids:
+            await harness.wait_final(notification_id)
+
+        async def all_tried() -> bool:
+            events = await _events(harness, endpoint["id"])
+            return len(events) == 6 and all(e["tries"] >= 1 for e in events)
+
+        await wait_for(all_tried, 20, "a first try at each of the six events")
+    assert got.taken == [] and got.refused >= 6
+    # Still down half an hour on; up again after an hour.
+    assert (await deliver_due(harness.runtime, utcnow() + timedelta(minutes=30)))["retry"] == 6
+    got.down = False
+    later = utcnow() + timedelta(minutes=61)
+    assert await deliver_due(harness.runtime, later) == {"delivered": 6, "retry": 0, "failed": 0}
+    assert await deliver_due(harness.runtime, later + timedelta(hours=1)) == {}
+    assert len(got.taken) == 6 and len({r.event_id for r in got.taken}) == 6
+    log = (await harness.api.get(f"/v1/webhook-events/{got.taken[0].event_id}")).json()
+    statuses = [d["status_code"] for d in log["deliveries"]]
+    assert statuses[-1] == 204 and set(statuses[:-1]) == {503} and len(statuses) >= 3
+    assert log["status"] == "delivered" and log["next_try_at"] is None
+
+
+async def test_tries_stop_after_a_day_and_a_resend_starts_them_again(
+    harness: Harness, receiver: tuple[Receiver, str]
+) -> None:
+    got, url = receiver
+    got.down = True
+    endpoint = await _register(harness, url)
+    notification = await harness.notify("+819012345670", webhook_url=url)
+    async with running_worker(harness.settings, harness.redis_url):
+        await harness.wait_final(notification["id"])
+
+        async def two_events() -> bool:
+            return len(await _events(harness, endpoint["id"])) == 2
+
+        await wait_for(two_events, 10, "two events written")
+    day_on = utcnow() + timedelta(hours=24, minutes=1)
+    assert (await deliver_due(harness.runtime, day_on))["failed"] == 2
+    failed = await _events(harness, endpoint["id"], "failed")
+    assert len(failed) == 2 and await deliver_due(harness.runtime, day_on) == {}
+    got.down = False
+    resent = await harness.api.post(f"/v1/webhook-events/{failed[0]['id']}/resend")
+    assert resent.status_code == 202 and resent.json()["status"] == "pending"
+    assert (await deliver_due(harness.runtime, utcnow()))["delivered"] == 1
+    assert [r.event_id for r in got.taken] == [str(failed[0]["id"])]
+
+
+async def test_a_hanging_receiver_holds_up_no_dialling(
+    harness: Harness, receiver: tuple[Receiver, str]
+) -> None:
+    got, url = receiver
+    got.hang = asyncio.Event()
+    await _register(harness, url)
+    async with running_worker(harness.settings, harness.redis_url):
+        first = await harness.notify("+819012345670", webhook_url=url)
+        await harness.wait_final(first["id"])
+        # Its events are now being sent to a receiver that does not answer (for 10 s, the
+        # timeout); dialling goes on meanwhile.
+        later = [(await harness.notify(f"+81901234567{d}", webhook_url=url))["id"] for d in "12"]
+        for notification_id in later:
+            await harness.wait_final(notification_id, within=8)
+        got.hang.set()
