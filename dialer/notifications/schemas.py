@@ -22,6 +22,18 @@ from dialer.sms import MAX_SMS_CHARS
 __all__ = ["MAX_TTS_CHARS", "AttemptPublic", "NotificationCreate", "NotificationPublic"]
 
 MAX_TTS_CHARS = 1000
+FallbackOutcome = Literal["no_answer", "busy", "failed", "voicemail"]
+_FALLBACK_ON: list[FallbackOutcome] = ["no_answer", "busy", "failed", "voicemail"]
+
+
+class SmsFallback(BaseModel):
+    """A text sent, once, when the calls end with one of `on`: one more attempt of the same
+    notification, not counted against policy.max_attempts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_SMS_CHARS)
+    on: list[FallbackOutcome] = Field(default_factory=lambda: list(_FALLBACK_ON), min_length=1)
 
 
 class NotificationCreate(BaseModel):
@@ -40,6 +52,7 @@ class NotificationCreate(BaseModel):
     expires_at: datetime | None = None
     # A registered webhook endpoint (POST /v1/webhooks) for this notification's events.
     webhook_url: AnyHttpUrl | None = None
+    sms_fallback: SmsFallback | None = None
 
     @model_validator(mode="after")
     def _message_matches_channel(self) -> Self:
@@ -84,12 +97,20 @@ class NotificationCreate(BaseModel):
             self.lang = self.lang or default_lang(self.provider)
         if self.expires_at is not None and self.expires_at.tzinfo is None:
             raise ValueError("expires_at needs a time zone offset")
+        if self.sms_fallback is not None:
+            if not self.channel.is_voice or self.channel is Channel.conference:
+                raise ValueError(f"sms_fallback follows a call to one person, not {channel}")
+            self.policy.fallback_on = [Outcome(name) for name in self.sms_fallback.on]
+        elif self.policy.fallback_on:
+            raise ValueError("policy.fallback_on needs sms_fallback, the text to send")
         return self
 
 
 class AttemptPublic(BaseModel):
     id: int
     number: int
+    # Set where it differs from the notification's: the text of an SMS fallback.
+    channel: Channel | None
     provider: str
     provider_id: str | None
     status: AttemptStatus

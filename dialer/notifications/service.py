@@ -47,7 +47,7 @@ class NotCancelable(Exception):
 
 def request_hash(data: NotificationCreate) -> str:
     # Fields added later are left out while unset, so older requests keep their hash.
-    unset = {"webhook_url"} if data.webhook_url is None else set()
+    unset = {name for name in ("webhook_url", "sms_fallback") if getattr(data, name) is None}
     canonical = json.dumps(
         data.model_dump(mode="json", by_alias=True, exclude=unset), sort_keys=True
     )
@@ -126,6 +126,7 @@ async def create_notification(
         policy=data.policy.model_dump(mode="json"),
         expires_at=data.expires_at,
         webhook_id=webhook_id,
+        fallback_text=data.sms_fallback.text if data.sms_fallback else None,
     )
     session.add(notification)
     for number in notification.recipients:
