@@ -16,6 +16,7 @@ from dialer.db import session_scope
 from dialer.deps import RuntimeDep
 from dialer.din.api import action_router as din_action_router
 from dialer.din.api import router as din_router
+from dialer.notifications.api import reminders_router
 from dialer.notifications.api import router as notifications_router
 from dialer.optouts.api import campaign_router as campaign_optouts_router
 from dialer.optouts.api import router as optouts_router
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
 
     app = FastAPI(title="dialer", version=__version__, lifespan=lifespan)
     app.include_router(notifications_router)
+    app.include_router(reminders_router)
     app.include_router(campaigns_router)
     app.include_router(callbacks_router)
     app.include_router(flows_router)

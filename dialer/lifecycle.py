@@ -6,10 +6,10 @@ Each transition table is enforced by one function; nothing else assigns `status`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Literal, TypeVar
+from datetime import datetime, time, timedelta
+from typing import Literal, Self, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from dialer.models import (
     Attempt,
@@ -130,6 +130,19 @@ class RetryPolicy(BaseModel):
     # Once the calls are over with one of these outcomes, the notification sends its
     # fallback text as an SMS: one more attempt, not counted against max_attempts.
     fallback_on: list[Outcome] = Field(default_factory=list)
+    # A daily calling window in the person's own time zone (reminders have one), and what a
+    # send time outside it does: wait for the window to open, or expire.
+    window_start: time | None = None
+    window_end: time | None = None
+    outside_window: Literal["move", "expire"] = "move"
+
+    @model_validator(mode="after")
+    def _window_whole(self) -> Self:
+        if (self.window_start is None) != (self.window_end is None):
+            raise ValueError("window_start and window_end go together")
+        if self.window_start and self.window_end and self.window_start >= self.window_end:
+            raise ValueError("window_start must be before window_end")
+        return self
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from dialer.models import (
     utcnow,
 )
 from dialer.notifications.service import suppress
+from dialer.notifications.timing import person_zones, plan_send, window_of
 from dialer.optouts.service import is_blocked, scopes_for
 from dialer.pacing.service import Paced, Ticket, kind_of, learn
 from dialer.providers.base import (
@@ -95,6 +96,24 @@ def not_sent_delay_s(exc: NotSent) -> float:
     return 15.0
 
 
+def _outside_its_window(notification: Notification, now: datetime) -> bool:
+    """A notification with its own calling window (a reminder, say) that is closed now: moved
+    to its opening, or expired, as its policy says. (A campaign's contacts keep its schedule.)"""
+    policy = RetryPolicy.model_validate(notification.policy)
+    if notification.campaign_id is not None or window_of(policy) is None:
+        return False
+    zones = person_zones(notification.to_number, notification.timezone)
+    plan = plan_send(now, policy, zones, notification.expires_at)
+    if plan.expired is not None:
+        move_notification(notification, N.expired)
+        notification.last_error = plan.expired
+        return True
+    if plan.due_at <= now:
+        return False
+    notification.due_at = plan.due_at
+    return True
+
+
 async def claim_for_dialing(
     session: AsyncSession, notification_id: int, now: datetime, settings: Settings
 ) -> tuple[Notification, list[Attempt]] | None:
@@ -119,6 +138,8 @@ async def claim_for_dialing(
             suppress(notification)
             return None
     if await campaign_gate(session, notification, now) is not None:
+        return None
+    if _outside_its_window(notification, now):
         return None
     if await account_at_live_cap(session, settings, notification):
         notification.due_at = now + timedelta(seconds=CAP_WAIT_S)

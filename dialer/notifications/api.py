@@ -3,27 +3,51 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Response, status
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from dialer.db import session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep
-from dialer.models import NotificationStatus
+from dialer.models import Notification, NotificationStatus, utcnow
 from dialer.notifications import service
-from dialer.notifications.schemas import NotificationCreate, NotificationPublic
+from dialer.notifications.schemas import NotificationCreate, NotificationPublic, ReminderCreate
+from dialer.phone import InvalidNumber, to_e164
 from dialer.runtime import enqueue_dial
 from dialer.webhooks.service import webhook_for
 
-__all__ = ["router"]
+__all__ = ["reminders_router", "router"]
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/notifications", tags=["notifications"])
+reminders_router = APIRouter(prefix="/v1/reminders", tags=["notifications"])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+def _field_error(field: str, message: str, value: object) -> RequestValidationError:
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("body", field), "msg": message, "input": value}]
+    )
+
+
+def _check_provider(body: NotificationCreate, runtime: RuntimeDep) -> None:
+    if body.provider not in runtime.providers:
+        raise _field_error(
+            "provider",
+            f"provider {body.provider!r} is not configured here: set its "
+            "credentials (VOXOLOGY_API_KEY)",
+            body.provider,
+        )
+
+
+def _input(body: NotificationCreate, field: str) -> object:
+    return getattr(body, {"from": "from_"}.get(field, field), None)
 
 
 @router.post(
@@ -39,42 +63,8 @@ async def create(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> NotificationPublic:
-    if body.provider not in runtime.providers:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", "provider"),
-                    "input": body.provider,
-                    "msg": f"provider {body.provider!r} is not configured here: set its "
-                    "credentials (VOXOLOGY_API_KEY)",
-                }
-            ]
-        )
     try:
-        async with session_scope(runtime.sessions) as session:
-            webhook = str(body.webhook_url) if body.webhook_url else None
-            notification, replayed = await service.create_notification(
-                session,
-                body,
-                api_key_id=api_key.id,
-                idempotency_key=idempotency_key,
-                default_region=runtime.settings.default_region,
-                webhook_id=await webhook_for(session, webhook, runtime.settings),
-            )
-    except service.FieldError as exc:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", exc.field),
-                    "msg": exc.message,
-                    "input": getattr(body, "from_" if exc.field == "from" else exc.field),
-                }
-            ]
-        ) from exc
-    except service.IdempotencyConflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+        [(notification, replayed)] = await _create(runtime, body, api_key.id, idempotency_key)
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the insert.
         assert idempotency_key is not None and api_key.id is not None
@@ -86,9 +76,124 @@ async def create(
     assert notification.id is not None
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    elif notification.status is NotificationStatus.queued:
-        await _enqueue_after_commit(runtime, notification.id)
+    else:
+        await _enqueue_if_due(runtime, notification)
     return await _read(runtime, notification.id)
+
+
+@reminders_router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=list[NotificationPublic],
+    response_model_by_alias=True,
+)
+async def create_reminders(
+    body: ReminderCreate,
+    runtime: RuntimeDep,
+    api_key: ApiKeyDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> list[NotificationPublic]:
+    """One notification per `remind_before` offset, in that order."""
+    made = await _create(runtime, body, api_key.id, idempotency_key)
+    if all(replayed for _, replayed in made):
+        response.headers["Idempotent-Replayed"] = "true"
+    for notification, replayed in made:
+        if not replayed:
+            await _enqueue_if_due(runtime, notification)
+    return [await _read(runtime, n.id) for n, _ in made if n.id is not None]
+
+
+async def _create(
+    runtime: RuntimeDep,
+    body: NotificationCreate,
+    api_key_id: int | None,
+    idempotency_key: str | None,
+) -> list[tuple[Notification, bool]]:
+    """The notifications a request makes (a reminder request: one per offset), each with
+    True if an earlier request with its Idempotency-Key made it."""
+    _check_provider(body, runtime)
+    region = runtime.settings.default_region
+    try:
+        async with session_scope(runtime.sessions) as session:
+            webhook = str(body.webhook_url) if body.webhook_url else None
+            webhook_id = await webhook_for(session, webhook, runtime.settings)
+            if isinstance(body, ReminderCreate):
+                return await service.create_reminders(
+                    session,
+                    body,
+                    api_key_id=api_key_id,
+                    idempotency_key=idempotency_key,
+                    default_region=region,
+                    webhook_id=webhook_id,
+                )
+            made = await service.create_notification(
+                session,
+                body,
+                api_key_id=api_key_id,
+                idempotency_key=idempotency_key,
+                default_region=region,
+                webhook_id=webhook_id,
+            )
+            return [made]
+    except service.FieldError as exc:
+        raise _field_error(exc.field, exc.message, _input(body, exc.field)) from exc
+    except service.IdempotencyConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+
+
+class Reschedule(BaseModel):
+    send_at: datetime
+
+
+@router.patch("/{notification_id}", response_model=NotificationPublic, response_model_by_alias=True)
+async def reschedule(
+    notification_id: int, body: Reschedule, runtime: RuntimeDep, _key: ApiKeyDep
+) -> NotificationPublic:
+    """A new send time, until the notification is first dialled."""
+    try:
+        async with session_scope(runtime.sessions) as session:
+            found = await service.reschedule_notification(session, notification_id, body.send_at)
+    except service.FieldError as exc:
+        raise _field_error(exc.field, exc.message, body.send_at) from exc
+    except service.NotCancelable as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such notification")
+    await _enqueue_if_due(runtime, found)
+    return await _read(runtime, notification_id)
+
+
+@router.get("", response_model=list[NotificationPublic], response_model_by_alias=True)
+async def list_notifications(
+    session: ReadSessionDep,
+    runtime: RuntimeDep,
+    _key: ApiKeyDep,
+    status_: Annotated[NotificationStatus | None, Query(alias="status")] = None,
+    to: str | None = None,
+    after: Annotated[int, Query(ge=0, description="only notifications with a larger id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[NotificationPublic]:
+    """API notifications and reminders (campaign contacts are under their campaign), oldest
+    first; page with `after` = the last id seen."""
+    number = None
+    if to is not None:
+        try:
+            number = to_e164(to, runtime.settings.default_region)
+        except InvalidNumber as exc:
+            raise RequestValidationError(
+                [{"type": "value_error", "loc": ("query", "to"), "msg": str(exc), "input": to}]
+            ) from exc
+    found = await service.list_notifications(
+        session, status=status_, to=number, after=after, limit=limit
+    )
+    return [NotificationPublic.of(n, []) for n in found]
+
+
+async def _enqueue_if_due(runtime: RuntimeDep, notification: Notification) -> None:
+    if notification.status is NotificationStatus.queued and notification.due_at <= utcnow():
+        assert notification.id is not None
+        await _enqueue_after_commit(runtime, notification.id)
 
 
 async def _enqueue_after_commit(runtime: RuntimeDep, notification_id: int) -> None:

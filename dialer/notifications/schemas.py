@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
@@ -16,10 +17,17 @@ from dialer.models import (
     NotificationStatus,
     Outcome,
 )
+from dialer.notifications.timing import parse_offset
 from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.sms import MAX_SMS_CHARS
 
-__all__ = ["MAX_TTS_CHARS", "AttemptPublic", "NotificationCreate", "NotificationPublic"]
+__all__ = [
+    "MAX_TTS_CHARS",
+    "AttemptPublic",
+    "NotificationCreate",
+    "NotificationPublic",
+    "ReminderCreate",
+]
 
 MAX_TTS_CHARS = 1000
 FallbackOutcome = Literal["no_answer", "busy", "failed", "voicemail"]
@@ -50,6 +58,10 @@ class NotificationCreate(BaseModel):
     participants: list[str] | None = Field(None, min_length=1, max_length=2)
     policy: RetryPolicy = Field(default_factory=lambda: RetryPolicy())
     expires_at: datetime | None = None
+    # When to send: an instant with an offset, or the person's own local time without one.
+    send_at: datetime | None = None
+    # The person's IANA time zone, where their number does not settle it.
+    timezone: str | None = Field(None, max_length=64)
     # A registered webhook endpoint (POST /v1/webhooks) for this notification's events.
     webhook_url: AnyHttpUrl | None = None
     sms_fallback: SmsFallback | None = None
@@ -97,12 +109,38 @@ class NotificationCreate(BaseModel):
             self.lang = self.lang or default_lang(self.provider)
         if self.expires_at is not None and self.expires_at.tzinfo is None:
             raise ValueError("expires_at needs a time zone offset")
+        if self.timezone is not None:
+            try:
+                ZoneInfo(self.timezone)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {self.timezone!r}") from exc
         if self.sms_fallback is not None:
             if not self.channel.is_voice or self.channel is Channel.conference:
                 raise ValueError(f"sms_fallback follows a call to one person, not {channel}")
             self.policy.fallback_on = [Outcome(name) for name in self.sms_fallback.on]
         elif self.policy.fallback_on:
             raise ValueError("policy.fallback_on needs sms_fallback, the text to send")
+        return self
+
+
+class ReminderCreate(NotificationCreate):
+    """Reminders of an appointment: one notification per offset before it, each kept to the
+    calling window (09:00-20:00 in the person's zone unless the policy names another) and
+    never sent at or after the appointment itself."""
+
+    appointment_at: datetime
+    remind_before: list[str] = Field(min_length=1, max_length=5)
+
+    @model_validator(mode="after")
+    def _reminder_fields(self) -> Self:
+        if self.send_at is not None:
+            raise ValueError("a reminder's send times come from appointment_at and remind_before")
+        for offset in self.remind_before:
+            parse_offset(offset)
+        if len(set(self.remind_before)) != len(self.remind_before):
+            raise ValueError("remind_before repeats an offset")
+        if self.policy.window_start is None:
+            self.policy.window_start, self.policy.window_end = time(9, 0), time(20, 0)
         return self
 
 

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.lifecycle import IllegalTransition, move_notification
-from dialer.models import Attempt, Channel, Notification, NotificationStatus
-from dialer.notifications.schemas import NotificationCreate
+from dialer.lifecycle import IllegalTransition, RetryPolicy, move_notification
+from dialer.models import Attempt, Channel, Notification, NotificationStatus, utcnow
+from dialer.notifications.schemas import NotificationCreate, ReminderCreate
+from dialer.notifications.timing import (
+    Plan,
+    local_instant,
+    parse_offset,
+    person_zones,
+    plan_send,
+    window_of,
+)
 from dialer.optouts.service import is_blocked
 from dialer.phone import InvalidNumber, to_e164
 from dialer.sms import is_valid_sender
@@ -21,9 +31,12 @@ __all__ = [
     "NotCancelable",
     "cancel_notification",
     "create_notification",
+    "create_reminders",
     "find_by_idempotency_key",
     "get_notification",
+    "list_notifications",
     "normalise_sender",
+    "reschedule_notification",
     "suppress",
 ]
 
@@ -45,12 +58,22 @@ class NotCancelable(Exception):
     pass
 
 
+# Fields added after the first release: left out of the hash while they hold their default,
+# so a request made before keeps its Idempotency-Key.
+_LATER_FIELDS = ("webhook_url", "sms_fallback", "send_at", "timezone")
+_LATER_POLICY: dict[str, Any] = {"window_start": None, "window_end": None, "outside_window": "move"}
+
+
 def request_hash(data: NotificationCreate) -> str:
-    # Fields added later are left out while unset, so older requests keep their hash.
-    unset = {name for name in ("webhook_url", "sms_fallback") if getattr(data, name) is None}
-    canonical = json.dumps(
-        data.model_dump(mode="json", by_alias=True, exclude=unset), sort_keys=True
-    )
+    dumped = data.model_dump(mode="json", by_alias=True)
+    for name in _LATER_FIELDS:
+        if dumped.get(name) is None:
+            dumped.pop(name, None)
+    policy = dumped["policy"]
+    for name, default in _LATER_POLICY.items():
+        if policy.get(name) == default:
+            policy.pop(name, None)
+    canonical = json.dumps(dumped, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -95,6 +118,8 @@ async def create_notification(
     idempotency_key: str | None,
     default_region: str,
     webhook_id: int | None = None,
+    send_at: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> tuple[Notification, bool]:
     """The new notification, or the one this Idempotency-Key made before; True if it is old."""
     to_number = _number("to", data.to, default_region)
@@ -102,6 +127,8 @@ async def create_notification(
     if len({to_number, *participants}) != 1 + len(participants):
         raise FieldError("participants", "a conference rings each person once: numbers repeat")
     from_number = normalise_sender(data.channel, data.provider, data.from_, default_region)
+    when, expires = send_at or data.send_at, expires_at or data.expires_at
+    plan = _plan(data, to_number, when, expires, "appointment_at" if send_at else "send_at")
     fingerprint = request_hash(data)
     if idempotency_key is not None and api_key_id is not None:
         existing = await find_by_idempotency_key(session, api_key_id, idempotency_key)
@@ -124,7 +151,9 @@ async def create_notification(
         recording_url=str(data.recording_url) if data.recording_url else None,
         participants=participants or None,
         policy=data.policy.model_dump(mode="json"),
-        expires_at=data.expires_at,
+        expires_at=expires,
+        due_at=plan.due_at,
+        timezone=data.timezone,
         webhook_id=webhook_id,
         fallback_text=data.sms_fallback.text if data.sms_fallback else None,
     )
@@ -133,8 +162,32 @@ async def create_notification(
         if await is_blocked(session, number):
             suppress(notification)
             break
+    else:
+        if plan.expired is not None:
+            move_notification(notification, NotificationStatus.expired)
+            notification.last_error = plan.expired
     await session.flush()
     return notification, False
+
+
+def _plan(
+    data: NotificationCreate,
+    to_number: str,
+    when: datetime | None,
+    expires: datetime | None,
+    field: str,
+) -> Plan:
+    """When the notification goes, by its send time and calling window, in the person's zone."""
+    policy: RetryPolicy = data.policy
+    now = utcnow()
+    if when is None and window_of(policy) is None:
+        return Plan(now)
+    zones = person_zones(to_number, data.timezone)
+    try:
+        due = local_instant(when, zones) if when is not None else now
+    except ValueError as exc:
+        raise FieldError(field, f"{exc}: give timezone") from exc
+    return plan_send(max(due, now), policy, zones, expires)
 
 
 def suppress(notification: Notification) -> None:
@@ -167,3 +220,88 @@ async def cancel_notification(session: AsyncSession, notification_id: int) -> No
             f"a notification that is {notification.status} can no longer be canceled"
         ) from exc
     return notification
+
+
+async def create_reminders(
+    session: AsyncSession,
+    data: ReminderCreate,
+    *,
+    api_key_id: int | None,
+    idempotency_key: str | None,
+    default_region: str,
+    webhook_id: int | None = None,
+) -> list[tuple[Notification, bool]]:
+    """One notification per offset before the appointment, none sent at or after it; one whose
+    time has already passed is made expired, so the answer accounts for every offset asked."""
+    to_number = _number("to", data.to, default_region)
+    zones = person_zones(to_number, data.timezone)
+    try:
+        appointment = local_instant(data.appointment_at, zones)
+    except ValueError as exc:
+        raise FieldError("appointment_at", f"{exc}: give timezone") from exc
+    deadline = min(appointment, data.expires_at) if data.expires_at else appointment
+    now = utcnow()
+    made = []
+    for offset in data.remind_before:
+        send_at = appointment - parse_offset(offset)
+        notification, replayed = await create_notification(
+            session,
+            data,
+            api_key_id=api_key_id,
+            idempotency_key=f"{idempotency_key}#{offset}" if idempotency_key else None,
+            default_region=default_region,
+            webhook_id=webhook_id,
+            send_at=send_at,
+            expires_at=deadline,
+        )
+        if not replayed and send_at < now and notification.status is NotificationStatus.queued:
+            move_notification(notification, NotificationStatus.expired)
+            notification.last_error = f"its time, {offset} before the appointment, had passed"
+        made.append((notification, replayed))
+    await session.flush()
+    return made
+
+
+async def reschedule_notification(
+    session: AsyncSession, notification_id: int, send_at: datetime
+) -> Notification | None:
+    """A new send time for a notification not yet dialled, kept to its calling window."""
+    notification = await session.get(Notification, notification_id, with_for_update=True)
+    if notification is None:
+        return None
+    if notification.status is not NotificationStatus.queued or notification.attempts_made:
+        raise NotCancelable(
+            f"a notification that is {notification.status} and has been "
+            f"dialled {notification.attempts_made} times cannot be rescheduled"
+        )
+    policy = RetryPolicy.model_validate(notification.policy)
+    zones = person_zones(notification.to_number, notification.timezone)
+    try:
+        due = local_instant(send_at, zones)
+    except ValueError as exc:
+        raise FieldError("send_at", f"{exc}: give timezone") from exc
+    plan = plan_send(max(due, utcnow()), policy, zones, notification.expires_at)
+    notification.due_at = plan.due_at
+    if plan.expired is not None:
+        move_notification(notification, NotificationStatus.expired)
+        notification.last_error = plan.expired
+    return notification
+
+
+async def list_notifications(
+    session: AsyncSession,
+    *,
+    status: NotificationStatus | None,
+    to: str | None,
+    after: int,
+    limit: int,
+) -> list[Notification]:
+    """API notifications (not campaign contacts), oldest first, a page at a time."""
+    stmt = select(Notification).where(
+        col(Notification.campaign_id).is_(None), col(Notification.id) > after
+    )
+    if status is not None:
+        stmt = stmt.where(col(Notification.status) == status)
+    if to is not None:
+        stmt = stmt.where(col(Notification.to_number) == to)
+    return list((await session.exec(stmt.order_by(col(Notification.id)).limit(limit))).all())
