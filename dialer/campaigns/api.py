@@ -122,6 +122,7 @@ async def upload_contacts(
     file: Annotated[UploadFile, File(description="CSV with a header row")],
     phone_column: Annotated[str | None, Form()] = None,
     timezone_column: Annotated[str | None, Form()] = None,
+    send_at_column: Annotated[str | None, Form()] = None,
     encoding: Annotated[str | None, Form(pattern=r"^(utf-8|utf-8-sig|shift_jis|cp932)$")] = None,
     rename: Annotated[
         Json[dict[str, str]] | None,
@@ -131,6 +132,7 @@ async def upload_contacts(
     layout = CsvLayout(
         phone_column=phone_column,
         timezone_column=timezone_column,
+        send_at_column=send_at_column,
         encoding=encoding,
         rename=rename or {},
     )

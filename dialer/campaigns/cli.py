@@ -31,6 +31,9 @@ def _renames(_: click.Context, __: click.Parameter, pairs: tuple[str, ...]) -> d
 @click.option("--phone-column", help="The CSV column with the numbers (else found by name).")
 @click.option("--timezone-column", help="A CSV column of IANA time zones.")
 @click.option(
+    "--send-at-column", help="A CSV column of send times (else a column named send_at, if any)."
+)
+@click.option(
     "--encoding", type=click.Choice(["utf-8", "utf-8-sig", "cp932", "shift_jis"]), default=None
 )
 @click.option(
@@ -46,6 +49,7 @@ def import_file(
     file: Path,
     phone_column: str | None,
     timezone_column: str | None,
+    send_at_column: str | None,
     encoding: str | None,
     renames: dict[str, str],
 ) -> None:
@@ -64,6 +68,7 @@ def import_file(
     layout = CsvLayout(
         phone_column=phone_column,
         timezone_column=timezone_column,
+        send_at_column=send_at_column,
         encoding=encoding,
         rename=renames,
     )

@@ -24,6 +24,7 @@ from sqlalchemy import Connection, Engine, insert, text, update
 from sqlmodel import Session, col, select
 
 from dialer.campaigns.schemas import CampaignPolicy, Schedule
+from dialer.campaigns.windows import zones_for
 from dialer.contacts.reader import CsvLayout, CsvProblem, Row, read_rows
 from dialer.models import (
     Campaign,
@@ -114,13 +115,33 @@ class _Plan:
     policy_json: str
 
 
+def send_time(value: str, number: str, zone: str | None, fallback: str | None) -> datetime:
+    """A row's send time: ISO 8601 with an offset, or without one the person's local time (the
+    row's zone, else the number's, else the campaign's)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date and time like 2026-11-26T09:30") from None
+    if moment.tzinfo is not None:
+        return moment
+    zones = zones_for(number, zone, fallback)
+    if len(zones) != 1:
+        raise ValueError(f"{value!r} has no offset and the number may be in several time zones")
+    return moment.replace(tzinfo=zones[0])
+
+
+def _stage_time(moment: datetime) -> str:
+    # Text both databases read as a timestamp, in SQLAlchemy's SQLite storage format.
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
 def _timestamp(postgres: bool, moment: datetime) -> Any:
     naive = moment.astimezone(UTC).replace(tzinfo=None)
     # SQLAlchemy's SQLite DATETIME storage format, so the ORM reads these rows back.
     return naive if postgres else naive.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-_STAGE_COLUMNS = "to_number, row_number, variables, timezone, blocked"
+_STAGE_COLUMNS = "to_number, row_number, variables, timezone, blocked, send_at"
 
 
 def _create_stage(conn: Connection) -> None:
@@ -128,12 +149,13 @@ def _create_stage(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
             "CREATE TEMP TABLE IF NOT EXISTS contact_stage (to_number text, row_number integer, "
-            "variables text, timezone text, blocked boolean) ON COMMIT DELETE ROWS"
+            "variables text, timezone text, blocked boolean, send_at timestamp) "
+            "ON COMMIT DELETE ROWS"
         )
     else:
         conn.exec_driver_sql(
             "CREATE TEMP TABLE IF NOT EXISTS contact_stage (to_number TEXT, row_number INTEGER, "
-            "variables TEXT, timezone TEXT, blocked INTEGER)"
+            "variables TEXT, timezone TEXT, blocked INTEGER, send_at TEXT)"
         )
 
 
@@ -145,7 +167,7 @@ def _insert_sql(postgres: bool) -> str:
         f":recording_url, CAST(:policy AS {'json' if postgres else 'TEXT'}), s.row_number, "
         f"s.variables{json_type}, s.timezone, "
         "CASE WHEN s.blocked THEN 'suppressed' ELSE :status END, 0, "
-        "CASE WHEN s.blocked THEN :reason END, :due_at, :now, :now, "
+        "CASE WHEN s.blocked THEN :reason END, COALESCE(s.send_at, :due_at), :now, :now, "
         "CASE WHEN s.blocked THEN :now END FROM contact_stage s"
     )
     if postgres:
@@ -161,8 +183,9 @@ def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
     escaping; the JSON's backslashes do (it has escaped every control character already)."""
     lines = [
         f"{number}\t{row_number}\t{variables.replace(chr(92), chr(92) * 2)}\t"
-        f"{zone if zone is not None else chr(92) + 'N'}\t{'t' if blocked else 'f'}\n"
-        for number, row_number, variables, zone, blocked in rows
+        f"{zone if zone is not None else chr(92) + 'N'}\t{'t' if blocked else 'f'}\t"
+        f"{send_at if send_at is not None else chr(92) + 'N'}\n"
+        for number, row_number, variables, zone, blocked, send_at in rows
     ]
     return "".join(lines).encode()
 
@@ -182,7 +205,7 @@ def _insert_new(conn: Connection, rows: list[tuple[Any, ...]], constants: dict[s
             copy.write(copy_text(rows))
     else:
         conn.exec_driver_sql("DELETE FROM contact_stage")
-        conn.exec_driver_sql("INSERT INTO contact_stage VALUES (?, ?, ?, ?, ?)", rows)
+        conn.exec_driver_sql("INSERT INTO contact_stage VALUES (?, ?, ?, ?, ?, ?)", rows)
     # On PostgreSQL the stage empties itself at commit (ON COMMIT DELETE ROWS).
     result = conn.execute(text(_insert_sql(postgres)), constants)
     return int(result.rowcount)
@@ -392,6 +415,7 @@ def _read_into(
     region = plan.campaign.default_region
     fast_e164 = fast_normaliser(region.upper())
     zones = zoneinfo.available_timezones()
+    fallback_zone = Schedule.model_validate(plan.campaign.schedule).timezone
     batch = _Batch()
     for row in rows:
         report.rows += 1
@@ -413,6 +437,21 @@ def _read_into(
                 }
             )
             continue
+        send_at = None
+        if row.send_at is not None:
+            try:
+                send_at = _stage_time(send_time(row.send_at, number, row.timezone, fallback_zone))
+            except ValueError as exc:
+                report.invalid += 1
+                batch.issues.append(
+                    {
+                        "import_id": report.import_id,
+                        "row_number": row.number,
+                        "reason": f"send_at: {exc}",
+                        "phone": row.phone[:64],
+                    }
+                )
+                continue
         key = int(number[1:])
         if key in seen:
             report.duplicate += 1
@@ -420,7 +459,9 @@ def _read_into(
         seen.add(key)
         is_blocked = number in blocked
         batch.suppressed += is_blocked
-        batch.rows.append((number, row.number, to_json(row.variables), row.timezone, is_blocked))
+        batch.rows.append(
+            (number, row.number, to_json(row.variables), row.timezone, is_blocked, send_at)
+        )
         if len(batch.rows) >= batch_size:
             writer.put(batch)
             batch = _Batch()

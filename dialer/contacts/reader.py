@@ -26,6 +26,7 @@ __all__ = [
 # Header names taken as the phone column when none is named (compared in lower case).
 PHONE_HEADERS = ("phone", "phone_number", "number", "tel", "telephone", "mobile", "to", "電話番号")
 TIMEZONE_HEADERS = ("timezone", "time_zone", "tz")
+SEND_AT_HEADERS = ("send_at",)
 _SNIFF_BYTES = 64 * 1024
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -40,6 +41,8 @@ class CsvLayout:
 
     phone_column: str | None = None
     timezone_column: str | None = None
+    # A per-contact send time: an instant with an offset, or the person's local time.
+    send_at_column: str | None = None
     # CSV header -> variable name, for headers that are not valid names as they are.
     rename: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
@@ -55,6 +58,7 @@ class Row(NamedTuple):
     timezone: str | None
     variables: dict[str, str]
     problem: str | None = None
+    send_at: str | None = None
 
 
 def detect_encoding(head: bytes) -> str:
@@ -96,12 +100,13 @@ def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[
             known = ", ".join(PHONE_HEADERS)
             raise CsvProblem(f"no phone column: name one, or call it one of {known}")
         tz_at = _pick(headers, layout.timezone_column, TIMEZONE_HEADERS)
+        send_at = _pick(headers, layout.send_at_column, SEND_AT_HEADERS)
         unknown = sorted(set(layout.rename) - set(headers))
         if unknown:
             raise CsvProblem(f"rename names columns the file does not have: {', '.join(unknown)}")
         variables: list[tuple[int, str]] = []
         for i, header in enumerate(headers):
-            if i in (phone_at, tz_at):
+            if i in (phone_at, tz_at, send_at):
                 continue
             name = layout.rename.get(header, header)
             if not _IDENTIFIER.match(name):
@@ -113,7 +118,8 @@ def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[
     except BaseException:
         _release(text)
         raise
-    rows = _rows(text, reader, layout.header_row, len(headers), phone_at, tz_at, variables)
+    columns = _Columns(len(headers), phone_at, tz_at, send_at, variables)
+    rows = _rows(text, reader, layout.header_row, columns)
     return [name for _, name in variables], rows
 
 
@@ -123,15 +129,18 @@ def _release(text: io.TextIOWrapper) -> None:
         text.detach()
 
 
+class _Columns(NamedTuple):
+    width: int
+    phone: int
+    timezone: int | None
+    send_at: int | None
+    variables: list[tuple[int, str]]
+
+
 def _rows(
-    text: io.TextIOWrapper,
-    reader: Iterator[list[str]],
-    number: int,
-    width: int,
-    phone_at: int,
-    tz_at: int | None,
-    variables: list[tuple[int, str]],
+    text: io.TextIOWrapper, reader: Iterator[list[str]], number: int, columns: _Columns
 ) -> Iterator[Row]:
+    width, phone_at, tz_at, send_at, variables = columns
     try:
         while True:
             try:
@@ -154,6 +163,7 @@ def _rows(
                 phone=fields[phone_at],
                 timezone=(fields[tz_at].strip() or None) if tz_at is not None else None,
                 variables={name: fields[i] for i, name in variables},
+                send_at=(fields[send_at].strip() or None) if send_at is not None else None,
             )
     finally:
         _release(text)

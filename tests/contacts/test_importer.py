@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
@@ -128,6 +129,30 @@ def test_a_time_zone_column_is_kept_and_checked(engine: Engine) -> None:
         assert (contact.to_number, contact.timezone) == ("+14155550100", "America/Los_Angeles")
 
 
+def test_a_send_at_column_sets_each_contacts_time(engine: Engine) -> None:
+    campaign_id = _campaign(engine, template="Hi {{ name }}")
+    report = _import(
+        engine,
+        campaign_id,
+        "phone,name,send_at\n"
+        "090-1234-5670,A,2026-11-26T09:30\n"  # Tokyo local time: 00:30 UTC
+        "090-1234-5671,B,2026-11-26T09:30:00+00:00\n"
+        "090-1234-5672,C,\n"  # none: with the rest of the campaign
+        "090-1234-5673,D,tomorrow at nine\n",
+    )
+    assert (report["imported"], report["invalid"]) == (3, 1)
+    with Session(engine) as session:
+        due = {
+            c.to_number: c.due_at
+            for c in session.exec(select(Notification).order_by(col(Notification.id)))
+        }
+        [issue] = session.exec(select(ImportIssue)).all()
+    assert due["+819012345670"] == datetime(2026, 11, 26, 0, 30, tzinfo=UTC)
+    assert due["+819012345671"] == datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    assert abs(due["+819012345672"] - datetime.now(UTC)) < timedelta(minutes=5)
+    assert issue.row_number == 5 and issue.reason.startswith("send_at: 'tomorrow at nine' is not")
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [
@@ -155,5 +180,8 @@ def test_variables_json_is_what_json_dumps_writes(variables: dict[str, str]) -> 
 
 
 def test_the_copy_text_escapes_what_copy_would_misread() -> None:
-    rows = [("+819012345670", 2, json_writer(["a"])({"a": "tab\there \\ back"}), None, True)]
-    assert copy_text(rows) == (b'+819012345670\t2\t{"a":"tab\\\\there \\\\\\\\ back"}\t\\N\tt\n')
+    variables = json_writer(["a"])({"a": "tab\there \\ back"})
+    rows = [("+819012345670", 2, variables, None, True, None)]
+    assert copy_text(rows) == (
+        b'+819012345670\t2\t{"a":"tab\\\\there \\\\\\\\ back"}\t\\N\tt\t\\N\n'
+    )
