@@ -285,6 +285,60 @@ def bench_pacing(
     )
 
 
+@main.command()
+@click.option("--contacts", default=2000, show_default=True, help="Contacts in the campaign.")
+@click.option("--workers", default=4, show_default=True, help="Worker processes.")
+@click.option("--fault-rate", default=0.1, show_default=True, help="The share of each fault.")
+@click.option("--kill-every", default=5.0, show_default=True, help="Seconds between SIGKILLs.")
+@click.option(
+    "--redis-restart-every", default=30.0, show_default=True, help="Seconds between restarts."
+)
+@click.option("--max-minutes", default=20.0, show_default=True, help="Give up after this.")
+@click.option(
+    "--database-url", help="A database to use (migrated to head); default: a fresh SQLite file."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: contacts, final, ...")
+def chaos(
+    contacts: int,
+    workers: int,
+    fault_rate: float,
+    kill_every: float,
+    redis_restart_every: float,
+    max_minutes: float,
+    database_url: str | None,
+    as_json: bool,
+) -> None:
+    """A campaign through the sandbox while workers are killed, Redis restarts and the
+    provider and the webhook receiver misbehave; then what went wrong. Exits 1 unless every
+    contact is final and nothing was over-dialled, orphaned or lost."""
+    import json
+
+    from dialer.chaos.run import run_chaos
+
+    f = run_chaos(
+        contacts,
+        workers,
+        fault_rate=fault_rate,
+        kill_every_s=kill_every,
+        redis_every_s=redis_restart_every,
+        max_minutes=max_minutes,
+        database_url=database_url,
+    )
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+    else:
+        click.echo(
+            f"{f.contacts:,} contacts, {f.final:,} final; {f.over_dialled} over-dialled, "
+            f"{f.orphan_provider_calls} orphan provider calls, {f.lost_webhooks} lost webhooks "
+            f"({f.provider_calls:,} calls, {f.webhook_events:,} events, {f.kills} workers "
+            f"killed, {f.redis_restarts} Redis restarts, {f.seconds:g} s)"
+        )
+    clean = f.final == f.contacts and not (
+        f.over_dialled or f.orphan_provider_calls or f.lost_webhooks
+    )
+    sys.exit(0 if clean else 1)
+
+
 @main.group()
 def db() -> None:
     """Database schema."""

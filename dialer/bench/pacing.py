@@ -7,7 +7,6 @@ import asyncio
 import json
 import math
 import os
-import secrets
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -17,12 +16,12 @@ import httpx
 
 from dialer.bench.imports import bench_campaign, generate_csv
 from dialer.campaigns.service import start_campaign
-from dialer.config import ProviderLimits, to_driver_url
+from dialer.config import to_driver_url
 from dialer.contacts.importer import import_contacts
 from dialer.db import make_async_engine, make_sessionmaker, make_sync_engine, session_scope
 from dialer.migrations import upgrade_to_head
 from dialer.models import Campaign
-from dialer.processes import DialerProcess
+from dialer.processes import DialerProcess, deployment_env
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.serve import free_ports
 
@@ -130,17 +129,8 @@ def run_pacing_bench(
         finally:
             engine.dispose()
         web_port, sandbox_port = free_ports(2)
-        limits = ProviderLimits(calls=rate, sms=rate, status=rate)
         env = {
-            "DIALER_ENV": "development",
-            "DIALER_DATABASE_URL": url,
-            "DIALER_REDIS_URL": redis.url,
-            "DIALER_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
-            "DIALER_SECRET_KEY": secrets.token_urlsafe(32),
-            "XOXZO_API_URL": f"http://127.0.0.1:{sandbox_port}",
-            "XOXZO_SID": "sandbox-sid",
-            "XOXZO_AUTH_TOKEN": "sandbox-token",
-            "DIALER_PROVIDER_LIMITS": f'{{"xoxzo": {limits.model_dump_json()}}}',
+            **deployment_env(url, redis.url, web_port, sandbox_port, rate),
             # Callbacks report every call; status and balance reads would count against the
             # same rate at the sandbox, which counts every request of an account together.
             "DIALER_POLL_INTERVAL_S": "300",

@@ -171,6 +171,15 @@ class _BoundedTransport(httpx.AsyncBaseTransport):
         await self._inner.aclose()
 
 
+def _throttled(wait: int) -> JSONResponse:
+    unit = "second" if wait == 1 else "seconds"
+    return JSONResponse(
+        {"detail": f"Request was throttled. Expected available in {wait} {unit}."},
+        status_code=429,
+        headers={"Retry-After": str(wait)},
+    )
+
+
 def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
     account = SandboxAccount(config or SandboxConfig())
     tasks: set[asyncio.Task[None]] = set()
@@ -212,12 +221,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             return _unauthorized()
         wait = account.throttle_wait(f"{request.method} {path}")
         if wait is not None:
-            unit = "second" if wait == 1 else "seconds"
-            return JSONResponse(
-                {"detail": f"Request was throttled. Expected available in {wait} {unit}."},
-                status_code=429,
-                headers={"Retry-After": str(wait)},
-            )
+            return _throttled(wait)
         return await call_next(request)
 
     def spawn(work: Awaitable[None]) -> None:
@@ -231,12 +235,21 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             return
         form = {k: "" if v is None else str(v) for k, v in status.items()}
         form["tags"] = ",".join(status["tags"])
-        for attempt in range(account.config.callback_attempts):
+        config = account.config
+        if config.callback_delay_s:
+            await asyncio.sleep(account.random.uniform(0, config.callback_delay_s))
+        copies = 2 if account.chance(config.callback_duplicate_rate) else 1
+        for attempt in range(config.callback_attempts):
             try:
+                if account.chance(config.callback_loss_rate):
+                    raise httpx.ConnectError("lost on the way (sandbox fault)")
                 answer = await holder["client"].post(url, data=form)
                 deliveries.append(answer.status_code)
                 if answer.status_code == 200:
-                    return
+                    copies -= 1
+                    if copies == 0:
+                        return
+                    continue
             except httpx.HTTPError:
                 deliveries.append(0)
             await asyncio.sleep(scaled(min(2.0**attempt, 600.0)))
@@ -263,6 +276,8 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         refusal = _not_enough_credits(account.config)
         if refusal is not None:
             return refusal
+        if account.chance(account.config.throttle_rate):
+            return _throttled(1)
         tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
         call = account.place(
             caller=form["caller"],
@@ -274,6 +289,8 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         spawn(run_call(call, str(request.base_url).rstrip("/")))
         if account.config.post_delay_s:
             await asyncio.sleep(account.config.post_delay_s)
+        if account.chance(account.config.post_timeout_rate):
+            await asyncio.sleep(account.config.post_hang_s)
         if account.chance(account.config.post_5xx_rate):
             return HTMLResponse("<h1>Bad Gateway</h1>", status_code=502)
         return JSONResponse([{"callid": call.callid}], status_code=201)

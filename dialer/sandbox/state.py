@@ -79,6 +79,17 @@ class SandboxConfig:
     post_5xx_rate: float = 0.0
     callback_drop_rate: float = 0.0
     callback_attempts: int = 10
+    # Chaos: the share of call POSTs that place the call and then answer only after
+    # `post_hang_s` real seconds (past any client's timeout); the share answered 429 at random,
+    # before placing anything; and for callbacks, the share of single deliveries lost on the
+    # way (the sandbox tries again, as for an error), the share sent twice, and a random delay
+    # of up to `callback_delay_s` real seconds before each.
+    post_timeout_rate: float = 0.0
+    post_hang_s: float = 30.0
+    throttle_rate: float = 0.0
+    callback_loss_rate: float = 0.0
+    callback_duplicate_rate: float = 0.0
+    callback_delay_s: float = 0.0
     seed: int = 1
 
     KNOBS = (
@@ -89,6 +100,12 @@ class SandboxConfig:
         "post_delay_s",
         "post_5xx_rate",
         "callback_drop_rate",
+        "post_timeout_rate",
+        "post_hang_s",
+        "throttle_rate",
+        "callback_loss_rate",
+        "callback_duplicate_rate",
+        "callback_delay_s",
         "voxology_balance",
         "voxology_requests_per_minute",
         "voxology_max_live_calls",
