@@ -223,6 +223,45 @@ async def test_a_5xx_fault_still_places_the_call(sandbox: Sandbox) -> None:
     assert len(sandbox.account.calls) == 1
 
 
+async def test_chaos_faults_429_hang_and_callbacks_lost_and_repeated(sandbox: Sandbox) -> None:
+    config = sandbox.account.config
+    config.throttle_rate = 1.0
+    throttled = await sandbox.client.post("/voice/simple/playbacks/", data=_tts())
+    assert throttled.status_code == 429 and sandbox.account.calls == {}
+    assert throttled.headers["Retry-After"] == "1"
+    config.throttle_rate, config.post_timeout_rate, config.post_hang_s = 0.0, 1.0, 0.3
+    hung = asyncio.create_task(sandbox.client.post("/voice/simple/playbacks/", data=_tts()))
+    await asyncio.sleep(0.1)
+    # The call is placed before the answer, which comes only after the hang.
+    assert len(sandbox.account.calls) == 1 and not hung.done()
+    assert (await hung).status_code == 201
+    config.post_timeout_rate = 0.0
+    received: list[str] = []
+    receiver = FastAPI()
+
+    @receiver.post("/cb")
+    async def callback(request: Request) -> Response:
+        received.append(str((await request.form())["callid"]))
+        return Response(status_code=200)
+
+    port = free_port()
+    async with running_server(receiver, "127.0.0.1", port):
+        config.callback_duplicate_rate, config.callback_loss_rate = 1.0, 0.5
+        placed = await sandbox.client.post(
+            "/voice/simple/playbacks/", data=_tts(callbackurl=f"http://127.0.0.1:{port}/cb")
+        )
+        callid = placed.json()[0]["callid"]
+
+        async def twice() -> bool:
+            return len(received) >= 2
+
+        await wait_for(twice, 10, "the callback, twice")
+        await asyncio.sleep(0.2)
+    assert received == [callid, callid]
+    deliveries = sandbox.account.calls[callid].callback_deliveries
+    assert deliveries.count(200) == 2 and set(deliveries) <= {0, 200}
+
+
 def _sms(recipient: str = "+819012345670", **extra: str) -> dict[str, str]:
     return {"message": "Your code is 1234", "recipient": recipient, "sender": "DIALER", **extra}
 
