@@ -4,9 +4,13 @@ or lost. (The acceptance size, 2,000 contacts and 4 workers, is in the README.)"
 
 from __future__ import annotations
 
+import pytest
+
 from dialer.chaos.run import run_chaos
 
 
+# About two minutes on this machine; the run gives up by itself after eight.
+@pytest.mark.timeout(600)
 def test_a_small_campaign_survives_the_storm() -> None:
     f = run_chaos(100, 3, kill_every_s=3.0, redis_every_s=20.0, max_minutes=8.0)
     assert f.kills > 0 and f.redis_restarts > 0, f
