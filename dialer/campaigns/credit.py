@@ -20,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.campaigns.service import CampaignConflict, pause_campaign, start_campaign
 from dialer.db import read_scope, session_scope
 from dialer.models import Attempt, Campaign, CampaignStatus, Notification, NotificationStatus
-from dialer.pacing.service import Kind, Ticket, account_id, account_limit, kind_of, learn, take_slot
+from dialer.pacing.service import Kind, Ticket, account_id, account_limit, kind_of, take_slot
 from dialer.providers.base import InsufficientCredit, ProviderError
 from dialer.runtime import Runtime
 
@@ -76,14 +76,13 @@ async def read_balance(runtime: Runtime, provider: str) -> tuple[float | None, s
     if not isinstance(ticket, Ticket):
         return None, "no slot under the provider's rate to read the balance"
     request = f"balance-{provider}"
-    await ticket.arrive(runtime.limiter, limit, request)
     try:
-        balance = await runtime.providers[provider].balance()
+        balance = await ticket.send(
+            runtime.limiter, limit, request, runtime.providers[provider].balance
+        )
     except ProviderError as exc:
-        await learn(runtime.limiter, limit, request, exc)
         log.warning("%s: balance not read: %s", provider, exc)
         return None, f"{exc.kind}: {exc.message}"
-    await learn(runtime.limiter, limit, request, None)
     return balance, None
 
 

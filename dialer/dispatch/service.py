@@ -96,10 +96,9 @@ def not_sent_delay_s(exc: NotSent) -> float:
     return 15.0
 
 
-def _outside_its_window(notification: Notification, now: datetime) -> bool:
+def _outside_its_window(notification: Notification, policy: RetryPolicy, now: datetime) -> bool:
     """A notification with its own calling window (a reminder, say) that is closed now: moved
     to its opening, or expired, as its policy says. (A campaign's contacts keep its schedule.)"""
-    policy = RetryPolicy.model_validate(notification.policy)
     if notification.campaign_id is not None or window_of(policy) is None:
         return False
     zones = person_zones(notification.to_number, notification.timezone)
@@ -139,12 +138,12 @@ async def claim_for_dialing(
             return None
     if await campaign_gate(session, notification, now) is not None:
         return None
-    if _outside_its_window(notification, now):
+    policy = RetryPolicy.model_validate(notification.policy)
+    if _outside_its_window(notification, policy, now):
         return None
     if await account_at_live_cap(session, settings, notification):
         notification.due_at = now + timedelta(seconds=CAP_WAIT_S)
         return None
-    policy = RetryPolicy.model_validate(notification.policy)
     if notification.on_fallback:
         if not notification.fallback_text:
             move_notification(notification, N.failed)

@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -128,7 +129,8 @@ async def create_notification(
         raise FieldError("participants", "a conference rings each person once: numbers repeat")
     from_number = normalise_sender(data.channel, data.provider, data.from_, default_region)
     when, expires = send_at or data.send_at, expires_at or data.expires_at
-    plan = _plan(data, to_number, when, expires, "appointment_at" if send_at else "send_at")
+    field = "appointment_at" if send_at else "send_at"
+    plan = _plan(data.policy, to_number, data.timezone, when, expires, field)
     fingerprint = request_hash(data)
     if idempotency_key is not None and api_key_id is not None:
         existing = await find_by_idempotency_key(session, api_key_id, idempotency_key)
@@ -171,23 +173,28 @@ async def create_notification(
 
 
 def _plan(
-    data: NotificationCreate,
+    policy: RetryPolicy,
     to_number: str,
+    timezone: str | None,
     when: datetime | None,
     expires: datetime | None,
     field: str,
 ) -> Plan:
-    """When the notification goes, by its send time and calling window, in the person's zone."""
-    policy: RetryPolicy = data.policy
+    """When a notification goes, by its send time (`field` in the request) and its calling
+    window, in the person's zone."""
     now = utcnow()
     if when is None and window_of(policy) is None:
         return Plan(now)
-    zones = person_zones(to_number, data.timezone)
+    zones = person_zones(to_number, timezone)
+    due = _local(when, zones, field) if when is not None else now
+    return plan_send(max(due, now), policy, zones, expires)
+
+
+def _local(moment: datetime, zones: tuple[ZoneInfo, ...], field: str) -> datetime:
     try:
-        due = local_instant(when, zones) if when is not None else now
+        return local_instant(moment, zones)
     except ValueError as exc:
         raise FieldError(field, f"{exc}: give timezone") from exc
-    return plan_send(max(due, now), policy, zones, expires)
 
 
 def suppress(notification: Notification) -> None:
@@ -234,11 +241,9 @@ async def create_reminders(
     """One notification per offset before the appointment, none sent at or after it; one whose
     time has already passed is made expired, so the answer accounts for every offset asked."""
     to_number = _number("to", data.to, default_region)
-    zones = person_zones(to_number, data.timezone)
-    try:
-        appointment = local_instant(data.appointment_at, zones)
-    except ValueError as exc:
-        raise FieldError("appointment_at", f"{exc}: give timezone") from exc
+    appointment = _local(
+        data.appointment_at, person_zones(to_number, data.timezone), "appointment_at"
+    )
     deadline = min(appointment, data.expires_at) if data.expires_at else appointment
     now = utcnow()
     made = []
@@ -275,12 +280,8 @@ async def reschedule_notification(
             f"dialled {notification.attempts_made} times cannot be rescheduled"
         )
     policy = RetryPolicy.model_validate(notification.policy)
-    zones = person_zones(notification.to_number, notification.timezone)
-    try:
-        due = local_instant(send_at, zones)
-    except ValueError as exc:
-        raise FieldError("send_at", f"{exc}: give timezone") from exc
-    plan = plan_send(max(due, utcnow()), policy, zones, notification.expires_at)
+    number, zone = notification.to_number, notification.timezone
+    plan = _plan(policy, number, zone, send_at, notification.expires_at, "send_at")
     notification.due_at = plan.due_at
     if plan.expired is not None:
         move_notification(notification, NotificationStatus.expired)

@@ -10,8 +10,8 @@ from typing import Any, Literal, TypeVar
 
 from redis.asyncio import Redis
 
-from dialer.pacing.service import Ticket, account_id, account_limit, learn, take_slot
-from dialer.providers.base import Locked, ProviderError, RateLimited
+from dialer.pacing.service import Ticket, account_id, account_limit, take_slot
+from dialer.providers.base import Locked, RateLimited
 from dialer.providers.voxology import VoxologyProvider
 from dialer.runtime import Runtime
 
@@ -84,14 +84,7 @@ async def _paced(runtime: Runtime, request: Callable[[], Awaitable[T]]) -> T:
     found = await take_slot(runtime.limiter, [limit], runtime.settings.pacing_max_wait_s, must=True)
     assert isinstance(found, Ticket)
     name = f"provisioning-{random.getrandbits(64):x}"
-    await found.arrive(runtime.limiter, limit, name)
-    try:
-        result = await request()
-    except ProviderError as exc:
-        await learn(runtime.limiter, limit, name, exc)
-        raise
-    await learn(runtime.limiter, limit, name, None)
-    return result
+    return await found.send(runtime.limiter, limit, name, request)
 
 
 class NotConfigured(Exception):

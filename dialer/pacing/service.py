@@ -6,8 +6,9 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from dialer.config import Settings
 from dialer.models import Channel
@@ -29,6 +30,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Kind = Literal["calls", "sms", "status", "provisioning"]
+T = TypeVar("T")
 
 
 def kind_of(channel: Channel, *, on_fallback: bool = False) -> Kind:
@@ -73,6 +75,20 @@ class Ticket:
     """A reserved slot: send at `at` (this process's monotonic clock), not before."""
 
     at: float
+
+    async def send(
+        self, limiter: Limiter, limit: Limit, request: str, call: Callable[[], Awaitable[T]]
+    ) -> T:
+        """Make `call` at the slot, once the window has room, and tell the limit how the
+        provider answered; a provider's error is raised again after that."""
+        await self.arrive(limiter, limit, request)
+        try:
+            result = await call()
+        except ProviderError as exc:
+            await learn(limiter, limit, request, exc)
+            raise
+        await learn(limiter, limit, request, None)
+        return result
 
     async def arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
         """Wait for the slot, then until the provider's window has room."""

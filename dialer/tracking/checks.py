@@ -7,7 +7,7 @@ from datetime import timedelta
 from dialer.db import session_scope
 from dialer.lifecycle import FINAL_ATTEMPT, move_attempt
 from dialer.models import AttemptStatus, Outcome, channel_of, utcnow
-from dialer.pacing.service import Ticket, account_limit, learn, take_slot
+from dialer.pacing.service import Ticket, account_limit, take_slot
 from dialer.providers.base import ConferenceProvider, Provider, ProviderError, StatusReport
 from dialer.runtime import Runtime
 from dialer.tracking.service import (
@@ -63,15 +63,16 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
     ticket = await take_slot(runtime.limiter, [limit], settings.pacing_max_wait_s)
     if not isinstance(ticket, Ticket):
         return "paced"  # next_check_at is pushed back already: the hopper asks again
-    await ticket.arrive(runtime.limiter, limit, f"check-{attempt_id}")
     try:
-        status: StatusReport | None = await _read_status(
-            provider, provider_id, conference_id, is_voice=is_voice
+        status: StatusReport | None = await ticket.send(
+            runtime.limiter,
+            limit,
+            f"check-{attempt_id}",
+            lambda: _read_status(provider, provider_id, conference_id, is_voice=is_voice),
         )
         failure = None
     except ProviderError as exc:
         status, failure = None, exc
-    await learn(runtime.limiter, limit, f"check-{attempt_id}", failure)
     async with session_scope(runtime.sessions) as session:
         loaded = await load_for_update(session, attempt_id)
         assert loaded is not None
