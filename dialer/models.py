@@ -288,6 +288,9 @@ class Attempt(SQLModel, table=True):
     conference_id: str | None = Field(default=None, max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When its request was cleared to leave. Unset, the request certainly never left: whoever
+    # sets it first (the dial, or the sweeper taking the attempt back) decides which.
+    sent_at: datetime | None = _ts(nullable=True)
     started_at: datetime | None = _ts(nullable=True)
     ended_at: datetime | None = _ts(nullable=True)
     next_check_at: datetime | None = _ts(nullable=True)

@@ -1,7 +1,9 @@
 """Place one call for one due notification, without ever ringing a person twice by accident.
 
-The attempt is committed as `dialing` before the provider POST, our attempt id rides along in the
-call's tags and callback URL, and a job that runs again finds the notification no longer queued.
+The attempt is committed as `dialing` before the slot wait, so a job that runs again finds the
+notification no longer queued; it is cleared to leave by one more write just before the POST
+(dialer.dispatch.fence), so a job that dies before then leaves an attempt that is taken back, not
+a guess. Our attempt id rides along in the call's tags and callback URL.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import cast
 
+from redis.exceptions import RedisError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -18,47 +21,45 @@ from dialer.campaigns.credit import out_of_credit
 from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
 from dialer.config import Settings
 from dialer.db import session_scope
+from dialer.dispatch.answers import (
+    NeverSent,
+    Placed,
+    Request,
+    record_placed,
+    record_provider_error,
+)
+from dialer.dispatch.fence import mark_sent
 from dialer.dispatch.pacing import account_at_live_cap, dial_limits, slot_for
-from dialer.lifecycle import FINAL_ATTEMPT, RetryPolicy, move_attempt, move_notification
+from dialer.lifecycle import RetryPolicy, move_notification
 from dialer.models import (
     Attempt,
     AttemptStatus,
     Channel,
     Notification,
     NotificationStatus,
-    Outcome,
     channel_of,
     utcnow,
 )
 from dialer.notifications.service import suppress
 from dialer.notifications.timing import person_zones, plan_send, window_of
 from dialer.optouts.service import is_blocked, scopes_for
+from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Paced, Ticket, kind_of, learn
 from dialer.providers.base import (
     Ambiguous,
-    AuthFailed,
     CallRequest,
     ConferenceProvider,
     ConferenceRequest,
     InsufficientCredit,
     NotSent,
-    PlacedCall,
-    PlacedConference,
-    PlacedMessage,
     Provider,
     ProviderError,
     Rejected,
     SmsRequest,
-    Transient,
 )
 from dialer.runtime import Runtime
 from dialer.security import callback_token
-from dialer.tracking.service import (
-    finish_attempt,
-    load_for_update,
-    mark_live,
-    settle_conference,
-)
+from dialer.tracking.service import load_for_update, settle_conference
 
 __all__ = [
     "build_request",
@@ -66,9 +67,6 @@ __all__ = [
     "callback_url",
     "claim_for_dialing",
     "dial_notification",
-    "not_sent_delay_s",
-    "record_placed",
-    "record_provider_error",
     "send",
 ]
 
@@ -76,24 +74,6 @@ log = logging.getLogger(__name__)
 
 A = AttemptStatus
 N = NotificationStatus
-
-# How long a notification waits after the provider certainly did not act, when the provider
-# names no wait itself. Credit and credentials need a person; a network blip does not.
-_NOT_SENT_DELAY_S: dict[type[NotSent], float] = {
-    InsufficientCredit: 300.0,
-    AuthFailed: 300.0,
-    Transient: 15.0,
-}
-_CREDIT_PAUSED_DELAY_S = 5.0
-
-
-def not_sent_delay_s(exc: NotSent) -> float:
-    if exc.retry_after:
-        return exc.retry_after
-    for cls, delay in _NOT_SENT_DELAY_S.items():
-        if isinstance(exc, cls):
-            return delay
-    return 15.0
 
 
 def _outside_its_window(notification: Notification, policy: RetryPolicy, now: datetime) -> bool:
@@ -189,10 +169,6 @@ def callback_url(settings: Settings, notification: Notification, attempt: Attemp
     return f"{base}/v1/callbacks/{attempt.provider}/{kind}/{attempt.id}/{token}"
 
 
-Request = CallRequest | SmsRequest | ConferenceRequest
-Placed = PlacedCall | PlacedMessage | PlacedConference
-
-
 def build_requests(
     settings: Settings, notification: Notification, attempts: list[Attempt]
 ) -> list[tuple[list[Attempt], Request]]:
@@ -252,75 +228,6 @@ async def send(provider: Provider, request: Request) -> Placed:
     return await provider.place_call(request)
 
 
-def record_placed(
-    notification: Notification,
-    attempt: Attempt,
-    placed: Placed,
-    now: datetime,
-    poll_interval_s: float,
-) -> None:
-    if isinstance(placed, PlacedConference):
-        attempt.conference_id = placed.conference_id
-        provider_id = placed.calls.get(attempt.recipient or "")
-        if provider_id is None:
-            # Without its call id this leg cannot be followed; the deadline will close it.
-            attempt.error = f"conference {placed.conference_id} named no call for this participant"
-            return
-    else:
-        provider_id = placed.provider_id
-    if attempt.provider_id is None:
-        attempt.provider_id = provider_id
-    if isinstance(placed, PlacedMessage):
-        attempt.parts = placed.parts
-    # A callback may have been faster than this answer and finished the attempt already.
-    if attempt.status not in FINAL_ATTEMPT:
-        mark_live(notification, attempt, now, poll_interval_s)
-
-
-def record_provider_error(
-    notification: Notification,
-    attempt: Attempt,
-    exc: ProviderError,
-    now: datetime,
-    poll_interval_s: float,
-    *,
-    alone: bool = True,
-) -> None:
-    """`alone`: no other attempt of this round can have rung anyone, so a request that was
-    certainly not sent puts the whole notification back in the queue."""
-    description = f"{exc.kind}: {exc.message}"
-    notification.last_error = description
-    # `reconciling` too: a slow wait for the slot can outlast ambiguous_after_s, and the check
-    # that then marks the attempt lost must not outrank the provider's own "not sent".
-    if attempt.status not in (A.dialing, A.reconciling):
-        return
-    attempt.provider_status = f"HTTP {exc.status_code}" if exc.status_code else exc.kind
-    requeue = alone and notification.status is N.dialing
-    if isinstance(exc, NotSent) and (requeue or notification.status is N.queued):
-        move_attempt(attempt, A.not_sent)
-        attempt.error = description
-        attempt.next_check_at = None
-        if requeue:  # once for all of a round's attempts
-            notification.attempts_made -= 1
-            move_notification(notification, N.queued)
-            delay = not_sent_delay_s(exc)
-            if isinstance(exc, InsufficientCredit) and notification.campaign_id is not None:
-                # Its campaign is paused for credit (dialer.campaigns.credit) and holds it;
-                # when the balance is back, it goes with the rest.
-                delay = _CREDIT_PAUSED_DELAY_S
-            notification.due_at = now + timedelta(seconds=delay)
-    elif isinstance(exc, NotSent):
-        # Another participant may be ringing: this one cannot be sent again on its own.
-        finish_attempt(notification, attempt, Outcome.failed, now, error=f"not sent: {description}")
-    elif isinstance(exc, Ambiguous):
-        if attempt.status is A.dialing:
-            move_attempt(attempt, A.reconciling)
-        attempt.error = description
-        attempt.next_check_at = now + timedelta(seconds=poll_interval_s)
-    else:
-        finish_attempt(notification, attempt, Outcome.rejected, now, error=description)
-
-
 async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     """One dial for one notification if it is due; returns what happened, for the job log."""
     settings = runtime.settings
@@ -343,9 +250,7 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     ticket = await slot_for(runtime, limits)
     if not isinstance(ticket, Ticket):
         paced = Paced(f"no slot under {limits[0].name} for {ticket:.1f} s", retry_after=ticket)
-        async with session_scope(runtime.sessions) as session:
-            for attempt, notification in await _reload(session, [a.id for a in attempts if a.id]):
-                record_provider_error(notification, attempt, paced, utcnow(), 0.0)
+        await _record_error(runtime, [a.id for a in attempts if a.id], paced, alone=True)
         return "paced"
     results: list[str] = []
     stopped: NotSent | None = None
@@ -358,36 +263,70 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
             if results:  # a later request of the round: committed, so it waits its turn
                 ticket = cast(Ticket, await slot_for(runtime, limits[:1], must=True))
             await ticket.arrive(runtime.limiter, limits[0], request_id)
+            if not await _clear_to_leave(runtime, attempt_ids):
+                await _tell_limiter(runtime, limits[0], request_id, NeverSent("taken back"))
+                results.append("taken back")
+                continue
             placed = await send(provider, request)
-            await learn(runtime.limiter, limits[0], request_id, None)
         except ProviderError as exc:
             log.info("attempts %s: %s", attempt_ids, exc.kind)
+            await _record_error(runtime, attempt_ids, exc, alone=not maybe_rang)
             if stopped is None:
-                await learn(runtime.limiter, limits[0], request_id, exc)
-            if isinstance(exc, NotSent) and not maybe_rang:
-                stopped = exc  # nobody rang: the rest of the round waits with this one
-            async with session_scope(runtime.sessions) as session:
-                for attempt, notification in await _reload(session, attempt_ids):
-                    record_provider_error(
-                        notification,
-                        attempt,
-                        exc,
-                        utcnow(),
-                        settings.poll_interval_s,
-                        alone=not maybe_rang,
-                    )
-                await settle_conference(session, notification, utcnow())
+                await _tell_limiter(runtime, limits[0], request_id, exc)
             if isinstance(exc, InsufficientCredit):
                 await out_of_credit(runtime, provider.name, kind, exc)
+            if isinstance(exc, NotSent) and not maybe_rang:
+                stopped = exc  # nobody rang: the rest of the round waits with this one
             maybe_rang = maybe_rang or isinstance(exc, Ambiguous)
             results.append(exc.kind)
             continue
         async with session_scope(runtime.sessions) as session:
             for attempt, notification in await _reload(session, attempt_ids):
                 record_placed(notification, attempt, placed, utcnow(), settings.poll_interval_s)
+        await _tell_limiter(runtime, limits[0], request_id, None)
         maybe_rang = True
         results.append("placed")
     return ", ".join(dict.fromkeys(results))
+
+
+class _TakenBack(Exception):
+    pass
+
+
+async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:
+    """The fence (dialer.dispatch.fence): from here on the request may have left."""
+    try:
+        async with session_scope(runtime.sessions) as session:
+            ambiguous_after_s = runtime.settings.ambiguous_after_s
+            if not await mark_sent(session, attempt_ids, utcnow(), ambiguous_after_s):
+                raise _TakenBack  # some were, so none of them goes
+    except _TakenBack:
+        return False
+    return True
+
+
+async def _record_error(
+    runtime: Runtime, attempt_ids: list[int], exc: ProviderError, *, alone: bool
+) -> None:
+    async with session_scope(runtime.sessions) as session:
+        notification = None
+        for attempt, notification in await _reload(session, attempt_ids):
+            record_provider_error(
+                notification, attempt, exc, utcnow(), runtime.settings.poll_interval_s, alone=alone
+            )
+        if notification is not None:
+            await settle_conference(session, notification, utcnow())
+
+
+async def _tell_limiter(
+    runtime: Runtime, limit: Limit, request_id: str, error: ProviderError | None
+) -> None:
+    """After the answer is written: a Redis that is down costs the limiter one lesson, never
+    the record of a call that was placed."""
+    try:
+        await learn(runtime.limiter, limit, request_id, error)
+    except RedisError as exc:
+        log.warning("%s: the limiter did not hear of %s: %s", limit.name, request_id, exc)
 
 
 async def _reload(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dialer.db import session_scope
+from dialer.dispatch.fence import take_back
 from dialer.lifecycle import FINAL_ATTEMPT, move_attempt
 from dialer.models import AttemptStatus, Outcome, channel_of, utcnow
 from dialer.pacing.service import Ticket, account_limit, take_slot
@@ -49,6 +50,8 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
             )
             await settle_conference(session, notification, now)
             return "gave up"
+        if plan.action == "take_back":
+            return f"took back {await take_back(session, notification, now, poll.total_seconds())}"
         attempt.next_check_at = now + poll
         if plan.action == "reconcile":
             move_attempt(attempt, AttemptStatus.reconciling)

@@ -200,7 +200,7 @@ async def apply_report(
 class CheckPlan:
     """What a status check does with an open attempt: ask the provider, wait, or give up."""
 
-    action: str  # "ask" | "reconcile" | "wait" | "give_up" | "none"
+    action: str  # "ask" | "take_back" | "reconcile" | "wait" | "give_up" | "none"
 
 
 def plan_check(
@@ -216,6 +216,10 @@ def plan_check(
         # The provider knows the call: its word comes before any deadline of ours.
         return CheckPlan("ask")
     age = (now - attempt.created_at).total_seconds()
+    if attempt.status is A.dialing and attempt.sent_at is None:
+        # Its request was never cleared to leave: once its job has had time enough, nobody
+        # was rung, however late it is, and the attempt is taken back (dialer.dispatch.fence).
+        return CheckPlan("take_back" if age >= ambiguous_after_s else "wait")
     if age >= reconcile_deadline_s:
         return CheckPlan("give_up")
     if attempt.status is A.dialing:

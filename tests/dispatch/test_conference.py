@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from dialer.dispatch.service import dial_notification, record_provider_error
+from dialer.dispatch.answers import record_provider_error
+from dialer.dispatch.service import dial_notification
 from dialer.models import Attempt, AttemptStatus, Channel, Notification, NotificationStatus, utcnow
 from dialer.providers.base import RateLimited
 from dialer.sandbox.voxology_calls import VoxologyCall

@@ -9,7 +9,8 @@ from typing import Any
 from sqlmodel import select
 
 from dialer.db import session_scope
-from dialer.dispatch.service import dial_notification, record_provider_error
+from dialer.dispatch.answers import record_provider_error
+from dialer.dispatch.service import dial_notification
 from dialer.models import Attempt, AttemptStatus, Channel, Notification, NotificationStatus, utcnow
 from dialer.providers.base import RateLimited
 from tests.support import Harness, wait_for

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from dialer.db import session_scope
+from dialer.dispatch.fence import mark_sent
 from dialer.dispatch.service import claim_for_dialing, dial_notification
-from dialer.models import Attempt, utcnow
+from dialer.models import Attempt, AttemptStatus, utcnow
 from dialer.serve import running_worker
 from dialer.tracking.checks import check_attempt
 from tests.support import Harness
@@ -27,8 +28,9 @@ async def test_with_every_callback_lost_polling_still_finishes_each_call(harness
     assert all(not call.callback_deliveries for call in harness.sandbox.calls.values())
 
 
-async def _orphan_dialing_attempt(harness: Harness) -> int:
-    """The state a worker leaves when it dies after committing `dialing`, before any answer."""
+async def _orphan_dialing_attempt(harness: Harness, *, cleared: bool = True) -> int:
+    """The state a worker leaves when it dies after committing `dialing`, before any answer:
+    `cleared`, after the fence (its request may have left), else before it."""
     body = await harness.notify("+819012345670")
     async with session_scope(harness.runtime.sessions) as session:
         claimed = await claim_for_dialing(session, body["id"], utcnow(), harness.settings)
@@ -36,6 +38,9 @@ async def _orphan_dialing_attempt(harness: Harness) -> int:
         [attempt] = claimed[1]
         attempt_id = attempt.id
     assert attempt_id is not None
+    if cleared:
+        async with session_scope(harness.runtime.sessions) as session:
+            assert await mark_sent(session, [attempt_id], utcnow(), 120.0)
     return attempt_id
 
 
@@ -66,6 +71,45 @@ async def test_a_dialing_attempt_is_reconciled_then_closed_unknown_never_rediall
     assert read["outcome"] == "unknown"
     assert read["attempts"][0]["error"] == "no final status from the provider before the deadline"
     assert harness.sandbox.calls == {}
+
+
+async def test_an_attempt_never_cleared_to_leave_is_taken_back_and_dialled_once(
+    harness: Harness,
+) -> None:
+    attempt_id = await _orphan_dialing_attempt(harness, cleared=False)
+    assert await check_attempt(harness.runtime, attempt_id) == "wait"
+    await _age(harness, attempt_id, harness.settings.ambiguous_after_s)
+    assert await check_attempt(harness.runtime, attempt_id) == "took back 1"
+    assert await check_attempt(harness.runtime, attempt_id) == "already final"
+    async with session_scope(harness.runtime.sessions) as session:
+        # The job, had it lived, now finds its attempt taken back and sends nothing.
+        assert not await mark_sent(session, [attempt_id], utcnow(), 120.0)
+        attempt = await session.get(Attempt, attempt_id)
+        assert attempt is not None
+        assert attempt.status is AttemptStatus.not_sent
+        assert attempt.sent_at is None
+        notification_id = attempt.notification_id
+    read = await harness.read(notification_id)
+    assert read["status"] == "queued"
+    assert read["attempts_made"] == 0
+    assert read["attempts"][0]["provider_status"] == "NeverSent"
+    assert harness.sandbox.calls == {}
+    async with running_worker(harness.settings, harness.redis_url):
+        final = await harness.wait_final(notification_id, within=30)
+    assert final["outcome"] == "answered"
+    assert final["attempts_made"] == 1
+    assert [a["status"] for a in final["attempts"]] == ["not_sent", "finished"]
+    assert len(harness.sandbox.calls) == 1
+
+
+async def test_an_attempt_cleared_to_leave_is_never_taken_back(harness: Harness) -> None:
+    attempt_id = await _orphan_dialing_attempt(harness, cleared=True)
+    await _age(harness, attempt_id, harness.settings.reconcile_deadline_s * 2)
+    assert await check_attempt(harness.runtime, attempt_id) == "gave up"
+    async with session_scope(harness.runtime.sessions) as session:
+        attempt = await session.get(Attempt, attempt_id)
+        assert attempt is not None
+        assert attempt.outcome is not None and attempt.outcome.value == "unknown"
 
 
 async def test_a_check_of_an_unknown_attempt_says_so(harness: Harness) -> None:

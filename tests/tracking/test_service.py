@@ -14,22 +14,27 @@ A = AttemptStatus
 
 
 @pytest.mark.parametrize(
-    ("status", "provider_id", "age_s", "action"),
+    ("status", "provider_id", "sent", "age_s", "action"),
     [
-        (A.finished, "c1", 10, "none"),
-        (A.not_sent, None, 10, "none"),
-        (A.in_progress, "c1", 10, "ask"),
-        (A.in_progress, "c1", 99999, "ask"),
-        (A.reconciling, "c1", 99999, "ask"),
-        (A.dialing, None, 10, "wait"),
-        (A.dialing, None, 120, "reconcile"),
-        (A.dialing, None, 3600, "give_up"),
-        (A.reconciling, None, 10, "wait"),
-        (A.reconciling, None, 3599, "wait"),
-        (A.reconciling, None, 3600, "give_up"),
+        (A.finished, "c1", True, 10, "none"),
+        (A.not_sent, None, False, 10, "none"),
+        (A.in_progress, "c1", True, 10, "ask"),
+        (A.in_progress, "c1", True, 99999, "ask"),
+        (A.reconciling, "c1", True, 99999, "ask"),
+        (A.dialing, None, True, 10, "wait"),
+        (A.dialing, None, True, 120, "reconcile"),
+        (A.dialing, None, True, 3600, "give_up"),
+        (A.dialing, None, False, 10, "wait"),
+        (A.dialing, None, False, 120, "take_back"),
+        (A.dialing, None, False, 99999, "take_back"),
+        (A.reconciling, None, True, 10, "wait"),
+        (A.reconciling, None, True, 3599, "wait"),
+        (A.reconciling, None, True, 3600, "give_up"),
     ],
 )
-def test_plan_check(status: A, provider_id: str | None, age_s: float, action: str) -> None:
+def test_plan_check(
+    status: A, provider_id: str | None, sent: bool, age_s: float, action: str
+) -> None:
     attempt = Attempt(
         notification_id=1,
         number=1,
@@ -37,6 +42,7 @@ def test_plan_check(status: A, provider_id: str | None, age_s: float, action: st
         status=status,
         provider_id=provider_id,
         created_at=NOW - timedelta(seconds=age_s),
+        sent_at=NOW - timedelta(seconds=age_s) if sent else None,
     )
     plan = plan_check(attempt, NOW, ambiguous_after_s=120, reconcile_deadline_s=3600)
     assert plan.action == action

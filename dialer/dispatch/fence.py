@@ -1,0 +1,72 @@
+"""The line between an attempt written `dialing` and its request leaving.
+
+A dial writes its attempt before it waits for its slot, so a job that runs twice finds the
+contact taken. Whether the request then left is settled by one conditional write just before it
+goes: `sent_at`, set only while the attempt is still `dialing` and unsent. The sweeper takes back
+an attempt whose job died before that write under the same condition, so exactly one of the two
+wins, and an attempt taken back certainly rang nobody: its contact is dialled again, at no cost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import col, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.dispatch.answers import NeverSent, record_provider_error
+from dialer.models import Attempt, AttemptStatus, Notification
+from dialer.tracking.service import settle_conference
+
+__all__ = ["NeverSent", "mark_sent", "take_back"]
+
+A = AttemptStatus
+
+
+async def mark_sent(
+    session: AsyncSession, attempt_ids: list[int], now: datetime, ambiguous_after_s: float
+) -> bool:
+    """Clear one request's attempts to leave, all or none: False if the sweeper took any of
+    them back (the caller rolls back and sends nothing)."""
+    result = await session.exec(
+        update(Attempt)
+        .where(
+            col(Attempt.id).in_(attempt_ids),
+            col(Attempt.status) == A.dialing,
+            col(Attempt.sent_at).is_(None),
+        )
+        .values(
+            sent_at=now,
+            updated_at=now,
+            next_check_at=now + timedelta(seconds=ambiguous_after_s),
+        )
+    )
+    return int(result.rowcount) == len(attempt_ids)
+
+
+async def take_back(
+    session: AsyncSession, notification: Notification, now: datetime, poll_interval_s: float
+) -> int:
+    """Take back every attempt of `notification` still `dialing` and never cleared to leave:
+    its contact waits its turn again, uncounted. (A conference leg whose fellow legs may be
+    ringing cannot be dialled again alone: it fails, as a refused request would.)"""
+    open_attempts = list(
+        (
+            await session.exec(
+                select(Attempt)
+                .where(
+                    Attempt.notification_id == notification.id,
+                    col(Attempt.status).in_([A.dialing, A.reconciling]),
+                )
+                .with_for_update()
+            )
+        ).all()
+    )
+    unsent = [a for a in open_attempts if a.status is A.dialing and a.sent_at is None]
+    alone = not any(a.sent_at is not None for a in open_attempts)
+    reason = NeverSent("its worker stopped before the request was cleared to leave")
+    for attempt in unsent:
+        record_provider_error(notification, attempt, reason, now, poll_interval_s, alone=alone)
+    if unsent:
+        await settle_conference(session, notification, now)
+    return len(unsent)
