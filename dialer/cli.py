@@ -333,6 +333,11 @@ def chaos(
             f"({f.provider_calls:,} calls, {f.webhook_events:,} events, {f.kills} workers "
             f"killed, {f.redis_restarts} Redis restarts, {f.seconds:g} s)"
         )
+        outcomes = ", ".join(f"{n:,} {outcome}" for outcome, n in sorted(f.outcomes.items()))
+        click.echo(
+            f"outcomes: {outcomes}; {f.taken_back:,} attempts taken back unsent "
+            f"(their workers died before the request left) and dialled again"
+        )
     clean = f.final == f.contacts and not (
         f.over_dialled or f.orphan_provider_calls or f.lost_webhooks
     )

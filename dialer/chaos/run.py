@@ -29,9 +29,11 @@ from dialer.lifecycle import FINAL_NOTIFICATION
 from dialer.migrations import upgrade_to_head
 from dialer.models import (
     Attempt,
+    AttemptStatus,
     Campaign,
     CampaignStatus,
     Notification,
+    Outcome,
     WebhookEndpoint,
     WebhookEvent,
 )
@@ -63,6 +65,10 @@ class ChaosFigures:
     webhooks_not_taken: int
     webhooks_not_written: int
     outcomes: dict[str, int]
+    # Attempts whose job died before the fence, taken back and dialled again; and any closed
+    # `unknown` although never cleared to leave (there should be none: those are taken back).
+    taken_back: int
+    unknown_never_sent: int
     all_final_after_s: float | None
     workers: int
     kills: int
@@ -159,6 +165,20 @@ def _tally(
     never_taken = sum(1 for event_id, _, _ in events if str(event_id) not in taken)
     never_written = len(final_ids - told)
     return over, orphans, never_taken, never_written, len(events)
+
+
+def _never_sent(session: Session, campaign_id: int) -> tuple[int, int]:
+    """Attempts taken back unsent, and attempts closed `unknown` that were never sent."""
+    rows = session.exec(
+        select(Attempt.status, Attempt.outcome, Attempt.provider_status)
+        .join(Notification, col(Notification.id) == col(Attempt.notification_id))
+        .where(col(Notification.campaign_id) == campaign_id, col(Attempt.sent_at).is_(None))
+    ).all()
+    taken_back = sum(
+        1 for status, _, raw in rows if status is AttemptStatus.not_sent and raw == "NeverSent"
+    )
+    unknown = sum(1 for _, outcome, _ in rows if outcome is Outcome.unknown)
+    return taken_back, unknown
 
 
 def run_chaos(
@@ -265,6 +285,7 @@ def run_chaos(
                 .where(col(Notification.campaign_id) == campaign_id)
                 .group_by(col(Notification.outcome))
             ).all()
+            taken_back, unknown_never_sent = _never_sent(session, campaign_id)
         engine.dispose()
     return ChaosFigures(
         contacts=total,
@@ -277,6 +298,8 @@ def run_chaos(
         webhooks_not_taken=untaken,
         webhooks_not_written=unwritten,
         outcomes={str(outcome): n for outcome, n in outcomes},
+        taken_back=taken_back,
+        unknown_never_sent=unknown_never_sent,
         all_final_after_s=all_final_after,
         workers=workers,
         kills=kills,

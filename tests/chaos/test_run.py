@@ -18,3 +18,5 @@ def test_a_small_campaign_survives_the_storm() -> None:
     assert f.over_dialled == 0, f
     assert f.orphan_provider_calls == 0, f
     assert f.webhooks_not_written == 0 and f.webhooks_not_taken == 0, f
+    # A worker killed before its request left leaves an attempt taken back, never `unknown`.
+    assert f.unknown_never_sent == 0, f
