@@ -31,6 +31,7 @@ __all__ = [
     "NeverSent",
     "Placed",
     "Request",
+    "Unheard",
     "not_sent_delay_s",
     "record_placed",
     "record_provider_error",
@@ -50,6 +51,13 @@ class NeverSent(NotSent):
     retry_after = 0.0
 
 
+class Unheard(NotSent):
+    """Its answer was lost, and the provider, asked well after its timeout, has no record of
+    it (dialer.tracking.search)."""
+
+    retry_after = 0.0
+
+
 # How long a notification waits after the provider certainly did not act, when the provider
 # names no wait itself. Credit and credentials need a person; a network blip does not.
 _NOT_SENT_DELAY_S: dict[type[NotSent], float] = {
@@ -57,6 +65,7 @@ _NOT_SENT_DELAY_S: dict[type[NotSent], float] = {
     AuthFailed: 300.0,
     Transient: 15.0,
     NeverSent: 0.0,
+    Unheard: 0.0,
 }
 _CREDIT_PAUSED_DELAY_S = 5.0
 

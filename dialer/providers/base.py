@@ -27,6 +27,7 @@ __all__ = [
     "CallRequest",
     "ConferenceProvider",
     "ConferenceRequest",
+    "FindsRequests",
     "InboundMessage",
     "InsufficientCredit",
     "Locked",
@@ -39,6 +40,7 @@ __all__ = [
     "ProviderError",
     "RateLimited",
     "Rejected",
+    "SentRequest",
     "SmsRequest",
     "StatusReport",
     "Transient",
@@ -213,6 +215,30 @@ class Provider(Protocol):
     async def message_status(self, provider_id: str) -> StatusReport: ...
 
     async def balance(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class SentRequest:
+    """A request whose answer never came, as we sent it: what it may be looked up by. The
+    provider acted on it, if at all, between `sent_at` and `until` (the client's timeout)."""
+
+    tag: str
+    session_data: Mapping[str, Any]
+    recipient: str
+    sender: str
+    sent_at: datetime
+    until: datetime
+
+
+@runtime_checkable
+class FindsRequests(Protocol):
+    """A provider that can say whether a request whose answer was lost reached it. Each gives
+    the calls or messages that may be that request: none, it never arrived; one, that is it;
+    more, nobody can tell which."""
+
+    async def find_call(self, sent: SentRequest) -> list[StatusReport]: ...
+
+    async def find_message(self, sent: SentRequest) -> list[StatusReport]: ...
 
 
 @runtime_checkable

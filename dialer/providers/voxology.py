@@ -11,7 +11,7 @@ import asyncio
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +31,7 @@ from dialer.providers.base import (
     ProviderError,
     RateLimited,
     Rejected,
+    SentRequest,
     SmsRequest,
     StatusReport,
     Transient,
@@ -237,6 +238,10 @@ def parse_inbound_message(data: Mapping[str, Any]) -> InboundMessage | None:
         return None
 
 
+# How far the provider's clock and ours may disagree, for searches by time.
+_CLOCK_SKEW = timedelta(seconds=30)
+
+
 def _segment(value: str) -> str:
     """A path segment as the reference writes them: `+` escaped, a call id's `@` kept."""
     return quote(value, safe="@")
@@ -403,8 +408,8 @@ class VoxologyProvider:
 
     async def call_logs(
         self, *, begin: datetime, end: datetime, caller_no: str
-    ) -> list[StatusReport]:
-        """Outbound calls to `caller_no` in [begin, end): how an ambiguous dial is reconciled."""
+    ) -> list[dict[str, Any]]:
+        """Outbound calls to `caller_no` in [begin, end), as logged (live ones too)."""
         answer = await self._request(
             "GET",
             "/History/Logs/Calls",
@@ -416,7 +421,47 @@ class VoxologyProvider:
                 "type": "voice",
             },
         )
-        return [parse_call(log) for log in answer.get("logs", [])]
+        return list(answer.get("logs", []))
+
+    async def find_call(self, sent: SentRequest) -> list[StatusReport]:
+        """LiveCalls carry our session data, so a live call is found for certain. The call
+        logs do not (the reference lists none): an ended call is one to the same person from
+        the same caller ID that started while the request could have been acted on."""
+        ours = sent.session_data.get("attempt_id")
+        live = await self._request("GET", "/LiveCalls", params={"filter_on_nos": sent.recipient})
+        strangers: set[str] = set()
+        for call in live.get("calls", []):
+            if (call.get("session_data") or {}).get("attempt_id") == ours:
+                return [parse_call(call)]
+            strangers.add(str(call.get("id")))
+        logs = await self.call_logs(
+            begin=sent.sent_at - _CLOCK_SKEW, end=sent.until + _CLOCK_SKEW, caller_no=sent.recipient
+        )
+        found = []
+        for log in logs:
+            data = log.get("session_data")
+            if data and data.get("attempt_id") == ours:
+                return [parse_call(log)]
+            if data or str(log.get("call_id")) in strangers or log.get("api_no") != sent.sender:
+                continue
+            found.append(parse_call(log))
+        return found
+
+    async def find_message(self, sent: SentRequest) -> list[StatusReport]:
+        """Our tag is the message's `external_id`, which the message list filters on."""
+        answer = await self._request(
+            "GET",
+            "/Messages",
+            params={
+                "external_id": sent.tag,
+                "direction": "outbound",
+                "begin_date": (sent.sent_at - _CLOCK_SKEW).isoformat(),
+                "end_date": (sent.until + _CLOCK_SKEW).isoformat(),
+            },
+        )
+        return [
+            parse_message(m) for m in answer.get("messages", []) if m.get("external_id") == sent.tag
+        ]
 
     async def balance(self) -> float:
         if not self._basic_auth:

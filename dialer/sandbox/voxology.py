@@ -224,6 +224,13 @@ def voxology_router(
         full = sms.as_json()
         return JSONResponse({k: full[k] for k in keys})
 
+    @router.get("/Messages")
+    async def list_messages(request: Request, external_id: str | None = None) -> Response:
+        if not app_key_ok(request):
+            return voxology_error(401, 401001, "Failed Authentication")
+        found = [m.as_json() for m in messages.values() if external_id in (None, m.external_id)]
+        return JSONResponse({"messages": found[:1000], "is_truncated": len(found) > 1000})
+
     @router.get("/Messages/{message_id}")
     async def get_message(message_id: str, request: Request) -> Response:
         if not app_key_ok(request):

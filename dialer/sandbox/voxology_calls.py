@@ -15,7 +15,7 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -38,6 +38,9 @@ _KEYS = {"1": "1", "9": "9"}
 # Provider seconds each step takes, before the time scale.
 RING_S, SPEAK_S, BEEP_S, CONFERENCE_S = 4.0, 2.0, 3.0, 10.0
 _MAX_JUMPS = 20
+
+
+_HOUR = timedelta(hours=1)
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -318,6 +321,53 @@ def voxology_calls_router(
                 "inbound_api": "CallFlows",
             },
             status_code=201,
+        )
+
+    @router.get("/LiveCalls")
+    async def live_calls(request: Request, filter_on_nos: str = "") -> Response:
+        if not key_ok(request):
+            return voxology_error(401, 401001, "Failed Authentication")
+        wanted = {n.strip() for n in filter_on_nos.split(",") if n.strip()}
+        live = [
+            call.as_live()
+            for call in calls.values()
+            if call.end_time is None and (not wanted or call.no in wanted)
+        ]
+        return JSONResponse({"calls": live, "total_calls": len(live)})
+
+    @router.get("/History/Logs/Calls")
+    async def list_call_logs(
+        request: Request,
+        begin_date: str | None = None,
+        end_date: str | None = None,
+        caller_no: str | None = None,
+        api_no: str | None = None,
+    ) -> Response:
+        if not key_ok(request):
+            return voxology_error(401, 401001, "Failed Authentication")
+        now = datetime.now(UTC)
+        try:
+            begin = datetime.fromisoformat(begin_date) if begin_date else now - _HOUR
+            end = datetime.fromisoformat(end_date) if end_date else now
+        except ValueError:
+            return voxology_error(400, 400001, "Validation Error: begin_date, end_date")
+        found = [
+            call
+            for call in calls.values()
+            if begin <= call.start_time < end
+            and caller_no in (None, call.no)
+            and api_no in (None, call.caller_id_no)
+        ]
+        # The reference lists no session_data in the logs: matching them is by number and time.
+        logs = [{k: v for k, v in c.as_log().items() if k != "session_data"} for c in found]
+        return JSONResponse(
+            {
+                "begin_date": _iso(begin),
+                "end_date": _iso(end),
+                "logs": logs,
+                "is_truncated": False,
+                "next_block_uri": None,
+            }
         )
 
     @router.get("/LiveCalls/{call_id}")

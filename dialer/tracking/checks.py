@@ -8,9 +8,18 @@ from dialer.db import session_scope
 from dialer.dispatch.fence import take_back
 from dialer.lifecycle import FINAL_ATTEMPT, move_attempt
 from dialer.models import AttemptStatus, Outcome, channel_of, utcnow
+from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Ticket, account_limit, take_slot
-from dialer.providers.base import ConferenceProvider, Provider, ProviderError, StatusReport
+from dialer.providers.base import (
+    ConferenceProvider,
+    FindsRequests,
+    Provider,
+    ProviderError,
+    SentRequest,
+    StatusReport,
+)
 from dialer.runtime import Runtime
+from dialer.tracking.search import apply_search, search, sent_request
 from dialer.tracking.service import (
     apply_report,
     finish_attempt,
@@ -56,16 +65,19 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
         if plan.action == "reconcile":
             move_attempt(attempt, AttemptStatus.reconciling)
             attempt.error = "worker lost during the provider request; awaiting the provider's word"
-        if plan.action != "ask":
-            return plan.action
-        provider_id, conference_id = attempt.provider_id, attempt.conference_id
         provider = runtime.providers[attempt.provider]
         is_voice = channel_of(notification, attempt).is_voice
-    assert provider_id is not None
+        sent = sent_request(settings, notification, attempt, now)
+        if plan.action != "ask" and (sent is None or not isinstance(provider, FindsRequests)):
+            return plan.action
+        provider_id, conference_id = attempt.provider_id, attempt.conference_id
     limit = account_limit(settings, provider.name, "status")
     ticket = await take_slot(runtime.limiter, [limit], settings.pacing_max_wait_s)
     if not isinstance(ticket, Ticket):
         return "paced"  # next_check_at is pushed back already: the hopper asks again
+    if provider_id is None:
+        assert sent is not None
+        return await _search(runtime, attempt_id, provider, sent, ticket, limit, is_voice=is_voice)
     try:
         status: StatusReport | None = await ticket.send(
             runtime.limiter,
@@ -104,6 +116,36 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
             await settle_conference(session, notification, now)
         # On a failed status read, next_check_at is already pushed back: the hopper asks again.
         return result
+
+
+async def _search(
+    runtime: Runtime,
+    attempt_id: int,
+    provider: Provider,
+    sent: SentRequest,
+    ticket: Ticket,
+    limit: Limit,
+    *,
+    is_voice: bool,
+) -> str:
+    """Ask the provider for a request whose answer was lost (dialer.tracking.search)."""
+    try:
+        found = await ticket.send(
+            runtime.limiter,
+            limit,
+            f"search-{attempt_id}",
+            lambda: search(provider, sent, is_voice=is_voice),
+        )
+    except ProviderError as exc:
+        return exc.kind  # next_check_at is pushed back already: the hopper asks again
+    assert found is not None
+    async with session_scope(runtime.sessions) as session:
+        loaded = await load_for_update(session, attempt_id)
+        assert loaded is not None
+        attempt, notification = loaded
+        return await apply_search(
+            session, notification, attempt, sent, found, utcnow(), runtime.settings
+        )
 
 
 async def _read_status(

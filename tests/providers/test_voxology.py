@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from dialer.providers.base import (
     ProviderError,
     RateLimited,
     Rejected,
+    SentRequest,
     SmsRequest,
     Transient,
 )
@@ -133,6 +134,68 @@ async def test_an_ended_call_is_read_from_its_log_once_it_leaves_live_calls() ->
     report = await _provider(handler).call_status("123456@789")
     assert paths == ["/v1/LiveCalls/123456@789", "/v1/History/Logs/Calls/123456@789"]
     assert (report.outcome, report.duration_s, report.cost) == (Outcome.answered, 12, 0.1)
+
+
+def _lost(**fields: Any) -> SentRequest:
+    at = datetime(2016, 9, 19, 18, 0, 0, tzinfo=UTC)
+    return SentRequest(
+        **{
+            "tag": "attempt-7",
+            "session_data": {"attempt_id": 7, "token": "t"},
+            "recipient": "+17145551212",
+            "sender": "+19495551212",
+            "sent_at": at,
+            "until": at + timedelta(seconds=10),
+            **fields,
+        }
+    )
+
+
+async def test_a_lost_call_is_found_live_by_its_session_data_before_any_log_is_read() -> None:
+    live = {**example("live_call_response"), "session_data": {"attempt_id": 7}}
+    stranger = {**live, "id": "1@1", "session_data": {"attempt_id": 8}}
+    handler, seen = _recording(200, {"calls": [stranger, live]})
+    [found] = await _provider(handler).find_call(_lost())
+    assert found.provider_id == live["id"]
+    assert [r.url.path for r in seen] == ["/v1/LiveCalls"]
+    assert seen[0].url.params["filter_on_nos"] == "+17145551212"
+
+
+async def test_an_ended_call_is_matched_in_the_logs_by_number_caller_id_and_time() -> None:
+    log = example("call_logs_response")["logs"][0]
+    other_caller_id = {**log, "call_id": "2@2", "api_no": "+15555550100"}
+    still_live = {**log, "call_id": "3@3"}
+    requests: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        if request.url.path.endswith("/LiveCalls"):
+            live = {**example("live_call_response"), "id": "3@3", "session_data": None}
+            return httpx.Response(200, json={"calls": [live]})
+        return httpx.Response(200, json={"logs": [log, other_caller_id, still_live]})
+
+    [found] = await _provider(handler).find_call(_lost())
+    assert found.provider_id == log["call_id"]
+    params = requests[1].url.params
+    assert (params["caller_no"], params["direction"]) == ("+17145551212", "outbound")
+    assert params["begin_date"] == "2016-09-19T17:59:30+00:00"
+    assert params["end_date"] == "2016-09-19T18:00:40+00:00"
+
+
+async def test_no_live_call_and_no_log_means_the_provider_has_none() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        key = "calls" if request.url.path.endswith("/LiveCalls") else "logs"
+        return httpx.Response(200, json={key: []})
+
+    assert await _provider(handler).find_call(_lost()) == []
+
+
+async def test_a_lost_message_is_found_by_our_tag_as_its_external_id() -> None:
+    message = {**example("message_outbound"), "external_id": "attempt-7"}
+    handler, seen = _recording(200, {"messages": [message]})
+    [found] = await _provider(handler).find_message(_lost())
+    assert found.provider_id == message["message_id"]
+    assert seen[0].url.params["external_id"] == "attempt-7"
 
 
 async def test_messages_send_the_documented_fields_and_read_the_message_id() -> None:
