@@ -162,6 +162,8 @@ class AttemptPublic(BaseModel):
     recipient: str | None
     conference_id: str | None
     created_at: datetime
+    # When its request was cleared to leave; never set, it certainly rang nobody.
+    sent_at: datetime | None
     started_at: datetime | None
     ended_at: datetime | None
 

@@ -93,6 +93,7 @@ async def test_an_attempt_never_cleared_to_leave_is_taken_back_and_dialled_once(
     assert read["status"] == "queued"
     assert read["attempts_made"] == 0
     assert read["attempts"][0]["provider_status"] == "NeverSent"
+    assert read["attempts"][0]["sent_at"] is None
     assert harness.sandbox.calls == {}
     async with running_worker(harness.settings, harness.redis_url):
         final = await harness.wait_final(notification_id, within=30)

@@ -66,6 +66,7 @@ async def test_a_call_the_provider_never_got_is_given_back_after_two_searches(
     read = await harness.read(attempt.notification_id)
     assert (read["status"], read["attempts_made"]) == ("queued", 0)
     assert read["attempts"][0]["provider_status"] == "Unheard"
+    assert read["attempts"][0]["sent_at"] is not None
     assert harness.sandbox.voxology_calls == {}
     assert await dial_notification(harness.runtime, attempt.notification_id) == "placed"
     final = await harness.wait_final(attempt.notification_id)
