@@ -18,16 +18,21 @@ from dialer.dispatch.answers import NeverSent, record_provider_error
 from dialer.models import Attempt, AttemptStatus, Notification
 from dialer.tracking.service import settle_conference
 
-__all__ = ["NeverSent", "mark_sent", "take_back"]
+__all__ = ["NeverSent", "TakenBack", "mark_sent", "take_back"]
 
 A = AttemptStatus
 
 
+class TakenBack(Exception):
+    """The sweeper took back some of a request's attempts: none of them may be sent, and the
+    transaction that tried to clear them is rolled back."""
+
+
 async def mark_sent(
     session: AsyncSession, attempt_ids: list[int], now: datetime, ambiguous_after_s: float
-) -> bool:
-    """Clear one request's attempts to leave, all or none: False if the sweeper took any of
-    them back (the caller rolls back and sends nothing)."""
+) -> None:
+    """Clear one request's attempts to leave, all or none; TakenBack if the sweeper took any
+    of them back."""
     result = await session.exec(
         update(Attempt)
         .where(
@@ -41,7 +46,8 @@ async def mark_sent(
             next_check_at=now + timedelta(seconds=ambiguous_after_s),
         )
     )
-    return int(result.rowcount) == len(attempt_ids)
+    if int(result.rowcount) != len(attempt_ids):
+        raise TakenBack(f"attempts {attempt_ids}: taken back before they were cleared to leave")
 
 
 async def take_back(

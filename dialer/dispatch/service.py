@@ -28,7 +28,7 @@ from dialer.dispatch.answers import (
     record_placed,
     record_provider_error,
 )
-from dialer.dispatch.fence import mark_sent
+from dialer.dispatch.fence import TakenBack, mark_sent
 from dialer.dispatch.pacing import account_at_live_cap, dial_limits, slot_for
 from dialer.lifecycle import RetryPolicy, move_notification
 from dialer.models import (
@@ -289,18 +289,12 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     return ", ".join(dict.fromkeys(results))
 
 
-class _TakenBack(Exception):
-    pass
-
-
 async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:
     """The fence (dialer.dispatch.fence): from here on the request may have left."""
     try:
         async with session_scope(runtime.sessions) as session:
-            ambiguous_after_s = runtime.settings.ambiguous_after_s
-            if not await mark_sent(session, attempt_ids, utcnow(), ambiguous_after_s):
-                raise _TakenBack  # some were, so none of them goes
-    except _TakenBack:
+            await mark_sent(session, attempt_ids, utcnow(), runtime.settings.ambiguous_after_s)
+    except TakenBack:
         return False
     return True
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from dialer.db import session_scope
-from dialer.dispatch.fence import mark_sent
+from dialer.dispatch.fence import TakenBack, mark_sent
 from dialer.dispatch.service import claim_for_dialing, dial_notification
 from dialer.models import Attempt, AttemptStatus, utcnow
 from dialer.serve import running_worker
@@ -40,7 +42,7 @@ async def _orphan_dialing_attempt(harness: Harness, *, cleared: bool = True) -> 
     assert attempt_id is not None
     if cleared:
         async with session_scope(harness.runtime.sessions) as session:
-            assert await mark_sent(session, [attempt_id], utcnow(), 120.0)
+            await mark_sent(session, [attempt_id], utcnow(), 120.0)
     return attempt_id
 
 
@@ -81,9 +83,11 @@ async def test_an_attempt_never_cleared_to_leave_is_taken_back_and_dialled_once(
     await _age(harness, attempt_id, harness.settings.ambiguous_after_s)
     assert await check_attempt(harness.runtime, attempt_id) == "took back 1"
     assert await check_attempt(harness.runtime, attempt_id) == "already final"
-    async with session_scope(harness.runtime.sessions) as session:
+    with pytest.raises(TakenBack):
         # The job, had it lived, now finds its attempt taken back and sends nothing.
-        assert not await mark_sent(session, [attempt_id], utcnow(), 120.0)
+        async with session_scope(harness.runtime.sessions) as session:
+            await mark_sent(session, [attempt_id], utcnow(), 120.0)
+    async with session_scope(harness.runtime.sessions) as session:
         attempt = await session.get(Attempt, attempt_id)
         assert attempt is not None
         assert attempt.status is AttemptStatus.not_sent
