@@ -293,7 +293,7 @@ def bench_pacing(
 @click.option(
     "--redis-restart-every", default=30.0, show_default=True, help="Seconds between restarts."
 )
-@click.option("--max-minutes", default=20.0, show_default=True, help="Give up after this.")
+@click.option("--max-minutes", default=60.0, show_default=True, help="Give up after this.")
 @click.option(
     "--database-url", help="A database to use (migrated to head); default: a fresh SQLite file."
 )

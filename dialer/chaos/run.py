@@ -188,7 +188,7 @@ def run_chaos(
     fault_rate: float = 0.1,
     kill_every_s: float = 5.0,
     redis_every_s: float = 30.0,
-    max_minutes: float = 20.0,
+    max_minutes: float = 60.0,
     database_url: str | None = None,
     seed: int = 1,
 ) -> ChaosFigures:
