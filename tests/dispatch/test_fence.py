@@ -4,6 +4,8 @@ ringing fails rather than ring again alone."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,9 +13,11 @@ from sqlmodel import col, select
 
 from dialer.db import session_scope
 from dialer.dispatch.fence import TakenBack, mark_sent, take_back
-from dialer.dispatch.service import claim_for_dialing
+from dialer.dispatch.service import claim_for_dialing, dial_notification
 from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, utcnow
-from tests.support import Harness
+from dialer.pacing.service import account_limit
+from dialer.tracking.checks import check_attempt
+from tests.support import Harness, wait_for
 
 CONFERENCE: dict[str, Any] = {"channel": "conference", "text": None, "lang": "en"}
 PEOPLE = ["+819012345670", "+819012345671", "+819012345672"]
@@ -91,3 +95,30 @@ async def test_a_request_is_cleared_whole_or_not_at_all(harness: Harness) -> Non
     _, attempts = await _take_back(harness, notification_id)
     # The two that the failed clearance touched were rolled back, and so taken back now.
     assert [a.sent_at is not None for a in attempts] == [True, False, False]
+
+
+async def test_a_dial_whose_attempt_is_taken_back_while_it_waits_sends_nothing(
+    harness: Harness,
+) -> None:
+    # The provider asked for a pause: the dial claims its contact, then waits for its slot.
+    limit = account_limit(harness.settings, "xoxzo", "calls")
+    await harness.runtime.limiter.throttled(limit, retry_after_s=0.8)
+    body = await harness.notify("+819012345670")
+    dial = asyncio.create_task(dial_notification(harness.runtime, body["id"]))
+
+    async def claimed() -> int | None:
+        attempts = (await harness.read(body["id"]))["attempts"]
+        return attempts[0]["id"] if attempts else None
+
+    attempt_id = await wait_for(claimed, 5, "the claim")
+    async with session_scope(harness.runtime.sessions) as session:
+        attempt = await session.get(Attempt, attempt_id)
+        assert attempt is not None
+        attempt.created_at -= timedelta(seconds=harness.settings.ambiguous_after_s)
+    # The sweeper, believing its worker dead, takes it back before the slot comes.
+    assert await check_attempt(harness.runtime, attempt_id) == "took back 1"
+    assert await dial == "taken back"
+    assert harness.sandbox.calls == {}
+    read = await harness.read(body["id"])
+    assert (read["status"], read["attempts_made"]) == ("queued", 0)
+    assert [a["status"] for a in read["attempts"]] == ["not_sent"]
