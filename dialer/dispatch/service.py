@@ -22,7 +22,6 @@ from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
 from dialer.config import Settings
 from dialer.db import session_scope
 from dialer.dispatch.answers import (
-    NeverSent,
     Placed,
     Request,
     record_placed,
@@ -262,17 +261,19 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
                 raise stopped
             if results:  # a later request of the round: committed, so it waits its turn
                 ticket = cast(Ticket, await slot_for(runtime, limits[:1], must=True))
-            await ticket.arrive(runtime.limiter, limits[0], request_id)
+            # Cleared to leave once the window has room, so that a worker lost while it
+            # waits leaves an attempt that is taken back, not one that might have rung.
+            await ticket.arrive(runtime.limiter, limits[0])
             if not await _clear_to_leave(runtime, attempt_ids):
-                await _tell_limiter(runtime, limits[0], request_id, NeverSent("taken back"))
                 results.append("taken back")
                 continue
+            await _leave(runtime, ticket, limits[0], request_id)
             placed = await send(provider, request)
         except ProviderError as exc:
             log.info("attempts %s: %s", attempt_ids, exc.kind)
-            await _record_error(runtime, attempt_ids, exc, alone=not maybe_rang)
             if stopped is None:
                 await _tell_limiter(runtime, limits[0], request_id, exc)
+            await _record_error(runtime, attempt_ids, exc, alone=not maybe_rang)
             if isinstance(exc, InsufficientCredit):
                 await out_of_credit(runtime, provider.name, kind, exc)
             if isinstance(exc, NotSent) and not maybe_rang:
@@ -280,10 +281,12 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
             maybe_rang = maybe_rang or isinstance(exc, Ambiguous)
             results.append(exc.kind)
             continue
+        # The limiter first: the request leaves the window a second after this, not after
+        # our write; a Redis that is down costs it the lesson, never the record of the call.
+        await _tell_limiter(runtime, limits[0], request_id, None)
         async with session_scope(runtime.sessions) as session:
             for attempt, notification in await _reload(session, attempt_ids):
                 record_placed(notification, attempt, placed, utcnow(), settings.poll_interval_s)
-        await _tell_limiter(runtime, limits[0], request_id, None)
         maybe_rang = True
         results.append("placed")
     return ", ".join(dict.fromkeys(results))
@@ -297,6 +300,15 @@ async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:
     except TakenBack:
         return False
     return True
+
+
+async def _leave(runtime: Runtime, ticket: Ticket, limit: Limit, request_id: str) -> None:
+    """Take the window's room; cleared to leave, the request goes even if Redis is gone (at
+    worst a 429, which costs nothing), rather than end as an attempt that might have rung."""
+    try:
+        await ticket.leave(runtime.limiter, limit, request_id)
+    except RedisError as exc:
+        log.warning("%s: %s leaves without the window: %s", limit.name, request_id, exc)
 
 
 async def _record_error(
@@ -315,8 +327,7 @@ async def _record_error(
 async def _tell_limiter(
     runtime: Runtime, limit: Limit, request_id: str, error: ProviderError | None
 ) -> None:
-    """After the answer is written: a Redis that is down costs the limiter one lesson, never
-    the record of a call that was placed."""
+    """How the provider answered, for the limiter; Redis being down loses only that."""
     try:
         await learn(runtime.limiter, limit, request_id, error)
     except RedisError as exc:
