@@ -22,6 +22,7 @@ from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
 from dialer.config import Settings
 from dialer.db import session_scope
 from dialer.dispatch.answers import (
+    NeverSent,
     Placed,
     Request,
     record_placed,
@@ -261,13 +262,13 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
                 raise stopped
             if results:  # a later request of the round: committed, so it waits its turn
                 ticket = cast(Ticket, await slot_for(runtime, limits[:1], must=True))
-            # Cleared to leave once the window has room, so that a worker lost while it
-            # waits leaves an attempt that is taken back, not one that might have rung.
-            await ticket.arrive(runtime.limiter, limits[0])
+            # Cleared to leave once it has its room in the window, so that a worker lost
+            # while it waits leaves an attempt that is taken back, not one that might have rung.
+            await ticket.arrive(runtime.limiter, limits[0], request_id)
             if not await _clear_to_leave(runtime, attempt_ids):
+                await _tell_limiter(runtime, limits[0], request_id, NeverSent("taken back"))
                 results.append("taken back")
                 continue
-            await _leave(runtime, ticket, limits[0], request_id)
             placed = await send(provider, request)
         except ProviderError as exc:
             log.info("attempts %s: %s", attempt_ids, exc.kind)
@@ -300,15 +301,6 @@ async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:
     except TakenBack:
         return False
     return True
-
-
-async def _leave(runtime: Runtime, ticket: Ticket, limit: Limit, request_id: str) -> None:
-    """Take the window's room; cleared to leave, the request goes even if Redis is gone (at
-    worst a 429, which costs nothing), rather than end as an attempt that might have rung."""
-    try:
-        await ticket.leave(runtime.limiter, limit, request_id)
-    except RedisError as exc:
-        log.warning("%s: %s leaves without the window: %s", limit.name, request_id, exc)
 
 
 async def _record_error(

@@ -144,10 +144,9 @@ return 1
 """
 
 # KEYS[1]: the limit's hash, KEYS[2]: its log of requests sent. ARGV: configured rate, window_ms,
-# request id (empty: only look), in_flight_ms. Lets a request go if fewer than the limit's whole
-# number of requests are in the window, and logs it as in flight (in the window until answered,
-# or for in_flight_ms); else returns how long until one leaves, and keeps new slots back until
-# then.
+# request id, in_flight_ms. Lets a request go if fewer than the limit's whole number of requests
+# are in the window, and logs it as in flight (in the window until answered, or for
+# in_flight_ms); else returns how long until one leaves, and keeps new slots back until then.
 _SEND = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -158,7 +157,6 @@ local most = math.max(math.floor(ceiling), 1)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
 local sent = redis.call('ZCARD', KEYS[2])
 if sent < most then
-  if ARGV[3] == '' then return '0' end
   redis.call('ZADD', KEYS[2], now + in_flight, ARGV[3])
   redis.call('PEXPIRE', KEYS[2], math.ceil(in_flight + window) + 1000)
   return '0'
@@ -280,14 +278,13 @@ class Limiter:
             slot_s=float(slot_ms) / 1000,
         )
 
-    async def clear_to_send(self, limit: Limit, request_id: str | None) -> float:
-        """0 if the request may go now (it is logged as in flight; with no id, nothing is
-        logged: a look), else seconds to wait first.
+    async def clear_to_send(self, limit: Limit, request_id: str) -> float:
+        """0 if the request may go now (it is logged as in flight), else seconds to wait first.
         The provider counts a request at some moment between this and its answer, so each
         request keeps its place in the window until a whole window after its answer: no
         lateness on our side, in the network or at the provider can crowd its second."""
         keys = [limit.key, limit.sent_key]
-        args: list[Any] = [limit.rate, _WINDOW_MS, request_id or "", self.in_flight_s * 1000]
+        args: list[Any] = [limit.rate, _WINDOW_MS, request_id, self.in_flight_s * 1000]
         wait_ms = await self._send(keys=keys, args=args)
         return max(float(wait_ms), 0.0) / 1000
 

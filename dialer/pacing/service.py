@@ -81,8 +81,7 @@ class Ticket:
     ) -> T:
         """Make `call` at the slot, once the window has room, and tell the limit how the
         provider answered; a provider's error is raised again after that."""
-        await self.arrive(limiter, limit)
-        await self.leave(limiter, limit, request)
+        await self.arrive(limiter, limit, request)
         try:
             result = await call()
         except ProviderError as exc:
@@ -91,31 +90,20 @@ class Ticket:
         await learn(limiter, limit, request, None)
         return result
 
-    async def arrive(self, limiter: Limiter, limit: Limit) -> None:
-        """Wait for the slot, then until the provider's window has room (looking only)."""
+    async def arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
+        """Wait for the slot, then until the provider's window has room."""
         delay = self.at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        await _room(limiter, limit, None)
-
-    async def leave(self, limiter: Limiter, limit: Limit, request: str) -> None:
-        """Take the room in the window for `request`, which leaves now: at once, unless others
-        took it since `arrive` looked. Whatever the caller did in between (a database write,
-        say) is then not counted in the window."""
-        await _room(limiter, limit, request)
-
-
-async def _room(limiter: Limiter, limit: Limit, request: str | None) -> None:
-    """Until the window has room; `request`: take it for that request."""
-    deadline = time.monotonic() + _MOST_WAIT_S
-    while time.monotonic() < deadline:
-        wait = await limiter.clear_to_send(limit, request)
-        if wait <= 0:
-            return
-        await asyncio.sleep(min(wait, max(deadline - time.monotonic(), 0.0)))
-    # Its caller is committed: it goes. At worst the provider answers 429, which costs
-    # no attempt; a request held back here for good would look lost.
-    log.warning("%s: no room in the window after %.0f s; sending", limit.name, _MOST_WAIT_S)
+        deadline = time.monotonic() + _MOST_WAIT_S
+        while time.monotonic() < deadline:
+            wait = await limiter.clear_to_send(limit, request)
+            if wait <= 0:
+                return
+            await asyncio.sleep(min(wait, max(deadline - time.monotonic(), 0.0)))
+        # The attempt is committed: it goes. At worst the provider answers 429, which costs
+        # no attempt; a request held back here for good would look lost.
+        log.warning("%s: no room in the window after %.0f s; sending", limit.name, _MOST_WAIT_S)
 
 
 async def take_slot(
