@@ -264,7 +264,9 @@ def bench_pacing(
     import json
 
     from dialer.bench.pacing import run_pacing_bench
+    from dialer.processes import unwind_on_sigterm
 
+    unwind_on_sigterm()
     f = run_pacing_bench(
         rate,
         workers,
@@ -314,7 +316,9 @@ def chaos(
     import json
 
     from dialer.chaos.run import run_chaos
+    from dialer.processes import unwind_on_sigterm
 
+    unwind_on_sigterm()
     f = run_chaos(
         contacts,
         workers,

@@ -13,7 +13,17 @@ from pathlib import Path
 
 import httpx
 
-__all__ = ["DialerProcess", "deployment_env"]
+__all__ = ["DialerProcess", "deployment_env", "unwind_on_sigterm"]
+
+
+def unwind_on_sigterm() -> None:
+    """Make SIGTERM unwind this process like Ctrl-C, so that the `finally` of a command that
+    started DialerProcesses (and an embedded Redis) stops them rather than orphaning them."""
+
+    def unwind(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, unwind)
 
 
 def deployment_env(
