@@ -15,6 +15,7 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.dispatch.answers import NeverSent, record_provider_error
+from dialer.lifecycle import FINAL_ATTEMPT
 from dialer.models import Attempt, AttemptStatus, Notification
 from dialer.tracking.service import settle_conference
 
@@ -62,7 +63,7 @@ async def take_back(
                 select(Attempt)
                 .where(
                     Attempt.notification_id == notification.id,
-                    col(Attempt.status).in_([A.dialing, A.reconciling]),
+                    col(Attempt.status).not_in(list(FINAL_ATTEMPT)),
                 )
                 .with_for_update()
             )
