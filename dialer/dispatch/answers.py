@@ -32,6 +32,7 @@ __all__ = [
     "Placed",
     "Request",
     "Unheard",
+    "attempt_tag",
     "not_sent_delay_s",
     "record_placed",
     "record_provider_error",
@@ -42,6 +43,12 @@ N = NotificationStatus
 
 Request = CallRequest | SmsRequest | ConferenceRequest
 Placed = PlacedCall | PlacedMessage | PlacedConference
+
+
+def attempt_tag(attempt_id: int) -> str:
+    """What a request carries to name its attempt (Xoxzo tags, Voxology external_id), and
+    what a lost one is looked up by."""
+    return f"attempt-{attempt_id}"
 
 
 class NeverSent(NotSent):

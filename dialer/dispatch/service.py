@@ -25,6 +25,7 @@ from dialer.dispatch.answers import (
     NeverSent,
     Placed,
     Request,
+    attempt_tag,
     record_placed,
     record_provider_error,
 )
@@ -191,7 +192,8 @@ def build_request(
     settings: Settings, notification: Notification, attempt: Attempt
 ) -> CallRequest | SmsRequest:
     url = callback_url(settings, notification, attempt)
-    tag = f"attempt-{attempt.id}"
+    assert attempt.id is not None
+    tag = attempt_tag(attempt.id)
     if channel_of(notification, attempt) is Channel.sms:
         # An attempt with its own channel is the fallback, which sends the fallback text.
         text = notification.fallback_text if attempt.channel else notification.text
@@ -202,7 +204,6 @@ def build_request(
             callback_url=url,
             tag=tag,
         )
-    assert attempt.id is not None
     return CallRequest(
         caller=notification.from_number,
         recipient=attempt.recipient or notification.to_number,
@@ -256,7 +257,7 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     stopped: NotSent | None = None
     maybe_rang = False
     for attempt_ids, request in rounds:
-        request_id = f"attempt-{attempt_ids[0]}"
+        request_id = attempt_tag(attempt_ids[0])
         try:
             if stopped is not None:
                 raise stopped

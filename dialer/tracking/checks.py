@@ -19,7 +19,7 @@ from dialer.providers.base import (
     StatusReport,
 )
 from dialer.runtime import Runtime
-from dialer.tracking.search import apply_search, search, sent_request
+from dialer.tracking.search import apply_search, sent_request
 from dialer.tracking.service import (
     apply_report,
     finish_attempt,
@@ -76,7 +76,7 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
     if not isinstance(ticket, Ticket):
         return "paced"  # next_check_at is pushed back already: the hopper asks again
     if provider_id is None:
-        assert sent is not None
+        assert sent is not None and isinstance(provider, FindsRequests)
         return await _search(runtime, attempt_id, provider, sent, ticket, limit, is_voice=is_voice)
     try:
         status: StatusReport | None = await ticket.send(
@@ -121,7 +121,7 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
 async def _search(
     runtime: Runtime,
     attempt_id: int,
-    provider: Provider,
+    provider: FindsRequests,
     sent: SentRequest,
     ticket: Ticket,
     limit: Limit,
@@ -134,11 +134,10 @@ async def _search(
             runtime.limiter,
             limit,
             f"search-{attempt_id}",
-            lambda: search(provider, sent, is_voice=is_voice),
+            lambda: provider.find_call(sent) if is_voice else provider.find_message(sent),
         )
     except ProviderError as exc:
         return exc.kind  # next_check_at is pushed back already: the hopper asks again
-    assert found is not None
     async with session_scope(runtime.sessions) as session:
         loaded = await load_for_update(session, attempt_id)
         assert loaded is not None

@@ -18,12 +18,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.callflows.service import session_data_for
 from dialer.config import Settings
-from dialer.dispatch.answers import Unheard, record_provider_error
+from dialer.dispatch.answers import Unheard, attempt_tag, record_provider_error
 from dialer.models import Attempt, AttemptStatus, Channel, Notification
-from dialer.providers.base import FindsRequests, Provider, SentRequest, StatusReport
+from dialer.providers.base import SentRequest, StatusReport
 from dialer.tracking.service import apply_report
 
-__all__ = ["NOT_FOUND", "apply_search", "search", "sent_request"]
+__all__ = ["NOT_FOUND", "apply_search", "sent_request"]
 
 A = AttemptStatus
 
@@ -47,24 +47,13 @@ def sent_request(
         return None
     assert attempt.id is not None
     return SentRequest(
-        tag=f"attempt-{attempt.id}",
+        tag=attempt_tag(attempt.id),
         session_data=session_data_for(settings.secret_key.get_secret_value(), attempt.id),
         recipient=attempt.recipient or notification.to_number,
         sender=notification.from_number,
         sent_at=attempt.sent_at,
         until=until,
     )
-
-
-async def search(
-    provider: Provider, sent: SentRequest, *, is_voice: bool
-) -> list[StatusReport] | None:
-    """The provider's candidates for the request; None if it cannot be asked."""
-    if not isinstance(provider, FindsRequests):
-        return None
-    if is_voice:
-        return await provider.find_call(sent)
-    return await provider.find_message(sent)
 
 
 async def apply_search(
