@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # Where events go when a notification or campaign names no webhook of its own.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Users' templates render in child processes: at most this long and this much memory each.
+    template_budget_s: float = Field(1.0, gt=0, le=30)
+    template_memory_mb: int = Field(256, ge=32, le=8192)
+    template_processes: int = Field(2, ge=1, le=32)
 
     def limits_for(self, provider: str) -> ProviderLimits:
         return self.provider_limits.get(provider) or ProviderLimits()

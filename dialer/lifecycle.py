@@ -6,11 +6,12 @@ Each transition table is enforced by one function; nothing else assigns `status`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Literal, Self, TypeVar
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
+from dialer.bounds import LocalTime, is_stored
 from dialer.models import (
     Attempt,
     AttemptStatus,
@@ -132,12 +133,14 @@ class RetryPolicy(BaseModel):
     fallback_on: list[Outcome] = Field(default_factory=list)
     # A daily calling window in the person's own time zone (reminders have one), and what a
     # send time outside it does: wait for the window to open, or expire.
-    window_start: time | None = None
-    window_end: time | None = None
+    window_start: LocalTime | None = None
+    window_end: LocalTime | None = None
     outside_window: Literal["move", "expire"] = "move"
 
     @model_validator(mode="after")
-    def _window_whole(self) -> Self:
+    def _window_whole(self, info: ValidationInfo) -> Self:
+        if is_stored(info):
+            return self
         if (self.window_start is None) != (self.window_end is None):
             raise ValueError("window_start and window_end go together")
         if self.window_start and self.window_end and self.window_start >= self.window_end:

@@ -18,6 +18,7 @@ from dialer.providers.base import Provider
 from dialer.providers.voxology import FlowCallback, VoxologyProvider
 from dialer.providers.xoxzo import XoxzoProvider
 from dialer.security import FLOW_SECRET_HEADER, flow_secret
+from dialer.user_templates import TemplatePool
 
 __all__ = [
     "CHECK_JOB",
@@ -92,6 +93,8 @@ class Runtime:
     providers: dict[str, Provider]
     redis: ArqRedis
     limiter: Limiter
+    # Users' templates render here, never in the event loop.
+    templates: TemplatePool
     _sync_engine: Engine | None = field(default=None, repr=False)
 
     @classmethod
@@ -118,6 +121,11 @@ class Runtime:
             redis=redis,
             # A request unanswered past the provider timeout is over, one way or another.
             limiter=Limiter(redis, in_flight_s=settings.provider_timeout_s + 1.0),
+            templates=TemplatePool(
+                size=settings.template_processes,
+                budget_s=settings.template_budget_s,
+                memory_mb=settings.template_memory_mb,
+            ),
         )
 
     async def warm(self) -> None:
@@ -140,6 +148,7 @@ class Runtime:
         return self._sync_engine
 
     async def close(self) -> None:
+        await self.templates.close()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         await self.http.aclose()

@@ -34,6 +34,7 @@ async def on_shutdown(ctx: JobContext) -> None:
     runtime = ctx.get("runtime")
     if runtime is not None:
         # The pool belongs to arq, which closes it itself.
+        await runtime.templates.close()
         await runtime.http.aclose()
         await runtime.engine.dispose()
 

@@ -15,8 +15,10 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
+from dialer.bounds import RowId
 from dialer.campaigns import service
 from dialer.campaigns.credit import campaign_credit
+from dialer.campaigns.messages import template_refusals
 from dialer.campaigns.schemas import CampaignCreate, CampaignPublic, PacePublic
 from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
@@ -91,6 +93,14 @@ async def create(
                 }
             ]
         )
+    refusals = await template_refusals(runtime.templates, body)
+    if refusals:
+        raise RequestValidationError(
+            [
+                {"type": "value_error", "loc": ("body", *field.split(".")), "msg": why}
+                for field, why in refusals.items()
+            ]
+        )
     try:
         webhook = str(body.webhook_url) if body.webhook_url else None
         webhook_id = await webhook_for(session, webhook, runtime.settings)
@@ -104,7 +114,7 @@ async def create(
 
 @router.get("/{campaign_id}", response_model_by_alias=True)
 async def read(
-    campaign_id: int, session: ReadSessionDep, runtime: RuntimeDep, _key: ApiKeyDep
+    campaign_id: RowId, session: ReadSessionDep, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> CampaignPublic:
     campaign = await _campaign(session, campaign_id)
     public = await _public(session, campaign)
@@ -116,7 +126,7 @@ async def read(
 
 @router.post("/{campaign_id}/contacts", status_code=status.HTTP_201_CREATED)
 async def upload_contacts(
-    campaign_id: int,
+    campaign_id: RowId,
     runtime: RuntimeDep,
     _key: ApiKeyDep,
     file: Annotated[UploadFile, File(description="CSV with a header row")],
@@ -141,7 +151,7 @@ async def upload_contacts(
 
 @router.post("/{campaign_id}/contacts/json", status_code=status.HTTP_201_CREATED)
 async def add_contacts(
-    campaign_id: int, body: ContactsIn, runtime: RuntimeDep, _key: ApiKeyDep
+    campaign_id: RowId, body: ContactsIn, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> dict[str, Any]:
     """The same import from JSON; issues are numbered by the contact's place in the list, from 1."""
     layout = CsvLayout(phone_column="phone", timezone_column="timezone", header_row=0)
@@ -174,7 +184,7 @@ async def _import(
 
 @router.get("/{campaign_id}/imports/{import_id}/issues.csv")
 async def import_issues(
-    campaign_id: int, import_id: int, session: ReadSessionDep, _key: ApiKeyDep
+    campaign_id: RowId, import_id: RowId, session: ReadSessionDep, _key: ApiKeyDep
 ) -> StreamingResponse:
     record = await session.get(ContactImport, import_id)
     if record is None or record.campaign_id != campaign_id:
@@ -189,7 +199,7 @@ async def import_issues(
 
 
 @router.get("/{campaign_id}/results.csv")
-async def results(campaign_id: int, runtime: RuntimeDep, _key: ApiKeyDep) -> StreamingResponse:
+async def results(campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep) -> StreamingResponse:
     async with read_scope(runtime.sessions) as session:
         await _campaign(session, campaign_id)
 
@@ -204,27 +214,27 @@ async def results(campaign_id: int, runtime: RuntimeDep, _key: ApiKeyDep) -> Str
 
 @router.post("/{campaign_id}/start", response_model_by_alias=True)
 async def start(
-    campaign_id: int, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
+    campaign_id: RowId, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> CampaignPublic:
     return await _lifecycle(session, campaign_id, "start", runtime=runtime)
 
 
 @router.post("/{campaign_id}/resume", response_model_by_alias=True)
 async def resume(
-    campaign_id: int, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
+    campaign_id: RowId, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> CampaignPublic:
     return await _lifecycle(session, campaign_id, "resume", runtime=runtime)
 
 
 @router.post("/{campaign_id}/pause", response_model_by_alias=True)
 async def pause(
-    campaign_id: int, session: SessionDep, _key: ApiKeyDep, body: PauseBody | None = None
+    campaign_id: RowId, session: SessionDep, _key: ApiKeyDep, body: PauseBody | None = None
 ) -> CampaignPublic:
     return await _lifecycle(session, campaign_id, "pause", (body or PauseBody()).reason)
 
 
 @router.post("/{campaign_id}/cancel", response_model_by_alias=True)
-async def cancel(campaign_id: int, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
+async def cancel(campaign_id: RowId, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
     return await _lifecycle(session, campaign_id, "cancel")
 
 

@@ -4,13 +4,18 @@ and the message, rendered from the campaign's template with the contact's variab
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfoNotFoundError
 
+from pydantic import ValidationError
 from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.campaigns.messages import Rendered
 from dialer.campaigns.schemas import CampaignPolicy, Schedule
+from dialer.campaigns.service import pause_campaign
 from dialer.campaigns.windows import NoOpening, next_opening, zones_for
 from dialer.lifecycle import FINAL_ATTEMPT, FINAL_NOTIFICATION, move_campaign, move_notification
 from dialer.models import (
@@ -20,10 +25,10 @@ from dialer.models import (
     Notification,
     NotificationStatus,
 )
-from dialer.sms import MAX_SMS_CHARS
-from dialer.templating import TemplateProblem, render_text
 
 __all__ = ["CAP_WAIT_S", "campaign_gate", "defer_closed_windows", "settle_campaigns"]
+
+log = logging.getLogger(__name__)
 
 C = CampaignStatus
 N = NotificationStatus
@@ -38,10 +43,11 @@ def _close(notification: Notification, to: NotificationStatus, reason: str) -> s
 
 
 async def campaign_gate(
-    session: AsyncSession, notification: Notification, now: datetime
+    session: AsyncSession, notification: Notification, now: datetime, rendered: Rendered
 ) -> str | None:
-    """None if this campaign contact may be dialled now (its text rendered); else what happened
-    instead, for the job log: held, moved to its next window, or closed with a reason."""
+    """None if this campaign contact may be dialled now (its text, `rendered` before the claim,
+    taken); else what happened instead, for the job log: held, moved to its next window, or
+    closed with a reason."""
     if notification.campaign_id is None:
         return None
     campaign = await session.get(Campaign, notification.campaign_id)
@@ -51,14 +57,21 @@ async def campaign_gate(
     if campaign.status not in (C.running, C.scheduled):
         move_notification(notification, N.held)
         return f"campaign {campaign.status}"
-    schedule = Schedule.model_validate(campaign.schedule)
+    schedule = await _schedule_or_pause(session, campaign)
+    if schedule is None:
+        move_notification(notification, N.held)
+        return f"campaign paused: {campaign.pause_reason}"
     if schedule.end_at is not None and now >= schedule.end_at:
         return _close(notification, N.expired, "the campaign ended before it could be dialled")
-    zones = zones_for(notification.to_number, notification.timezone, schedule.timezone)
     try:
+        zones = zones_for(notification.to_number, notification.timezone, schedule.timezone)
         opening = next_opening(now, schedule, zones)
     except NoOpening as exc:
         return _close(notification, N.expired, f"no calling window left: {exc}")
+    except (ValueError, TypeError, OverflowError, ZoneInfoNotFoundError) as exc:
+        # This contact's own zone or number; the campaign's other contacts go on.
+        log.warning("notification %s: no calling window: %r", notification.id, exc)
+        return _close(notification, N.failed, f"its calling window cannot be worked out: {exc}")
     if opening is not None:
         if schedule.end_at is not None and opening >= schedule.end_at:
             return _close(
@@ -71,28 +84,54 @@ async def campaign_gate(
         notification.due_at = now + timedelta(seconds=CAP_WAIT_S)
         return "campaign at its concurrency cap"
     if notification.on_fallback:
-        return _render_fallback(notification, CampaignPolicy.model_validate(campaign.policy))
+        if notification.fallback_text is not None:
+            return None
+        if rendered.fallback_text is not None:
+            notification.fallback_text = rendered.fallback_text
+            return None
+        if CampaignPolicy.model_validate(campaign.policy).sms_fallback is None:
+            return _close(notification, N.failed, "the campaign no longer has an SMS fallback")
+        return await _unrendered(session, campaign, notification, rendered)
     if campaign.template and notification.text is None:
-        try:
-            notification.text = render_text(campaign.template, notification.variables or {})
-        except TemplateProblem as exc:
-            return _close(notification, N.failed, f"template: {exc}")
+        if rendered.text is None:
+            return await _unrendered(session, campaign, notification, rendered)
+        notification.text = rendered.text
     return None
 
 
-def _render_fallback(notification: Notification, policy: CampaignPolicy) -> str | None:
-    if notification.fallback_text is not None:
-        return None
-    if policy.sms_fallback is None:
-        return _close(notification, N.failed, "the campaign no longer has an SMS fallback")
+async def _unrendered(
+    session: AsyncSession, campaign: Campaign, notification: Notification, rendered: Rendered
+) -> str:
+    """The contact's text could not be rendered: closed with the reason. A template past its
+    time or memory budget would only do so again for the next contact, each costing its
+    budget: the campaign is paused too, with the reason, until someone looks."""
+    reason = rendered.problem or "its text was not rendered"
+    _close(notification, N.failed, reason)
+    if rendered.bound:
+        row = f"row {notification.row_number}" if notification.row_number else "a contact"
+        log.error("campaign %s paused: %s (%s)", campaign.id, reason, row)
+        await session.flush()  # this contact is closed, not held with the others
+        await pause_campaign(session, campaign, f"{reason} ({row})")
+    return reason
+
+
+def _schedule_of(campaign: Campaign) -> Schedule | str:
+    """The campaign's schedule, or why it cannot be evaluated (stored before a rule existed)."""
     try:
-        text = render_text(policy.sms_fallback.template, notification.variables or {})
-    except TemplateProblem as exc:
-        return _close(notification, N.failed, f"sms_fallback template: {exc}")
-    if not text or len(text) > MAX_SMS_CHARS:
-        reason = f"sms_fallback text is {len(text)} characters (1 to {MAX_SMS_CHARS})"
-        return _close(notification, N.failed, reason)
-    notification.fallback_text = text
+        return Schedule.model_validate(campaign.schedule)
+    except ValidationError as exc:
+        problems = "; ".join(str(e["msg"]) for e in exc.errors())
+        return f"its schedule is no longer valid: {problems}"
+
+
+async def _schedule_or_pause(session: AsyncSession, campaign: Campaign) -> Schedule | None:
+    """The campaign's schedule; None after pausing a campaign whose schedule is broken, so that
+    one campaign's bad data stops only that campaign."""
+    schedule = _schedule_of(campaign)
+    if isinstance(schedule, Schedule):
+        return schedule
+    log.error("campaign %s paused: %s", campaign.id, schedule)
+    await pause_campaign(session, campaign, schedule)
     return None
 
 
@@ -111,15 +150,18 @@ async def _in_flight(session: AsyncSession, campaign_id: int) -> int:
 
 async def settle_campaigns(session: AsyncSession, now: datetime) -> dict[str, int]:
     """A scheduled campaign whose start has come runs; a running one with nobody left to dial
-    or follow is completed."""
+    or follow is completed; one whose stored schedule is broken is paused with the reason."""
     started = completed = 0
     live = await session.exec(
         select(Campaign).where(col(Campaign.status).in_([C.scheduled, C.running]))
     )
     open_statuses = [s for s in NotificationStatus if s not in FINAL_NOTIFICATION]
     for campaign in live.all():
+        schedule = await _schedule_or_pause(session, campaign)
+        if schedule is None:
+            continue
         if campaign.status is C.scheduled:
-            start_at = Schedule.model_validate(campaign.schedule).start_at
+            start_at = schedule.start_at
             if start_at is None or start_at <= now:
                 move_campaign(campaign, C.running)
                 started += 1
@@ -158,13 +200,15 @@ async def defer_closed_windows(session: AsyncSession, now: datetime, ids: list[i
     found = await session.exec(
         select(Campaign).where(col(Campaign.id).in_({row[1] for row in rows}))
     )
-    schedules = {c.id: Schedule.model_validate(c.schedule) for c in found.all()}
+    schedules = {c.id: _schedule_of(c) for c in found.all()}
     moved: dict[int, datetime] = {}
     for notification_id, campaign_id, number, zone in rows:
         schedule = schedules[campaign_id]
+        if not isinstance(schedule, Schedule):
+            continue  # the dial job pauses its campaign, with the reason
         try:
             opening = next_opening(now, schedule, zones_for(number, zone, schedule.timezone))
-        except NoOpening:
+        except (ValueError, TypeError, OverflowError):
             continue  # the dial job closes it, with the reason
         if opening is None or notification_id is None:
             continue

@@ -6,8 +6,17 @@ from datetime import date, datetime, time
 from typing import Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from dialer.bounds import STORED, LocalTime, Moment, is_stored
 from dialer.lifecycle import FINAL_NOTIFICATION, RetryPolicy
 from dialer.models import Campaign, CampaignStatus, Channel, Outcome
 from dialer.pacing.limiter import Pace
@@ -34,13 +43,15 @@ class Schedule(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    start_at: datetime | None = None
-    end_at: datetime | None = None
+    start_at: Moment | None = None
+    end_at: Moment | None = None
     # 0 is Monday.
-    weekdays: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4, 5, 6], min_length=1)
-    window_start: time = time(9, 0)
-    window_end: time = time(20, 0)
-    holidays: list[date] = Field(default_factory=list)
+    weekdays: list[int] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6], min_length=1, max_length=7
+    )
+    window_start: LocalTime = time(9, 0)
+    window_end: LocalTime = time(20, 0)
+    holidays: list[date] = Field(default_factory=list, max_length=1000)
     # For numbers whose zone the number itself does not settle (and no time-zone column).
     timezone: str | None = None
 
@@ -62,7 +73,9 @@ class Schedule(BaseModel):
         return zone
 
     @model_validator(mode="after")
-    def _order(self) -> Self:
+    def _order(self, info: ValidationInfo) -> Self:
+        if is_stored(info):
+            return self
         for name in ("start_at", "end_at"):
             moment = getattr(self, name)
             if moment is not None and moment.tzinfo is None:
@@ -268,5 +281,6 @@ class CampaignPublic(BaseModel):
                 "counts": counts,
                 "outcomes": outcomes,
                 "progress": round(done / total, 4) if total else 0.0,
-            }
+            },
+            context=STORED,
         )

@@ -12,6 +12,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import cast
 
+from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -19,6 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.callflows.service import session_data_for
 from dialer.campaigns.credit import out_of_credit
 from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
+from dialer.campaigns.messages import Rendered, render_contact
 from dialer.config import Settings
 from dialer.db import session_scope
 from dialer.dispatch.answers import (
@@ -95,7 +97,11 @@ def _outside_its_window(notification: Notification, policy: RetryPolicy, now: da
 
 
 async def claim_for_dialing(
-    session: AsyncSession, notification_id: int, now: datetime, settings: Settings
+    session: AsyncSession,
+    notification_id: int,
+    now: datetime,
+    settings: Settings,
+    rendered: Rendered | None = None,
 ) -> tuple[Notification, list[Attempt]] | None:
     """Take a due, queued notification and open its next attempt as `dialing` (a conference:
     one per participant, counted as one against the policy); else None."""
@@ -117,7 +123,7 @@ async def claim_for_dialing(
         if await is_blocked(session, number, scopes):
             suppress(notification)
             return None
-    if await campaign_gate(session, notification, now) is not None:
+    if await campaign_gate(session, notification, now, rendered or Rendered()) is not None:
         return None
     policy = RetryPolicy.model_validate(notification.policy)
     if _outside_its_window(notification, policy, now):
@@ -232,20 +238,26 @@ async def send(provider: Provider, request: Request) -> Placed:
 async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     """One dial for one notification if it is due; returns what happened, for the job log."""
     settings = runtime.settings
-    limits = await dial_limits(runtime, notification_id)
-    if limits is None:
-        return "not due"
-    async with session_scope(runtime.sessions) as session:
-        claimed = await claim_for_dialing(session, notification_id, utcnow(), settings)
-        if claimed is None:
+    try:
+        limits = await dial_limits(runtime, notification_id)
+        if limits is None:
             return "not due"
-        notification, attempts = claimed
-        rounds = [
-            ([a.id for a in group if a.id is not None], request)
-            for group, request in build_requests(settings, notification, attempts)
-        ]
-        provider = runtime.providers[notification.provider]
-        kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
+        rendered = await render_contact(runtime, notification_id)
+        async with session_scope(runtime.sessions) as session:
+            now = utcnow()
+            claimed = await claim_for_dialing(session, notification_id, now, settings, rendered)
+            if claimed is None:
+                return "not due"
+            notification, attempts = claimed
+            rounds = [
+                ([a.id for a in group if a.id is not None], request)
+                for group, request in build_requests(settings, notification, attempts)
+            ]
+            provider = runtime.providers[notification.provider]
+            kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
+    except _BAD_DATA as exc:
+        # Rolled back: no attempt was opened, nothing was sent.
+        return await _close_unworkable(runtime, notification_id, exc)
     # The slot is taken after the claim, however long the claim took, so requests leave on
     # the limiter's even grid rather than in bursts behind slow writes.
     ticket = await slot_for(runtime, limits)
@@ -292,6 +304,26 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
         maybe_rang = True
         results.append("placed")
     return ", ".join(dict.fromkeys(results))
+
+
+# What a notification's own stored data can raise (a policy or schedule stored before a rule
+# existed, a value out of range); the database or Redis being away is not among them, and
+# leaves the notification to the next tick.
+_BAD_DATA = (ValidationError, ValueError, TypeError, OverflowError, KeyError, LookupError)
+
+
+async def _close_unworkable(runtime: Runtime, notification_id: int, exc: Exception) -> str:
+    """A notification whose claim fails on its own data is closed with the reason, once,
+    rather than failing its job again every tick for ever."""
+    log.exception("notification %s cannot be dialled", notification_id)
+    reason = f"cannot be dialled: {type(exc).__name__}: {str(exc)[:300]}"
+    async with session_scope(runtime.sessions) as session:
+        notification = await session.get(Notification, notification_id, with_for_update=True)
+        if notification is None or notification.status is not N.queued:
+            return "not due"
+        move_notification(notification, N.failed)
+        notification.last_error = reason
+    return "failed: its data cannot be dialled"
 
 
 async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 
+from dialer.bounds import AfterId, Moment, RowId
 from dialer.db import session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep
 from dialer.models import Notification, NotificationStatus, utcnow
@@ -143,12 +143,14 @@ async def _create(
 
 
 class Reschedule(BaseModel):
-    send_at: datetime
+    model_config = ConfigDict(extra="forbid")
+
+    send_at: Moment
 
 
 @router.patch("/{notification_id}", response_model=NotificationPublic, response_model_by_alias=True)
 async def reschedule(
-    notification_id: int, body: Reschedule, runtime: RuntimeDep, _key: ApiKeyDep
+    notification_id: RowId, body: Reschedule, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> NotificationPublic:
     """A new send time, until the notification is first dialled."""
     try:
@@ -171,7 +173,7 @@ async def list_notifications(
     _key: ApiKeyDep,
     status_: Annotated[NotificationStatus | None, Query(alias="status")] = None,
     to: str | None = None,
-    after: Annotated[int, Query(ge=0, description="only notifications with a larger id")] = 0,
+    after: AfterId = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[NotificationPublic]:
     """API notifications and reminders (campaign contacts are under their campaign), oldest
@@ -216,7 +218,7 @@ async def _read(runtime: RuntimeDep, notification_id: int) -> NotificationPublic
 
 @router.get("/{notification_id}", response_model=NotificationPublic, response_model_by_alias=True)
 async def read(
-    notification_id: int, session: ReadSessionDep, _key: ApiKeyDep
+    notification_id: RowId, session: ReadSessionDep, _key: ApiKeyDep
 ) -> NotificationPublic:
     found = await service.get_notification(session, notification_id)
     if found is None:
@@ -227,7 +229,9 @@ async def read(
 @router.post(
     "/{notification_id}/cancel", response_model=NotificationPublic, response_model_by_alias=True
 )
-async def cancel(notification_id: int, runtime: RuntimeDep, _key: ApiKeyDep) -> NotificationPublic:
+async def cancel(
+    notification_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep
+) -> NotificationPublic:
     try:
         async with session_scope(runtime.sessions) as session:
             found = await service.cancel_notification(session, notification_id)

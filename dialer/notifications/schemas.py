@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Literal, Self
+from typing import Annotated, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
+from dialer.bounds import STORED, Moment
 from dialer.lifecycle import RetryPolicy
 from dialer.models import (
     Attempt,
@@ -57,9 +58,9 @@ class NotificationCreate(BaseModel):
     # Conference: the one or two people joined with `to`.
     participants: list[str] | None = Field(None, min_length=1, max_length=2)
     policy: RetryPolicy = Field(default_factory=lambda: RetryPolicy())
-    expires_at: datetime | None = None
+    expires_at: Moment | None = None
     # When to send: an instant with an offset, or the person's own local time without one.
-    send_at: datetime | None = None
+    send_at: Moment | None = None
     # The person's IANA time zone, where their number does not settle it.
     timezone: str | None = Field(None, max_length=64)
     # A registered webhook endpoint (POST /v1/webhooks) for this notification's events.
@@ -128,8 +129,8 @@ class ReminderCreate(NotificationCreate):
     calling window (09:00-20:00 in the person's zone unless the policy names another) and
     never sent at or after the appointment itself."""
 
-    appointment_at: datetime
-    remind_before: list[str] = Field(min_length=1, max_length=5)
+    appointment_at: Moment
+    remind_before: list[Annotated[str, Field(max_length=40)]] = Field(min_length=1, max_length=5)
 
     @model_validator(mode="after")
     def _reminder_fields(self) -> Self:
@@ -198,5 +199,6 @@ class NotificationPublic(BaseModel):
     @classmethod
     def of(cls, notification: Notification, attempts: list[Attempt]) -> NotificationPublic:
         return cls.model_validate(
-            {**notification.model_dump(), "attempts": [AttemptPublic.of(a) for a in attempts]}
+            {**notification.model_dump(), "attempts": [AttemptPublic.of(a) for a in attempts]},
+            context=STORED,
         )

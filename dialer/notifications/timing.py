@@ -14,17 +14,22 @@ from dialer.lifecycle import RetryPolicy
 
 __all__ = ["Plan", "local_instant", "parse_offset", "person_zones", "plan_send", "window_of"]
 
-_OFFSET = re.compile(r"(\d+)([dhm])")
+_OFFSET = re.compile(r"([0-9]{1,6})([dhm])")
 _UNIT_S = {"d": 86400, "h": 3600, "m": 60}
+MAX_OFFSET = timedelta(days=366)
 
 
 def parse_offset(text: str) -> timedelta:
-    """ "24h", "90m", "1d", "1h30m" as a duration; ValueError for anything else."""
+    """ "24h", "90m", "1d", "1h30m" as a duration of at most a year; ValueError for anything
+    else."""
     compact = text.strip().lower()
     parts = _OFFSET.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
-        raise ValueError(f"{text!r} is not a duration like 24h, 90m, 1d or 1h30m")
-    return timedelta(seconds=sum(int(n) * _UNIT_S[u] for n, u in parts))
+        raise ValueError(f"{text[:40]!r} is not a duration like 24h, 90m, 1d or 1h30m")
+    offset = timedelta(seconds=sum(int(n) * _UNIT_S[u] for n, u in parts))
+    if offset > MAX_OFFSET:
+        raise ValueError(f"{text[:40]!r} is more than {MAX_OFFSET.days} days")
+    return offset
 
 
 def person_zones(number: str, timezone: str | None) -> tuple[ZoneInfo, ...]:

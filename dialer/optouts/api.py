@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.bounds import RowId
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.models import Campaign, DoNotContact
 from dialer.optouts import service
@@ -139,7 +140,7 @@ async def _campaign_scope(session: AsyncSession, campaign_id: int) -> tuple[str,
 
 @campaign_router.get("", response_model=list[BlockPublic])
 async def list_campaign_numbers(
-    campaign_id: int, session: ReadSessionDep, _key: ApiKeyDep
+    campaign_id: RowId, session: ReadSessionDep, _key: ApiKeyDep
 ) -> list[BlockPublic]:
     scope, _ = await _campaign_scope(session, campaign_id)
     return await _list(session, scope)
@@ -147,7 +148,7 @@ async def list_campaign_numbers(
 
 @campaign_router.post("", response_model=BlockPublic, status_code=status.HTTP_201_CREATED)
 async def add_campaign_number(
-    campaign_id: int,
+    campaign_id: RowId,
     body: BlockCreate,
     session: SessionDep,
     _key: ApiKeyDep,
@@ -159,7 +160,7 @@ async def add_campaign_number(
 
 @campaign_router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_campaign_number(
-    campaign_id: int, number: str, session: SessionDep, _key: ApiKeyDep
+    campaign_id: RowId, number: str, session: SessionDep, _key: ApiKeyDep
 ) -> Response:
     scope, region = await _campaign_scope(session, campaign_id)
     return await _remove(session, scope, number, region)

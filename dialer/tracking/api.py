@@ -10,6 +10,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
+from dialer.bounds import RowId
 from dialer.db import session_scope
 from dialer.deps import RuntimeDep
 from dialer.models import channel_of, utcnow
@@ -55,7 +56,7 @@ Kind = Literal["voice", "sms"]
 
 @router.post("/{provider}/{kind}/{attempt_id}", response_class=PlainTextResponse)
 @router.post("/{provider}/{kind}/{attempt_id}/", response_class=PlainTextResponse)
-async def without_token(provider: Provider, kind: Kind, attempt_id: int) -> str:
+async def without_token(provider: Provider, kind: Kind, attempt_id: RowId) -> str:
     raise HTTPException(status.HTTP_403_FORBIDDEN, "missing callback token")
 
 
@@ -63,7 +64,7 @@ async def without_token(provider: Provider, kind: Kind, attempt_id: int) -> str:
 async def provider_status(
     provider: Provider,
     kind: Kind,
-    attempt_id: int,
+    attempt_id: RowId,
     token: str,
     request: Request,
     runtime: RuntimeDep,

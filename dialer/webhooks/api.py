@@ -11,6 +11,7 @@ from pydantic import AnyHttpUrl, BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.bounds import AfterId, RowId
 from dialer.deps import ApiKeyDep, ReadSessionDep, SessionDep
 from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from dialer.webhooks.events import GIVE_UP_AFTER
@@ -106,7 +107,7 @@ async def _endpoint(session: AsyncSession, endpoint_id: int) -> WebhookEndpoint:
 
 @router.get("/{endpoint_id}", response_model=EndpointWithSecret)
 async def get_endpoint(
-    endpoint_id: int, session: ReadSessionDep, _key: ApiKeyDep
+    endpoint_id: RowId, session: ReadSessionDep, _key: ApiKeyDep
 ) -> EndpointWithSecret:
     endpoint = await _endpoint(session, endpoint_id)
     return EndpointWithSecret.model_validate(endpoint, from_attributes=True)
@@ -114,11 +115,11 @@ async def get_endpoint(
 
 @router.get("/{endpoint_id}/events", response_model=list[EventPublic])
 async def list_events(
-    endpoint_id: int,
+    endpoint_id: RowId,
     session: ReadSessionDep,
     _key: ApiKeyDep,
     status_: Literal["pending", "delivered", "failed"] | None = Query(None, alias="status"),
-    after: int = Query(0, ge=0, description="only events with a larger id"),
+    after: AfterId = 0,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[EventPublic]:
     """The endpoint's events, oldest first; page with `after` = the last id seen."""
@@ -137,7 +138,9 @@ async def _event(session: AsyncSession, event_id: int) -> WebhookEvent:
 
 
 @events_router.get("/{event_id}", response_model=EventWithDeliveries)
-async def get_event(event_id: int, session: ReadSessionDep, _key: ApiKeyDep) -> EventWithDeliveries:
+async def get_event(
+    event_id: RowId, session: ReadSessionDep, _key: ApiKeyDep
+) -> EventWithDeliveries:
     """One event and every try at sending it."""
     event = await _event(session, event_id)
     tries = await session.exec(
@@ -152,7 +155,7 @@ async def get_event(event_id: int, session: ReadSessionDep, _key: ApiKeyDep) -> 
 @events_router.post(
     "/{event_id}/resend", response_model=EventPublic, status_code=status.HTTP_202_ACCEPTED
 )
-async def resend(event_id: int, session: SessionDep, _key: ApiKeyDep) -> EventPublic:
+async def resend(event_id: RowId, session: SessionDep, _key: ApiKeyDep) -> EventPublic:
     """Send an event again now, whatever became of it; for 24 hours more if it is not taken."""
     event = await _event(session, event_id)
     now = utcnow()
