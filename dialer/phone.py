@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc
 
-__all__ = ["InvalidNumber", "fast_e164", "fast_normaliser", "normalise", "to_e164"]
+__all__ = [
+    "InvalidNumber",
+    "ascii_e164",
+    "fast_e164",
+    "fast_normaliser",
+    "normalise",
+    "to_e164",
+]
 
 
 class InvalidNumber(ValueError):
@@ -120,6 +128,10 @@ def fast_normaliser(default_region: str) -> Callable[[str], str | None]:
 
     def normalise(raw: str) -> str | None:
         text = raw.strip().translate(_SEPARATORS)
+        if not text.isascii():
+            # Full-width and other scripts' digits, superscripts...: str.isdigit() takes them
+            # all, and re's \d too; phonenumbers folds those it should and refuses the rest.
+            return None
         if text.startswith("+"):
             digits = text[1:]
             if not digits.isdigit():
@@ -150,3 +162,11 @@ def fast_normaliser(default_region: str) -> Callable[[str], str | None]:
 def normalise(raw: str, default_region: str) -> str:
     """to_e164, with the fast path first."""
     return fast_e164(raw, default_region) or to_e164(raw, default_region)
+
+
+def ascii_e164(stored: str) -> str:
+    """A stored E.164 number with any digit of another script (stored before numbers were
+    always folded) written in ASCII, so that it matches the same number on a list."""
+    if stored.isascii():
+        return stored
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in stored)

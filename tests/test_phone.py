@@ -4,6 +4,8 @@ import random
 
 import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dialer.phone import InvalidNumber, fast_e164, normalise, to_e164
 
@@ -102,3 +104,61 @@ def test_common_shapes_take_the_fast_path(raw: str, region: str) -> None:
 def test_normalise_falls_back_to_phonenumbers_for_the_reason() -> None:
     with pytest.raises(InvalidNumber, match="too short"):
         normalise("12", "JP")
+
+
+# Notations people and spreadsheets write one number in: other scripts' digits (full-width,
+# Arabic-Indic, Devanagari), separators, a full-width plus, the national prefix or the code.
+_DIGIT_SETS = [
+    "0123456789",
+    "０１２３４５６７８９",
+    "٠١٢٣٤٥٦٧٨٩",
+    "०१२३४५६७८९",
+]
+
+
+@st.composite
+def _notations(draw: st.DrawFn) -> tuple[str, str]:
+    canonical = "+81901" + draw(st.from_regex(r"[0-9]{7}", fullmatch=True))
+    national = "0" + canonical[3:]
+    digits = draw(st.sampled_from([national, canonical[1:]]))
+    out = []
+    if digits is not national:
+        out.append(draw(st.sampled_from(["+", "＋"])))
+    for ch in digits:
+        out.append(draw(st.sampled_from(_DIGIT_SETS))[int(ch)])
+        out.append(draw(st.sampled_from(["", "", " ", "-", "‐", "(", ")", "."])))
+    return "".join(out), canonical
+
+
+@given(_notations())
+@settings(max_examples=300, deadline=None)
+def test_any_notation_of_a_number_is_its_one_ascii_e164(case: tuple[str, str]) -> None:
+    written, canonical = case
+    assert normalise(written, "JP") == canonical
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=500, deadline=None)
+def test_any_text_is_ascii_e164_or_refused_with_a_reason(raw: str) -> None:
+    try:
+        number = normalise(raw, "JP")
+    except InvalidNumber:
+        return
+    assert number.isascii() and number[0] == "+" and number[1:].isdigit()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("0901２３４５６７８", "+819012345678"),
+        ("+331２３４５６７８９", "+33123456789"),
+        ("＋８１９０１２３４５６７８", "+819012345678"),
+    ],
+)
+def test_full_width_digits_after_an_ascii_prefix_fold_to_ascii(raw: str, expected: str) -> None:
+    assert normalise(raw, "JP") == expected
+
+
+def test_superscript_digits_are_refused_not_a_crash() -> None:
+    with pytest.raises(InvalidNumber):
+        normalise("+⁸¹9011112232", "JP")

@@ -9,6 +9,7 @@ from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.models import DoNotContact, OptOutEvent, utcnow
+from dialer.phone import ascii_e164
 
 __all__ = [
     "GLOBAL",
@@ -39,8 +40,10 @@ def scopes_for(campaign_id: int | None) -> tuple[str, ...]:
 async def is_blocked(
     session: AsyncSession, number: str, scopes: tuple[str, ...] = (GLOBAL,)
 ) -> bool:
+    # Both spellings of a number stored with another script's digits before they were folded.
+    spellings = {number, ascii_e164(number)}
     stmt = select(DoNotContact.id).where(
-        DoNotContact.number == number, col(DoNotContact.scope).in_(scopes)
+        col(DoNotContact.number).in_(spellings), col(DoNotContact.scope).in_(scopes)
     )
     return (await session.exec(stmt)).first() is not None
 

@@ -69,3 +69,34 @@ async def test_an_unknown_campaign_has_no_list(harness: Harness) -> None:
     assert (await harness.api.post(path, json={"number": "+819012345671"})).status_code == 404
     bad = await harness.api.post(path.replace("999999", "x"), json={"number": "+819012345671"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["path", "campaign_id"]
+
+
+NOTATIONS = ["090-1234-5678", "0901２３４５６７８", "＋８１ ９０ １２３４ ５６７８", "٠٩٠١٢٣٤٥٦٧٨"]
+
+
+async def test_a_listed_number_is_suppressed_in_any_notation_both_ways(harness: Harness) -> None:
+    for listed in NOTATIONS:
+        added = await harness.api.post("/v1/do-not-contact", json={"number": listed})
+        assert added.status_code == 201 and added.json()["number"] == "+819012345678"
+        for written in NOTATIONS:
+            assert (await harness.notify(written))["status"] == "suppressed", (listed, written)
+        assert (await harness.api.delete("/v1/do-not-contact/%2B819012345678")).status_code == 204
+
+
+async def test_a_listed_number_in_another_notation_is_suppressed_at_import(
+    harness: Harness,
+) -> None:
+    await harness.api.post("/v1/do-not-contact", json={"number": "+819012345678"})
+    created = await harness.api.post(
+        "/v1/campaigns",
+        json={"name": "x", "channel": "tts", "from": "+81312345678", "template": "hi {{ name }}"},
+    )
+    cid = created.json()["id"]
+    rows = "phone,name\n" + "".join(f"{n},p\n" for n in NOTATIONS[1:]) + "090-1234-5600,q\n"
+    upload = await harness.api.post(
+        f"/v1/campaigns/{cid}/contacts", files={"file": ("c.csv", rows.encode(), "text/csv")}
+    )
+    assert upload.status_code == 201, upload.text
+    body = upload.json()
+    # The three notations are one number: suppressed once, then duplicates of it.
+    assert (body["imported"], body["suppressed"], body["duplicate"]) == (1, 1, 2), body

@@ -29,7 +29,7 @@ THEM = "+14155550177"
         ("cancel", "stop"),
         ("END", "stop"),
         ("quit!", "stop"),
-        ("ＳＴＯＰ", "stop"),  # noqa: RUF001 - full-width, as Japanese keyboards type it
+        ("ＳＴＯＰ", "stop"),
         ("停止", "stop"),
         ("配信停止。", "stop"),
         ("START", "start"),
