@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from typing import Any
+
+from dialer.providers.fields import MalformedField
 
 __all__ = ["CONFIRM_COLLECT", "CONFIRM_KEY", "OPT_OUT_KEY", "Answer", "read_answer"]
 
@@ -19,9 +20,14 @@ class Answer(StrEnum):
     none = "none"
 
 
-def read_answer(key_presses: Sequence[Mapping[str, Any]] | None) -> Answer:
-    """The answer in a live_call's `key_presses`: the last digits of the confirmation COLLECT."""
-    for press in key_presses or []:
+def read_answer(key_presses: Any) -> Answer:
+    """The answer in a live_call's `key_presses`: the last digits of the confirmation COLLECT.
+    MalformedField if they are not the list of objects the reference describes."""
+    if key_presses is None:
+        return Answer.none
+    if not isinstance(key_presses, list) or not all(isinstance(p, dict) for p in key_presses):
+        raise MalformedField("key_presses", key_presses, "a list of key press objects")
+    for press in key_presses:
         if press.get("name") != CONFIRM_COLLECT:
             continue
         digits = str(press.get("digits") or "")

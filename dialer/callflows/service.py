@@ -95,6 +95,7 @@ async def answer_callback(
     if loaded is None or loaded[0].provider != "voxology":
         raise FlowRefused(f"no Voxology attempt {attempt_id}")
     attempt, notification = loaded
+    # Every field read before anything changes: a malformed one refuses the whole callback.
     report = parse_call(body)
     kind = body.get("type")
     answer = read_answer(body.get("key_presses"))

@@ -14,6 +14,7 @@ ProviderError
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -44,6 +45,7 @@ __all__ = [
     "SmsRequest",
     "StatusReport",
     "Transient",
+    "documented_outcome",
 ]
 
 
@@ -248,3 +250,18 @@ class ConferenceProvider(Protocol):
     async def start_conference(self, request: ConferenceRequest) -> PlacedConference: ...
 
     async def conference_status(self, conference_id: str) -> list[StatusReport]: ...
+
+
+_log = logging.getLogger(__name__)
+
+
+def documented_outcome(
+    table: Mapping[str, Outcome | None], raw: str, provider: str, what: str
+) -> Outcome | None:
+    """The outcome a documented status means; an undocumented one (the documents list "common"
+    statuses, not all) is logged and taken as not final, so a later final status still counts
+    and the call is followed until then."""
+    if raw in table:
+        return table[raw]
+    _log.warning("%s: undocumented %s status %r, taken as not final", provider, what, raw[:40])
+    return None

@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from dialer.models import Outcome
+from dialer.providers import fields
 from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
@@ -35,6 +36,7 @@ from dialer.providers.base import (
     SmsRequest,
     StatusReport,
     Transient,
+    documented_outcome,
 )
 from dialer.providers.http import exchange
 
@@ -91,7 +93,7 @@ MESSAGE_STATUS_OUTCOMES: dict[str, Outcome | None] = {
 
 
 def call_outcome(status: str, detection: str | None) -> Outcome | None:
-    outcome = CALL_STATUS_OUTCOMES.get(status, Outcome.unknown)
+    outcome = documented_outcome(CALL_STATUS_OUTCOMES, status, "voxology", "call")
     if outcome is Outcome.answered:
         return _DETECTION_OUTCOMES.get(detection or "unknown", Outcome.answered)
     return outcome
@@ -173,51 +175,48 @@ def map_http_error(response: httpx.Response, *, is_post: bool) -> ProviderError:
     return build(failure)
 
 
-def _time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
-def _int(value: Any) -> int | None:
-    return int(value) if value not in (None, "") else None
+def _charge(data: Mapping[str, Any]) -> float | None:
+    charge = data.get("charge") or {}
+    if not isinstance(charge, dict):
+        raise fields.MalformedField("charge", charge, "an object")
+    return fields.amount(charge.get("total"), "charge.total")
 
 
 def parse_call(data: Mapping[str, Any]) -> StatusReport:
     """A call as LiveCalls, the call logs and call-flow callbacks describe it."""
-    raw = str(data.get("status") or "unknown")
+    raw = str(data.get("status") or "unknown")[:40]
     detection = data.get("detection")
-    connected_ms = data.get("connected_time")
-    seconds = data.get("connect_time_sec")
+    seconds = fields.seconds(data.get("connect_time_sec"), "connect_time_sec")
+    connected_ms = fields.integer(
+        data.get("connected_time"), "connected_time", high=fields.MAX_SECONDS * 1000
+    )
     if seconds is None and connected_ms is not None:
-        seconds = int(connected_ms) // 1000
-    charge = data.get("charge") or {}
+        seconds = connected_ms // 1000
     return StatusReport(
         provider_id=str(data.get("call_id") or data["id"]),
         raw_status=raw,
         outcome=call_outcome(raw, detection),
-        started_at=_time(data.get("start_time") or data.get("date")),
-        ended_at=_time(data.get("end_time")),
-        duration_s=_int(seconds),
-        cost=charge.get("total") if isinstance(charge, dict) else None,
-        detection=str(detection) if detection else None,
-        error_code=_int(data.get("error_code")),
+        started_at=fields.moment(data.get("start_time") or data.get("date"), "start_time"),
+        ended_at=fields.moment(data.get("end_time"), "end_time"),
+        duration_s=seconds,
+        cost=_charge(data),
+        detection=str(detection)[:40] if detection else None,
+        error_code=fields.integer(data.get("error_code"), "error_code"),
     )
 
 
 def parse_message(data: Mapping[str, Any]) -> StatusReport:
     """An outbound message as GET /Messages/{id} and the status webhook describe it."""
-    raw = str(data.get("status") or "")
-    charge = data.get("charge") or {}
+    raw = str(data.get("status") or "")[:40]
     return StatusReport(
         provider_id=str(data["message_id"]),
         raw_status=raw,
-        outcome=MESSAGE_STATUS_OUTCOMES.get(raw, Outcome.unknown),
-        started_at=_time(data.get("created_on")),
-        ended_at=_time(data.get("updated_on")),
-        cost=charge.get("total") if isinstance(charge, dict) else None,
+        outcome=documented_outcome(MESSAGE_STATUS_OUTCOMES, raw, "voxology", "message"),
+        started_at=fields.moment(data.get("created_on"), "created_on"),
+        ended_at=fields.moment(data.get("updated_on"), "updated_on"),
+        cost=_charge(data),
         tags=[str(data["external_id"])] if data.get("external_id") else [],
-        error_code=_int(data.get("error_code")),
+        error_code=fields.integer(data.get("error_code"), "error_code"),
         settled_outcome=Outcome.delivered if raw == "sent" else None,
     )
 
@@ -232,9 +231,9 @@ def parse_inbound_message(data: Mapping[str, Any]) -> InboundMessage | None:
             sender=str(data["caller_no"]),
             recipient=str(data["api_no"]),
             text=str(data.get("text_message") or ""),
-            received_at=_time(data.get("created_on")),
+            received_at=fields.moment(data.get("created_on"), "created_on"),
         )
-    except (KeyError, ValueError):
+    except KeyError:
         return None
 
 

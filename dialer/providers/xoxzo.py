@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import httpx
 
 from dialer.models import Outcome
+from dialer.providers import fields
 from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
@@ -30,6 +31,7 @@ from dialer.providers.base import (
     SmsRequest,
     StatusReport,
     Transient,
+    documented_outcome,
 )
 from dialer.providers.http import TRANSPORT_ERRORS, exchange, map_transport_error
 from dialer.sms import sms_parts
@@ -159,10 +161,9 @@ def map_http_error(response: httpx.Response, *, is_post: bool) -> ProviderError:
     return build(failure)
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return datetime.strptime(str(value), "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
+def _parse_time(value: Any, field: str = "time") -> datetime | None:
+    # Xoxzo writes "2016-01-01 12:34:56", in UTC.
+    return fields.moment(value, field, "%Y-%m-%d %H:%M:%S")
 
 
 def _tags(value: Any) -> list[str]:
@@ -176,31 +177,30 @@ def _number(value: Any) -> float | None:
 
 
 def parse_call_status(data: Mapping[str, Any]) -> StatusReport:
-    raw = str(data.get("status", "")).upper()
-    duration = _number(data.get("duration"))
+    raw = str(data.get("status", "")).upper()[:40]
     return StatusReport(
         provider_id=str(data["callid"]),
         raw_status=raw,
-        outcome=STATUS_OUTCOMES.get(raw, Outcome.unknown),
-        started_at=_parse_time(data.get("start_time")),
-        ended_at=_parse_time(data.get("end_time")),
-        duration_s=int(duration) if duration is not None else None,
-        cost=_number(data.get("cost")),
+        outcome=documented_outcome(STATUS_OUTCOMES, raw, "xoxzo", "call"),
+        started_at=_parse_time(data.get("start_time"), "start_time"),
+        ended_at=_parse_time(data.get("end_time"), "end_time"),
+        duration_s=fields.seconds(data.get("duration"), "duration"),
+        cost=fields.amount(data.get("cost"), "cost"),
         tags=_tags(data.get("tags")),
     )
 
 
 def parse_message_status(data: Mapping[str, Any]) -> StatusReport:
-    raw = str(data.get("status", "")).upper()
-    outcome = SMS_STATUS_OUTCOMES.get(raw, Outcome.unknown)
-    sent = _parse_time(data.get("sent_time"))
+    raw = str(data.get("status", "")).upper()[:40]
+    outcome = documented_outcome(SMS_STATUS_OUTCOMES, raw, "xoxzo", "message")
+    sent = _parse_time(data.get("sent_time"), "sent_time")
     return StatusReport(
         provider_id=str(data["msgid"]),
         raw_status=raw,
         outcome=outcome,
         started_at=sent,
         ended_at=sent if outcome is not None else None,
-        cost=_number(data.get("cost")),
+        cost=fields.amount(data.get("cost"), "cost"),
         tags=_tags(data.get("tags")),
     )
 

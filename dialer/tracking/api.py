@@ -85,6 +85,7 @@ async def provider_status(
     try:
         report = parse(fields)
     except (ValueError, TypeError) as exc:
+        log.warning("%s %s callback for attempt %s refused: %s", provider, kind, attempt_id, exc)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"bad field: {exc}") from exc
     async with session_scope(runtime.sessions) as session:
         loaded = await load_for_update(session, attempt_id)

@@ -132,3 +132,29 @@ async def test_a_replayed_end_call_changes_nothing(harness: Harness) -> None:
     for late in (ended, _callback(attempt, "failed_call", data, status="busy", detection=None)):
         assert (await _post(harness, late, _secret(harness))).status_code == 200
         assert await harness.read(notification["id"]) == final
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"key_presses": "19"},
+        {"key_presses": [1]},
+        {"key_presses": {"name": "confirm"}},
+        {"connected_time": "abc"},
+        {"connected_time": 1e30},
+        {"start_time": "garbage"},
+        {"start_time": "0001-01-01T00:00:00Z"},
+        {"error_code": "x"},
+        {"charge": {"total": -3}},
+        {"charge": "free"},
+        {"connect_time_sec": "Infinity"},
+    ],
+)
+async def test_a_malformed_flow_field_is_422_and_changes_nothing(
+    harness: Harness, bad: dict[str, Any]
+) -> None:
+    notification, attempt = await _ringing(harness)
+    body = _callback(attempt, "live_call", _data(harness, attempt["id"]), **bad)
+    answer = await _post(harness, body, _secret(harness))
+    assert answer.status_code == 422, answer.text
+    assert await harness.read(notification["id"]) == notification

@@ -146,9 +146,9 @@ async def test_in_progress_is_not_final() -> None:
     assert not status.is_final
 
 
-async def test_unheard_of_status_is_final_unknown_not_a_crash() -> None:
-    status = await _provider(_respond(200, {"callid": "c", "status": "WEIRD"})).call_status("c")
-    assert status.outcome is Outcome.unknown
+async def test_an_undocumented_status_is_not_final_and_not_a_crash() -> None:
+    status = await _provider(_respond(200, {"callid": "c", "status": "RINGING"})).call_status("c")
+    assert status.outcome is None and not status.is_final
 
 
 async def test_credits() -> None:

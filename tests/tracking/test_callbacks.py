@@ -150,3 +150,59 @@ async def test_a_bad_body_with_a_good_token_is_422(
 async def test_an_unknown_attempt_with_a_valid_token_is_404(harness: Harness) -> None:
     answer = await _post(harness, _url(harness, 987654), data=_fields("c"))
     assert answer.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"duration": "inf"},
+        {"duration": "1e30"},
+        {"duration": "-5"},
+        {"duration": "nan"},
+        {"cost": "-1"},
+        {"cost": "1e300"},
+        {"start_time": "0001-01-01 00:00:00"},
+        {"end_time": "9999-12-31 23:59:59x"},
+    ],
+)
+async def test_an_out_of_range_field_is_422_and_changes_nothing(
+    harness: Harness, bad: dict[str, str]
+) -> None:
+    placed = await _placed(harness)
+    attempt = placed["attempts"][0]
+    url = _url(harness, attempt["id"])
+    answer = await _post(harness, url, data={**_fields(attempt["provider_id"]), **bad})
+    assert answer.status_code == 422 and next(iter(bad)) in answer.text
+    assert await harness.read(placed["id"]) == placed
+
+
+async def test_an_infinite_json_duration_is_422(harness: Harness) -> None:
+    placed = await _placed(harness)
+    attempt = placed["attempts"][0]
+    callid = attempt["provider_id"]
+    body = f'{{"callid": "{callid}", "status": "ANSWERED", "duration": Infinity}}'
+    answer = await _post(
+        harness,
+        _url(harness, attempt["id"]),
+        content=body.encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 422
+    assert await harness.read(placed["id"]) == placed
+
+
+async def test_an_undocumented_status_leaves_the_call_open_for_the_real_one(
+    harness: Harness,
+) -> None:
+    placed = await _placed(harness)
+    attempt = placed["attempts"][0]
+    url = _url(harness, attempt["id"])
+    ringing = await _post(harness, url, data=_fields(attempt["provider_id"], "RINGING"))
+    assert ringing.status_code == 200
+    read = await harness.read(placed["id"])
+    assert read["status"] == "in_progress" and read["attempts"][0]["status"] == "in_progress"
+    assert read["attempts"][0]["provider_status"] == "RINGING"
+    answered = await _post(harness, url, data=_fields(attempt["provider_id"], "ANSWERED"))
+    assert answered.status_code == 200
+    read = await harness.read(placed["id"])
+    assert (read["status"], read["outcome"]) == ("delivered", "answered")
