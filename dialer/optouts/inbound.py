@@ -1,10 +1,12 @@
 """Texts people send back: STOP and its kin put the sender on the global do-not-contact list,
-START takes them off. Each message is recorded once, with its own time, and a message older
-than the number's latest change (they can arrive out of order) changes nothing."""
+START takes them off. Each message is recorded once, with its own time (never much later than
+we received it). A START older than the number's latest change (texts arrive out of order)
+changes nothing; a STOP always counts, whenever it was sent."""
 
 from __future__ import annotations
 
 import unicodedata
+from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlmodel import select
@@ -21,13 +23,26 @@ from dialer.optouts.service import (
 from dialer.phone import InvalidNumber, to_e164
 from dialer.providers.base import InboundMessage
 
-__all__ = ["SOURCE", "answer_inbound_message", "keyword"]
+__all__ = ["CLOCK_SKEW", "SOURCE", "answer_inbound_message", "keyword", "message_time"]
 
 SOURCE = "sms"
 _STOP = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "停止", "配信停止"})
 _START = frozenset({"START", "UNSTOP"})
 # Said around the word, not part of it: "Stop.", "停止。" (full-width forms are folded first).
 _AROUND = " \t\r\n.,!?。、「」\"'"
+
+
+# How far a provider's clock may run ahead of ours. A message dated later than that (a wrong
+# clock, or a forged callback) counts as sent at our receipt plus this, so that one message
+# cannot outrank every change that follows it for years.
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def message_time(provider_time: datetime | None, received: datetime) -> datetime:
+    """When a message counts as sent, for ordering it against other changes."""
+    if provider_time is None:
+        return received
+    return min(provider_time, received + CLOCK_SKEW)
 
 
 def keyword(text: str) -> Literal["stop", "start"] | None:
@@ -59,10 +74,11 @@ async def answer_inbound_message(
     )
     if seen.first() is not None:
         return "already recorded"
-    at = message.received_at or utcnow()
-    reason = f"texted {message.text.strip()[:40]!r} to {message.recipient}"
+    at = message_time(message.received_at, utcnow())
+    reason = f"texted {message.text.strip()[:40]!r} to {message.recipient[:32]}"
     latest = await last_change_at(session, number)
-    if latest is not None and at < latest:
+    # A STOP stands whenever it comes: only a START can be outranked by a later change.
+    if asked == "start" and latest is not None and at < latest:
         record_event(
             session,
             number,

@@ -3,12 +3,13 @@ removes them; replayed, forged and out-of-order callbacks change nothing they sh
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from dialer.optouts.inbound import keyword
+from dialer.optouts.inbound import CLOCK_SKEW, keyword, message_time
 from dialer.providers.voxology import VoxologyProvider
 from dialer.sandbox.voxology import inbound_message_payload
 from dialer.security import FLOW_SECRET_HEADER, flow_secret
@@ -116,3 +117,69 @@ async def test_a_replayed_or_late_message_changes_nothing(harness: Harness) -> N
 
 def _flow_secret(harness: Harness) -> str:
     return flow_secret(harness.settings.secret_key.get_secret_value())
+
+
+async def _deliver(harness: Harness, payload: dict[str, Any]) -> httpx.Response:
+    flows = f"{harness.settings.public_url}/v1/flows/voxology"
+    async with httpx.AsyncClient() as client:
+        return await client.post(
+            flows, json=payload, headers={FLOW_SECRET_HEADER: _flow_secret(harness)}
+        )
+
+
+async def test_a_message_dated_in_the_future_cannot_disable_a_later_stop(
+    harness: Harness,
+) -> None:
+    start = inbound_message_payload(OURS, THEM, "START", "2099-01-01T00:00:00.000Z")
+    assert (await _deliver(harness, start)).status_code == 200
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    stop = inbound_message_payload(OURS, THEM, "STOP", now)
+    assert (await _deliver(harness, stop)).status_code == 200
+    assert await _listed(harness) == [THEM]
+    assert (await harness.notify(THEM))["status"] == "suppressed"
+
+
+async def test_a_stop_dated_in_the_future_does_not_outrank_a_start_for_years(
+    harness: Harness,
+) -> None:
+    stop = inbound_message_payload(OURS, THEM, "STOP", "2099-01-01T00:00:00.000Z")
+    assert (await _deliver(harness, stop)).status_code == 200
+    assert await _listed(harness) == [THEM]
+    later = (datetime.now(UTC) + CLOCK_SKEW + timedelta(minutes=1)).isoformat()
+    start = inbound_message_payload(OURS, THEM, "START", later.replace("+00:00", "Z"))
+    assert (await _deliver(harness, start)).status_code == 200
+    assert await _listed(harness) == []
+
+
+async def test_a_stop_always_wins_over_a_start_received_before_it(harness: Harness) -> None:
+    await harness.api.post("/v1/do-not-contact", json={"number": THEM})
+    now = datetime.now(UTC)
+    start = inbound_message_payload(OURS, THEM, "START", now.isoformat())
+    assert (await _deliver(harness, start)).status_code == 200
+    assert await _listed(harness) == []
+    # Dated before the START, received after it: the person asked to stop, and that stands.
+    earlier = (now - timedelta(hours=1)).isoformat()
+    stop = inbound_message_payload(OURS, THEM, "STOP", earlier)
+    assert (await _deliver(harness, stop)).status_code == 200
+    assert await _listed(harness) == [THEM]
+
+
+async def test_a_message_time_without_an_offset_is_read_as_utc(harness: Harness) -> None:
+    stop = inbound_message_payload(OURS, THEM, "STOP", "2026-11-23T09:00:00")
+    assert (await _deliver(harness, stop)).status_code == 200
+    assert await _listed(harness) == [THEM]
+
+
+@pytest.mark.parametrize("created_on", ["garbage", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"])
+async def test_a_message_with_a_malformed_time_is_422(harness: Harness, created_on: str) -> None:
+    stop = inbound_message_payload(OURS, THEM, "STOP", "2026-11-23T09:00:00Z")
+    answer = await _deliver(harness, {**stop, "created_on": created_on})
+    assert answer.status_code == 422
+    assert await _listed(harness) == []
+
+
+def test_a_provider_time_counts_for_no_more_than_our_receipt_plus_the_skew() -> None:
+    received = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert message_time(None, received) == received
+    assert message_time(received - timedelta(hours=1), received) == received - timedelta(hours=1)
+    assert message_time(datetime(2099, 1, 1, tzinfo=UTC), received) == received + CLOCK_SKEW
