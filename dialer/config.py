@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     # Users' templates render in child processes: at most this long and this much memory each.
-    template_budget_s: float = Field(1.0, gt=0, le=30)
+    template_budget_s: float = Field(2.0, gt=0, le=30)
     template_memory_mb: int = Field(256, ge=32, le=8192)
     template_processes: int = Field(2, ge=1, le=32)
 

@@ -1,6 +1,7 @@
 """The process a user's template renders in: `python -m dialer.user_templates.child BYTES`.
 
-It caps its own address space at start, then answers one JSON line per request on stdout:
+It caps its own address space at start, says {"ready": true}, then answers one JSON line per
+request on stdout:
 {"text": ...} or {"problem": ..., "kind": "budget"|"unsafe"|"error"}. A render that runs past
 its time budget is not its concern: the parent kills the process and starts another.
 """
@@ -43,6 +44,9 @@ def main() -> None:
     if extra > 0:
         limit = _address_space() + extra
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # Imports done and limits set: from here on, the parent's time budget is about rendering.
+    sys.stdout.write(json.dumps({"ready": True}) + "\n")
+    sys.stdout.flush()
     for line in sys.stdin.buffer:
         reply = answer(json.loads(line))
         sys.stdout.write(json.dumps(reply, ensure_ascii=True) + "\n")

@@ -17,10 +17,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["RenderFailed", "TemplatePool"]
+__all__ = ["RenderFailed", "RendererUnavailable", "TemplatePool"]
 
 log = logging.getLogger(__name__)
 
+# Starting Python and importing Jinja2 on a loaded machine; not part of any render's budget.
+_STARTUP_S = 60.0
 _KINDS: frozenset[str] = frozenset({"budget", "unsafe", "error"})
 # One answer line: the text is bounded (dialer.templating.MAX_OUTPUT_CHARS), escaped to ASCII.
 _LINE_LIMIT = 1 << 20
@@ -38,6 +40,7 @@ class RenderFailed(Exception):
 
     reason: str
     kind: FailureKind = "error"
+    timed_out: bool = False
 
     @property
     def bound(self) -> bool:
@@ -45,6 +48,11 @@ class RenderFailed(Exception):
 
     def __str__(self) -> str:
         return self.reason
+
+
+class RendererUnavailable(RuntimeError):
+    """No process to render in (the machine could not start one): nobody's template is at
+    fault, and the work should be tried again later."""
 
 
 class _Child:
@@ -66,7 +74,7 @@ class _Child:
 class TemplatePool:
     """Up to `size` child processes, started on first use."""
 
-    def __init__(self, *, size: int = 2, budget_s: float = 1.0, memory_mb: int = 256) -> None:
+    def __init__(self, *, size: int = 2, budget_s: float = 2.0, memory_mb: int = 256) -> None:
         self.size = size
         self.budget_s = budget_s
         self.memory_bytes = memory_mb * 1024 * 1024
@@ -92,10 +100,29 @@ class TemplatePool:
         )
         child = _Child(process)
         self._children.add(child)
+        assert process.stdout is not None
+        try:
+            ready = await asyncio.wait_for(process.stdout.readline(), _STARTUP_S)
+        except TimeoutError:
+            ready = b""
+        if not ready.startswith(b'{"ready"'):
+            await self._retire(child)
+            raise RendererUnavailable("the template renderer did not start")
         return child
 
     async def render(self, source: str, context: Mapping[str, object]) -> str:
-        """The rendered text; RenderFailed with the reason if the template cannot give one."""
+        """The rendered text; RenderFailed with the reason if the template cannot give one.
+        A render past its time budget is tried once more in a fresh process, so that a machine
+        too busy to schedule the first is not taken for a template that spins."""
+        try:
+            return await self._render_once(source, context)
+        except RenderFailed as exc:
+            if not exc.timed_out:
+                raise
+            log.warning("a template ran past its budget; trying it once more: %s", source[:80])
+        return await self._render_once(source, context)
+
+    async def _render_once(self, source: str, context: Mapping[str, object]) -> str:
         idle = self._queue()
         child = await idle.get()
         try:
@@ -125,7 +152,9 @@ class TemplatePool:
             line = await asyncio.wait_for(child.process.stdout.readline(), self.budget_s)
         except TimeoutError:
             raise RenderFailed(
-                f"the template took longer than its budget of {self.budget_s:g} s", kind="budget"
+                f"the template took longer than its budget of {self.budget_s:g} s",
+                kind="budget",
+                timed_out=True,
             ) from None
         except (ConnectionError, asyncio.LimitOverrunError, ValueError) as exc:
             raise RenderFailed(f"the template's renderer failed: {exc}", kind="budget") from exc

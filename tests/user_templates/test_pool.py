@@ -101,3 +101,19 @@ async def test_close_stops_every_child(pool: TemplatePool) -> None:
     assert children
     await pool.close()
     assert all(child.process.returncode is not None for child in children)
+
+
+async def test_starting_a_process_is_not_part_of_the_budget() -> None:
+    # Python starts and imports Jinja2 in far more than 50 ms; the render itself takes less.
+    templates = TemplatePool(size=1, budget_s=0.05)
+    try:
+        assert await templates.render("{{ n }}", {"n": "first"}) == "first"
+    finally:
+        await templates.close()
+
+
+async def test_a_spinning_template_is_tried_twice_then_refused(pool: TemplatePool) -> None:
+    began = time.monotonic()
+    with pytest.raises(RenderFailed, match="budget"):
+        await pool.render(SPIN, {})
+    assert time.monotonic() - began >= 2 * pool.budget_s
