@@ -16,6 +16,7 @@ from dialer.db import session_scope
 from dialer.deps import RuntimeDep
 from dialer.din.api import action_router as din_action_router
 from dialer.din.api import router as din_router
+from dialer.guard import RequestGuard
 from dialer.notifications.api import reminders_router
 from dialer.notifications.api import router as notifications_router
 from dialer.optouts.api import campaign_router as campaign_optouts_router
@@ -45,6 +46,12 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
             await runtime.close()
 
     app = FastAPI(title="dialer", version=__version__, lifespan=lifespan)
+    limits = settings or get_settings()
+    app.add_middleware(
+        RequestGuard,
+        max_body_bytes=limits.max_body_bytes,
+        max_upload_bytes=limits.max_upload_bytes,
+    )
     app.include_router(notifications_router)
     app.include_router(reminders_router)
     app.include_router(campaigns_router)

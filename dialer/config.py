@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     # Where events go when a notification or campaign names no webhook of its own.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Request bodies are refused (413) past these sizes, before they are read; contact uploads
+    # have their own limit.
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(100 * 1024 * 1024, ge=1024)
     # Users' templates render in child processes: at most this long and this much memory each.
     template_budget_s: float = Field(2.0, gt=0, le=30)
     template_memory_mb: int = Field(256, ge=32, le=8192)

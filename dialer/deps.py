@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.apikeys import authenticate
 from dialer.db import read_scope, session_scope
+from dialer.guard import API_KEY_STATE, UNAUTHORIZED
 from dialer.models import ApiKey
 from dialer.runtime import Runtime
 
@@ -45,12 +46,17 @@ _bearer = HTTPBearer(auto_error=False)
 
 
 async def require_api_key(
+    request: Request,
     runtime: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> ApiKey:
+    # dialer.guard authenticated it before the body was read.
+    checked = getattr(request.state, API_KEY_STATE, None)
+    if isinstance(checked, ApiKey):
+        return checked
     unauthorized = HTTPException(
         status.HTTP_401_UNAUTHORIZED,
-        detail="a valid API key is required: Authorization: Bearer <key>",
+        detail=UNAUTHORIZED,
         headers={"WWW-Authenticate": "Bearer"},
     )
     if credentials is None:
