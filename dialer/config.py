@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # Where events go when a notification or campaign names no webhook of its own.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Webhooks to loopback, private or link-local addresses: refused unless this is set (a
+    # receiver on the same machine or network, the tests).
+    webhook_allow_private: bool = False
     # Request bodies are refused (413) past these sizes, before they are read; contact uploads
     # have their own limit.
     max_body_bytes: int = Field(1024 * 1024, ge=1024)

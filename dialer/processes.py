@@ -42,6 +42,8 @@ def deployment_env(
         "XOXZO_SID": "sandbox-sid",
         "XOXZO_AUTH_TOKEN": "sandbox-token",
         "DIALER_PROVIDER_LIMITS": json.dumps({"xoxzo": limits}),
+        # Its webhook receivers listen on this machine.
+        "DIALER_WEBHOOK_ALLOW_PRIVATE": "true",
     }
 
 

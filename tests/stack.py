@@ -97,6 +97,7 @@ async def stack(
         # Pacing has its own tests; here it must never be what a test waits for.
         "DIALER_PROVIDER_LIMITS": UNPACED.model_dump_json(),
         clock.CLOCK_FILE_VARIABLE: str(tmp_path / "clock"),
+        "DIALER_WEBHOOK_ALLOW_PRIVATE": "true",
     }
     # Credit is not what these runs test: enough for any size of campaign to start.
     sandbox_args = ["sandbox", "--port", str(sandbox_port), "--time-scale", "0.02"]

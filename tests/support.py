@@ -44,6 +44,8 @@ def make_settings(database_url: str, *, web_port: int, sandbox_port: int, **extr
             "ambiguous_after_s": 2.0,
             "reconcile_deadline_s": 30.0,
             "provider_limits": UNPACED.root,
+            # Test receivers listen on loopback.
+            "webhook_allow_private": True,
             **extra,
         }
     )

@@ -7,15 +7,16 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import AnyHttpUrl, BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.bounds import AfterId, RowId
-from dialer.deps import ApiKeyDep, ReadSessionDep, SessionDep
+from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from dialer.webhooks.events import GIVE_UP_AFTER
-from dialer.webhooks.service import register_endpoint
+from dialer.webhooks.service import destination_refusal, register_endpoint
 
 __all__ = ["events_router", "router"]
 
@@ -79,9 +80,28 @@ class EventWithDeliveries(EventPublic):
 
 @router.post("", response_model=EndpointWithSecret, status_code=status.HTTP_201_CREATED)
 async def register(
-    body: EndpointCreate, session: SessionDep, _key: ApiKeyDep, response: Response
+    body: EndpointCreate,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    _key: ApiKeyDep,
+    response: Response,
 ) -> EndpointWithSecret:
-    """Register a URL; its secret signs every event sent to it. 200 if it was registered."""
+    """Register a URL; its secret signs every event sent to it. 200 if it was registered.
+    A URL inside the network (loopback, private, link-local) is refused unless the settings
+    allow it."""
+    allow = runtime.settings.webhook_allow_private
+    refusal = await destination_refusal(str(body.url), allow_private=allow)
+    if refusal is not None:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "value_error",
+                    "loc": ("body", "url"),
+                    "msg": refusal,
+                    "input": str(body.url),
+                }
+            ]
+        )
     endpoint, created = await register_endpoint(session, str(body.url))
     if not created:
         response.status_code = status.HTTP_200_OK

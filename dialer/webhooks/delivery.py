@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from dialer.db import session_scope
 from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from dialer.runtime import Runtime
+from dialer.webhooks.destinations import GuardedTransport
 from dialer.webhooks.signing import EVENT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, signature
 
 __all__ = ["backoff_s", "deliver_due"]
@@ -89,7 +90,8 @@ async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str
             due.append(_Due(event.id, endpoint.url, endpoint.secret, event.kind, event.body))
     if not due:
         return {}
-    async with httpx.AsyncClient(timeout=_TIMEOUT_S) as client:
+    guarded = None if runtime.settings.webhook_allow_private else GuardedTransport()
+    async with httpx.AsyncClient(timeout=_TIMEOUT_S, transport=guarded) as client:
         answers = await asyncio.gather(*(_send(client, d) for d in due))
     counts = {"delivered": 0, "retry": 0, "failed": 0}
     async with session_scope(runtime.sessions) as session:

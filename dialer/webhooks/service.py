@@ -3,6 +3,8 @@ notification or campaign reports to."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -10,9 +12,25 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.config import Settings
 from dialer.models import WebhookEndpoint
 from dialer.notifications.service import FieldError
+from dialer.webhooks.destinations import address_refusal, resolve, url_refusal
 from dialer.webhooks.signing import new_secret
 
-__all__ = ["endpoint_by_url", "register_endpoint", "webhook_for"]
+__all__ = ["destination_refusal", "endpoint_by_url", "register_endpoint", "webhook_for"]
+
+
+async def destination_refusal(url: str, *, allow_private: bool) -> str | None:
+    """Why events may not be sent to `url`: its scheme, or a host inside the network (by the
+    URL, then by what the name resolves to now; a name that does not resolve yet is left to
+    the check at each delivery)."""
+    refusal = url_refusal(url, allow_private=allow_private)
+    if refusal is not None or allow_private:
+        return refusal
+    parts = urlsplit(url)
+    try:
+        addresses = await resolve(parts.hostname or "", parts.port or 443)
+    except OSError:
+        return None
+    return next((r for a in addresses if (r := address_refusal(a)) is not None), None)
 
 
 async def endpoint_by_url(session: AsyncSession, url: str) -> WebhookEndpoint | None:
