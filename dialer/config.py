@@ -6,15 +6,43 @@ import os
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dialer.clock import CLOCK_FILE_VARIABLE
 
-__all__ = ["PLACEHOLDER_SECRETS", "ProviderLimits", "Settings", "get_settings"]
+__all__ = [
+    "PLACEHOLDER_SECRETS",
+    "ProviderLimits",
+    "Settings",
+    "SettingsRefused",
+    "get_settings",
+    "weak_secret",
+]
 
-# Safe only on a developer's machine against the sandbox; refused in production.
-PLACEHOLDER_SECRETS = frozenset({"change-me", "sandbox-sid", "sandbox-token", ""})
+# Safe only on a developer's machine against the sandbox; refused in production. (The sandbox's
+# own defaults are among them: dialer.sandbox.state.SandboxConfig.)
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "change-me",
+        "sandbox-sid",
+        "sandbox-token",
+        "sandbox-voxology-key",
+        "sandbox-account:sandbox-secret",
+        "",
+    }
+)
+# A secret that signs tokens and webhooks: long, and not one character repeated.
+MIN_SECRET_CHARS = 32
+MIN_DISTINCT_CHARS = 12
 
 
 class ProviderLimits(BaseModel):
@@ -76,6 +104,9 @@ class Settings(BaseSettings):
     # Webhooks to loopback, private or link-local addresses: refused unless this is set (a
     # receiver on the same machine or network, the tests).
     webhook_allow_private: bool = False
+    # Production wants an https public URL (callbacks carry tokens); set this behind a proxy
+    # that ends TLS and forwards plain http.
+    allow_http_public_url: bool = False
     # Request bodies are refused (413) past these sizes, before they are read; contact uploads
     # have their own limit.
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
@@ -105,21 +136,44 @@ class Settings(BaseSettings):
     def _refuse_placeholders_in_production(self) -> Settings:
         if self.env != "production":
             return self
+        voxology_key = self.voxology_api_key.get_secret_value() if self.voxology_api_key else None
+        basic = self.voxology_basic_auth.get_secret_value() if self.voxology_basic_auth else None
         unsafe = [
             name
             for name, value in (
                 ("DIALER_SECRET_KEY", self.secret_key.get_secret_value()),
                 ("XOXZO_SID", self.xoxzo_sid),
                 ("XOXZO_AUTH_TOKEN", self.xoxzo_auth_token.get_secret_value()),
+                ("VOXOLOGY_API_KEY", voxology_key),
+                ("VOXOLOGY_BASIC_AUTH", basic),
             )
-            if value in PLACEHOLDER_SECRETS
+            if value is not None and value in PLACEHOLDER_SECRETS
         ]
         if unsafe:
             raise ValueError(f"placeholder secrets are refused in production: {', '.join(unsafe)}")
-        if len(self.secret_key.get_secret_value()) < 32:
-            raise ValueError("DIALER_SECRET_KEY must be at least 32 characters in production")
+        for name, secret in (
+            ("DIALER_SECRET_KEY", self.secret_key),
+            ("DIALER_WEBHOOK_SECRET", self.webhook_secret),
+        ):
+            if secret is not None and (why := weak_secret(secret.get_secret_value())):
+                raise ValueError(f"{name} {why}")
         if os.environ.get(CLOCK_FILE_VARIABLE):
             raise ValueError(f"{CLOCK_FILE_VARIABLE} moves the clock: for tests, not production")
+        insecure = [
+            name
+            for name, url, allowed in (
+                ("DIALER_PUBLIC_URL", self.public_url, self.allow_http_public_url),
+                ("XOXZO_API_URL", self.xoxzo_api_url, False),
+                ("VOXOLOGY_API_URL", self.voxology_api_url, False),
+                ("DIALER_WEBHOOK_URL", self.webhook_url, self.webhook_allow_private),
+            )
+            if url is not None and not url.startswith("https://") and not allowed
+        ]
+        if insecure:
+            raise ValueError(
+                f"https is required in production: {', '.join(insecure)} (a sandbox or a "
+                "plain-http URL; DIALER_ALLOW_HTTP_PUBLIC_URL=true behind a TLS proxy)"
+            )
         return self
 
     @property
@@ -144,6 +198,27 @@ def to_driver_url(url: str, *, asynchronous: bool) -> str:
     raise ValueError(f"unsupported database {base!r}: use sqlite or postgresql")
 
 
+def weak_secret(value: str) -> str | None:
+    """Why a signing secret is too weak, if it is."""
+    if len(value) < MIN_SECRET_CHARS:
+        return f"must be at least {MIN_SECRET_CHARS} characters in production"
+    if len(set(value)) < MIN_DISTINCT_CHARS:
+        return f"must have at least {MIN_DISTINCT_CHARS} different characters in production"
+    return None
+
+
+class SettingsRefused(ValueError):
+    """Settings that cannot be used, each problem named by its variable; never a value."""
+
+
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Pydantic's own text shows the input, and so the secrets: only the reasons here.
+        problems = [
+            f"{'.'.join(str(part) for part in error['loc']) or 'settings'}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        ]
+        raise SettingsRefused("; ".join(problems)) from None

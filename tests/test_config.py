@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from dialer.config import Settings, to_driver_url
+from dialer.config import Settings, SettingsRefused, get_settings, to_driver_url
 
 
 def test_defaults_are_a_local_development_setup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,15 +37,79 @@ def test_production_refuses_placeholder_secrets(monkeypatch: pytest.MonkeyPatch)
         Settings()
 
 
-def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+STRONG = "Zq3-vN8_kP2xR7tY5wB1mC4hJ6gF9dS0aL"
+
+
+def _production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DIALER_ENV", "production")
-    monkeypatch.setenv("DIALER_SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DIALER_SECRET_KEY", STRONG)
     monkeypatch.setenv("XOXZO_SID", "AC123")
     monkeypatch.setenv("XOXZO_AUTH_TOKEN", "real-token")
+    monkeypatch.setenv("DIALER_PUBLIC_URL", "https://dialer.example.org")
+    for name in ("XOXZO_API_URL", "VOXOLOGY_API_URL", "VOXOLOGY_API_KEY", "VOXOLOGY_BASIC_AUTH"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("DIALER_WEBHOOK_URL", "DIALER_WEBHOOK_SECRET", "DIALER_ALLOW_HTTP_PUBLIC_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch)
     assert Settings().env == "production"
-    monkeypatch.setenv("DIALER_SECRET_KEY", "short")
-    with pytest.raises(ValidationError, match="at least 32"):
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "words"),
+    [
+        ("DIALER_SECRET_KEY", "short", "at least 32 characters"),
+        ("DIALER_SECRET_KEY", "x" * 40, "at least 12 different"),
+        ("DIALER_SECRET_KEY", "ab" * 30, "at least 12 different"),
+        ("VOXOLOGY_API_KEY", "sandbox-voxology-key", "placeholder secrets"),
+        ("VOXOLOGY_BASIC_AUTH", "sandbox-account:sandbox-secret", "placeholder secrets"),
+        ("DIALER_PUBLIC_URL", "http://dialer.example.org", "https is required"),
+        ("XOXZO_API_URL", "http://127.0.0.1:8765", "https is required"),
+        ("VOXOLOGY_API_URL", "http://127.0.0.1:8765/v1", "https is required"),
+    ],
+)
+def test_production_refuses_weak_or_sandbox_settings(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, words: str
+) -> None:
+    _production(monkeypatch)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError, match=words):
         Settings()
+
+
+def test_production_refuses_a_short_webhook_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch)
+    monkeypatch.setenv("DIALER_WEBHOOK_URL", "https://crm.example.org/hooks")
+    monkeypatch.setenv("DIALER_WEBHOOK_SECRET", "k")
+    with pytest.raises(ValidationError, match="DIALER_WEBHOOK_SECRET must be at least 32"):
+        Settings()
+
+
+def test_http_behind_a_tls_proxy_is_allowed_when_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch)
+    monkeypatch.setenv("DIALER_PUBLIC_URL", "http://dialer.internal:8000")
+    monkeypatch.setenv("DIALER_ALLOW_HTTP_PUBLIC_URL", "true")
+    assert Settings().public_url == "http://dialer.internal:8000"
+
+
+def test_a_refused_start_up_never_shows_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    _production(monkeypatch)
+    secret = "hunter2-webhook-secret"
+    monkeypatch.setenv("DIALER_WEBHOOK_URL", "https://crm.example.org/hooks")
+    monkeypatch.setenv("DIALER_WEBHOOK_SECRET", secret)
+    monkeypatch.setenv("XOXZO_AUTH_TOKEN", "tok-that-is-secret")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SettingsRefused) as refused:
+            get_settings()
+    finally:
+        get_settings.cache_clear()
+    text = str(refused.value) + repr(refused.value)
+    assert "DIALER_WEBHOOK_SECRET" in text
+    assert secret not in text and "tok-that-is-secret" not in text and STRONG not in text
+    assert refused.value.__cause__ is None and refused.value.__suppress_context__
 
 
 @pytest.mark.parametrize(
