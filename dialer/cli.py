@@ -17,6 +17,7 @@ import uvicorn
 from dialer.campaigns.cli import campaign
 from dialer.config import Settings, get_settings
 from dialer.pacing.cli import numbers
+from dialer.terminal import printable
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -395,7 +396,8 @@ def apikey_list() -> None:
 
     for key in asyncio.run(_in_session(_settings(), list_api_keys)):
         revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-"
-        click.echo(f"{key.prefix}  {key.name}  {key.created_at:%Y-%m-%d %H:%M}  revoked: {revoked}")
+        name = printable(key.name, 80)
+        click.echo(f"{key.prefix}  {name}  {key.created_at:%Y-%m-%d %H:%M}  revoked: {revoked}")
 
 
 @apikey.command("revoke")
@@ -455,7 +457,7 @@ def _action(text: str | None) -> DinAction | None:
 
 
 def _din_line(d: Din) -> str:
-    return f"{d.din_uid}  {d.number}  {d.action or '(default action)'}"
+    return printable(f"{d.din_uid}  {d.number}  {d.action or '(default action)'}", 300)
 
 
 @din.command("search")

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 __all__ = ["FORMULA_STARTS", "safe_cell"]
 
 # A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Where a spreadsheet may split one of our cells into several: the separators of the CSV
+# dialects in use (a European Excel splits on ";" a cell we wrote for ","), and line breaks.
+_SPLIT_FORMULA = re.compile(r"([,;\t|\r\n][ ]*)(?=[=+\-@])")
 
 
 def safe_cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula, made inert with a leading quote.
-    Numbers stay numbers; a phone number like +8190… becomes '+8190…, which shows as text."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
+    """Text that a spreadsheet would run as a formula, made inert with a leading quote: at the
+    start of the cell, after leading spaces, and after any separator a spreadsheet may split it
+    on. Numbers stay numbers; a phone number like +8190… becomes '+8190…, which shows as text."""
+    if not isinstance(value, str):
+        return value
+    guarded = _SPLIT_FORMULA.sub(r"\1'", value)
+    if guarded.lstrip(" ").startswith(FORMULA_STARTS):
+        return "'" + guarded
+    return guarded

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dialer.spreadsheets import safe_cell
 
@@ -12,7 +16,13 @@ from dialer.spreadsheets import safe_cell
         ("+819012345670", "'+819012345670"),
         ("-1+1", "'-1+1"),
         ("@SUM(A1)", "'@SUM(A1)"),
-        ("\t=1", "'\t=1"),
+        ("\t=1", "'\t'=1"),
+        ('x;=HYPERLINK("http://x")', 'x;\'=HYPERLINK("http://x")'),
+        ("a, -2+3", "a, '-2+3"),
+        ("ok|@SUM(A1)", "ok|'@SUM(A1)"),
+        ("line\n=1+1", "line\n'=1+1"),
+        ("  =1", "'  =1"),
+        ("a-b, c", "a-b, c"),
         ("Aiko", "Aiko"),
         (12, 12),
         (-3.5, -3.5),
@@ -21,3 +31,9 @@ from dialer.spreadsheets import safe_cell
 )
 def test_formula_cells_are_neutralised(value: object, written: object) -> None:
     assert safe_cell(value) == written
+
+
+@given(st.text(alphabet=st.sampled_from(list("ab =+-@,;|\t\r\n'")), max_size=30))
+def test_no_piece_a_spreadsheet_may_split_off_starts_a_formula(value: str) -> None:
+    for piece in re.split(r"[,;\t|\r\n]", str(safe_cell(value))):
+        assert not piece.lstrip(" ").startswith(("=", "+", "-", "@")), (value, piece)

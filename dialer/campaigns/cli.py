@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from dialer.terminal import printable
+
 __all__ = ["campaign"]
 
 
@@ -92,7 +94,9 @@ def import_file(
             .limit(20)
         ).all()
     for issue in issues:
-        click.echo(f"  row {issue.row_number}: {issue.reason} ({issue.phone})")
+        click.echo(
+            f"  row {issue.row_number}: {printable(issue.reason)} ({printable(issue.phone, 64)})"
+        )
     if report.invalid > len(issues):
         click.echo(
             f"  ... {report.invalid - len(issues):,} more: GET /v1/campaigns/{campaign_id}"
@@ -110,6 +114,7 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
     import asyncio
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -140,7 +145,8 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
             TextColumn("{task.fields[states]}"),
         )
         with Progress(*columns, console=console) as progress:
-            task = progress.add_task(found.name, total=sum(counts.values()), states="")
+            name = escape(printable(found.name))
+            task = progress.add_task(name, total=sum(counts.values()), states="")
             while True:
                 done = sum(n for s, n in counts.items() if s in FINAL_NOTIFICATION)
                 states = ", ".join(f"{s} {n}" for s, n in sorted(counts.items()))
@@ -148,7 +154,7 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
                     task,
                     total=sum(counts.values()),
                     completed=done,
-                    states=f"[{found.status}] {states}",
+                    states=escape(f"[{found.status}] {states}"),
                 )
                 if found.status.value in {"completed", "canceled", "paused", "draft"}:
                     break
@@ -156,7 +162,12 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
                 found, counts, outcomes = read()
     total = sum(counts.values())
     done = sum(n for s, n in counts.items() if s in FINAL_NOTIFICATION)
-    reason = f" ({found.pause_reason})" if found.pause_reason else ""
-    console.print(f"campaign {campaign_id} {found.name!r}: {found.status}{reason}, {done}/{total}")
-    console.print("status:  " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())))
-    console.print("outcome: " + ", ".join(f"{o} {n}" for o, n in sorted(outcomes.items())))
+    reason = f" ({printable(found.pause_reason)})" if found.pause_reason else ""
+    name = printable(found.name)
+    # Names and reasons are the users': printed as text, never read as rich markup.
+    for line in (
+        f"campaign {campaign_id} '{name}': {found.status}{reason}, {done}/{total}",
+        "status:  " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())),
+        "outcome: " + ", ".join(f"{o} {n}" for o, n in sorted(outcomes.items())),
+    ):
+        console.print(line, markup=False, highlight=False)

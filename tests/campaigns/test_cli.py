@@ -62,3 +62,31 @@ def test_import_reports_counts_and_bad_rows_then_status_counts_them(tmp_path: Pa
     assert refused.returncode != 0 and "no phone column" in refused.stderr
     malformed = _dialer(*args, "--rename", "お名前", database=database)
     assert malformed.returncode == 2 and "'お名前' is not HEADER=NAME" in malformed.stderr
+
+
+def test_hostile_names_and_numbers_are_printed_as_inert_text(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    upgrade_to_head(f"sqlite:///{database}")
+    engine = make_sync_engine(f"sqlite:///{database}")
+    with Session(engine) as session:
+        campaign = Campaign(
+            name="[/x][link=https://evil.example]click[/link]\x1b[2J",
+            provider="xoxzo",
+            channel=Channel.sms,
+            from_number="DIALER",
+            template="Hi",
+            pause_reason="[bold]\x1b]52;c;aGk=\x07",
+        )
+        session.add(campaign)
+        session.commit()
+        campaign_id = campaign.id
+    engine.dispose()
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text("phone\n\x1b[2J\x1b]52;c;aGk=\x07\n")
+    imported = _dialer("campaign", "import", str(campaign_id), str(contacts), database=database)
+    assert imported.returncode == 0, imported.stderr
+    assert "\x1b" not in imported.stdout and "\\x1b[2J" in imported.stdout
+    status = _dialer("campaign", "status", str(campaign_id), database=database)
+    assert status.returncode == 0, status.stderr
+    assert "\x1b" not in status.stdout
+    assert "[/x][link=https://evil.example]click[/link]\\x1b[2J" in status.stdout
