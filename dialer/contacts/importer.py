@@ -23,6 +23,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import Connection, Engine, insert, text, update
 from sqlmodel import Session, col, select
 
+from dialer.bounds import EARLIEST_YEAR, LATEST_YEAR
 from dialer.campaigns.schemas import CampaignPolicy, Schedule
 from dialer.campaigns.windows import zones_for
 from dialer.contacts.reader import CsvLayout, CsvProblem, Row, read_rows
@@ -118,15 +119,18 @@ class _Plan:
 def send_time(value: str, number: str, zone: str | None, fallback: str | None) -> datetime:
     """A row's send time: ISO 8601 with an offset, or without one the person's local time (the
     row's zone, else the number's, else the campaign's)."""
+    shown = repr(value[:40])
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a date and time like 2026-11-26T09:30") from None
+        raise ValueError(f"{shown} is not a date and time like 2026-11-26T09:30") from None
+    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+        raise ValueError(f"{shown} is not between the years {EARLIEST_YEAR} and {LATEST_YEAR}")
     if moment.tzinfo is not None:
         return moment
     zones = zones_for(number, zone, fallback)
     if len(zones) != 1:
-        raise ValueError(f"{value!r} has no offset and the number may be in several time zones")
+        raise ValueError(f"{shown} has no offset and the number may be in several time zones")
     return moment.replace(tzinfo=zones[0])
 
 
@@ -373,33 +377,45 @@ def import_contacts(
     report = ImportReport(import_id=int(created[0]), campaign_id=campaign_id)
     kind = _ThreadedWriter if postgres else _BatchWriter
     writer = kind(engine, report, _constants(plan, postgres, now))
-    failure: CsvProblem | None = None
+    failure: BaseException | None = None
     # Rows make no reference cycles; without the cycle collector's passes over a growing heap
     # a million rows go some 20% faster.
     collecting = gc.isenabled()
     gc.disable()
     try:
         _read_into(writer, plan, rows, json_writer(variables), report, batch_size, seen, blocked)
-    except CsvProblem as exc:
+    except BaseException as exc:
         failure = exc
     finally:
         if collecting:
             gc.enable()
-        writer.close()
+        try:
+            writer.close()
+        except BaseException as exc:
+            failure = failure or exc
         report.imported, report.suppressed = writer.imported, writer.suppressed
         report.duplicate += writer.conflicts
+    # Whatever happened, the import ends with the counts of exactly what was written (each
+    # batch is its own transaction): never left `running`.
     with engine.connect() as conn, conn.begin():
         _save_counts(
             conn,
             report,
             None,
             status="failed" if failure else "done",
-            error=str(failure) if failure else None,
+            error=f"{_kept(report)}; then: {failure}"[:1000] if failure else None,
             finished_at=utcnow(),
         )
     if failure is not None:
         raise failure
     return report
+
+
+def _kept(report: ImportReport) -> str:
+    return (
+        f"kept {report.imported} imported and {report.suppressed} suppressed of "
+        f"{report.rows} rows read"
+    )
 
 
 def _read_into(
@@ -426,6 +442,9 @@ def _read_into(
                 number = fast_e164(row.phone) or to_e164(row.phone, region)
             except InvalidNumber as exc:
                 problem = f"invalid phone number: {exc}"
+            except (ValueError, OverflowError, TypeError) as exc:
+                # phonenumbers on an input it never expected: that row's problem, not the file's.
+                problem = f"invalid phone number: {type(exc).__name__}"
         if problem is not None or number is None:
             report.invalid += 1
             batch.issues.append(
@@ -441,7 +460,7 @@ def _read_into(
         if row.send_at is not None:
             try:
                 send_at = _stage_time(send_time(row.send_at, number, row.timezone, fallback_zone))
-            except ValueError as exc:
+            except (ValueError, OverflowError) as exc:
                 report.invalid += 1
                 batch.issues.append(
                     {

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import BinaryIO, NamedTuple
 
 __all__ = [
+    "MAX_CELL_CHARS",
     "PHONE_HEADERS",
     "CsvLayout",
     "CsvProblem",
@@ -28,6 +29,8 @@ PHONE_HEADERS = ("phone", "phone_number", "number", "tel", "telephone", "mobile"
 TIMEZONE_HEADERS = ("timezone", "time_zone", "tz")
 SEND_AT_HEADERS = ("send_at",)
 _SNIFF_BYTES = 64 * 1024
+# A contact's values feed a message of at most a few hundred characters.
+MAX_CELL_CHARS = 4096
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -86,15 +89,21 @@ def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
     encoding = layout.encoding or detect_encoding(head)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    # Undecodable bytes become lone surrogates, so one bad row is that row's problem alone.
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
+    lines = _Lines(text)
     try:
-        reader = csv.reader(text)
+        reader = csv.reader(lines)
         try:
             headers = [h.strip() for h in next(reader)]
         except StopIteration:
             raise CsvProblem("the file is empty: no header row") from None
-        except UnicodeDecodeError as exc:
-            raise CsvProblem(f"the file is not {encoding}: {exc.reason}") from exc
+        except csv.Error as exc:
+            raise CsvProblem(f"the header row cannot be read: {exc}") from exc
+        if len(lines.taken) > 1 or any(_broken(h) for h in headers):
+            raise CsvProblem("the header row has a quote that is not closed on its line")
+        if any(_undecodable(h) for h in headers):
+            raise CsvProblem(f"the header row is not {encoding}")
         phone_at = _pick(headers, layout.phone_column, PHONE_HEADERS)
         if phone_at is None:
             known = ", ".join(PHONE_HEADERS)
@@ -119,7 +128,7 @@ def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[
         _release(text)
         raise
     columns = _Columns(len(headers), phone_at, tz_at, send_at, variables)
-    rows = _rows(text, reader, layout.header_row, columns)
+    rows = _rows(text, lines, reader, layout.header_row, columns)
     return [name for _, name in variables], rows
 
 
@@ -137,26 +146,92 @@ class _Columns(NamedTuple):
     variables: list[tuple[int, str]]
 
 
+class _Lines:
+    """The file's lines as the csv reader takes them: those of the current row are kept, so a
+    row that swallowed the lines after it (a quote never closed) can give them back."""
+
+    def __init__(self, text: Iterator[str]) -> None:
+        self._text = text
+        self._again: list[str] = []
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.pop() if self._again else next(self._text)
+        self.taken.append(line)
+        return line
+
+    def give_back(self, lines: list[str]) -> None:
+        self._again.extend(reversed(lines))
+
+
+def _broken(value: str) -> bool:
+    return "\n" in value or "\r" in value
+
+
+def _undecodable(value: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in value)
+
+
+def _first_cell(line: str, at: int) -> str:
+    """The phone cell of a row that could not be read as a whole, for the report."""
+    cells = line.rstrip("\r\n").split(",")
+    return cells[at].strip().strip('"')[:64] if at < len(cells) else ""
+
+
+_UNCLOSED = (
+    "a quote opened on this row is not closed on it (a value cannot span lines): the row is "
+    "not imported, and the rows after it are read on their own"
+)
+
+
+def _row_problem(fields: list[str], width: int) -> str | None:
+    if len(fields) != width:
+        return f"expected {width} fields, found {len(fields)}"
+    if any(_undecodable(f) for f in fields):
+        return "undecodable bytes: the row is not in the file's encoding"
+    if any(len(f) > MAX_CELL_CHARS for f in fields):
+        return f"a value is longer than {MAX_CELL_CHARS} characters"
+    return None
+
+
 def _rows(
-    text: io.TextIOWrapper, reader: Iterator[list[str]], number: int, columns: _Columns
+    text: io.TextIOWrapper,
+    lines: _Lines,
+    reader: Iterator[list[str]],
+    number: int,
+    columns: _Columns,
 ) -> Iterator[Row]:
+    """One Row per line of the file: a line that cannot be read is reported as itself, and
+    the lines after it are read as their own rows, never swallowed into it."""
     width, phone_at, tz_at, send_at, variables = columns
     try:
         while True:
+            lines.taken = []
             try:
                 fields = next(reader)
             except StopIteration:
                 return
-            except UnicodeDecodeError as exc:
-                raise CsvProblem(f"row {number + 1}: undecodable bytes ({exc.reason})") from exc
             except csv.Error as exc:
-                raise CsvProblem(f"row {number + 1}: {exc}") from exc
+                lines.give_back(lines.taken[1:])
+                number += 1
+                line = lines.taken[0] if lines.taken else ""
+                yield Row(number, _first_cell(line, phone_at), None, {}, f"unreadable: {exc}")
+                continue
+            if len(lines.taken) > 1 or any(_broken(f) for f in fields):
+                lines.give_back(lines.taken[1:])
+                number += 1
+                yield Row(number, _first_cell(lines.taken[0], phone_at), None, {}, _UNCLOSED)
+                continue
             number += 1
             if not fields:
                 continue  # a blank line
-            if len(fields) != width:
-                phone = fields[phone_at] if phone_at < len(fields) else ""
-                yield Row(number, phone, None, {}, f"expected {width} fields, found {len(fields)}")
+            wrong = _row_problem(fields, width)
+            if wrong is not None:
+                phone = fields[phone_at][:64] if phone_at < len(fields) else ""
+                yield Row(number, phone, None, {}, wrong)
                 continue
             yield Row(
                 number=number,

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from dialer.contacts.importer import copy_text, import_contacts, json_writer
-from dialer.contacts.reader import CsvProblem
+from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import make_sync_engine
 from dialer.models import (
     Campaign,
@@ -185,3 +185,112 @@ def test_the_copy_text_escapes_what_copy_would_misread() -> None:
     assert copy_text(rows) == (
         b'+819012345670\t2\t{"a":"tab\\\\there \\\\\\\\ back"}\t\\N\tt\t\\N\n'
     )
+
+
+def _issues(engine: Engine, import_id: int) -> list[tuple[int, str]]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(ImportIssue.row_number, ImportIssue.reason)
+            .where(col(ImportIssue.import_id) == import_id)
+            .order_by(col(ImportIssue.row_number))
+        )
+        return [(n, reason) for n, reason in rows.all()]
+
+
+def test_an_unclosed_quote_is_reported_and_swallows_nothing(engine: Engine) -> None:
+    campaign_id = _campaign(engine)
+    rows = [f"090-1234-{5600 + i},Person {i},10:00" for i in range(20)]
+    rows[5] = '090-1234-5605,"Person 5,10:00'  # row 7, its quote never closed
+    report = import_contacts(
+        engine, campaign_id, io.BytesIO(("phone,name,time\n" + "\n".join(rows)).encode())
+    )
+    assert (report.rows, report.imported, report.invalid) == (20, 19, 1)
+    [(row, reason)] = _issues(engine, report.import_id)
+    assert row == 7 and "not closed" in reason
+    with Session(engine) as session:
+        numbers = session.exec(
+            select(Notification.row_number).where(col(Notification.campaign_id) == campaign_id)
+        ).all()
+    assert sorted(numbers) == [n for n in range(2, 22) if n != 7]
+
+
+def test_a_huge_cell_late_in_the_file_is_one_reported_row(engine: Engine) -> None:
+    campaign_id = _campaign(engine)
+    rows = [f"+8190{10_000_000 + i:08d},P{i},10:00" for i in range(300)]
+    rows[250] = "+819012345678," + "x" * 1_000_000 + ",10:00"
+    report = import_contacts(
+        engine,
+        campaign_id,
+        io.BytesIO(("phone,name,time\n" + "\n".join(rows)).encode()),
+        batch_size=100,
+    )
+    assert (report.rows, report.imported, report.invalid) == (300, 299, 1)
+    assert _issues(engine, report.import_id)[0][0] == 252
+
+
+def test_a_header_over_the_field_limit_is_refused_whole(engine: Engine) -> None:
+    campaign_id = _campaign(engine)
+    body = "phone,name," + "t" * 200_000 + "\n090-1234-5670,A,B\n"
+    with pytest.raises(CsvProblem, match="header row cannot be read"):
+        import_contacts(engine, campaign_id, io.BytesIO(body.encode()))
+
+
+@pytest.mark.parametrize(
+    "send_at", ["0001-01-01T00:00:00", "9999-12-31T23:59:59-09:00", "0001-01-01T00:00:00+09:00"]
+)
+def test_a_send_at_out_of_range_is_a_reported_row(engine: Engine, send_at: str) -> None:
+    campaign_id = _campaign(engine)
+    body = f"phone,name,time,send_at\n090-1234-5670,A,1,{send_at}\n090-1234-5671,B,1,\n"
+    report = import_contacts(engine, campaign_id, io.BytesIO(body.encode()))
+    assert (report.imported, report.invalid) == (1, 1)
+    assert "send_at" in _issues(engine, report.import_id)[0][1]
+
+
+def test_undecodable_bytes_are_that_rows_problem(engine: Engine) -> None:
+    campaign_id = _campaign(engine)
+    body = b"phone,name,time\n090-1234-5670,A\xff\xfe,1\n090-1234-5671,B,1\n"
+    report = import_contacts(engine, campaign_id, io.BytesIO(body), CsvLayout(encoding="utf-8"))
+    assert (report.imported, report.invalid) == (1, 1)
+    assert "undecodable" in _issues(engine, report.import_id)[0][1]
+
+
+def test_a_failure_after_some_batches_says_what_was_kept_and_never_stays_running(
+    engine: Engine,
+) -> None:
+    campaign_id = _campaign(engine)
+    # A real failure of the database's own, in the third batch.
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN "
+                "IF NEW.row_number = 250 THEN RAISE EXCEPTION 'disk full'; END IF; "
+                "RETURN NEW; END $$ LANGUAGE plpgsql"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON notification "
+                "FOR EACH ROW EXECUTE FUNCTION refuse()"
+            )
+        else:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse BEFORE INSERT ON notification "
+                "WHEN NEW.row_number = 250 BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+    rows = [f"+8190{10_000_000 + i:08d},P{i},10:00" for i in range(300)]
+    with pytest.raises(Exception, match="disk full"):
+        import_contacts(
+            engine,
+            campaign_id,
+            io.BytesIO(("phone,name,time\n" + "\n".join(rows)).encode()),
+            batch_size=100,
+        )
+    with Session(engine) as session:
+        record = session.exec(
+            select(ContactImport).where(col(ContactImport.campaign_id) == campaign_id)
+        ).one()
+        kept = session.exec(
+            select(Notification.id).where(col(Notification.campaign_id) == campaign_id)
+        ).all()
+    assert record.status == "failed" and record.finished_at is not None
+    assert len(kept) == 200 and record.imported == 200
+    assert record.error is not None and "kept 200 imported" in record.error
+    assert "disk full" in record.error
