@@ -21,6 +21,7 @@ from dialer.notifications.api import reminders_router
 from dialer.notifications.api import router as notifications_router
 from dialer.optouts.api import campaign_router as campaign_optouts_router
 from dialer.optouts.api import router as optouts_router
+from dialer.responses import AllowedMethods, document_errors, problems
 from dialer.runtime import Runtime
 from dialer.tracking.api import router as callbacks_router
 from dialer.webhooks.api import events_router as webhook_events_router
@@ -57,12 +58,15 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.include_router(campaigns_router)
     app.include_router(callbacks_router)
     app.include_router(flows_router)
-    app.include_router(din_router)
+    app.include_router(din_router, responses=problems(402, 502, 503))
     app.include_router(optouts_router)
     app.include_router(campaign_optouts_router)
     app.include_router(din_action_router)
     app.include_router(webhooks_router)
     app.include_router(webhook_events_router)
+
+    document_errors(app)
+    app.add_middleware(AllowedMethods, api=app)
 
     @app.get("/healthz", tags=["health"])
     async def healthz(runtime: RuntimeDep) -> dict[str, str]:

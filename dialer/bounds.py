@@ -7,7 +7,7 @@ from datetime import datetime, time
 from typing import Annotated
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, ValidationInfo, WithJsonSchema
 
 __all__ = [
     "EARLIEST_YEAR",
@@ -59,6 +59,18 @@ def local_time(value: time, info: ValidationInfo) -> time:
 
 
 Moment = Annotated[datetime, AfterValidator(sane_moment)]
-LocalTime = Annotated[time, AfterValidator(local_time)]
+# Not JSON Schema's "time" format: RFC 3339 gives that one an offset, which this must not have.
+LocalTime = Annotated[
+    time,
+    AfterValidator(local_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$",
+            "description": "A time of day in each person's own zone, without an offset",
+            "examples": ["09:00"],
+        }
+    ),
+]
 RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 AfterId = Annotated[int, Query(ge=0, le=MAX_ID, description="only rows with a larger id")]

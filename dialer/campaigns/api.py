@@ -28,6 +28,7 @@ from dialer.dispatch.pacing import campaign_limits
 from dialer.models import Campaign, ContactImport, ImportIssue
 from dialer.notifications.service import FieldError
 from dialer.pacing.service import account_limit, kind_of
+from dialer.responses import problems
 from dialer.runtime import Runtime
 from dialer.spreadsheets import safe_cell
 from dialer.webhooks.service import webhook_for
@@ -61,6 +62,12 @@ def contacts_csv(contacts: list[ContactIn]) -> bytes:
     return buffer.getvalue().encode()
 
 
+CSV_RESPONSE: dict[str, Any] = {
+    "description": "A CSV file with a header row",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+
+
 class PauseBody(BaseModel):
     reason: str = Field("paused by API", min_length=1, max_length=500)
 
@@ -78,7 +85,9 @@ async def _public(session: AsyncSession, campaign: Campaign) -> CampaignPublic:
     return CampaignPublic.of(campaign, counts, outcomes)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model_by_alias=True)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, response_model_by_alias=True, responses=problems(409)
+)
 async def create(
     body: CampaignCreate, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
 ) -> CampaignPublic:
@@ -175,14 +184,20 @@ async def _import(
             import_contacts, runtime.sync_engine, campaign_id, stream, layout, filename=filename
         )
     except CsvProblem as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{field}: {exc}") from exc
+        raise RequestValidationError(
+            [{"type": "value_error", "loc": ("body", field), "msg": str(exc), "input": None}]
+        ) from exc
     return {
         **report.as_dict(),
         "issues_url": f"/v1/campaigns/{campaign_id}/imports/{report.import_id}/issues.csv",
     }
 
 
-@router.get("/{campaign_id}/imports/{import_id}/issues.csv")
+@router.get(
+    "/{campaign_id}/imports/{import_id}/issues.csv",
+    response_class=StreamingResponse,
+    responses={200: CSV_RESPONSE},
+)
 async def import_issues(
     campaign_id: RowId, import_id: RowId, session: ReadSessionDep, _key: ApiKeyDep
 ) -> StreamingResponse:
@@ -198,7 +213,9 @@ async def import_issues(
     return _csv_response(["row", "phone", "reason"], rows, f"import-{import_id}-issues.csv")
 
 
-@router.get("/{campaign_id}/results.csv")
+@router.get(
+    "/{campaign_id}/results.csv", response_class=StreamingResponse, responses={200: CSV_RESPONSE}
+)
 async def results(campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep) -> StreamingResponse:
     async with read_scope(runtime.sessions) as session:
         await _campaign(session, campaign_id)
@@ -212,28 +229,28 @@ async def results(campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep) -> S
     return _csv_response(service.RESULT_HEADER, rows(), f"campaign-{campaign_id}-results.csv")
 
 
-@router.post("/{campaign_id}/start", response_model_by_alias=True)
+@router.post("/{campaign_id}/start", response_model_by_alias=True, responses=problems(409))
 async def start(
     campaign_id: RowId, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> CampaignPublic:
     return await _lifecycle(session, campaign_id, "start", runtime=runtime)
 
 
-@router.post("/{campaign_id}/resume", response_model_by_alias=True)
+@router.post("/{campaign_id}/resume", response_model_by_alias=True, responses=problems(409))
 async def resume(
     campaign_id: RowId, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> CampaignPublic:
     return await _lifecycle(session, campaign_id, "resume", runtime=runtime)
 
 
-@router.post("/{campaign_id}/pause", response_model_by_alias=True)
+@router.post("/{campaign_id}/pause", response_model_by_alias=True, responses=problems(409))
 async def pause(
     campaign_id: RowId, session: SessionDep, _key: ApiKeyDep, body: PauseBody | None = None
 ) -> CampaignPublic:
     return await _lifecycle(session, campaign_id, "pause", (body or PauseBody()).reason)
 
 
-@router.post("/{campaign_id}/cancel", response_model_by_alias=True)
+@router.post("/{campaign_id}/cancel", response_model_by_alias=True, responses=problems(409))
 async def cancel(campaign_id: RowId, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
     return await _lifecycle(session, campaign_id, "cancel")
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
@@ -61,12 +62,15 @@ class DinSubscribe(ActionBody):
     din_uid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")
 
 
-def provider_failure(exc: ProviderError) -> HTTPException:
+def provider_failure(exc: ProviderError) -> HTTPException | RequestValidationError:
     """A provider's refusal as an answer to our own client."""
     if isinstance(exc, NotFound):
         return HTTPException(status.HTTP_404_NOT_FOUND, f"Xoxzo: {exc.message}")
     if isinstance(exc, Rejected):
-        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"Xoxzo: {exc.message}")
+        # The request's values, refused by the provider: a 422 in the same shape as ours.
+        return RequestValidationError(
+            [{"type": "provider_refused", "loc": ("body",), "msg": f"Xoxzo: {exc.message}"}]
+        )
     if isinstance(exc, InsufficientCredit):
         return HTTPException(status.HTTP_402_PAYMENT_REQUIRED, f"Xoxzo: {exc.message}")
     if isinstance(exc, NotSent):

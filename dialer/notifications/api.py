@@ -17,6 +17,7 @@ from dialer.models import Notification, NotificationStatus, utcnow
 from dialer.notifications import service
 from dialer.notifications.schemas import NotificationCreate, NotificationPublic, ReminderCreate
 from dialer.phone import InvalidNumber, to_e164
+from dialer.responses import problems
 from dialer.runtime import enqueue_dial
 from dialer.webhooks.service import webhook_for
 
@@ -55,6 +56,7 @@ def _input(body: NotificationCreate, field: str) -> object:
     status_code=status.HTTP_202_ACCEPTED,
     response_model=NotificationPublic,
     response_model_by_alias=True,
+    responses=problems(409),
 )
 async def create(
     body: NotificationCreate,
@@ -86,6 +88,7 @@ async def create(
     status_code=status.HTTP_202_ACCEPTED,
     response_model=list[NotificationPublic],
     response_model_by_alias=True,
+    responses=problems(409),
 )
 async def create_reminders(
     body: ReminderCreate,
@@ -148,7 +151,12 @@ class Reschedule(BaseModel):
     send_at: Moment
 
 
-@router.patch("/{notification_id}", response_model=NotificationPublic, response_model_by_alias=True)
+@router.patch(
+    "/{notification_id}",
+    response_model=NotificationPublic,
+    response_model_by_alias=True,
+    responses=problems(409),
+)
 async def reschedule(
     notification_id: RowId, body: Reschedule, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> NotificationPublic:
@@ -227,7 +235,10 @@ async def read(
 
 
 @router.post(
-    "/{notification_id}/cancel", response_model=NotificationPublic, response_model_by_alias=True
+    "/{notification_id}/cancel",
+    response_model=NotificationPublic,
+    response_model_by_alias=True,
+    responses=problems(409),
 )
 async def cancel(
     notification_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep

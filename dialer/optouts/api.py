@@ -99,7 +99,12 @@ async def list_numbers(session: ReadSessionDep, _key: ApiKeyDep) -> list[BlockPu
     return await _list(session, service.GLOBAL)
 
 
-@router.post("", response_model=BlockPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=BlockPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": BlockPublic, "description": "On the list already"}},
+)
 async def add_number(
     body: BlockCreate,
     runtime: RuntimeDep,
@@ -146,7 +151,12 @@ async def list_campaign_numbers(
     return await _list(session, scope)
 
 
-@campaign_router.post("", response_model=BlockPublic, status_code=status.HTTP_201_CREATED)
+@campaign_router.post(
+    "",
+    response_model=BlockPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": BlockPublic, "description": "On the list already"}},
+)
 async def add_campaign_number(
     campaign_id: RowId,
     body: BlockCreate,

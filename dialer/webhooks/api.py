@@ -78,7 +78,12 @@ class EventWithDeliveries(EventPublic):
     deliveries: list[DeliveryPublic]
 
 
-@router.post("", response_model=EndpointWithSecret, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=EndpointWithSecret,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": EndpointWithSecret, "description": "Registered already"}},
+)
 async def register(
     body: EndpointCreate,
     session: SessionDep,

@@ -134,7 +134,8 @@ async def test_unsubscribing_releases_the_din(harness: Harness) -> None:
 
 async def test_provider_refusals_are_surfaced(harness: Harness) -> None:
     unknown = await harness.api.post("/v1/dins", json={"din_uid": "JPdoesnotexist00"})
-    assert unknown.status_code == 422 and "Invalid din_uid" in unknown.json()["detail"]
+    assert unknown.status_code == 422
+    assert "Invalid din_uid" in unknown.json()["detail"][0]["msg"]
     harness.sandbox.config.balance = 100
     poor = await harness.api.post("/v1/dins", json={"din_uid": DIN_UID})
     assert poor.status_code == 402 and "Not enough credits" in poor.json()["detail"]
