@@ -89,3 +89,30 @@ async def test_a_spinning_contact_is_closed_and_its_campaign_paused_while_the_ap
     assert first.status == "failed" and "longer than its budget" in (first.last_error or "")
     assert second.status == "held"
     assert harness.sandbox.calls == {}
+
+
+async def test_a_template_error_on_one_contacts_data_closes_that_contact_once(
+    harness: Harness,
+) -> None:
+    # Fine for the stand-in at creation; divides by zero for a three-letter name.
+    template = "{{ 100 // (name|length - 3) }} for {{ name }}"
+    created = await harness.api.post(
+        "/v1/campaigns", json={**CAMPAIGN, "template": template, "schedule": ALL_DAY}
+    )
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    rows = "phone,name,parcel\n090-1234-5600,Abc,P\n090-1234-5601,Aiko,P\n"
+    await harness.api.post(
+        f"/v1/campaigns/{cid}/contacts", files={"file": ("c.csv", rows.encode(), "text/csv")}
+    )
+    assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 200
+    first, second = await _contacts(harness, cid)
+    assert first.id is not None and second.id is not None
+    assert await dial_notification(harness.runtime, first.id) == "not due"
+    assert await dial_notification(harness.runtime, first.id) == "not due"
+    assert await dial_notification(harness.runtime, second.id) == "placed"
+    first, second = await _contacts(harness, cid)
+    assert first.status == "failed" and "ZeroDivisionError" in (first.last_error or "")
+    assert first.attempts_made == 0 and second.text == "100 for Aiko"
+    assert (await harness.api.get(f"/v1/campaigns/{cid}")).json()["status"] == "running"
+    assert len(harness.sandbox.calls) == 1
