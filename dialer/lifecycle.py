@@ -122,7 +122,8 @@ class RetryPolicy(BaseModel):
 
     max_attempts: int = Field(1, ge=1, le=10)
     retry_on: list[Outcome] = Field(
-        default_factory=lambda: [Outcome.no_answer, Outcome.busy, Outcome.failed]
+        default_factory=lambda: [Outcome.no_answer, Outcome.busy, Outcome.failed],
+        max_length=len(Outcome),
     )
     retry_delay_s: int = Field(300, ge=0, le=7 * 86400)
     # A delay per outcome where it differs from retry_delay_s (campaigns set these).
@@ -130,7 +131,7 @@ class RetryPolicy(BaseModel):
     backoff: Literal["fixed", "exponential"] = "fixed"
     # Once the calls are over with one of these outcomes, the notification sends its
     # fallback text as an SMS: one more attempt, not counted against max_attempts.
-    fallback_on: list[Outcome] = Field(default_factory=list)
+    fallback_on: list[Outcome] = Field(default_factory=list, max_length=len(Outcome))
     # A daily calling window in the person's own time zone (reminders have one), and what a
     # send time outside it does: wait for the window to open, or expire.
     window_start: LocalTime | None = None

@@ -40,7 +40,7 @@ router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
 
 class ContactIn(BaseModel):
     phone: str = Field(min_length=1, max_length=64)
-    variables: dict[str, str | int | float] = Field(default_factory=dict)
+    variables: dict[str, str | int | float] = Field(default_factory=dict, max_length=100)
     timezone: str | None = Field(None, max_length=64)
 
 
@@ -139,9 +139,9 @@ async def upload_contacts(
     runtime: RuntimeDep,
     _key: ApiKeyDep,
     file: Annotated[UploadFile, File(description="CSV with a header row")],
-    phone_column: Annotated[str | None, Form()] = None,
-    timezone_column: Annotated[str | None, Form()] = None,
-    send_at_column: Annotated[str | None, Form()] = None,
+    phone_column: Annotated[str | None, Form(max_length=200)] = None,
+    timezone_column: Annotated[str | None, Form(max_length=200)] = None,
+    send_at_column: Annotated[str | None, Form(max_length=200)] = None,
     encoding: Annotated[str | None, Form(pattern=r"^(utf-8|utf-8-sig|shift_jis|cp932)$")] = None,
     rename: Annotated[
         Json[dict[str, str]] | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
@@ -56,6 +56,9 @@ class ActionBody(BaseModel):
 
     def parsed(self) -> DinAction | None:
         return None if self.action is None else parse_action(self.action)
+
+
+DinUid = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
 
 
 class DinSubscribe(ActionBody):
@@ -121,7 +124,7 @@ async def list_dins(session: ReadSessionDep, _key: ApiKeyDep) -> list[DinPublic]
 
 @router.put("/{din_uid}/action", response_model=DinPublic)
 async def set_action(
-    din_uid: str, body: ActionBody, session: SessionDep, _key: ApiKeyDep
+    din_uid: DinUid, body: ActionBody, session: SessionDep, _key: ApiKeyDep
 ) -> DinPublic:
     din = await service.set_din_action(session, din_uid, body.parsed())
     if din is None:
@@ -131,7 +134,7 @@ async def set_action(
 
 @router.delete("/{din_uid}", response_model=DinPublic)
 async def unsubscribe(
-    din_uid: str, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
+    din_uid: DinUid, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
 ) -> DinPublic:
     try:
         din = await service.unsubscribe_din(session, runtime.xoxzo, din_uid)

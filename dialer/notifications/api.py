@@ -180,7 +180,7 @@ async def list_notifications(
     runtime: RuntimeDep,
     _key: ApiKeyDep,
     status_: Annotated[NotificationStatus | None, Query(alias="status")] = None,
-    to: str | None = None,
+    to: Annotated[str | None, Query(max_length=64)] = None,
     after: AfterId = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[NotificationPublic]:

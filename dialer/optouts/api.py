@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Path, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,9 @@ router = APIRouter(prefix="/v1/do-not-contact", tags=["do-not-contact"])
 campaign_router = APIRouter(
     prefix="/v1/campaigns/{campaign_id}/do-not-contact", tags=["do-not-contact"]
 )
+
+
+PathNumber = Annotated[str, Path(min_length=1, max_length=32)]
 
 
 class BlockCreate(BaseModel):
@@ -118,7 +122,7 @@ async def add_number(
 
 @router.get("/{number}/history", response_model=list[EventPublic])
 async def number_history(
-    number: str, runtime: RuntimeDep, session: ReadSessionDep, _key: ApiKeyDep
+    number: PathNumber, runtime: RuntimeDep, session: ReadSessionDep, _key: ApiKeyDep
 ) -> list[EventPublic]:
     """Every change to `number` on any list, oldest first."""
     normalised = _number(number, runtime.settings.default_region, ("path", "number"))
@@ -130,7 +134,7 @@ async def number_history(
 
 @router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_number(
-    number: str, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
+    number: PathNumber, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
 ) -> Response:
     return await _remove(session, service.GLOBAL, number, runtime.settings.default_region)
 
@@ -170,7 +174,7 @@ async def add_campaign_number(
 
 @campaign_router.delete("/{number}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_campaign_number(
-    campaign_id: RowId, number: str, session: SessionDep, _key: ApiKeyDep
+    campaign_id: RowId, number: PathNumber, session: SessionDep, _key: ApiKeyDep
 ) -> Response:
     scope, region = await _campaign_scope(session, campaign_id)
     return await _remove(session, scope, number, region)
