@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.bounds import STORED
 from dialer.callflows.keys import Answer, read_answer
 from dialer.callflows.render import (
     ConferenceFlow,
@@ -75,7 +76,7 @@ def flow_for(notification: Notification) -> FlowContext:
         message = Speech(text=notification.text or "", language=language, voice=voice)
     if notification.channel is Channel.voice_flow:
         # Retried on voicemail: hang up on the machine rather than leave the message.
-        retried = RetryPolicy.model_validate(notification.policy).retry_on
+        retried = RetryPolicy.model_validate(notification.policy, context=STORED).retry_on
         return DetectFlow(message=message, leave_voicemail=Outcome.voicemail not in retried)
     return SayFlow(message=message)
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -118,7 +119,11 @@ async def start_campaign(session: AsyncSession, campaign: Campaign) -> int:
     campaign is `scheduled`: the contacts are queued, but not due until then."""
     assert campaign.id is not None
     now = utcnow()
-    schedule = Schedule.model_validate(campaign.schedule)
+    try:
+        schedule = Schedule.model_validate(campaign.schedule)
+    except ValidationError as exc:
+        problem = exc.errors()[0]["msg"]
+        raise CampaignConflict(f"its schedule is no longer valid: {problem}") from exc
     if schedule.end_at is not None and schedule.end_at <= now:
         raise CampaignConflict("the campaign's end_at has passed")
     later = schedule.start_at is not None and schedule.start_at > now

@@ -23,7 +23,7 @@ from typing import Any, BinaryIO
 from sqlalchemy import Connection, Engine, insert, text, update
 from sqlmodel import Session, col, select
 
-from dialer.bounds import EARLIEST_YEAR, LATEST_YEAR
+from dialer.bounds import EARLIEST_YEAR, LATEST_YEAR, STORED
 from dialer.campaigns.schemas import CampaignPolicy, Schedule
 from dialer.campaigns.windows import zones_for
 from dialer.contacts.reader import CsvLayout, CsvProblem, Row, read_rows
@@ -311,7 +311,7 @@ def _plan(conn: Connection, campaign_id: int, now: datetime) -> _Plan:
         raise CsvProblem(f"no campaign {campaign_id}")
     if campaign.status in (CampaignStatus.completed, CampaignStatus.canceled):
         raise CsvProblem(f"campaign {campaign_id} is {campaign.status}: it takes no more contacts")
-    schedule = Schedule.model_validate(campaign.schedule)
+    schedule = Schedule.model_validate(campaign.schedule, context=STORED)
     campaign_policy = CampaignPolicy.model_validate(campaign.policy)
     needed = template_variables(campaign.template) if campaign.template else frozenset()
     running = campaign.status in (CampaignStatus.running, CampaignStatus.scheduled)
@@ -431,7 +431,7 @@ def _read_into(
     region = plan.campaign.default_region
     fast_e164 = fast_normaliser(region.upper())
     zones = zoneinfo.available_timezones()
-    fallback_zone = Schedule.model_validate(plan.campaign.schedule).timezone
+    fallback_zone = Schedule.model_validate(plan.campaign.schedule, context=STORED).timezone
     batch = _Batch()
     for row in rows:
         report.rows += 1

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -279,7 +280,12 @@ async def reschedule_notification(
             f"a notification that is {notification.status} and has been "
             f"dialled {notification.attempts_made} times cannot be rescheduled"
         )
-    policy = RetryPolicy.model_validate(notification.policy)
+    try:
+        policy = RetryPolicy.model_validate(notification.policy)
+    except ValidationError as exc:
+        raise NotCancelable(
+            f"its stored policy is no longer valid: {exc.errors()[0]['msg']}"
+        ) from exc
     number, zone = notification.to_number, notification.timezone
     plan = _plan(policy, number, zone, send_at, notification.expires_at, "send_at")
     notification.due_at = plan.due_at

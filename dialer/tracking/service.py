@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.bounds import STORED
 from dialer.lifecycle import (
     FINAL_ATTEMPT,
     FallBack,
@@ -85,7 +86,8 @@ def finish_attempt(
 def _decide(notification: Notification, outcome: Outcome, now: datetime) -> None:
     notification.outcome = outcome
     decision = decide_after_attempt(
-        RetryPolicy.model_validate(notification.policy),
+        # As stored: a finished attempt is recorded whatever rule came after its policy.
+        RetryPolicy.model_validate(notification.policy, context=STORED),
         notification.attempts_made,
         outcome,
         now,

@@ -12,6 +12,7 @@ from dialer.db import session_scope
 from dialer.dispatch.hopper import run_hopper
 from dialer.dispatch.service import dial_notification
 from dialer.models import Campaign, Notification
+from dialer.security import callback_token
 from tests.campaigns.test_dispatch import ALL_DAY, _campaign, _contacts
 from tests.support import Harness
 
@@ -112,3 +113,45 @@ async def test_a_notification_whose_stored_policy_is_broken_is_closed_once(
     assert read["status"] == "failed" and "cannot be dialled" in read["last_error"]
     assert harness.sandbox.calls == {}
     assert await dial_notification(harness.runtime, body["id"]) == "not due"
+
+
+async def test_a_campaign_with_a_broken_stored_schedule_takes_contacts_but_will_not_start(
+    harness: Harness,
+) -> None:
+    cid = await _campaign(harness, schedule=ALL_DAY)
+    await _store_schedule(harness, cid, {"window_start": "00:00:00+09:00"})
+    rows = "phone,name,parcel\n090-1234-5688,Z,P\n"
+    upload = await harness.api.post(
+        f"/v1/campaigns/{cid}/contacts", files={"file": ("c.csv", rows.encode(), "text/csv")}
+    )
+    assert upload.status_code == 201, upload.text
+    started = await harness.api.post(f"/v1/campaigns/{cid}/start")
+    assert started.status_code == 409 and "schedule is no longer valid" in started.text
+    read = await harness.api.get(f"/v1/campaigns/{cid}")
+    assert read.status_code == 200 and read.json()["schedule"]["window_start"] == "00:00:00+09:00"
+
+
+async def test_an_attempt_finishes_and_a_reschedule_is_409_under_a_broken_stored_policy(
+    harness: Harness,
+) -> None:
+    harness.sandbox.config.time_scale = 100.0  # the call rings on; the test sends its end
+    body = await harness.notify("+819012345670", policy={"max_attempts": 2})
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+    later = await harness.notify("+819012345671", send_at="2099-01-01T09:00:00+09:00")
+    async with session_scope(harness.runtime.sessions) as session:
+        for notification_id in (body["id"], later["id"]):
+            row = await session.get(Notification, notification_id)
+            assert row is not None
+            row.policy = {**row.policy, "window_start": "09:00+09:00", "window_end": "20:00"}
+    attempt = (await harness.read(body["id"]))["attempts"][0]
+    token = callback_token(harness.settings.secret_key.get_secret_value(), "xoxzo", attempt["id"])
+    url = f"/v1/callbacks/xoxzo/voice/{attempt['id']}/{token}"
+    ended = await harness.api.post(
+        url, data={"callid": attempt["provider_id"], "status": "ANSWERED", "duration": "5"}
+    )
+    assert ended.status_code == 200, ended.text
+    assert (await harness.read(body["id"]))["status"] == "delivered"
+    moved = await harness.api.patch(
+        f"/v1/notifications/{later['id']}", json={"send_at": "2099-01-02T09:00:00+09:00"}
+    )
+    assert moved.status_code == 409 and "policy is no longer valid" in moved.text
