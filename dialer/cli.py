@@ -210,6 +210,28 @@ def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: 
     )
 
 
+@bench.command("templates")
+@click.option("--renders", default=5_000, show_default=True)
+@click.option("--processes", default=2, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: renders/s, ratio, ...")
+def bench_templates(renders: int, processes: int, as_json: bool) -> None:
+    """Render RENDERS contacts' texts in-process and through the template processes."""
+    import json
+
+    from dialer.bench.templates import run_template_bench
+
+    f = run_template_bench(renders, processes)
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+        return
+    click.echo(
+        f"{f.renders:,} renders: in-process {f.in_process_per_s:,.0f}/s, through {processes} "
+        f"processes {f.pool_per_s:,.0f}/s one at a time and {f.pool_concurrent_per_s:,.0f}/s "
+        f"concurrently ({f.ratio:.1%} of in-process); a spinning template held a process "
+        f"{f.spin_held_s:.1f} s (its budget, twice)"
+    )
+
+
 @bench.command("waiting")
 @click.option("--contacts", default=10_000, show_default=True)
 @click.option(
