@@ -225,7 +225,8 @@ def bench_templates(renders: int, processes: int, as_json: bool) -> None:
         click.echo(json.dumps(f.as_dict()))
         return
     click.echo(
-        f"{f.renders:,} renders: in-process {f.in_process_per_s:,.0f}/s, through {processes} "
+        f"{f.renders:,} renders: in-process {f.in_process_per_s:,.0f}/s, plain substitutions "
+        f"through the pool {f.plain_per_s:,.0f}/s (in place); others through {processes} "
         f"processes {f.pool_per_s:,.0f}/s one at a time and {f.pool_concurrent_per_s:,.0f}/s "
         f"concurrently ({f.ratio:.1%} of in-process); a spinning template held a process "
         f"{f.spin_held_s:.1f} s (its budget, twice)"

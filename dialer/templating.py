@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, meta
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
@@ -27,6 +27,7 @@ __all__ = [
     "BoundedEnvironment",
     "TemplateProblem",
     "environment",
+    "is_substitution",
     "render_file",
     "render_text",
     "template_variables",
@@ -170,3 +171,18 @@ def template_variables(source: str) -> frozenset[str]:
         raise TemplateProblem(str(exc)) from exc
     except RecursionError as exc:
         raise TemplateProblem("the template is nested too deeply") from exc
+
+
+# Nodes a template that only puts values into text is made of.
+_SUBSTITUTION_NODES = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const)
+
+
+@lru_cache(maxsize=256)
+def is_substitution(source: str) -> bool:
+    """Whether the template only substitutes variables into text: no loop, call, filter or
+    operator, so that rendering it takes time and memory in proportion to its values."""
+    try:
+        tree = environment().parse(source)
+    except (TemplateError, RecursionError):
+        return False
+    return all(isinstance(node, _SUBSTITUTION_NODES) for node in tree.find_all(nodes.Node))

@@ -14,7 +14,9 @@ from dialer.user_templates import RenderFailed, TemplatePool
 
 __all__ = ["TemplateFigures", "run_template_bench"]
 
-TEMPLATE = "{{ name }}様、明日{{ time }}のご予約です。Press 1 to confirm, {{ name }}."
+# A filter: not a plain substitution, so it renders in a process (a plain one renders in place).
+TEMPLATE = "{{ name|trim }}様、明日{{ time }}のご予約です。Press 1 to confirm, {{ name }}."
+PLAIN = "{{ name }}様、明日{{ time }}のご予約です。Press 1 to confirm, {{ name }}."
 SPIN = (
     "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}"
     "{% endfor %}{% endfor %}{% endfor %}"
@@ -25,6 +27,7 @@ SPIN = (
 class TemplateFigures:
     renders: int
     in_process_per_s: float
+    plain_per_s: float
     pool_per_s: float
     pool_concurrent_per_s: float
     ratio: float
@@ -47,6 +50,10 @@ async def _bench(renders: int, processes: int) -> TemplateFigures:
 
     pool = TemplatePool(size=processes, budget_s=2.0)
     try:
+        started = time.perf_counter()
+        for context in contexts:
+            await pool.render(PLAIN, context)
+        plain = renders / (time.perf_counter() - started)
         await pool.render(TEMPLATE, contexts[0])  # the processes' start is not the render's
         started = time.perf_counter()
         for context in contexts:
@@ -64,6 +71,7 @@ async def _bench(renders: int, processes: int) -> TemplateFigures:
     return TemplateFigures(
         renders=renders,
         in_process_per_s=round(in_process, 1),
+        plain_per_s=round(plain, 1),
         pool_per_s=round(one_by_one, 1),
         pool_concurrent_per_s=round(concurrent, 1),
         ratio=round(concurrent / in_process, 4),

@@ -1,7 +1,8 @@
 """Users' templates rendered in child processes with a time budget and a memory limit, so that no
 template can stall the event loop, exhaust the machine, or stop a worker that must go on.
 
-A render waits for an idle child, sends one JSON line, and waits at most the budget for the
+A template that only substitutes variables renders in place, in proportion to its values; any
+other waits for an idle child, sends one JSON line, and waits at most the budget for the
 answer; past it the child is killed (SIGKILL: a busy interpreter may never see SIGTERM) and a
 fresh one takes its place on the next render.
 """
@@ -16,6 +17,8 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Literal
+
+from dialer.templating import TemplateProblem, is_substitution, render_text
 
 __all__ = ["RenderFailed", "RendererUnavailable", "TemplatePool"]
 
@@ -114,6 +117,12 @@ class TemplatePool:
         """The rendered text; RenderFailed with the reason if the template cannot give one.
         A render past its time budget is tried once more in a fresh process, so that a machine
         too busy to schedule the first is not taken for a template that spins."""
+        if is_substitution(source):
+            # Nothing to bound but the values, and they are: no process needed.
+            try:
+                return render_text(source, context)
+            except TemplateProblem as exc:
+                raise RenderFailed(str(exc)[:500]) from exc
         try:
             return await self._render_once(source, context)
         except RenderFailed as exc:

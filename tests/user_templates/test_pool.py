@@ -52,7 +52,7 @@ async def test_a_bad_template_fails_with_its_reason(
     with pytest.raises(RenderFailed, match=words) as failed:
         await pool.render(source, {"name": "Aiko"})
     assert failed.value.kind == kind
-    assert await pool.render("{{ name }}", {"name": "next"}) == "next"
+    assert await pool.render("{{ name|trim }}", {"name": "next"}) == "next"
 
 
 async def test_a_spinning_template_is_killed_at_its_budget(pool: TemplatePool) -> None:
@@ -61,14 +61,14 @@ async def test_a_spinning_template_is_killed_at_its_budget(pool: TemplatePool) -
         await pool.render(SPIN, {})
     assert failed.value.bound
     assert time.monotonic() - began < 5
-    assert await pool.render("{{ name }}", {"name": "after"}) == "after"
+    assert await pool.render("{{ name|trim }}", {"name": "after"}) == "after"
 
 
 async def test_a_hungry_template_meets_its_memory_limit(pool: TemplatePool) -> None:
     with pytest.raises(RenderFailed, match="more memory") as failed:
         await pool.render(HUNGRY, {})
     assert failed.value.bound
-    assert await pool.render("{{ name }}", {"name": "after"}) == "after"
+    assert await pool.render("{{ name|trim }}", {"name": "after"}) == "after"
 
 
 async def test_a_long_text_is_refused_not_stored(pool: TemplatePool) -> None:
@@ -79,7 +79,7 @@ async def test_a_long_text_is_refused_not_stored(pool: TemplatePool) -> None:
 async def test_others_render_while_one_child_spins(pool: TemplatePool) -> None:
     spinning = asyncio.create_task(pool.render(SPIN, {}))
     await asyncio.sleep(0.05)
-    texts = [await pool.render("{{ n }}", {"n": str(n)}) for n in range(20)]
+    texts = [await pool.render("{{ n|trim }}", {"n": str(n)}) for n in range(20)]
     assert texts == [str(n) for n in range(20)]
     with pytest.raises(RenderFailed):
         await spinning
@@ -92,11 +92,11 @@ async def test_a_cancelled_render_leaves_no_answer_for_the_next(pool: TemplatePo
     with pytest.raises(asyncio.CancelledError):
         await task
     for n in range(4):
-        assert await pool.render("{{ n }}", {"n": str(n)}) == str(n)
+        assert await pool.render("{{ n|trim }}", {"n": str(n)}) == str(n)
 
 
 async def test_close_stops_every_child(pool: TemplatePool) -> None:
-    await pool.render("{{ n }}", {"n": "1"})
+    await pool.render("{{ n|trim }}", {"n": "1"})
     children = list(pool._children)
     assert children
     await pool.close()
@@ -107,7 +107,7 @@ async def test_starting_a_process_is_not_part_of_the_budget() -> None:
     # Python starts and imports Jinja2 in far more than 50 ms; the render itself takes less.
     templates = TemplatePool(size=1, budget_s=0.05)
     try:
-        assert await templates.render("{{ n }}", {"n": "first"}) == "first"
+        assert await templates.render("{{ n|trim }}", {"n": "first"}) == "first"
     finally:
         await templates.close()
 
@@ -117,3 +117,12 @@ async def test_a_spinning_template_is_tried_twice_then_refused(pool: TemplatePoo
     with pytest.raises(RenderFailed, match="budget"):
         await pool.render(SPIN, {})
     assert time.monotonic() - began >= 2 * pool.budget_s
+
+
+async def test_a_template_that_only_substitutes_renders_in_place(pool: TemplatePool) -> None:
+    assert await pool.render("Hello {{ name }}, {{ time }}", {"name": "A", "time": "9"}) == (
+        "Hello A, 9"
+    )
+    assert not pool._children
+    with pytest.raises(RenderFailed, match="'time' is undefined"):
+        await pool.render("Hello {{ name }}, {{ time }}", {"name": "A"})
