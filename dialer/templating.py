@@ -9,15 +9,16 @@ spin, a filter asked for a gigabyte) is left to the process a user's template re
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sized
+from collections.abc import Callable, Mapping, Sized
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import _PassArg, pass_context
 
 __all__ = [
     "MAX_OUTPUT_CHARS",
@@ -77,6 +78,23 @@ def _repeat_length(left: Any, right: Any) -> int:
     return 0
 
 
+def _at_render_only(function: Callable[..., Any]) -> Callable[..., Any]:
+    """`function` as a filter or test Jinja2 cannot evaluate at compile time."""
+    kind = _PassArg.from_obj(function)
+    if kind is _PassArg.context:
+        return function
+
+    @pass_context
+    def at_render(context: Context, *args: Any, **kwargs: Any) -> Any:
+        if kind is _PassArg.environment:
+            return function(context.environment, *args, **kwargs)
+        if kind is _PassArg.eval_context:
+            return function(context.eval_ctx, *args, **kwargs)
+        return function(*args, **kwargs)
+
+    return at_render
+
+
 class BoundedEnvironment(SandboxedEnvironment):
     """Jinja2's sandbox, with every arithmetic operator checked before and after it runs."""
 
@@ -85,6 +103,13 @@ class BoundedEnvironment(SandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals["range"] = _bounded_range
+        # Jinja2 folds a filter or test with constant arguments while it compiles, wherever
+        # that is (the web process, when it reads a template's variables): as context
+        # functions, they run only when a template renders, inside its bounds.
+        self.filters = {name: _at_render_only(f) for name, f in self.filters.items()}
+        self.tests = {
+            name: _at_render_only(cast(Callable[..., Any], f)) for name, f in self.tests.items()
+        }
 
     def call_binop(self, context: Context, operator_: str, left: Any, right: Any) -> Any:
         # Every result is checked, so operands are small; only these two can explode at once.

@@ -36,3 +36,21 @@ def test_the_demo_template_renders_from_templates_dir() -> None:
     assert text == "This is dialer demo message 3 of 20, for Aiko. Have a good day."
     with pytest.raises(TemplateProblem, match="'total' is undefined"):
         render_file("tts/demo.txt.j2", {"number": 3, "name": "Aiko"})
+
+
+def test_reading_a_templates_variables_never_runs_its_filters() -> None:
+    # Jinja2 folds constant filters while compiling; reading the variables compiles.
+    from dialer.templating import template_variables
+
+    assert template_variables("{{ 'a'|center(900000000) }}{{ name }}") == {"name"}
+    assert template_variables("{{ 'x'|wordwrap(5)|truncate(3) }}{% if 3 is odd %}{% endif %}") == (
+        frozenset()
+    )
+
+
+def test_filters_and_tests_still_work_when_rendering() -> None:
+    text = render_text(
+        "{{ names|join(', ') }} {{ x|upper }} {{ 3 is odd }} {{ items|map('upper')|join }}",
+        {"names": ["a", "b"], "x": "y", "items": ["p", "q"]},
+    )
+    assert text == "a, b Y True PQ"
