@@ -44,7 +44,7 @@ def test_production_refuses_a_moved_clock(tmp_path: Path, monkeypatch: pytest.Mo
     with pytest.raises(ValueError, match="moves the clock"):
         Settings(
             env="production",
-            secret_key="s" * 40,
+            secret_key="Zq3-vN8_kP2xR7tY5wB1mC4hJ6gF9dS0aL",
             xoxzo_sid="AC-real",
             xoxzo_auth_token="real-token",  # type: ignore[arg-type]
         )
