@@ -25,22 +25,25 @@ def _dialer(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_import_reports_counts_and_bad_rows_then_status_counts_them(tmp_path: Path) -> None:
-    database = tmp_path / "cli.db"
+def _sms_campaign(database: Path, **fields: str) -> int:
+    """A campaign in a freshly migrated SQLite file, written straight to it."""
     upgrade_to_head(f"sqlite:///{database}")
     engine = make_sync_engine(f"sqlite:///{database}")
     with Session(engine) as session:
-        campaign = Campaign(
-            name="cli",
-            provider="xoxzo",
-            channel=Channel.sms,
-            from_number="DIALER",
-            template="Hi {{ name }}",
+        campaign = Campaign.model_validate(
+            {"provider": "xoxzo", "channel": Channel.sms, "from_number": "DIALER", **fields}
         )
         session.add(campaign)
         session.commit()
+        assert campaign.id is not None
         campaign_id = campaign.id
     engine.dispose()
+    return campaign_id
+
+
+def test_import_reports_counts_and_bad_rows_then_status_counts_them(tmp_path: Path) -> None:
+    database = tmp_path / "cli.db"
+    campaign_id = _sms_campaign(database, name="cli", template="Hi {{ name }}")
     contacts = tmp_path / "contacts.csv"
     contacts.write_bytes("電話番号,お名前\n090-1234-5670,山田\n12,短い\n".encode("cp932"))
     args = ("campaign", "import", str(campaign_id), str(contacts))
@@ -66,21 +69,12 @@ def test_import_reports_counts_and_bad_rows_then_status_counts_them(tmp_path: Pa
 
 def test_hostile_names_and_numbers_are_printed_as_inert_text(tmp_path: Path) -> None:
     database = tmp_path / "cli.db"
-    upgrade_to_head(f"sqlite:///{database}")
-    engine = make_sync_engine(f"sqlite:///{database}")
-    with Session(engine) as session:
-        campaign = Campaign(
-            name="[/x][link=https://evil.example]click[/link]\x1b[2J",
-            provider="xoxzo",
-            channel=Channel.sms,
-            from_number="DIALER",
-            template="Hi",
-            pause_reason="[bold]\x1b]52;c;aGk=\x07",
-        )
-        session.add(campaign)
-        session.commit()
-        campaign_id = campaign.id
-    engine.dispose()
+    campaign_id = _sms_campaign(
+        database,
+        name="[/x][link=https://evil.example]click[/link]\x1b[2J",
+        template="Hi",
+        pause_reason="[bold]\x1b]52;c;aGk=\x07",
+    )
     contacts = tmp_path / "contacts.csv"
     contacts.write_text("phone\n\x1b[2J\x1b]52;c;aGk=\x07\n")
     imported = _dialer("campaign", "import", str(campaign_id), str(contacts), database=database)
