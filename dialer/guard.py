@@ -14,7 +14,14 @@ from dialer.apikeys import authenticate
 from dialer.db import read_scope
 from dialer.models import ApiKey
 
-__all__ = ["API_KEY_STATE", "PUBLIC_PREFIXES", "UNAUTHORIZED", "RequestGuard", "bearer_key"]
+__all__ = [
+    "API_KEY_STATE",
+    "PUBLIC_PREFIXES",
+    "UNAUTHORIZED",
+    "RequestGuard",
+    "bearer_key",
+    "needs_key",
+]
 
 # Authenticated by their own means (a signed URL, a secret header), never by an API key.
 PUBLIC_PREFIXES = ("/v1/callbacks/", "/v1/flows/", "/v1/din/")
@@ -33,7 +40,8 @@ def bearer_key(authorization: str | None) -> str | None:
     return credentials.strip()
 
 
-def _needs_key(path: str) -> bool:
+def needs_key(path: str) -> bool:
+    """Whether a request to `path` must carry an API key."""
     return path.startswith("/v1/") and not path.startswith(PUBLIC_PREFIXES)
 
 
@@ -63,7 +71,7 @@ class RequestGuard:
             return
         path: str = scope["path"]
         headers = Headers(scope=scope)
-        if _needs_key(path):
+        if needs_key(path):
             key = await self._authenticate(scope, headers)
             if key is None:
                 await _reply(send, 401, UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dialer.guard import PUBLIC_PREFIXES
+from dialer.guard import needs_key
 
 __all__ = ["PROBLEM_SCHEMA", "AllowedMethods", "document_errors", "problems"]
 
@@ -46,7 +46,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 def _codes(path: str, method: str) -> list[int]:
     codes: list[int] = []
-    if path.startswith("/v1/") and not path.startswith(PUBLIC_PREFIXES):
+    if needs_key(path):
         codes.append(401)
     if method.upper() in _BODY_METHODS:
         codes += [400, 413]

@@ -8,7 +8,6 @@ spin, a filter asked for a gigabyte) is left to the process a user's template re
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Mapping, Sized
 from functools import lru_cache
 from pathlib import Path
@@ -120,21 +119,10 @@ class BoundedEnvironment(SandboxedEnvironment):
         if operator_ == "%" and isinstance(left, str):
             # printf-style widths ("%*s") would allocate whatever they are asked for.
             raise SecurityError("string formatting with % is not allowed: use ~ or format")
-        result = _BINOPS[operator_](left, right)
+        result = super().call_binop(context, operator_, left, right)
         if _too_big(result):
             raise SecurityError("a value beyond this template's bounds")
         return result
-
-
-_BINOPS = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-    "//": operator.floordiv,
-    "%": operator.mod,
-    "**": operator.pow,
-}
 
 
 @lru_cache

@@ -12,7 +12,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import cast
 
-from pydantic import ValidationError
 from redis.exceptions import RedisError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -309,7 +308,8 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
 # What a notification's own stored data can raise (a policy or schedule stored before a rule
 # existed, a value out of range); the database or Redis being away is not among them, and
 # leaves the notification to the next tick.
-_BAD_DATA = (ValidationError, ValueError, TypeError, OverflowError, KeyError, LookupError)
+# (pydantic's ValidationError is a ValueError, KeyError a LookupError.)
+_BAD_DATA = (ValueError, TypeError, OverflowError, LookupError)
 
 
 async def _close_unworkable(runtime: Runtime, notification_id: int, exc: Exception) -> str:

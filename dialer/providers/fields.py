@@ -8,13 +8,14 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
+from dialer.bounds import EARLIEST_YEAR, LATEST_YEAR
+
 __all__ = ["MAX_AMOUNT", "MAX_SECONDS", "MalformedField", "amount", "integer", "moment", "seconds"]
 
 # A call lasts hours at most; a week leaves room for any clock and any conference.
 MAX_SECONDS = 7 * 86400
 # Credits or dollars for one call or message.
 MAX_AMOUNT = 1_000_000.0
-_EARLIEST, _LATEST = 2000, 2199
 
 
 class MalformedField(ValueError):
@@ -42,24 +43,25 @@ def _finite(value: Any, field: str) -> float:
     return number
 
 
-def seconds(value: Any, field: str) -> int | None:
-    """A duration in whole seconds, 0 to a week."""
+def _number_in(value: Any, field: str, high: float, what: str) -> float | None:
+    """A finite number from 0 to `high`, or None when the field is absent."""
     if _absent(value):
         return None
     number = _finite(value, field)
-    if not 0 <= number <= MAX_SECONDS:
-        raise MalformedField(field, value, f"a duration of 0 to {MAX_SECONDS} s")
-    return int(number)
+    if not 0 <= number <= high:
+        raise MalformedField(field, value, what)
+    return number
+
+
+def seconds(value: Any, field: str) -> int | None:
+    """A duration in whole seconds, 0 to a week."""
+    number = _number_in(value, field, MAX_SECONDS, f"a duration of 0 to {MAX_SECONDS} s")
+    return None if number is None else int(number)
 
 
 def amount(value: Any, field: str) -> float | None:
     """A charge: not negative, not absurd."""
-    if _absent(value):
-        return None
-    number = _finite(value, field)
-    if not 0 <= number <= MAX_AMOUNT:
-        raise MalformedField(field, value, f"an amount of 0 to {MAX_AMOUNT:g}")
-    return number
+    return _number_in(value, field, MAX_AMOUNT, f"an amount of 0 to {MAX_AMOUNT:g}")
 
 
 def integer(value: Any, field: str, *, low: int = 0, high: int = 2**31 - 1) -> int | None:
@@ -90,8 +92,8 @@ def moment(value: Any, field: str, fmt: str | None = None) -> datetime | None:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise MalformedField(field, value, "a date and time") from None
-    if not _EARLIEST <= parsed.year <= _LATEST:
-        raise MalformedField(field, value, f"a date in the years {_EARLIEST} to {_LATEST}")
+    if not EARLIEST_YEAR <= parsed.year <= LATEST_YEAR:
+        raise MalformedField(field, value, f"a date in the years {EARLIEST_YEAR} to {LATEST_YEAR}")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
