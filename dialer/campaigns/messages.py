@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from dialer.campaigns.schemas import CampaignCreate, CampaignPolicy
-from dialer.db import read_scope
 from dialer.models import Campaign, Channel, Notification
 from dialer.notifications.schemas import MAX_TTS_CHARS
-from dialer.runtime import Runtime
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import template_variables
 from dialer.user_templates import RenderFailed, TemplatePool
@@ -39,19 +37,14 @@ def text_refusal(text: str, channel: Channel) -> str | None:
     return None
 
 
-async def _render(templates: TemplatePool, source: str, notification: Notification) -> str:
-    return await templates.render(source, notification.variables or {})
-
-
-async def render_contact(runtime: Runtime, notification_id: int) -> Rendered:
-    """The texts the contact's next attempt needs and has not yet got; empty if none."""
-    async with read_scope(runtime.sessions) as session:
-        notification = await session.get(Notification, notification_id)
-        if notification is None or notification.campaign_id is None:
-            return Rendered()
-        campaign = await session.get(Campaign, notification.campaign_id)
+async def render_contact(
+    templates: TemplatePool, notification: Notification, campaign: Campaign | None
+) -> Rendered:
+    """The texts the contact's next attempt needs and has not yet got; empty if none. (Read
+    with the notification before its claim, which takes the text only if nothing changed.)"""
     if campaign is None:
         return Rendered()
+    variables = notification.variables or {}
     try:
         if notification.on_fallback:
             if notification.fallback_text is not None:
@@ -59,14 +52,14 @@ async def render_contact(runtime: Runtime, notification_id: int) -> Rendered:
             fallback = CampaignPolicy.model_validate(campaign.policy).sms_fallback
             if fallback is None:
                 return Rendered()
-            text = await _render(runtime.templates, fallback.template, notification)
+            text = await templates.render(fallback.template, variables)
             refusal = text_refusal(text, Channel.sms)
             if refusal is not None:
                 return Rendered(problem=f"sms_fallback: {refusal}")
             return Rendered(fallback_text=text)
         if campaign.template is None or notification.text is not None:
             return Rendered()
-        text = await _render(runtime.templates, campaign.template, notification)
+        text = await templates.render(campaign.template, variables)
     except RenderFailed as exc:
         where = "sms_fallback template" if notification.on_fallback else "template"
         return Rendered(problem=f"{where}: {exc.reason}", bound=exc.bound)

@@ -16,12 +16,14 @@ from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Ticket, account_limit, campaign_limit, kind_of, take_slot
 from dialer.runtime import Runtime
 
-__all__ = ["account_at_live_cap", "campaign_limits", "dial_limits", "slot_for"]
+__all__ = ["account_at_live_cap", "campaign_limits", "dial_limits", "load_due", "slot_for"]
 
 
-async def dial_limits(runtime: Runtime, notification_id: int) -> list[Limit] | None:
-    """The account's limit for this notification's next request, then its campaign's if it has
-    one; None if it is not queued and due (its job has nothing to do)."""
+async def load_due(
+    runtime: Runtime, notification_id: int
+) -> tuple[Notification, Campaign | None] | None:
+    """The notification and its campaign, read without a lock, if it is queued and due; None
+    if its job has nothing to do."""
     async with read_scope(runtime.sessions) as session:
         notification = await session.get(Notification, notification_id)
         if notification is None:
@@ -31,8 +33,16 @@ async def dial_limits(runtime: Runtime, notification_id: int) -> list[Limit] | N
             campaign = await session.get(Campaign, notification.campaign_id)
     if notification.status is not NotificationStatus.queued or notification.due_at > utcnow():
         return None
+    return notification, campaign
+
+
+def dial_limits(
+    settings: Settings, notification: Notification, campaign: Campaign | None
+) -> list[Limit]:
+    """The account's limit for this notification's next request, then its campaign's if it has
+    one."""
     kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
-    limits = [account_limit(runtime.settings, notification.provider, kind)]
+    limits = [account_limit(settings, notification.provider, kind)]
     if campaign is not None:
         limits += campaign_limits(campaign)
     return limits

@@ -31,7 +31,7 @@ from dialer.dispatch.answers import (
     record_provider_error,
 )
 from dialer.dispatch.fence import TakenBack, mark_sent
-from dialer.dispatch.pacing import account_at_live_cap, dial_limits, slot_for
+from dialer.dispatch.pacing import account_at_live_cap, dial_limits, load_due, slot_for
 from dialer.lifecycle import RetryPolicy, move_notification
 from dialer.models import (
     Attempt,
@@ -238,10 +238,11 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     """One dial for one notification if it is due; returns what happened, for the job log."""
     settings = runtime.settings
     try:
-        limits = await dial_limits(runtime, notification_id)
-        if limits is None:
+        due = await load_due(runtime, notification_id)
+        if due is None:
             return "not due"
-        rendered = await render_contact(runtime, notification_id)
+        limits = dial_limits(settings, *due)
+        rendered = await render_contact(runtime.templates, *due)
         async with session_scope(runtime.sessions) as session:
             now = utcnow()
             claimed = await claim_for_dialing(session, notification_id, now, settings, rendered)
