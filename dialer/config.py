@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     voxology_api_key: SecretStr | None = Field(None, validation_alias="VOXOLOGY_API_KEY")
     voxology_basic_auth: SecretStr | None = Field(None, validation_alias="VOXOLOGY_BASIC_AUTH")
     voxology_api_url: str = Field("https://api.voxolo.gy/v1", validation_alias="VOXOLOGY_API_URL")
+    # Where Voxology asks when our call-flow endpoint fails (unset: the same endpoint again),
+    # and whether a number already configured for another endpoint may be pointed at ours.
+    voxology_failover_url: str | None = None
+    voxology_take_over_numbers: bool = False
 
     # What a DIN answers a caller we never called from it, unless the DIN has its own action.
     din_default_action: str = 'say en "Thank you for calling. Goodbye."'

@@ -137,6 +137,10 @@ class RetryPolicy(BaseModel):
     window_start: LocalTime | None = None
     window_end: LocalTime | None = None
     outside_window: Literal["move", "expire"] = "move"
+    # Voxology calls: how long a call rings before it counts as unanswered, and how long it
+    # may last once answered (Voxology's own default is 48 hours).
+    ring_timeout_s: int = Field(30, ge=20, le=240)
+    max_call_time_s: int = Field(600, ge=60, le=172_800)
 
     @model_validator(mode="after")
     def _window_whole(self, info: ValidationInfo) -> Self:

@@ -79,6 +79,8 @@ def build_providers(settings: Settings, client: httpx.AsyncClient) -> dict[str, 
             flow_callback=FlowCallback(
                 url=f"{settings.public_url.rstrip('/')}/v1/flows/voxology",
                 headers={FLOW_SECRET_HEADER: secret},
+                failover=settings.voxology_failover_url,
+                take_over=settings.voxology_take_over_numbers,
             ),
         )
     return providers

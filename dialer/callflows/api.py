@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 
-from dialer.callflows.service import FlowRefused, answer_callback
+from dialer.callflows.service import FlowRefused, FlowUnservable, answer_callback
 from dialer.deps import RuntimeDep, SessionDep
 from dialer.optouts.inbound import answer_inbound_message
 from dialer.providers.fields import MalformedField
@@ -41,6 +41,9 @@ async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionD
         answer = await answer_callback(session, body, secret, runtime.settings.poll_interval_s)
     except FlowRefused as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except FlowUnservable as exc:
+        log.error("voxology %s: %s", body.get("type"), exc)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except MalformedField as exc:
         log.warning("voxology callback refused: %s", exc)
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"bad field: {exc}") from exc

@@ -29,7 +29,9 @@ from dialer.tracking.service import apply_report, load_for_update
 __all__ = [
     "REPLIES",
     "FlowRefused",
+    "FlowUnservable",
     "answer_callback",
+    "check_flow_of",
     "flow_for",
     "session_data_for",
 ]
@@ -46,6 +48,10 @@ _LANGUAGES = {"en": ("english", "Kate"), "ja": ("japanese", "Watson")}
 
 class FlowRefused(Exception):
     """A callback request that is not for one of our attempts, or not authentic."""
+
+
+class FlowUnservable(Exception):
+    """Our own flow for the call cannot be rendered; Voxology ends the call with its error."""
 
 
 def session_data_for(secret_key: str, attempt_id: int) -> dict[str, Any]:
@@ -81,6 +87,13 @@ def flow_for(notification: Notification) -> FlowContext:
     return SayFlow(message=message)
 
 
+def check_flow_of(notification: Notification) -> None:
+    """Render a Voxology call's flow as its init_call will; raises InvalidFlow (or pydantic's
+    ValidationError, both ValueErrors) with what is wrong."""
+    if notification.provider == "voxology":
+        render_flow(flow_for(notification))
+
+
 async def answer_callback(
     session: AsyncSession, body: Mapping[str, Any], secret_key: str, poll_interval_s: float
 ) -> dict[str, Any]:
@@ -109,7 +122,11 @@ async def answer_callback(
         )
     await apply_report(session, notification, attempt, report, utcnow(), poll_interval_s)
     if kind == "init_call":
-        return render_flow(flow_for(notification)).flow
+        try:
+            return render_flow(flow_for(notification)).flow
+        except ValueError as exc:  # InvalidFlow, or pydantic's ValidationError
+            # Checked before the call was placed, so only a row changed since gets here.
+            raise FlowUnservable(f"the flow of attempt {attempt_id} is invalid: {exc}") from exc
     if kind == "live_call":
         return render_flow(SayFlow(message=Speech(text=REPLIES[answer]))).flow
     return {}

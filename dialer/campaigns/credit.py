@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.campaigns.service import CampaignConflict, pause_campaign, start_campaign
+from dialer.campaigns.service import (
+    INSUFFICIENT_CREDIT,
+    CampaignConflict,
+    pause_campaign,
+    paused_for_credit,
+    start_campaign,
+)
 from dialer.db import read_scope, session_scope
 from dialer.models import Attempt, Campaign, CampaignStatus, Notification, NotificationStatus
 from dialer.pacing.service import Kind, Ticket, account_id, account_limit, kind_of, take_slot
@@ -36,7 +42,6 @@ log = logging.getLogger(__name__)
 
 C = CampaignStatus
 N = NotificationStatus
-INSUFFICIENT_CREDIT = "insufficient credit"
 
 
 @dataclass(frozen=True)
@@ -165,12 +170,6 @@ async def _resume(runtime: Runtime, campaign_id: int, balance: float) -> bool:
             return False
     log.info("campaign %s resumed: the balance is back (%g)", campaign_id, balance)
     return True
-
-
-def paused_for_credit(campaign: Campaign) -> bool:
-    return campaign.status is C.paused and (campaign.pause_reason or "").startswith(
-        INSUFFICIENT_CREDIT
-    )
 
 
 async def watch_credit(runtime: Runtime) -> dict[str, int]:

@@ -28,12 +28,15 @@ from dialer.models import (
 from dialer.notifications.service import normalise_sender
 
 __all__ = [
+    "INSUFFICIENT_CREDIT",
     "RESULT_HEADER",
     "CampaignConflict",
     "campaign_counts",
     "cancel_campaign",
     "create_campaign",
     "pause_campaign",
+    "pause_for_credit",
+    "paused_for_credit",
     "result_rows",
     "start_campaign",
 ]
@@ -138,6 +141,25 @@ async def pause_campaign(session: AsyncSession, campaign: Campaign, reason: str)
     _move(campaign, C.paused)
     campaign.pause_reason = reason
     return await _move_contacts(session, campaign.id, (N.queued,), N.held, utcnow())
+
+
+INSUFFICIENT_CREDIT = "insufficient credit"
+
+
+async def pause_for_credit(session: AsyncSession, campaign_id: int, why: str) -> bool:
+    """Pause a running campaign whose provider said mid-call that the money ran out; the
+    credit watcher resumes it once the balance covers it again."""
+    campaign = await session.get(Campaign, campaign_id, with_for_update=True)
+    if campaign is None or campaign.status not in (C.running, C.scheduled):
+        return False
+    await pause_campaign(session, campaign, f"{INSUFFICIENT_CREDIT}: {why}")
+    return True
+
+
+def paused_for_credit(campaign: Campaign) -> bool:
+    return campaign.status is C.paused and (campaign.pause_reason or "").startswith(
+        INSUFFICIENT_CREDIT
+    )
 
 
 async def cancel_campaign(session: AsyncSession, campaign: Campaign) -> int:

@@ -17,6 +17,7 @@ from dialer.providers.base import (
     CallRequest,
     ConferenceRequest,
     InsufficientCredit,
+    Misconfigured,
     NotSent,
     PlacedCall,
     PlacedConference,
@@ -70,6 +71,7 @@ class Unheard(NotSent):
 _NOT_SENT_DELAY_S: dict[type[NotSent], float] = {
     InsufficientCredit: 300.0,
     AuthFailed: 300.0,
+    Misconfigured: 300.0,
     Transient: 15.0,
     NeverSent: 0.0,
     Unheard: 0.0,

@@ -16,7 +16,8 @@ from redis.exceptions import RedisError
 from sqlmodel import func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.callflows.service import session_data_for
+from dialer.bounds import STORED
+from dialer.callflows.service import check_flow_of, session_data_for
 from dialer.campaigns.credit import out_of_credit
 from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
 from dialer.campaigns.messages import Rendered, render_contact
@@ -209,6 +210,8 @@ def build_request(
             callback_url=url,
             tag=tag,
         )
+    voxology = attempt.provider == "voxology"
+    policy = RetryPolicy.model_validate(notification.policy, context=STORED) if voxology else None
     return CallRequest(
         caller=notification.from_number,
         recipient=attempt.recipient or notification.to_number,
@@ -219,8 +222,10 @@ def build_request(
         tts_lang=notification.lang,
         # Voxology's flow callbacks echo this; the flow itself is served when the call connects.
         session_data=session_data_for(settings.secret_key.get_secret_value(), attempt.id)
-        if attempt.provider == "voxology"
+        if voxology
         else {},
+        ring_timeout_s=policy.ring_timeout_s if policy else None,
+        max_call_time_s=policy.max_call_time_s if policy else None,
     )
 
 
@@ -255,6 +260,10 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
             ]
             provider = runtime.providers[notification.provider]
             kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
+            # Voxology asks for the flow once the person answers: one it could not run must
+            # be found now, before anyone's phone rings.
+            if any(isinstance(request, CallRequest) for _, request in rounds):
+                check_flow_of(notification)
     except _BAD_DATA as exc:
         # Rolled back: no attempt was opened, nothing was sent.
         return await _close_unworkable(runtime, notification_id, exc)

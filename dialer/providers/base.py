@@ -6,6 +6,7 @@ ProviderError
 │   ├── Locked              423; `retry_after` seconds
 │   ├── InsufficientCredit  not enough credit; `required` when the provider says it
 │   ├── AuthFailed          our credentials were refused
+│   ├── Misconfigured       our own configuration stops it (a number another application uses)
 │   └── Transient           connection refused, or a GET that timed out or got a 5xx
 ├── Rejected                the provider refused this message for good (bad number, field)
 ├── NotFound                the provider does not know that id
@@ -32,6 +33,7 @@ __all__ = [
     "InboundMessage",
     "InsufficientCredit",
     "Locked",
+    "Misconfigured",
     "NotFound",
     "NotSent",
     "PlacedCall",
@@ -94,6 +96,10 @@ class AuthFailed(NotSent):
 
 class Transient(NotSent):
     pass
+
+
+class Misconfigured(NotSent):
+    """Nothing was sent because our configuration stops it; a person must change it."""
 
 
 class Rejected(ProviderError):
@@ -186,6 +192,10 @@ class StatusReport:
     # Voxology: who answered (live_person, voicemail, fax, unknown) and the platform's error code.
     detection: str | None = None
     error_code: int | None = None
+    # Why a final status is not what was asked for (the provider's error), for `last_error`;
+    # and whether that error says the account's money ran out.
+    error: str | None = None
+    out_of_credit: bool = False
     # What an open status means if it turns out to be the last word (Voxology's "sent").
     settled_outcome: Outcome | None = None
 

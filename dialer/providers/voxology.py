@@ -8,6 +8,7 @@ from a caller ID the adapter points that configuration at our call-flow endpoint
 from __future__ import annotations
 
 import asyncio
+import logging
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from dialer.providers.base import (
     InboundMessage,
     InsufficientCredit,
     Locked,
+    Misconfigured,
     NotFound,
     PlacedCall,
     PlacedMessage,
@@ -39,6 +41,9 @@ from dialer.providers.base import (
     documented_outcome,
 )
 from dialer.providers.http import exchange
+from dialer.providers.voxology_errors import FLOW_ERRORS, describe_error
+
+_log = logging.getLogger(__name__)
 
 __all__ = [
     "CALL_STATUS_OUTCOMES",
@@ -49,6 +54,7 @@ __all__ = [
     "VoxologyProvider",
     "call_outcome",
     "map_http_error",
+    "message_outcome",
     "parse_call",
     "parse_inbound_message",
     "parse_message",
@@ -92,11 +98,37 @@ MESSAGE_STATUS_OUTCOMES: dict[str, Outcome | None] = {
 }
 
 
-def call_outcome(status: str, detection: str | None) -> Outcome | None:
+def call_outcome(
+    status: str, detection: str | None, error_code: int | None = None
+) -> Outcome | None:
+    """A call that ended with a call-flow error failed, whoever answered: the person heard
+    Voxology's error message, not ours."""
     outcome = documented_outcome(CALL_STATUS_OUTCOMES, status, "voxology", "call")
+    if outcome is None:
+        return None
+    if error_code is not None:
+        return Outcome.failed
     if outcome is Outcome.answered:
         return _DETECTION_OUTCOMES.get(detection or "unknown", Outcome.answered)
     return outcome
+
+
+def message_outcome(status: str, error_code: int | None = None) -> Outcome | None:
+    outcome = documented_outcome(MESSAGE_STATUS_OUTCOMES, status, "voxology", "message")
+    if outcome is Outcome.delivered and error_code is not None:
+        return Outcome.failed
+    return outcome
+
+
+def _error(data: Mapping[str, Any], code: int | None) -> dict[str, Any]:
+    """The StatusReport fields an error code fills in."""
+    if code is None:
+        return {}
+    known = FLOW_ERRORS.get(code)
+    return {
+        "error": describe_error(code, data.get("error")),
+        "out_of_credit": bool(known and known.out_of_credit),
+    }
 
 
 @dataclass(frozen=True)
@@ -192,32 +224,36 @@ def parse_call(data: Mapping[str, Any]) -> StatusReport:
     )
     if seconds is None and connected_ms is not None:
         seconds = connected_ms // 1000
+    code = fields.integer(data.get("error_code"), "error_code")
     return StatusReport(
         provider_id=str(data.get("call_id") or data["id"]),
         raw_status=raw,
-        outcome=call_outcome(raw, detection),
+        outcome=call_outcome(raw, detection, code),
         started_at=fields.moment(data.get("start_time") or data.get("date"), "start_time"),
         ended_at=fields.moment(data.get("end_time"), "end_time"),
         duration_s=seconds,
         cost=_charge(data),
         detection=str(detection)[:40] if detection else None,
-        error_code=fields.integer(data.get("error_code"), "error_code"),
+        error_code=code,
+        **_error(data, code),
     )
 
 
 def parse_message(data: Mapping[str, Any]) -> StatusReport:
     """An outbound message as GET /Messages/{id} and the status webhook describe it."""
     raw = str(data.get("status") or "")[:40]
+    code = fields.integer(data.get("error_code"), "error_code")
     return StatusReport(
         provider_id=str(data["message_id"]),
         raw_status=raw,
-        outcome=documented_outcome(MESSAGE_STATUS_OUTCOMES, raw, "voxology", "message"),
+        outcome=message_outcome(raw, code),
         started_at=fields.moment(data.get("created_on"), "created_on"),
         ended_at=fields.moment(data.get("updated_on"), "updated_on"),
         cost=_charge(data),
         tags=[str(data["external_id"])] if data.get("external_id") else [],
-        error_code=fields.integer(data.get("error_code"), "error_code"),
-        settled_outcome=Outcome.delivered if raw == "sent" else None,
+        error_code=code,
+        **_error(data, code),
+        settled_outcome=Outcome.delivered if raw == "sent" and code is None else None,
     )
 
 
@@ -257,10 +293,36 @@ def voxology_sms_parts(text: str) -> int:
 @dataclass(frozen=True)
 class FlowCallback:
     """Where Voxology asks what a call from one of our caller IDs does next, and the headers
-    that prove the request is Voxology's."""
+    that prove the request is Voxology's. `failover` is asked when `url` fails (unset: `url`
+    again, which outlasts a single failed request). `take_over`: a number already pointing
+    elsewhere is pointed at us (its old configuration logged); otherwise it is refused."""
 
     url: str
     headers: Mapping[str, str]
+    failover: str | None = None
+    take_over: bool = False
+
+    def configuration(self) -> dict[str, Any]:
+        def target(url: str) -> dict[str, Any]:
+            return {
+                "method": "POST",
+                "url": url,
+                "content_type": "application/json",
+                "headers": dict(self.headers),
+            }
+
+        backup = target(self.failover or self.url)
+        return {
+            "callback": target(self.url),
+            "callback_failover": backup,
+            "callback_sms": target(self.url),
+            "callback_sms_failover": backup,
+        }
+
+
+def _callback_url(configuration: Mapping[str, Any] | None) -> str | None:
+    callback = (configuration or {}).get("callback")
+    return str(callback.get("url")) if isinstance(callback, Mapping) else None
 
 
 class VoxologyProvider:
@@ -311,20 +373,45 @@ class VoxologyProvider:
         )
 
     async def _ensure_configured(self, caller_id: str) -> None:
-        """Point `caller_id` at our call-flow endpoint, once per process; the PUT is idempotent."""
-        if self._flow_callback is None or caller_id in self._configured:
+        """Point `caller_id` at our call-flow endpoint, once per process; the PUT is idempotent.
+        A number whose configuration points elsewhere is left alone unless we may take it over."""
+        flow = self._flow_callback
+        if flow is None or caller_id in self._configured:
             return
         async with self._configuring:
             if caller_id in self._configured:
                 return
             try:
-                await self.configure_number(
-                    caller_id, self._flow_callback.url, self._flow_callback.headers
+                existing = await self.number_configuration(caller_id)
+                theirs = _callback_url(existing)
+                if theirs not in (None, flow.url):
+                    if not flow.take_over:
+                        raise Misconfigured(
+                            f"caller ID {caller_id} already sends its calls to {theirs}; "
+                            "set DIALER_VOXOLOGY_TAKE_OVER_NUMBERS=true to point it at the dialer"
+                        )
+                    _log.warning(
+                        "caller ID %s taken over; its configuration was: %s", caller_id, existing
+                    )
+                await self._request(
+                    "PUT",
+                    f"/CallFlows/Configurations/PhoneNumbers/{_segment(caller_id)}",
+                    flow.configuration(),
                 )
             except Ambiguous as exc:
                 # Nothing was dialled, and the PUT can safely be made again.
                 raise Transient(f"caller ID configuration: {exc.message}") from exc
             self._configured.add(caller_id)
+
+    async def number_configuration(self, number: str) -> dict[str, Any] | None:
+        """The number's own call-flow configuration, or None if it has none."""
+        try:
+            found = await self._request(
+                "GET", f"/CallFlows/Configurations/PhoneNumbers/{_segment(number)}"
+            )
+        except NotFound:
+            return None
+        return found if isinstance(found, dict) else None
 
     async def place_call(self, request: CallRequest) -> PlacedCall:
         await self._ensure_configured(request.caller)
@@ -375,17 +462,12 @@ class VoxologyProvider:
     async def configure_number(
         self, number: str, callback_url: str, headers: Mapping[str, str]
     ) -> None:
-        """Point a caller ID's call-flow callbacks (and inbound SMS) at our endpoint."""
-        callback = {
-            "method": "POST",
-            "url": callback_url,
-            "content_type": "application/json",
-            "headers": dict(headers),
-        }
+        """Point a number's call-flow callbacks (and inbound SMS) at `callback_url`, whatever
+        it pointed at before."""
         await self._request(
             "PUT",
             f"/CallFlows/Configurations/PhoneNumbers/{_segment(number)}",
-            {"callback": callback, "callback_sms": callback},
+            FlowCallback(url=callback_url, headers=headers).configuration(),
         )
 
     async def provision_numbers(

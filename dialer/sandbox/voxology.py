@@ -96,6 +96,11 @@ class VoxologyMessage:
     updated_on: str = field(default_factory=_now)
     webhook_deliveries: list[tuple[str, int]] = field(default_factory=list)
 
+    @property
+    def charge(self) -> float:
+        """Half a cent a part."""
+        return round(0.005 * self.num_parts, 4)
+
     def as_json(self) -> dict[str, Any]:
         return {
             "service": "programmable_messaging",
@@ -117,7 +122,7 @@ class VoxologyMessage:
             "num_parts": self.num_parts,
             "time_to_live": None,
             "uri": f"/v1/Messages/{self.message_id}",
-            "charge": {"total": round(0.005 * self.num_parts, 4)},
+            "charge": {"total": self.charge},
             "status_webhook": {"url": self.status_webhook} if self.status_webhook else None,
         }
 
@@ -183,6 +188,8 @@ def voxology_router(
     async def send_message(request: Request) -> Response:
         if not app_key_ok(request):
             return voxology_error(401, 401001, "Failed Authentication")
+        if account.config.voxology_balance <= 0:
+            return voxology_error(402, 402001, "Insufficient Funds")
         try:
             body = await request.json()
         except ValueError:
@@ -208,6 +215,7 @@ def voxology_router(
             num_parts=voxology_sms_parts(text),
         )
         messages[sms.message_id] = sms
+        account.config.voxology_balance -= sms.charge
         spawn(deliver(sms))
         keys = (
             "api_no",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,9 +39,19 @@ _KEYS = {"1": "1", "9": "9"}
 # Provider seconds each step takes, before the time scale.
 RING_S, SPEAK_S, BEEP_S, CONFERENCE_S = 4.0, 2.0, 3.0, 10.0
 _MAX_JUMPS = 20
+# The reference's hard limit on a callback response, whitespace removed.
+HARD_LIMIT_BYTES = 81_000
 
 
 _HOUR = timedelta(hours=1)
+# Dials/Connect's optional numbers, seconds: ring time and call length.
+_BOUNDS = {"timeout": (20, 240), "max_call_time": (60, 172_800)}
+
+
+def _within(value: object, low: int, high: int) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -64,6 +75,10 @@ class VoxologyCall:
     caller_id_no: str
     session_data: dict[str, Any]
     callback: dict[str, Any] | None
+    failover: dict[str, Any] | None = None
+    # Dials/Connect's ring time and call length, seconds, as asked.
+    timeout: float | None = None
+    max_call_time: float | None = None
     status: str = "live-queued"
     detection: str | None = None
     start_time: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -76,6 +91,13 @@ class VoxologyCall:
     error_code: int | None = None
     error: str | None = None
     callbacks: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def charge(self) -> float:
+        """Two cents a started minute once connected; nothing for a call that never was."""
+        if self.connected_at is None:
+            return 0.0
+        return round(0.02 * max(1, -(-self.connect_time_sec // 60)), 4)
 
     @property
     def connect_time_sec(self) -> int:
@@ -134,7 +156,7 @@ class VoxologyCall:
             "hangup_end": "api",
             "origin_api": "CallFlows",
             "connect_time_billed": round(self.connect_time_sec / 60, 2),
-            "charge": {"total": round(0.02 * max(1, -(-self.connect_time_sec // 60)), 4)},
+            "charge": {"total": self.charge},
         }
 
 
@@ -154,31 +176,56 @@ def voxology_calls_router(
     def key_ok(request: Request) -> bool:
         return request.headers.get("X-API-Key") == account.config.voxology_api_key
 
-    async def call_back(call: VoxologyCall, kind: str) -> list[Any]:
-        """POST a callback request; the answer's actions, or an error that ends the call."""
-        if call.callback is None:
-            raise _FlowError(1001, "no callback configuration")
-        headers = dict(call.callback.get("headers") or {})
+    async def post(call: VoxologyCall, target: Mapping[str, Any], kind: str) -> httpx.Response:
+        """One callback request to `target`; its timeout is the configuration's, 5 s unless
+        set (the reference allows 1 to 15)."""
+        try:
+            timeout = min(max(float(target.get("timeout") or 5), 1.0), 15.0)
+        except (TypeError, ValueError):
+            timeout = 5.0
+        headers = dict(target.get("headers") or {})
         try:
             answer = await client().post(
-                call.callback["url"], json=call.payload(kind), headers=headers
+                str(target["url"]), json=call.payload(kind), headers=headers, timeout=timeout
             )
-        except httpx.HTTPError as exc:
+        except httpx.TimeoutException:
             call.callbacks.append((kind, 0))
-            raise _FlowError(1002, f"callback unreachable: {exc}") from exc
+            raise
+        except httpx.HTTPError:
+            call.callbacks.append((kind, 0))
+            return httpx.Response(599)
         call.callbacks.append((kind, answer.status_code))
+        return answer
+
+    async def call_back(call: VoxologyCall, kind: str) -> list[Any]:
+        """POST a callback request, to the failover endpoint too if the first answer is not a
+        2XX; the answer's actions, or the reference's error that ends the call."""
+        assert call.callback is not None  # Dials/Connect refuses a caller ID without one
+        targets = [call.callback] + ([call.failover] if call.failover else [])
+        answer = None
+        for target in targets:
+            try:
+                answer = await post(call, target, kind)
+            except httpx.TimeoutException as exc:
+                raise _FlowError(4001, "the request to your callback url timed out") from exc
+            if 200 <= answer.status_code < 300:
+                break
+        assert answer is not None
         if kind in {"end_call", "failed_call"}:
             return []
         if answer.status_code == 204:
             raise _Hangup
         if not 200 <= answer.status_code < 300:
-            raise _FlowError(1003, f"callback answered {answer.status_code}")
+            code = 400911 if kind == "init_call" else 400912
+            raise _FlowError(code, f"callback answered {answer.status_code}")
+        if len(re.sub(rb"\s", b"", answer.content)) > HARD_LIMIT_BYTES:
+            raise _FlowError(413910, "callback response over the hard limit of 81 KB")
         try:
             actions = answer.json()["actions"]
         except (ValueError, KeyError, TypeError) as exc:
-            raise _FlowError(1004, "callback answer is not a JSON flow") from exc
+            raise _FlowError(400913, "callback response did not contain JSON actions") from exc
         if not isinstance(actions, list):
-            raise _FlowError(1004, "actions is not a list")
+            raise _FlowError(400913, "actions is not a list")
         return actions
 
     async def speak(call: VoxologyCall, text: str) -> None:
@@ -207,7 +254,7 @@ def voxology_calls_router(
         while i < len(actions):
             action = actions[i]
             if not isinstance(action, Mapping):
-                raise _FlowError(1005, f"action {i} is not an object")
+                raise _FlowError(400913, f"action {i} is not an object")
             kind, params = action.get("type"), action.get("params") or {}
             if kind is None:  # a variable assignment: nothing to play
                 pass
@@ -239,10 +286,10 @@ def voxology_calls_router(
             elif kind == "GOTO":
                 jumps += 1
                 if jumps > _MAX_JUMPS or params.get("label") not in labels:
-                    raise _FlowError(1006, f"GOTO {params.get('label')!r} loops or goes nowhere")
+                    raise _FlowError(400913, f"GOTO {params.get('label')!r} loops or goes nowhere")
                 i = labels[params["label"]]
             elif kind != "LABEL":
-                raise _FlowError(1007, f"action {kind!r} is not simulated by the sandbox")
+                raise _FlowError(400913, f"action {kind!r} is not one the sandbox can run")
             i += 1
 
     async def run(call: VoxologyCall, fate: tuple[str, str | None]) -> None:
@@ -256,13 +303,17 @@ def voxology_calls_router(
         call.status, call.detection = "live-in-progress", detection
         call.connected_at = datetime.now(UTC)
         try:
+            if account.config.voxology_balance <= 0:
+                raise _FlowError(2001, "account balance is $0.00")
             await execute(call, await call_back(call, "init_call"))
         except _Hangup:
             pass
-        except (_FlowError, KeyError) as exc:
-            call.error_code = exc.code if isinstance(exc, _FlowError) else 1008
-            call.error = str(exc)
+        except _FlowError as exc:
+            call.error_code, call.error = exc.code, str(exc)
+        except (KeyError, TypeError, ValueError) as exc:
+            call.error_code, call.error = 400913, f"an action could not be run: {exc!r}"
         call.status, call.end_time = "completed", datetime.now(UTC)
+        account.config.voxology_balance -= call.charge
         await call_back_quietly(call, "end_call")
 
     async def call_back_quietly(call: VoxologyCall, kind: str) -> None:
@@ -300,6 +351,17 @@ def voxology_calls_router(
         no, caller_id = str(target.get("no", "")), str(target.get("caller_id_no", ""))
         if not no[1:].isdigit() or not caller_id[1:].isdigit():
             return voxology_error(400, 400001, "Validation Error: call.no, call.caller_id_no")
+        bounds = {"timeout": (20, 240), "max_call_time": (60, 172_800)}
+        for name, (low, high) in bounds.items():
+            value = body.get(name)
+            if value is not None and not (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and low <= value <= high
+            ):
+                return voxology_error(
+                    400, 400001, f"Validation Error: {name} must be {low} to {high}"
+                )
         limit = account.config.voxology_max_live_calls
         if limit and sum(1 for c in calls.values() if c.end_time is None) >= limit:
             return voxology_error(429, 400378, "Too many calls")
@@ -312,6 +374,9 @@ def voxology_calls_router(
             caller_id_no=caller_id,
             session_data=dict(body.get("session_data") or {}),
             callback=config["callback"],
+            failover=config.get("callback_failover"),
+            timeout=body.get("timeout"),
+            max_call_time=body.get("max_call_time"),
         )
         calls[call.id] = call
         spawn(run(call, CALL_FATES[no[-1]]))

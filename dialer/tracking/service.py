@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.bounds import STORED
+from dialer.campaigns.service import pause_for_credit
 from dialer.lifecycle import (
     FINAL_ATTEMPT,
     FallBack,
@@ -172,7 +173,9 @@ def apply_call_status(
     attempt.ended_at = status.ended_at
     attempt.duration_s = status.duration_s
     attempt.cost = status.cost
-    finish_attempt(notification, attempt, status.outcome, now)
+    finish_attempt(notification, attempt, status.outcome, now, error=status.error)
+    if status.error is not None:
+        notification.last_error = status.error
     return "final"
 
 
@@ -188,6 +191,8 @@ async def apply_report(
     result = apply_call_status(notification, attempt, report, now, poll_interval_s)
     if result == "final":
         await settle_conference(session, notification, now)
+    if result == "final" and report.out_of_credit and notification.campaign_id is not None:
+        await pause_for_credit(session, notification.campaign_id, report.error or "")
     if result == "final" and report.outcome is Outcome.opted_out:
         await block_number(
             session,

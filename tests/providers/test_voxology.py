@@ -20,6 +20,7 @@ from dialer.providers.base import (
     CallRequest,
     InsufficientCredit,
     Locked,
+    Misconfigured,
     NotFound,
     ProviderError,
     RateLimited,
@@ -40,6 +41,7 @@ from dialer.providers.voxology import (
     parse_message,
     voxology_sms_parts,
 )
+from dialer.providers.voxology_errors import FLOW_ERRORS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "voxology"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -259,6 +261,8 @@ async def test_number_configuration_uses_documented_fields() -> None:
     assert set(body["callback"]) <= {"url", "method", "content_type", "headers", "timeout"}
     assert set(body["callback"]) <= set(example("number_config_request")["callback"])
     assert body["callback"]["headers"] == {"X-Dialer-Secret": "s"}
+    # A failed callback is asked again (the failover), with the same proof.
+    assert body["callback_failover"] == body["callback"]
 
 
 async def test_balance_is_account_level_basic_auth() -> None:
@@ -373,6 +377,8 @@ async def test_each_caller_id_is_pointed_at_our_flow_endpoint_once_before_its_fi
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append((request.method, request.url.raw_path.decode()))
+        if request.method == "GET":
+            return httpx.Response(404, json={"code": 404214, "message": "not found"})
         if request.method == "PUT":
             return httpx.Response(200, json={})
         return httpx.Response(201, json={"call": {"id": f"{len(seen)}@1"}})
@@ -384,11 +390,14 @@ async def test_each_caller_id_is_pointed_at_our_flow_endpoint_once_before_its_fi
     )
     for caller in ("+14155550100", "+14155550100", "+14155550101"):
         await provider.place_call(_dial_request(caller))
+    config = "/v1/CallFlows/Configurations/PhoneNumbers/%2B1415555010"
     assert seen == [
-        ("PUT", "/v1/CallFlows/Configurations/PhoneNumbers/%2B14155550100"),
+        ("GET", f"{config}0"),
+        ("PUT", f"{config}0"),
         ("POST", "/v1/Dials/Connect"),
         ("POST", "/v1/Dials/Connect"),
-        ("PUT", "/v1/CallFlows/Configurations/PhoneNumbers/%2B14155550101"),
+        ("GET", f"{config}1"),
+        ("PUT", f"{config}1"),
         ("POST", "/v1/Dials/Connect"),
     ]
 
@@ -397,6 +406,8 @@ async def test_a_failed_configuration_is_not_sent_and_dials_nobody() -> None:
     dials: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return httpx.Response(404, json={"code": 404214, "message": "not found"})
         if request.method == "PUT":
             return httpx.Response(503, json={"code": 503001, "message": "down"})
         dials.append(request)
@@ -433,3 +444,95 @@ async def test_provisioning_sends_the_documented_body_and_reads_the_documented_a
     documented = example("provision_numbers_request")
     assert json.loads(post.content) == documented == json.loads(delete.content)
     assert post.headers["X-API-Key"] == "KEY"
+
+
+def _configured_elsewhere(seen: list[httpx.Request]) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        if request.method == "GET":
+            return httpx.Response(200, json={"callback": {"url": "https://theirs.example/ivr"}})
+        if request.method == "PUT":
+            return httpx.Response(200, json={})
+        return httpx.Response(201, json={"call": {"id": "1@1"}})
+
+    return handler
+
+
+@pytest.mark.parametrize("take_over", [False, True])
+async def test_a_number_configured_for_another_endpoint_is_taken_over_only_when_allowed(
+    take_over: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    seen: list[httpx.Request] = []
+    client = httpx.AsyncClient(transport=httpx.MockTransport(_configured_elsewhere(seen)))
+    flows = FlowCallback(
+        url="https://dialer.example/v1/flows/voxology", headers={}, take_over=take_over
+    )
+    provider = VoxologyProvider(
+        client, api_key="KEY", base_url="https://api.voxolo.gy/v1", flow_callback=flows
+    )
+    if not take_over:
+        with pytest.raises(Misconfigured, match=r"theirs\.example"):
+            await provider.place_call(_dial_request("+14155550100"))
+        assert [r.method for r in seen] == ["GET"]
+        return
+    await provider.place_call(_dial_request("+14155550100"))
+    assert [r.method for r in seen] == ["GET", "PUT", "POST"]
+    assert "theirs.example" in caplog.text
+
+
+# Every code of the reference's "Call Flow Loop Errors" table.
+REFERENCE_FLOW_ERRORS = (
+    1003,
+    2001,
+    4001,
+    400900,
+    400901,
+    400902,
+    400910,
+    400911,
+    400912,
+    400913,
+    400931,
+    413900,
+    413910,
+    413901,
+    413911,
+)
+
+
+def test_the_error_table_is_the_references() -> None:
+    assert set(FLOW_ERRORS) == set(REFERENCE_FLOW_ERRORS)
+
+
+@pytest.mark.parametrize("code", REFERENCE_FLOW_ERRORS)
+@pytest.mark.parametrize("detection", ["live_person", "voicemail", None])
+def test_a_call_that_ended_with_a_flow_error_failed_whoever_answered(
+    code: int, detection: str | None
+) -> None:
+    data = {**example("callback_end_call"), "error_code": code, "error": "the platform's words"}
+    data["detection"] = detection
+    report = parse_call(data)
+    assert report.outcome is Outcome.failed and report.error_code == code
+    assert report.error is not None
+    assert report.error.startswith(f"voxology error {code}: {FLOW_ERRORS[code].meaning}")
+    assert report.error.endswith("(the platform's words)")
+    assert report.out_of_credit is (code == 2001)
+
+
+def test_a_call_still_ringing_with_an_error_code_is_still_open() -> None:
+    data = {**example("callback_end_call"), "status": "live-ringing", "error_code": 4001}
+    assert parse_call(data).outcome is None
+
+
+def test_an_unknown_code_still_fails_the_call_and_says_so() -> None:
+    report = parse_call({**example("callback_end_call"), "error_code": 999})
+    assert report.outcome is Outcome.failed
+    assert report.error == "voxology error 999: not in the reference"
+
+
+@pytest.mark.parametrize("status", ["delivered", "sent"])
+def test_a_message_with_an_error_code_is_not_delivered(status: str) -> None:
+    data = {**example("message_outbound"), "status": status, "error_code": 4750}
+    report = parse_message(data)
+    assert report.outcome in (None, Outcome.failed) and report.settled_outcome is None
+    assert report.error is not None and "4750" in report.error

@@ -172,11 +172,59 @@ async def test_a_caller_id_without_configuration_is_refused(platform: Platform) 
         )
 
 
-async def test_a_failing_flow_endpoint_ends_the_call_with_an_error_code(
+async def test_a_failing_flow_endpoint_ends_the_call_with_the_documented_error_code(
     platform: Platform,
 ) -> None:
     platform.answer_status = 500
     call_id, requests = await _call(platform, "+14155550100")
-    assert [r["type"] for r in requests] == ["init_call", "end_call"]
-    assert requests[-1]["error_code"] == 1003
+    # The failover endpoint (configured the same) is asked before the call gives up.
+    assert [r["type"] for r in requests] == ["init_call", "init_call", "end_call", "end_call"]
+    assert requests[-1]["error_code"] == 400911
     assert platform.account.voxology_calls[call_id].heard == []
+    report = await platform.provider.call_status(call_id)
+    assert report.outcome is Outcome.failed and report.error_code == 400911
+    assert report.error is not None and report.error.startswith("voxology error 400911: ")
+
+
+async def test_the_failover_endpoint_answers_when_the_first_fails(platform: Platform) -> None:
+    config = platform.account.voxology_configs[CALLER_ID]
+    good = config["callback"]["url"]
+    config["callback"] = {**config["callback"], "url": good.replace("/flow", "/missing")}
+    config["callback_failover"] = {**config["callback_failover"], "url": good}
+    call_id, _ = await _call(platform, "+14155550110")
+    call = platform.account.voxology_calls[call_id]
+    assert call.error_code is None and call.heard[-1] == "Thank you, confirmed."
+    assert [kind for kind, code in call.callbacks if code == 404][:1] == ["init_call"]
+
+
+async def test_a_call_connected_with_no_money_left_ends_with_2001(platform: Platform) -> None:
+    platform.account.config.voxology_balance = 0.01
+    platform.account.config.time_scale = 0.2
+    placed = await platform.provider.place_call(
+        CallRequest(caller=CALLER_ID, recipient="+14155550100", callback_url="", tag="t")
+    )
+    platform.account.config.voxology_balance = 0.0  # spent by another call while this rang
+    call = platform.account.voxology_calls[placed.provider_id]
+
+    async def ended() -> bool:
+        return call.end_time is not None
+
+    await wait_for(ended, 15, "the call to end")
+    report = await platform.provider.call_status(placed.provider_id)
+    assert report.error_code == 2001 and report.out_of_credit and report.outcome is Outcome.failed
+
+
+@pytest.mark.parametrize(("name", "value"), [("timeout", 5), ("max_call_time", 10**6)])
+async def test_ring_and_call_time_outside_the_reference_are_refused(
+    platform: Platform, name: str, value: int
+) -> None:
+    with pytest.raises(Rejected, match=name):
+        await platform.provider.place_call(
+            CallRequest(
+                caller=CALLER_ID,
+                recipient="+14155550100",
+                callback_url="",
+                tag="t",
+                **{"ring_timeout_s" if name == "timeout" else "max_call_time_s": value},
+            )
+        )
