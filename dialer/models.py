@@ -158,7 +158,9 @@ class Notification(SQLModel, table=True):
     # Conference: the people joined with `to_number`, one attempt each per round.
     participants: list[str] | None = Field(default=None, sa_type=sa.JSON)
     policy: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
-    # Campaign contacts: the CSV row, its template variables, and a time zone if the row gave one.
+    # Campaign contacts: the upload and its CSV row, the row's other columns (its template
+    # variables), and a time zone if the row gave one.
+    import_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     row_number: int | None = Field(default=None)
     variables: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
     timezone: str | None = Field(default=None, max_length=64)
@@ -173,6 +175,8 @@ class Notification(SQLModel, table=True):
         default=NotificationStatus.queued, sa_type=_enum_column(NotificationStatus)
     )
     outcome: Outcome | None = Field(default=None, sa_type=_enum_column(Outcome))
+    # What the person answered on a call (a key press), the latest attempt's that heard one.
+    answer: str | None = Field(default=None, max_length=16)
     attempts_made: int = 0
     last_error: str | None = Field(default=None)
     due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -223,6 +227,8 @@ class Campaign(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = _ts(nullable=True)
     finished_at: datetime | None = _ts(nullable=True)
+    # When campaign.finished was written: once it had ended and nothing of it was ringing.
+    finished_reported_at: datetime | None = _ts(nullable=True)
 
 
 class ContactImport(SQLModel, table=True):
@@ -233,6 +239,9 @@ class ContactImport(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     campaign_id: int = Field(foreign_key="campaign.id", index=True, sa_type=sa.BigInteger)
     filename: str | None = Field(default=None, max_length=255)
+    # Its CSV header: [column as uploaded, the key of its value in a contact's variables], for
+    # the columns other than phone, time zone and send time.
+    columns: list[list[str]] | None = Field(default=None, sa_type=sa.JSON)
     status: str = Field(default="running", max_length=16)  # running | done | failed
     rows: int = 0
     imported: int = 0
@@ -294,6 +303,8 @@ class Attempt(SQLModel, table=True):
     started_at: datetime | None = _ts(nullable=True)
     ended_at: datetime | None = _ts(nullable=True)
     next_check_at: datetime | None = _ts(nullable=True)
+    # Voxology bills after the call or message has ended: when to read its charge next.
+    cost_due_at: datetime | None = _ts(nullable=True, index=True)
 
 
 def channel_of(notification: Notification, attempt: Attempt) -> Channel:

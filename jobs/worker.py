@@ -11,6 +11,7 @@ from arq.typing import WorkerCoroutine
 from dialer.config import Settings, get_settings
 from dialer.runtime import CHECK_JOB, DIAL_JOB, Runtime, redis_settings
 from jobs.context import JobContext
+from jobs.costs import cost_tick
 from jobs.credit import credit_tick
 from jobs.dispatch import dial_notification, hopper_tick
 from jobs.tracking import check_attempt
@@ -73,6 +74,7 @@ def _cron_jobs(settings: Settings) -> list[Any]:
             (hopper_tick, set(range(60))),
             (credit_tick, set(range(0, 60, 5))),
             (webhook_tick, set(range(60))),
+            (cost_tick, set(range(0, 60, 5))),
         )
     ]
 

@@ -25,6 +25,7 @@ from dialer.serve import free_port, free_ports, running_server
 from tests.postgres import PostgresCluster
 from tests.stack import processes, stack
 from tests.support import Harness, make_settings
+from tests.webhooks.receiver import Receiver
 
 __all__ = ["processes", "stack"]  # end-to-end fixtures, defined in tests/stack.py
 
@@ -145,3 +146,12 @@ async def harness(database_url: str, redis: ArqRedis, redis_url: str) -> AsyncIt
 @pytest.fixture
 def secret() -> str:
     return secrets.token_urlsafe(32)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    """A webhook receiver, and the URL of its events endpoint."""
+    receiver = Receiver()
+    port = free_port()
+    async with running_server(receiver.app(), "127.0.0.1", port):
+        yield receiver, f"http://127.0.0.1:{port}/events"

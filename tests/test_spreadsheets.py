@@ -13,7 +13,12 @@ from dialer.spreadsheets import safe_cell
     ("value", "written"),
     [
         ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+819012345670", "'+819012345670"),
+        # A signed number is a number to a spreadsheet, not a formula: E.164 stays as sent.
+        ("+819012345670", "+819012345670"),
+        ("-12.5", "-12.5"),
+        ("+81 90 1234", "'+81 90 1234"),
+        ("+1+1", "'+1+1"),
+        ("1,+2", "1,'+2"),
         ("-1+1", "'-1+1"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t'=1"),
@@ -37,3 +42,10 @@ def test_formula_cells_are_neutralised(value: object, written: object) -> None:
 def test_no_piece_a_spreadsheet_may_split_off_starts_a_formula(value: str) -> None:
     for piece in re.split(r"[,;\t|\r\n]", str(safe_cell(value))):
         assert not piece.lstrip(" ").startswith(("=", "+", "-", "@")), (value, piece)
+
+
+@given(st.text(alphabet=st.sampled_from(list("0123456789.+-=@,; ")), max_size=20))
+def test_what_is_left_unguarded_is_a_plain_number_or_harmless(value: str) -> None:
+    written = str(safe_cell(value))
+    if written == value and value.lstrip(" ").startswith(("=", "+", "-", "@")):
+        assert re.fullmatch(r"[+-]?[0-9]+(\.[0-9]+)?", value), value

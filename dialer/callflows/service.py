@@ -114,7 +114,7 @@ async def answer_callback(
     kind = body.get("type")
     answer = read_answer(body.get("key_presses"))
     if answer is not Answer.none and attempt.answer is None:
-        attempt.answer = answer.value
+        attempt.answer = notification.answer = answer.value
     # Authenticated as this call's own callback: an opt-out counts even if it comes late.
     if answer is Answer.opted_out:
         await block_number(

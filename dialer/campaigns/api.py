@@ -7,7 +7,7 @@ import io
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, Json
@@ -17,8 +17,10 @@ from starlette.concurrency import run_in_threadpool
 
 from dialer.bounds import RowId
 from dialer.campaigns import service
+from dialer.campaigns.counts import campaign_counts
 from dialer.campaigns.credit import campaign_credit
 from dialer.campaigns.messages import template_refusals
+from dialer.campaigns.results import campaign_results
 from dialer.campaigns.schemas import CampaignCreate, CampaignPublic, PacePublic
 from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
@@ -81,8 +83,7 @@ async def _campaign(session: AsyncSession, campaign_id: int) -> Campaign:
 
 async def _public(session: AsyncSession, campaign: Campaign) -> CampaignPublic:
     assert campaign.id is not None
-    counts, outcomes = await service.campaign_counts(session, campaign.id)
-    return CampaignPublic.of(campaign, counts, outcomes)
+    return CampaignPublic.of(campaign, await campaign_counts(session, campaign.id))
 
 
 @router.post(
@@ -199,7 +200,11 @@ async def _import(
     responses={200: CSV_RESPONSE},
 )
 async def import_issues(
-    campaign_id: RowId, import_id: RowId, session: ReadSessionDep, _key: ApiKeyDep
+    campaign_id: RowId,
+    import_id: RowId,
+    session: ReadSessionDep,
+    _key: ApiKeyDep,
+    bom: BomQuery = False,
 ) -> StreamingResponse:
     record = await session.get(ContactImport, import_id)
     if record is None or record.campaign_id != campaign_id:
@@ -210,23 +215,28 @@ async def import_issues(
         .order_by(col(ImportIssue.row_number))
     )
     rows = ([i.row_number, i.phone or "", i.reason] for i in issues.all())
-    return _csv_response(["row", "phone", "reason"], rows, f"import-{import_id}-issues.csv")
+    name = f"import-{import_id}-issues.csv"
+    return _csv_response(["row", "phone", "reason"], rows, name, bom=bom)
 
 
 @router.get(
     "/{campaign_id}/results.csv", response_class=StreamingResponse, responses={200: CSV_RESPONSE}
 )
-async def results(campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep) -> StreamingResponse:
+async def results(
+    campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep, bom: BomQuery = False
+) -> StreamingResponse:
     async with read_scope(runtime.sessions) as session:
         await _campaign(session, campaign_id)
+        found = await campaign_results(session, campaign_id)
 
     async def rows() -> AsyncIterator[list[Any]]:
         # Its own read session, open only while the response streams.
         async with read_scope(runtime.sessions) as session:
-            async for row in service.result_rows(session, campaign_id):
+            async for row in found.rows(session, campaign_id):
                 yield row
 
-    return _csv_response(service.RESULT_HEADER, rows(), f"campaign-{campaign_id}-results.csv")
+    name = f"campaign-{campaign_id}-results.csv"
+    return _csv_response(found.header, rows(), name, bom=bom)
 
 
 @router.post("/{campaign_id}/start", response_model_by_alias=True, responses=problems(409))
@@ -287,8 +297,21 @@ async def _lifecycle(
     return await _public(session, campaign)
 
 
+BomQuery = Annotated[
+    bool,
+    Query(
+        description="Start the file with a UTF-8 byte-order mark, which Excel needs to read "
+        "Japanese and other non-ASCII text rightly"
+    ),
+]
+
+
 def _csv_response(
-    header: list[str], rows: Iterable[list[Any]] | AsyncIterator[list[Any]], name: str
+    header: list[str],
+    rows: Iterable[list[Any]] | AsyncIterator[list[Any]],
+    name: str,
+    *,
+    bom: bool = False,
 ) -> StreamingResponse:
     async def each() -> AsyncIterator[list[Any]]:
         if isinstance(rows, AsyncIterator):
@@ -300,6 +323,8 @@ def _csv_response(
 
     async def lines() -> AsyncIterator[str]:
         buffer = io.StringIO()
+        if bom:
+            buffer.write("\ufeff")
         writer = csv.writer(buffer)
         writer.writerow(header)
         async for row in each():

@@ -118,25 +118,25 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
     from sqlmodel.ext.asyncio.session import AsyncSession
 
-    from dialer.campaigns.service import campaign_counts
+    from dialer.campaigns.counts import Counts, campaign_counts
     from dialer.cli import _in_session, _settings
     from dialer.lifecycle import FINAL_NOTIFICATION
     from dialer.models import Campaign
 
     settings = _settings()
 
-    async def load(session: AsyncSession) -> tuple[Campaign, dict[str, int], dict[str, int]]:
+    async def load(session: AsyncSession) -> tuple[Campaign, Counts]:
         found = await session.get(Campaign, campaign_id)
         if found is None:
             raise click.ClickException(f"no campaign {campaign_id}")
-        counts, outcomes = await campaign_counts(session, campaign_id)
-        return found, counts, outcomes
+        return found, await campaign_counts(session, campaign_id)
 
-    def read() -> tuple[Campaign, dict[str, int], dict[str, int]]:
-        return asyncio.run(_in_session(settings, load))
+    def read() -> tuple[Campaign, dict[str, int], Counts]:
+        found, tallies = asyncio.run(_in_session(settings, load))
+        return found, tallies.statuses, tallies
 
     console = Console()
-    found, counts, outcomes = read()
+    found, counts, tallies = read()
     if watch:
         columns = (
             TextColumn("{task.description}"),
@@ -159,7 +159,7 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
                 if found.status.value in {"completed", "canceled", "paused", "draft"}:
                     break
                 time.sleep(interval)
-                found, counts, outcomes = read()
+                found, counts, tallies = read()
     total = sum(counts.values())
     done = sum(n for s, n in counts.items() if s in FINAL_NOTIFICATION)
     reason = f" ({printable(found.pause_reason)})" if found.pause_reason else ""
@@ -168,6 +168,7 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
     for line in (
         f"campaign {campaign_id} '{name}': {found.status}{reason}, {done}/{total}",
         "status:  " + ", ".join(f"{s} {n}" for s, n in sorted(counts.items())),
-        "outcome: " + ", ".join(f"{o} {n}" for o, n in sorted(outcomes.items())),
+        "outcome: " + ", ".join(f"{o} {n}" for o, n in sorted(tallies.outcomes.items())),
+        "answer:  " + ", ".join(f"{a} {n}" for a, n in sorted(tallies.answers.items())),
     ):
         console.print(line, markup=False, highlight=False)

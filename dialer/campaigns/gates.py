@@ -25,6 +25,7 @@ from dialer.models import (
     Notification,
     NotificationStatus,
 )
+from dialer.webhooks.events import report_ended_campaigns
 
 __all__ = ["CAP_WAIT_S", "campaign_gate", "defer_closed_windows", "settle_campaigns"]
 
@@ -177,7 +178,12 @@ async def settle_campaigns(session: AsyncSession, now: datetime) -> dict[str, in
         if left.first() is None:
             move_campaign(campaign, C.completed)
             completed += 1
-    return {"campaigns_started": started, "campaigns_completed": completed}
+    reported = await report_ended_campaigns(session, now)
+    return {
+        "campaigns_started": started,
+        "campaigns_completed": completed,
+        "campaigns_reported": reported,
+    }
 
 
 async def defer_closed_windows(session: AsyncSession, now: datetime, ids: list[int]) -> set[int]:

@@ -17,7 +17,8 @@ from pydantic import (
 )
 
 from dialer.bounds import STORED, LocalTime, Moment, is_stored
-from dialer.lifecycle import FINAL_NOTIFICATION, RetryPolicy
+from dialer.campaigns.counts import Counts, tallies
+from dialer.lifecycle import RetryPolicy
 from dialer.models import Campaign, CampaignStatus, Channel, Outcome
 from dialer.pacing.limiter import Pace
 from dialer.providers import channel_refusal, default_lang, recording_refusal
@@ -265,22 +266,12 @@ class CampaignPublic(BaseModel):
     finished_at: datetime | None
     counts: dict[str, int] = Field(default_factory=dict)
     outcomes: dict[str, int] = Field(default_factory=dict)
+    # Key presses on Voxology flows: {"confirmed": n, "opted_out": n}.
+    answers: dict[str, int] = Field(default_factory=dict)
     progress: float = 0.0
     # GET /v1/campaigns/{id} only: the account's limit, then the campaign's own if it has one.
     pacing: list[PacePublic] = Field(default_factory=list)
 
     @classmethod
-    def of(
-        cls, campaign: Campaign, counts: dict[str, int], outcomes: dict[str, int]
-    ) -> CampaignPublic:
-        total = sum(counts.values())
-        done = sum(n for status, n in counts.items() if status in FINAL_NOTIFICATION)
-        return cls.model_validate(
-            {
-                **campaign.model_dump(),
-                "counts": counts,
-                "outcomes": outcomes,
-                "progress": round(done / total, 4) if total else 0.0,
-            },
-            context=STORED,
-        )
+    def of(cls, campaign: Campaign, counts: Counts) -> CampaignPublic:
+        return cls.model_validate({**campaign.model_dump(), **tallies(counts)}, context=STORED)

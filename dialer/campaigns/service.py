@@ -6,19 +6,16 @@ and are moved together, with one UPDATE, when it starts, pauses or is canceled.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, update
-from sqlmodel import col, select
+from sqlalchemy import update
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns.schemas import CampaignCreate, Schedule
 from dialer.lifecycle import IllegalTransition, move_campaign
 from dialer.models import (
-    Attempt,
     Campaign,
     CampaignStatus,
     Notification,
@@ -29,15 +26,12 @@ from dialer.notifications.service import normalise_sender
 
 __all__ = [
     "INSUFFICIENT_CREDIT",
-    "RESULT_HEADER",
     "CampaignConflict",
-    "campaign_counts",
     "cancel_campaign",
     "create_campaign",
     "pause_campaign",
     "pause_for_credit",
     "paused_for_credit",
-    "result_rows",
     "start_campaign",
 ]
 
@@ -69,26 +63,6 @@ async def create_campaign(
     session.add(campaign)
     await session.flush()
     return campaign
-
-
-async def campaign_counts(
-    session: AsyncSession, campaign_id: int
-) -> tuple[dict[str, int], dict[str, int]]:
-    """Contacts per notification status, and per outcome."""
-    by_status = await session.exec(
-        select(Notification.status, func.count())
-        .where(col(Notification.campaign_id) == campaign_id)
-        .group_by(col(Notification.status))
-    )
-    by_outcome = await session.exec(
-        select(Notification.outcome, func.count())
-        .where(col(Notification.campaign_id) == campaign_id, col(Notification.outcome).is_not(None))
-        .group_by(col(Notification.outcome))
-    )
-    return (
-        {str(status): n for status, n in by_status.all()},
-        {str(outcome): n for outcome, n in by_outcome.all()},
-    )
 
 
 def _move(campaign: Campaign, to: CampaignStatus) -> None:
@@ -166,68 +140,3 @@ async def cancel_campaign(session: AsyncSession, campaign: Campaign) -> int:
     assert campaign.id is not None
     _move(campaign, C.canceled)
     return await _move_contacts(session, campaign.id, (N.queued, N.held), N.canceled, utcnow())
-
-
-RESULT_HEADER = [
-    "row",
-    "phone",
-    "status",
-    "outcome",
-    "attempts",
-    "last_provider_id",
-    "last_provider_status",
-    "last_error",
-    "created_at",
-    "finished_at",
-    "cost",
-]
-
-
-async def result_rows(
-    session: AsyncSession, campaign_id: int, page: int = 2000
-) -> AsyncIterator[list[Any]]:
-    """One row per contact, in CSV order, read a page at a time (keyset on id)."""
-    after = 0
-    while True:
-        contacts = list(
-            (
-                await session.exec(
-                    select(Notification)
-                    .where(
-                        col(Notification.campaign_id) == campaign_id, col(Notification.id) > after
-                    )
-                    .order_by(col(Notification.id))
-                    .limit(page)
-                )
-            ).all()
-        )
-        if not contacts:
-            return
-        ids = [c.id for c in contacts]
-        attempts = await session.exec(
-            select(Attempt)
-            .where(col(Attempt.notification_id).in_(ids))
-            .order_by(col(Attempt.notification_id), col(Attempt.number))
-        )
-        by_contact: dict[int, list[Attempt]] = {}
-        for attempt in attempts.all():
-            by_contact.setdefault(attempt.notification_id, []).append(attempt)
-        for contact in contacts:
-            assert contact.id is not None
-            tried = by_contact.get(contact.id, [])
-            last = tried[-1] if tried else None
-            cost = sum(a.cost or 0 for a in tried)
-            yield [
-                contact.row_number,
-                contact.to_number,
-                contact.status.value,
-                contact.outcome.value if contact.outcome else "",
-                contact.attempts_made,
-                (last.provider_id or "") if last else "",
-                (last.provider_status or "") if last else "",
-                contact.last_error or "",
-                contact.created_at.isoformat(),
-                contact.finished_at.isoformat() if contact.finished_at else "",
-                round(cost, 4) if tried else "",
-            ]
-        after = ids[-1] or after

@@ -63,6 +63,7 @@ def json_writer(names: list[str]) -> Callable[[dict[str, str]], str]:
 
 _COLUMNS = (
     "campaign_id",
+    "import_id",
     "provider",
     "channel",
     "to_number",
@@ -167,7 +168,7 @@ def _insert_sql(postgres: bool) -> str:
     names = ", ".join(_COLUMNS)
     json_type = "::json" if postgres else ""
     select = (
-        f"SELECT :campaign_id, :provider, :channel, s.to_number, :from_number, :lang, "
+        f"SELECT :campaign_id, :import_id, :provider, :channel, s.to_number, :from_number, :lang, "
         f":recording_url, CAST(:policy AS {'json' if postgres else 'TEXT'}), s.row_number, "
         f"s.variables{json_type}, s.timezone, "
         "CASE WHEN s.blocked THEN 'suppressed' ELSE :status END, 0, "
@@ -324,11 +325,15 @@ def _plan(conn: Connection, campaign_id: int, now: datetime) -> _Plan:
     )
 
 
-def _known_numbers(conn: Connection, campaign_id: int) -> set[int]:
+# Among the numbers seen, one an earlier import brought (its row is in that import's results).
+_EARLIER = 0
+
+
+def _known_numbers(conn: Connection, campaign_id: int) -> dict[int, int]:
     found = conn.execute(
         select(Notification.to_number).where(col(Notification.campaign_id) == campaign_id)
     )
-    return {int(number[1:]) for number in found.scalars()}
+    return dict.fromkeys((int(number[1:]) for number in found.scalars()), _EARLIER)
 
 
 def _blocked_numbers(conn: Connection, campaign_id: int) -> set[str]:
@@ -363,12 +368,15 @@ def import_contacts(
     now = utcnow()
     with engine.connect() as conn, conn.begin():
         plan = _plan(conn, campaign_id, now)
-        variables, rows = read_rows(stream, layout or CsvLayout())
+        columns, rows = read_rows(stream, layout or CsvLayout())
+        variables = [column.name for column in columns]
         absent = sorted(plan.needed - set(variables))
         if absent:
             raise CsvProblem(f"the template needs column(s) {', '.join(absent)}")
         created = conn.execute(
-            insert(ContactImport).values(campaign_id=campaign_id, filename=filename)
+            insert(ContactImport).values(
+                campaign_id=campaign_id, filename=filename, columns=[list(c) for c in columns]
+            )
         ).inserted_primary_key
         assert created is not None
         seen = _known_numbers(conn, campaign_id)
@@ -376,7 +384,7 @@ def import_contacts(
         postgres = conn.dialect.name == "postgresql"
     report = ImportReport(import_id=int(created[0]), campaign_id=campaign_id)
     kind = _ThreadedWriter if postgres else _BatchWriter
-    writer = kind(engine, report, _constants(plan, postgres, now))
+    writer = kind(engine, report, _constants(plan, report.import_id, postgres, now))
     failure: BaseException | None = None
     # Rows make no reference cycles; without the cycle collector's passes over a growing heap
     # a million rows go some 20% faster.
@@ -425,7 +433,7 @@ def _read_into(
     to_json: Callable[[dict[str, str]], str],
     report: ImportReport,
     batch_size: int,
-    seen: set[int],
+    seen: dict[int, int],
     blocked: set[str],
 ) -> None:
     region = plan.campaign.default_region
@@ -447,14 +455,7 @@ def _read_into(
                 problem = f"invalid phone number: {type(exc).__name__}"
         if problem is not None or number is None:
             report.invalid += 1
-            batch.issues.append(
-                {
-                    "import_id": report.import_id,
-                    "row_number": row.number,
-                    "reason": problem,
-                    "phone": row.phone[:64],
-                }
-            )
+            batch.issues.append(_issue(report, row, problem or "invalid"))
             continue
         send_at = None
         if row.send_at is not None:
@@ -462,20 +463,20 @@ def _read_into(
                 send_at = _stage_time(send_time(row.send_at, number, row.timezone, fallback_zone))
             except (ValueError, OverflowError) as exc:
                 report.invalid += 1
-                batch.issues.append(
-                    {
-                        "import_id": report.import_id,
-                        "row_number": row.number,
-                        "reason": f"send_at: {exc}",
-                        "phone": row.phone[:64],
-                    }
-                )
+                batch.issues.append(_issue(report, row, f"send_at: {exc}"))
                 continue
         key = int(number[1:])
-        if key in seen:
+        first = seen.get(key)
+        if first is not None:
             report.duplicate += 1
+            reason = (
+                f"duplicate of row {first}"
+                if first != _EARLIER
+                else "duplicate: the number is already in the campaign"
+            )
+            batch.issues.append(_issue(report, row, reason))
             continue
-        seen.add(key)
+        seen[key] = row.number
         is_blocked = number in blocked
         batch.suppressed += is_blocked
         batch.rows.append(
@@ -487,11 +488,22 @@ def _read_into(
     writer.put(batch)
 
 
-def _constants(plan: _Plan, postgres: bool, now: datetime) -> dict[str, Any]:
+def _issue(report: ImportReport, row: Row, reason: str) -> dict[str, Any]:
+    """A row not imported, for the import's issues."""
+    return {
+        "import_id": report.import_id,
+        "row_number": row.number,
+        "reason": reason,
+        "phone": row.phone[:64],
+    }
+
+
+def _constants(plan: _Plan, import_id: int, postgres: bool, now: datetime) -> dict[str, Any]:
     """What every contact of this import shares, bound once per batch."""
     campaign = plan.campaign
     return {
         "campaign_id": campaign.id,
+        "import_id": import_id,
         "provider": campaign.provider,
         "channel": campaign.channel.value,
         "from_number": campaign.from_number,

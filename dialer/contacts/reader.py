@@ -17,6 +17,7 @@ from typing import BinaryIO, NamedTuple
 __all__ = [
     "MAX_CELL_CHARS",
     "PHONE_HEADERS",
+    "Column",
     "CsvLayout",
     "CsvProblem",
     "Row",
@@ -31,7 +32,6 @@ SEND_AT_HEADERS = ("send_at",)
 _SNIFF_BYTES = 64 * 1024
 # A contact's values feed a message of at most a few hundred characters.
 MAX_CELL_CHARS = 4096
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class CsvProblem(ValueError):
@@ -46,11 +46,25 @@ class CsvLayout:
     timezone_column: str | None = None
     # A per-contact send time: an instant with an offset, or the person's local time.
     send_at_column: str | None = None
-    # CSV header -> variable name, for headers that are not valid names as they are.
+    # CSV header -> variable name, for headers that are not names a template can use.
     rename: dict[str, str] = field(default_factory=dict)
     encoding: str | None = None
     # The header's row number: 1 as in a spreadsheet; 0 numbers the data rows from 1.
     header_row: int = 1
+
+
+class Column(NamedTuple):
+    """A column other than phone, time zone and send time: its header as uploaded, and the
+    name its values go by in each row's variables (the header, unless renamed). A name that
+    is an identifier (Unicode included, e.g. 氏名) is a template variable; any other is kept
+    for the results."""
+
+    header: str
+    name: str
+
+    @property
+    def is_variable(self) -> bool:
+        return self.name.isidentifier()
 
 
 class Row(NamedTuple):
@@ -84,8 +98,9 @@ def _pick(headers: list[str], named: str | None, candidates: tuple[str, ...]) ->
     return next((lowered.index(c) for c in candidates if c in lowered), None)
 
 
-def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[Row]]:
-    """The variable names, and the rows. `stream` must be seekable (a file, a spooled upload)."""
+def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[Column], Iterator[Row]]:
+    """The columns each row's variables have, and the rows. `stream` must be seekable (a file,
+    a spooled upload)."""
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
     encoding = layout.encoding or detect_encoding(head)
@@ -113,23 +128,23 @@ def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[str], Iterator[
         unknown = sorted(set(layout.rename) - set(headers))
         if unknown:
             raise CsvProblem(f"rename names columns the file does not have: {', '.join(unknown)}")
-        variables: list[tuple[int, str]] = []
-        for i, header in enumerate(headers):
-            if i in (phone_at, tz_at, send_at):
-                continue
-            name = layout.rename.get(header, header)
-            if not _IDENTIFIER.match(name):
-                raise CsvProblem(
-                    f"column {header!r} is not a usable variable name: "
-                    "rename it to letters, digits and _ (rename, or --rename in the CLI)"
-                )
-            variables.append((i, name))
+        variables = [
+            (i, layout.rename.get(header, header))
+            for i, header in enumerate(headers)
+            if i not in (phone_at, tz_at, send_at)
+        ]
+        names = [name for _, name in variables]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            shown = ", ".join(repr(name) for name in twice)
+            raise CsvProblem(f"more than one column is named {shown}: rename all but one")
     except BaseException:
         _release(text)
         raise
     columns = _Columns(len(headers), phone_at, tz_at, send_at, variables)
     rows = _rows(text, lines, reader, layout.header_row, columns)
-    return [name for _, name in variables], rows
+    header = [Column(headers[i], name) for i, name in variables]
+    return header, rows
 
 
 def _release(text: io.TextIOWrapper) -> None:

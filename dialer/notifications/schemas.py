@@ -178,6 +178,8 @@ class NotificationPublic(BaseModel):
     campaign_id: int | None
     status: NotificationStatus
     outcome: Outcome | None
+    # A Voxology flow's key press: confirmed or opted_out (None: no key, or no flow).
+    answer: str | None
     channel: Channel
     provider: str
     to: str = Field(validation_alias="to_number")

@@ -196,6 +196,8 @@ class StatusReport:
     # and whether that error says the account's money ran out.
     error: str | None = None
     out_of_credit: bool = False
+    # The provider bills after the end and said no cost yet: ask again later (Voxology).
+    cost_later: bool = False
     # What an open status means if it turns out to be the last word (Voxology's "sent").
     settled_outcome: Outcome | None = None
 

@@ -207,11 +207,14 @@ def map_http_error(response: httpx.Response, *, is_post: bool) -> ProviderError:
     return build(failure)
 
 
-def _charge(data: Mapping[str, Any]) -> float | None:
+def _charge(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The cost fields: `charge.total` "is populated after the call is completed and may not be
+    available immediately", and callbacks and status webhooks never carry it."""
     charge = data.get("charge") or {}
     if not isinstance(charge, dict):
         raise fields.MalformedField("charge", charge, "an object")
-    return fields.amount(charge.get("total"), "charge.total")
+    cost = fields.amount(charge.get("total"), "charge.total")
+    return {"cost": cost, "cost_later": cost is None}
 
 
 def parse_call(data: Mapping[str, Any]) -> StatusReport:
@@ -232,7 +235,7 @@ def parse_call(data: Mapping[str, Any]) -> StatusReport:
         started_at=fields.moment(data.get("start_time") or data.get("date"), "start_time"),
         ended_at=fields.moment(data.get("end_time"), "end_time"),
         duration_s=seconds,
-        cost=_charge(data),
+        **_charge(data),
         detection=str(detection)[:40] if detection else None,
         error_code=code,
         **_error(data, code),
@@ -249,7 +252,7 @@ def parse_message(data: Mapping[str, Any]) -> StatusReport:
         outcome=message_outcome(raw, code),
         started_at=fields.moment(data.get("created_on"), "created_on"),
         ended_at=fields.moment(data.get("updated_on"), "updated_on"),
-        cost=_charge(data),
+        **_charge(data),
         tags=[str(data["external_id"])] if data.get("external_id") else [],
         error_code=code,
         **_error(data, code),

@@ -29,7 +29,7 @@ from dialer.tracking.service import (
     settle_conference,
 )
 
-__all__ = ["check_attempt"]
+__all__ = ["check_attempt", "read_status"]
 
 
 async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
@@ -83,7 +83,7 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
             runtime.limiter,
             limit,
             f"check-{attempt_id}",
-            lambda: _read_status(provider, provider_id, conference_id, is_voice=is_voice),
+            lambda: read_status(provider, provider_id, conference_id, is_voice=is_voice),
         )
         failure = None
     except ProviderError as exc:
@@ -147,7 +147,7 @@ async def _search(
         )
 
 
-async def _read_status(
+async def read_status(
     provider: Provider, provider_id: str, conference_id: str | None, *, is_voice: bool
 ) -> StatusReport | None:
     """The provider's word on one call or message; a conference leg from its conference."""

@@ -173,6 +173,8 @@ def apply_call_status(
     attempt.ended_at = status.ended_at
     attempt.duration_s = status.duration_s
     attempt.cost = status.cost
+    if status.cost_later:
+        attempt.cost_due_at = now  # dialer.tracking.costs asks, then backs off
     finish_attempt(notification, attempt, status.outcome, now, error=status.error)
     if status.error is not None:
         notification.last_error = status.error

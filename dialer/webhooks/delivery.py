@@ -1,7 +1,11 @@
 """Sending events: each tick takes the due ones (leased, so a second worker leaves them be),
 POSTs them signed, logs every try, and schedules the next try of the ones not taken:
 10 s, 20 s, 40 s … at most 10 min apart, for 24 hours. Runs in its own job: a receiver that is
-slow or down delays only its own events, never a dial."""
+slow or down delays only its own events, never a dial.
+
+One endpoint gets its events in the order they happened, one at a time: while one waits for
+its next try, the ones written after it wait behind it (so an attempt.finished always arrives
+before the notification.final it caused). Different endpoints are served side by side."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from dialer.db import session_scope
@@ -71,14 +76,41 @@ async def _send(client: httpx.AsyncClient, due: _Due) -> _Answer:
     return _Answer(answer.status_code, error, took)
 
 
+async def _send_in_order(
+    client: httpx.AsyncClient, events: list[_Due], answers: dict[int, _Answer]
+) -> None:
+    """One endpoint's events, one after the other, until one is not taken."""
+    for item in events:
+        answers[item.event_id] = answer = await _send(client, item)
+        if not answer.taken:
+            return
+
+
 async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str, int]:
     """One round: the events due by `now`, sent; counts of those taken, to retry, given up."""
     now = now or utcnow()
     async with session_scope(runtime.sessions) as session:
+        earlier = aliased(WebhookEvent)
+        # An earlier event of the same endpoint waiting for its next try (or leased by
+        # another worker) holds this one back.
+        held_back = (
+            select(earlier.id)
+            .where(
+                col(earlier.endpoint_id) == col(WebhookEvent.endpoint_id),
+                col(earlier.status) == "pending",
+                col(earlier.id) < col(WebhookEvent.id),
+                col(earlier.next_try_at) > now,
+            )
+            .exists()
+        )
         rows = await session.exec(
             select(WebhookEvent, WebhookEndpoint)
             .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookEvent.endpoint_id))
-            .where(col(WebhookEvent.status) == "pending", col(WebhookEvent.next_try_at) <= now)
+            .where(
+                col(WebhookEvent.status) == "pending",
+                col(WebhookEvent.next_try_at) <= now,
+                ~held_back,
+            )
             .order_by(col(WebhookEvent.id))
             .limit(_BATCH)
             .with_for_update(skip_locked=True, of=WebhookEvent)
@@ -92,13 +124,21 @@ async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str
         return {}
     guarded = None if runtime.settings.webhook_allow_private else GuardedTransport()
     async with httpx.AsyncClient(timeout=_TIMEOUT_S, transport=guarded) as client:
-        answers = await asyncio.gather(*(_send(client, d) for d in due))
+        answers: dict[int, _Answer] = {}
+        by_endpoint: dict[str, list[_Due]] = {}
+        for item in due:
+            by_endpoint.setdefault(item.url, []).append(item)
+        await asyncio.gather(*(_send_in_order(client, e, answers) for e in by_endpoint.values()))
     counts = {"delivered": 0, "retry": 0, "failed": 0}
     async with session_scope(runtime.sessions) as session:
-        for item, answer in zip(due, answers, strict=True):
+        for item in due:
             found = await session.get(WebhookEvent, item.event_id)
             assert found is not None
             event = found
+            answer = answers.get(item.event_id)
+            if answer is None:  # behind one that failed: waits for it, untried
+                event.next_try_at = now
+                continue
             session.add(
                 WebhookDelivery(
                     event_id=item.event_id,

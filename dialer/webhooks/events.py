@@ -1,6 +1,7 @@
 """Events are written in the same transaction as the change they report (an outbox): an
-attempt reaching its final status, a notification reaching its final status, a campaign
-finishing. Whatever path makes the change, the session sees it at flush."""
+attempt reaching its final status, a notification reaching its final status (whatever path
+makes the change, the session sees it at flush), and a campaign that has ended and has nothing
+left ringing (the hopper looks each tick)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.campaigns.counts import Counts, campaign_counts, tallies
 from dialer.lifecycle import FINAL_ATTEMPT, FINAL_NOTIFICATION
 from dialer.models import (
     Attempt,
@@ -22,12 +25,23 @@ from dialer.models import (
     channel_of,
     utcnow,
 )
+from dialer.models import NotificationStatus as N
 
-__all__ = ["GIVE_UP_AFTER", "EventSession", "attempt_body", "campaign_body", "notification_body"]
+__all__ = [
+    "GIVE_UP_AFTER",
+    "EventSession",
+    "add_event",
+    "attempt_body",
+    "campaign_body",
+    "notification_body",
+    "report_ended_campaigns",
+]
 
 # Tries stop a day after the event: long enough for a receiver's outage to be mended.
 GIVE_UP_AFTER = timedelta(hours=24)
 _CAMPAIGN_DONE = frozenset({CampaignStatus.completed, CampaignStatus.canceled})
+# A canceled campaign's contact may still ring, or wait to be closed by its next dial job.
+_STILL_GOING = frozenset({N.queued, N.dialing, N.in_progress})
 
 
 class EventSession(Session):
@@ -56,6 +70,7 @@ def notification_body(notification: Notification) -> dict[str, Any]:
         "to": notification.to_number,
         "status": notification.status.value,
         "outcome": notification.outcome.value if notification.outcome else None,
+        "answer": notification.answer,
         "attempts": notification.attempts_made,
         "last_error": notification.last_error,
         "created_at": _iso(notification.created_at),
@@ -71,6 +86,7 @@ def attempt_body(attempt: Attempt, notification: Notification) -> dict[str, Any]
         "to": attempt.recipient or notification.to_number,
         "status": attempt.status.value,
         "outcome": attempt.outcome.value if attempt.outcome else None,
+        "answer": attempt.answer,
         "provider": attempt.provider,
         "provider_id": attempt.provider_id,
         "provider_status": attempt.provider_status,
@@ -82,12 +98,12 @@ def attempt_body(attempt: Attempt, notification: Notification) -> dict[str, Any]
     }
 
 
-def campaign_body(campaign: Campaign, counts: dict[str, int]) -> dict[str, Any]:
+def campaign_body(campaign: Campaign, counts: Counts) -> dict[str, Any]:
     return {
         "id": campaign.id,
         "name": campaign.name,
         "status": campaign.status.value,
-        "counts": counts,
+        **tallies(counts),
         "started_at": _iso(campaign.started_at),
         "finished_at": _iso(campaign.finished_at),
     }
@@ -100,7 +116,7 @@ def _endpoint_of(session: Session, notification: Notification) -> int | None:
     return campaign.webhook_id if campaign is not None else None
 
 
-def _add(session: Session, endpoint_id: int, kind: str, subject: dict[str, Any]) -> None:
+def add_event(session: Session, endpoint_id: int, kind: str, subject: dict[str, Any]) -> None:
     now = utcnow()
     body = {"type": kind, "created_at": now.isoformat(), **subject}
     session.add(
@@ -118,8 +134,10 @@ def _add(session: Session, endpoint_id: int, kind: str, subject: dict[str, Any])
 @event.listens_for(EventSession, "before_flush")
 def _write_events(session: Session, _context: Any, _instances: Any) -> None:
     # Changes of rows already written: a row created final (a suppressed notification, say)
-    # is answered in the response that creates it.
-    for obj in list(session.dirty):
+    # is answered in the response that creates it. Attempts first: an attempt.finished comes
+    # before the notification.final it caused (events go out in the order they were written).
+    changed = list(session.dirty)
+    for obj in changed:
         if isinstance(obj, Attempt) and _became(obj, FINAL_ATTEMPT):
             notification = session.get(Notification, obj.notification_id)
             if notification is None:
@@ -130,25 +148,50 @@ def _write_events(session: Session, _context: Any, _instances: Any) -> None:
                     "attempt": attempt_body(obj, notification),
                     "notification": notification_body(notification),
                 }
-                _add(session, endpoint, "attempt.finished", subject)
-        elif isinstance(obj, Notification) and _became(obj, FINAL_NOTIFICATION):
+                add_event(session, endpoint, "attempt.finished", subject)
+    for obj in changed:
+        if isinstance(obj, Notification) and _became(obj, FINAL_NOTIFICATION):
             endpoint = _endpoint_of(session, obj)
             if endpoint is not None:
-                _add(
+                add_event(
                     session,
                     endpoint,
                     "notification.final",
                     {"notification": notification_body(obj)},
                 )
-        elif (
-            isinstance(obj, Campaign)
-            and obj.webhook_id is not None
-            and _became(obj, _CAMPAIGN_DONE)
-        ):
-            counts = session.exec(
-                select(Notification.status, func.count())
-                .where(col(Notification.campaign_id) == obj.id)
-                .group_by(col(Notification.status))
-            ).all()
-            body = campaign_body(obj, {str(status): n for status, n in counts})
-            _add(session, obj.webhook_id, "campaign.finished", {"campaign": body})
+    # campaign.finished is written by report_ended_campaigns(), once nothing of it is ringing.
+
+
+async def report_ended_campaigns(session: AsyncSession, now: datetime) -> int:
+    """Write campaign.finished for each ended campaign (completed or canceled) that nothing is
+    ringing or waiting for any more, with its counts as they now stand; once each."""
+    ended = await session.exec(
+        select(Campaign)
+        .where(
+            col(Campaign.status).in_(list(_CAMPAIGN_DONE)),
+            col(Campaign.finished_reported_at).is_(None),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    reported = 0
+    for campaign in ended.all():
+        assert campaign.id is not None
+        busy = await session.exec(
+            select(Notification.id)
+            .where(
+                col(Notification.campaign_id) == campaign.id,
+                col(Notification.status).in_(list(_STILL_GOING)),
+            )
+            .limit(1)
+        )
+        if busy.first() is not None:
+            continue
+        campaign.finished_reported_at = now
+        reported += 1
+        if campaign.webhook_id is not None:
+            counts = await campaign_counts(session, campaign.id)
+            body = campaign_body(campaign, counts)
+            add_event(
+                session.sync_session, campaign.webhook_id, "campaign.finished", {"campaign": body}
+            )
+    return reported

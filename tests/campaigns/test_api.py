@@ -96,6 +96,7 @@ async def test_an_upload_imports_good_rows_and_reports_each_bad_one(harness: Har
     assert issues.headers["content-type"].startswith("text/csv")
     assert list(csv.reader(io.StringIO(issues.text))) == [
         ["row", "phone", "reason"],
+        ["4", "090-1234-5670", "duplicate of row 2"],
         ["5", "12", "invalid phone number: too short"],
         ["7", "090-1234-5673", "missing variable 'name'"],
     ]
@@ -211,6 +212,8 @@ async def test_contacts_can_be_added_as_json_with_the_same_rules(harness: Harnes
     assert (report["imported"], report["duplicate"], report["invalid"]) == (2, 1, 2)
     issues = list(csv.reader(io.StringIO((await harness.api.get(report["issues_url"])).text)))
     assert issues[1:] == [
+        # A value with spaces is text, not a number: guarded as a spreadsheet would need.
+        ["2", "'+81 90 1234 5670", "duplicate of row 1"],
         ["3", "12", "invalid phone number: too short"],
         ["4", "090-1234-5671", "missing variable 'time'"],
     ]

@@ -78,17 +78,22 @@ async def test_a_campaign_runs_to_completed_with_each_message_rendered(harness: 
     assert all(spoken.values())
     results = await harness.api.get(f"/v1/campaigns/{cid}/results.csv")
     assert results.status_code == 200 and results.headers["content-type"].startswith("text/csv")
-    header, *rows = list(csv.reader(io.StringIO(results.text)))
-    assert header[:5] == ["row", "phone", "status", "outcome", "attempts"]
-    assert [r[:5] for r in rows] == [
-        ["2", "'+819012345670", "delivered", "answered", "1"],
-        ["3", "'+819012345671", "delivered", "answered", "1"],
-        ["4", "'+819012345672", "delivered", "answered", "1"],
-        ["5", "'+819012345677", "failed", "no_answer", "2"],
-        ["6", "'+819012345679", "failed", "failed", "1"],
+    header, *_ = list(csv.reader(io.StringIO(results.text)))
+    # Where each row came from, the upload's own columns as they were named, what became of it.
+    assert header[:6] == ["import_id", "row", "name", "parcel", "phone", "status"]
+    rows = list(csv.DictReader(io.StringIO(results.text)))
+    fields = ("row", "name", "phone", "status", "outcome", "attempts")
+    assert [[r[f] for f in fields] for r in rows] == [
+        ["2", "Person 0", "+819012345670", "delivered", "answered", "1"],
+        ["3", "Person 1", "+819012345671", "delivered", "answered", "1"],
+        ["4", "Person 2", "+819012345672", "delivered", "answered", "1"],
+        ["5", "Person 7", "+819012345677", "failed", "no_answer", "2"],
+        ["6", "Person 9", "+819012345679", "failed", "failed", "1"],
     ]
-    assert rows[0][5] in harness.sandbox.calls and rows[0][6] == "ANSWERED"
-    assert float(rows[0][10]) > 0
+    assert len({r["import_id"] for r in rows}) == 1
+    assert rows[0]["last_provider_id"] in harness.sandbox.calls
+    assert rows[0]["last_provider_status"] == "ANSWERED"
+    assert float(rows[0]["cost"]) > 0
 
 
 async def test_contacts_the_calls_missed_get_the_fallback_text_once(harness: Harness) -> None:
@@ -105,9 +110,13 @@ async def test_contacts_the_calls_missed_get_the_fallback_text_once(harness: Har
     missed = (await _contacts(harness, cid))[3]
     assert missed.on_fallback and missed.attempts_made == 3 and missed.status == "delivered"
     results = await harness.api.get(f"/v1/campaigns/{cid}/results.csv")
-    _, *rows = list(csv.reader(io.StringIO(results.text)))
-    assert rows[3][2:5] == ["delivered", "delivered", "3"]
-    assert rows[3][5] in harness.sandbox.messages
+    rows = list(csv.DictReader(io.StringIO(results.text)))
+    assert [rows[3][f] for f in ("status", "outcome", "attempts")] == [
+        "delivered",
+        "delivered",
+        "3",
+    ]
+    assert rows[3]["last_provider_id"] in harness.sandbox.messages
 
 
 async def test_a_contact_outside_its_window_waits_for_the_next_opening(harness: Harness) -> None:

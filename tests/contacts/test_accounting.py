@@ -99,14 +99,15 @@ def test_every_row_is_imported_or_reported_with_its_number(
 
     expected_rows: dict[str, int] = {}  # number -> the row it first came in on
     bad_rows: list[int] = []
-    duplicates = 0
+    duplicate_of: dict[int, int] = {}  # row -> the row it repeats
     for row, line in enumerate(lines, start=2):
         if line.number is None:
             bad_rows.append(row)
         elif line.number in expected_rows:
-            duplicates += 1
+            duplicate_of[row] = expected_rows[line.number]
         else:
             expected_rows[line.number] = row
+    duplicates = len(duplicate_of)
     suppressed = int(BLOCKED in expected_rows)
 
     assert report.rows == len(lines)
@@ -123,7 +124,13 @@ def test_every_row_is_imported_or_reported_with_its_number(
             )
         ).all()
         issues = session.exec(
-            select(ImportIssue.row_number).where(col(ImportIssue.import_id) == report.import_id)
+            select(ImportIssue.row_number, ImportIssue.reason).where(
+                col(ImportIssue.import_id) == report.import_id
+            )
         ).all()
     assert dict(contacts) == expected_rows
-    assert sorted(issues) == bad_rows
+    # Every row not imported is in the issues: the bad ones, and each duplicate with its first.
+    assert sorted(r for r, reason in issues if not reason.startswith("duplicate")) == bad_rows
+    assert {r: reason for r, reason in issues if reason.startswith("duplicate")} == {
+        row: f"duplicate of row {first}" for row, first in duplicate_of.items()
+    }

@@ -83,6 +83,7 @@ def test_good_rows_import_and_every_other_row_is_accounted_for(engine: Engine) -
     with Session(engine) as session:
         issues = session.exec(select(ImportIssue).order_by(col(ImportIssue.row_number))).all()
         assert [(i.row_number, i.reason) for i in issues] == [
+            (4, "duplicate of row 2"),
             (5, "invalid phone number: too short"),
             (6, "missing variable 'name'"),
             (7, "expected 3 fields, found 2"),

@@ -8,7 +8,8 @@ from dialer.contacts.reader import CsvLayout, CsvProblem, detect_encoding, read_
 
 
 def _read(data: bytes, layout: CsvLayout | None = None) -> tuple[list[str], list[tuple]]:
-    names, rows = read_rows(io.BytesIO(data), layout or CsvLayout())
+    columns, rows = read_rows(io.BytesIO(data), layout or CsvLayout())
+    names = [c.name for c in columns]
     return names, [(r.number, r.phone, r.timezone, r.variables, r.problem) for r in rows]
 
 
@@ -54,7 +55,8 @@ def test_columns_can_be_named_and_renamed() -> None:
         (b"", CsvLayout(), "no header row"),
         (b"name,amount\nA,1\n", CsvLayout(), "no phone column"),
         (b"phone,name\n", CsvLayout(phone_column="cell"), "no column 'cell'"),
-        (b"phone,first name\n", CsvLayout(), "not a usable variable name"),
+        (b"phone,name,name,x,x\n", CsvLayout(), "named 'name', 'x': rename all but one"),
+        (b"phone,a,b\n", CsvLayout(rename={"b": "a"}), "named 'a'"),
         (b"phone,name\n", CsvLayout(rename={"nmae": "name"}), "does not have: nmae"),
         ("phone,名前\n".encode("cp932"), CsvLayout(encoding="utf-8"), "not utf-8"),
     ],
@@ -62,3 +64,16 @@ def test_columns_can_be_named_and_renamed() -> None:
 def test_a_file_that_cannot_be_read_says_why(data: bytes, layout: CsvLayout, words: str) -> None:
     with pytest.raises(CsvProblem, match=words):
         _read(data, layout)
+
+
+def test_japanese_headers_are_variables_as_they_are_and_others_are_kept() -> None:
+    data = "氏名,電話番号,予約時刻,first name\n山田,09012345678,10時,Taro\n".encode()
+    columns, rows = read_rows(io.BytesIO(data), CsvLayout())
+    assert [(c.header, c.name, c.is_variable) for c in columns] == [
+        ("氏名", "氏名", True),
+        ("予約時刻", "予約時刻", True),
+        ("first name", "first name", False),
+    ]
+    [row] = list(rows)
+    assert row.phone == "09012345678"
+    assert row.variables == {"氏名": "山田", "予約時刻": "10時", "first name": "Taro"}

@@ -1,0 +1,58 @@
+"""A campaign's contacts counted per status, outcome and answer, in one query; and the shape
+the API and the campaign.finished event give them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.lifecycle import FINAL_NOTIFICATION
+from dialer.models import Notification
+
+__all__ = ["Counts", "campaign_counts", "tallies"]
+
+
+@dataclass(frozen=True)
+class Counts:
+    statuses: dict[str, int]
+    outcomes: dict[str, int]
+    answers: dict[str, int]
+
+
+def count_rows(rows: Any) -> Counts:
+    """Counts from (status, outcome, answer, n) rows."""
+    counts = Counts({}, {}, {})
+    for status, outcome, answer, n in rows:
+        for found, tally in (
+            (status, counts.statuses),
+            (outcome, counts.outcomes),
+            (answer, counts.answers),
+        ):
+            if found is not None:
+                tally[str(found)] = tally.get(str(found), 0) + n
+    return counts
+
+
+COUNT_QUERY = select(
+    Notification.status, Notification.outcome, Notification.answer, func.count()
+).group_by(col(Notification.status), col(Notification.outcome), col(Notification.answer))
+
+
+async def campaign_counts(session: AsyncSession, campaign_id: int) -> Counts:
+    rows = await session.exec(COUNT_QUERY.where(col(Notification.campaign_id) == campaign_id))
+    return count_rows(rows.all())
+
+
+def tallies(counts: Counts) -> dict[str, Any]:
+    """A campaign's counts as the API and its events show them."""
+    total = sum(counts.statuses.values())
+    done = sum(n for status, n in counts.statuses.items() if status in FINAL_NOTIFICATION)
+    return {
+        "counts": counts.statuses,
+        "outcomes": counts.outcomes,
+        "answers": counts.answers,
+        "progress": round(done / total, 4) if total else 0.0,
+    }
