@@ -15,9 +15,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from dialer.bounds import RowId
+from dialer.bounds import MAX_ID, RowId
 from dialer.campaigns import service
-from dialer.campaigns.counts import campaign_counts
+from dialer.campaigns.counts import campaign_counts, counts_of
 from dialer.campaigns.credit import campaign_credit
 from dialer.campaigns.messages import template_refusals
 from dialer.campaigns.results import campaign_results
@@ -27,7 +27,7 @@ from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import read_scope, session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.dispatch.pacing import campaign_limits
-from dialer.models import Campaign, ContactImport, ImportIssue
+from dialer.models import Campaign, CampaignStatus, ContactImport, ImportIssue
 from dialer.notifications.service import FieldError
 from dialer.pacing.service import account_limit, kind_of
 from dialer.responses import problems
@@ -120,6 +120,28 @@ async def create(
             [{"type": "value_error", "loc": ("body", exc.field), "msg": exc.message, "input": None}]
         ) from exc
     return await _public(session, campaign)
+
+
+@router.get("", response_model_by_alias=True)
+async def list_campaigns(
+    session: ReadSessionDep,
+    _key: ApiKeyDep,
+    status_: Annotated[CampaignStatus | None, Query(alias="status")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="only campaigns with a smaller id")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[CampaignPublic]:
+    """Campaigns, newest first, each with its counts and progress; page with `before` = the
+    last id seen."""
+    query = select(Campaign).order_by(col(Campaign.id).desc()).limit(limit)
+    if status_ is not None:
+        query = query.where(col(Campaign.status) == status_)
+    if before is not None:
+        query = query.where(col(Campaign.id) < before)
+    campaigns = list((await session.exec(query)).all())
+    counts = await counts_of(session, [c.id for c in campaigns if c.id is not None])
+    return [CampaignPublic.of(c, counts[c.id]) for c in campaigns if c.id is not None]
 
 
 @router.get("/{campaign_id}", response_model_by_alias=True)

@@ -245,3 +245,21 @@ async def test_a_campaign_shows_its_pace_and_the_providers_recent_throttling(
     account = (await harness.api.get(f"/v1/campaigns/{campaign['id']}")).json()["pacing"][0]
     assert account["responses_429"] == 1 and account["rate_per_s"] == 500
     assert account["last_429_s_ago"] < 5 and 25 < account["held_for_s"] <= 30
+
+
+async def test_campaigns_are_listed_newest_first_with_counts_by_status_and_page(
+    harness: Harness,
+) -> None:
+    ids = [(await _create(harness, name=f"c{n}"))["id"] for n in range(3)]
+    assert (await _upload(harness, ids[1], CSV)).status_code == 201
+    canceled = await harness.api.post(f"/v1/campaigns/{ids[2]}/cancel")
+    assert canceled.status_code == 200
+    listed = (await harness.api.get("/v1/campaigns")).json()
+    assert [c["id"] for c in listed] == ids[::-1]
+    assert listed[1]["counts"] == {"held": 3} and listed[1]["progress"] == 0.0
+    drafts = (await harness.api.get("/v1/campaigns", params={"status": "draft"})).json()
+    assert [c["id"] for c in drafts] == [ids[1], ids[0]]
+    page = (await harness.api.get("/v1/campaigns", params={"before": ids[2], "limit": 1})).json()
+    assert [c["id"] for c in page] == [ids[1]]
+    bad = await harness.api.get("/v1/campaigns", params={"status": "sleeping"})
+    assert bad.status_code == 422
