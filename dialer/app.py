@@ -21,6 +21,7 @@ from dialer.notifications.api import reminders_router
 from dialer.notifications.api import router as notifications_router
 from dialer.optouts.api import campaign_router as campaign_optouts_router
 from dialer.optouts.api import router as optouts_router
+from dialer.providers.api import router as providers_router
 from dialer.responses import AllowedMethods, document_errors, problems
 from dialer.runtime import Runtime
 from dialer.tracking.api import router as callbacks_router
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.include_router(din_action_router)
     app.include_router(webhooks_router)
     app.include_router(webhook_events_router)
+    app.include_router(providers_router)
 
     document_errors(app)
     app.add_middleware(AllowedMethods, api=app)

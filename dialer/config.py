@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -58,6 +60,43 @@ class ProviderLimits(BaseModel):
     live_calls: int | None = Field(None, ge=1)
 
 
+ChannelName = Literal["tts", "playback", "voice_flow", "conference", "sms"]
+
+
+class CreditRules(BaseModel):
+    """One provider account's money, in that provider's own unit: the balance campaigns keep
+    above (`minimum`), and what one attempt is taken to cost per channel until a campaign's own
+    attempts say otherwise. Set only what differs from the provider's defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minimum: float | None = Field(None, ge=0)
+    per_attempt: dict[ChannelName, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CreditTerms:
+    unit: str
+    minimum: float
+    per_attempt: Mapping[str, float]
+
+
+# Xoxzo counts credits (its 403 names the minimum it wants, 20 to 50 over the years); Voxology
+# bills US dollars, about 2 cents a started minute of a call and half a cent an SMS part.
+DEFAULT_CREDIT = {
+    "xoxzo": CreditTerms(
+        "credits",
+        50.0,
+        {"tts": 10.0, "playback": 10.0, "voice_flow": 10.0, "conference": 20.0, "sms": 10.0},
+    ),
+    "voxology": CreditTerms(
+        "USD",
+        1.0,
+        {"tts": 0.05, "playback": 0.05, "voice_flow": 0.05, "conference": 0.1, "sms": 0.01},
+    ),
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIALER_", extra="ignore")
 
@@ -97,10 +136,9 @@ class Settings(BaseSettings):
     provider_limits: dict[str, ProviderLimits] = Field(default_factory=dict)
     # A dial job waits this long at most for its slot; beyond it, the hopper brings it back.
     pacing_max_wait_s: float = 1.0
-    # Campaigns pause below this balance, unless the provider names its own minimum (Xoxzo's 403).
-    credit_minimum: float = Field(50.0, ge=0)
-    # Credits one attempt is taken to cost until a campaign's own attempts say otherwise.
-    cost_per_attempt_estimate: float = Field(10.0, ge=0)
+    # Per provider, as JSON: {"voxology": {"minimum": 5, "per_attempt": {"sms": 0.0075}}}; over
+    # DEFAULT_CREDIT. A minimum the provider names itself (Xoxzo's 403) wins over both.
+    credit: dict[str, CreditRules] = Field(default_factory=dict)
     credit_check_interval_s: float = Field(60.0, gt=0)
     # Where events go when a notification or campaign names no webhook of its own.
     webhook_url: str | None = None
@@ -122,6 +160,15 @@ class Settings(BaseSettings):
 
     def limits_for(self, provider: str) -> ProviderLimits:
         return self.provider_limits.get(provider) or ProviderLimits()
+
+    def credit_for(self, provider: str) -> CreditTerms:
+        terms = DEFAULT_CREDIT.get(provider) or DEFAULT_CREDIT["xoxzo"]
+        rules = self.credit.get(provider) or CreditRules()
+        return CreditTerms(
+            unit=terms.unit,
+            minimum=terms.minimum if rules.minimum is None else rules.minimum,
+            per_attempt={**terms.per_attempt, **{str(k): v for k, v in rules.per_attempt.items()}},
+        )
 
     @field_validator("din_default_action")
     @classmethod

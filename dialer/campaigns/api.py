@@ -15,13 +15,19 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from dialer.bounds import MAX_ID, RowId
+from dialer.bounds import MAX_ID, STORED, RowId
 from dialer.campaigns import service
 from dialer.campaigns.counts import campaign_counts, counts_of
 from dialer.campaigns.credit import campaign_credit
 from dialer.campaigns.messages import template_refusals
 from dialer.campaigns.results import campaign_results
-from dialer.campaigns.schemas import CampaignCreate, CampaignPublic, PacePublic
+from dialer.campaigns.schemas import (
+    CampaignCreate,
+    CampaignPolicy,
+    CampaignPublic,
+    EstimatePublic,
+    PacePublic,
+)
 from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import read_scope, session_scope
@@ -142,6 +148,43 @@ async def list_campaigns(
     campaigns = list((await session.exec(query)).all())
     counts = await counts_of(session, [c.id for c in campaigns if c.id is not None])
     return [CampaignPublic.of(c, counts[c.id]) for c in campaigns if c.id is not None]
+
+
+@router.get("/{campaign_id}/estimate")
+async def estimate(
+    campaign_id: RowId, session: ReadSessionDep, runtime: RuntimeDep, _key: ApiKeyDep
+) -> EstimatePublic:
+    """The cost of dialling what is left, the balance read now, and whether start (or resume)
+    would be allowed, and if not why."""
+    campaign = await _campaign(session, campaign_id)
+    credit = await campaign_credit(session, runtime, campaign)
+    assert credit.remaining is not None
+    remaining = credit.remaining
+    policy = CampaignPolicy.model_validate(campaign.policy, context=STORED).retry_policy()
+    at_most = remaining.to_dial * (policy.max_attempts + (1 if policy.fallback_on else 0))
+    reason = None
+    if campaign.status not in (CampaignStatus.draft, CampaignStatus.paused):
+        reason = f"a {campaign.status} campaign cannot be started"
+    elif not credit.enough:
+        reason = credit.reason()
+    return EstimatePublic(
+        campaign_id=campaign_id,
+        provider=campaign.provider,
+        channel=campaign.channel,
+        unit=credit.unit,
+        contacts_to_dial=remaining.to_dial,
+        attempts_expected=remaining.to_dial,
+        attempts_at_most=at_most,
+        cost_per_attempt=remaining.per_attempt,
+        basis=remaining.basis,
+        estimated_cost=credit.estimate,
+        estimated_cost_at_most=round(at_most * remaining.per_attempt, 4),
+        minimum=credit.minimum,
+        balance=credit.balance,
+        balance_problem=credit.problem,
+        start_allowed=reason is None,
+        reason=reason,
+    )
 
 
 @router.get("/{campaign_id}", response_model_by_alias=True)

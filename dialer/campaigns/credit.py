@@ -4,9 +4,11 @@ refusing a request for want of credit pauses the campaigns of that account and k
 watcher reads the balance periodically, pauses the campaigns it no longer covers and resumes
 the ones it paused when the balance is back.
 
-The minimum is the provider's own figure when it has named one (Xoxzo's 403 does), else
-`DIALER_CREDIT_MINIMUM`. A cost is estimated from what the campaign's attempts have cost so far,
-else `DIALER_COST_PER_ATTEMPT_ESTIMATE`, one attempt per contact still to dial.
+Each provider's figures are in its own unit (Xoxzo credits, Voxology US dollars). The minimum
+is the provider's own figure when it has named one (Xoxzo's 403 does), else the configured one
+(`DIALER_CREDIT`, over DEFAULT_CREDIT). A cost is estimated from what the campaign's attempts
+have cost so far, else the configured cost of an attempt on its channel, one attempt per contact
+still to dial.
 """
 
 from __future__ import annotations
@@ -45,6 +47,19 @@ N = NotificationStatus
 
 
 @dataclass(frozen=True)
+class Remaining:
+    """What is left to dial, and what one attempt is taken to cost, and why that figure."""
+
+    to_dial: int
+    per_attempt: float
+    basis: str
+
+    @property
+    def cost(self) -> float:
+        return round(self.to_dial * self.per_attempt, 4)
+
+
+@dataclass(frozen=True)
 class Credit:
     """A campaign's standing with its provider account: None for a balance that could not be
     read (an account whose balance needs credentials not configured, or a provider error)."""
@@ -53,6 +68,8 @@ class Credit:
     minimum: float
     estimate: float
     problem: str | None = None
+    unit: str = "credits"
+    remaining: Remaining | None = None
 
     @property
     def enough(self) -> bool:
@@ -60,7 +77,7 @@ class Credit:
 
     def reason(self) -> str:
         return (
-            f"{INSUFFICIENT_CREDIT}: balance {self.balance:g} is under the minimum "
+            f"{INSUFFICIENT_CREDIT}: balance {self.balance:g} {self.unit} is under the minimum "
             f"{self.minimum:g} plus the estimated remaining cost {self.estimate:g}"
         )
 
@@ -71,7 +88,7 @@ def _key(runtime: Runtime, provider: str, what: str) -> str:
 
 async def minimum(runtime: Runtime, provider: str) -> float:
     named = await runtime.redis.get(_key(runtime, provider, "minimum"))
-    return float(named) if named else runtime.settings.credit_minimum
+    return float(named) if named else runtime.settings.credit_for(provider).minimum
 
 
 async def read_balance(runtime: Runtime, provider: str) -> tuple[float | None, str | None]:
@@ -91,25 +108,31 @@ async def read_balance(runtime: Runtime, provider: str) -> tuple[float | None, s
     return balance, None
 
 
-async def remaining_cost(session: AsyncSession, runtime: Runtime, campaign_id: int) -> float:
+async def remaining_cost(session: AsyncSession, runtime: Runtime, campaign: Campaign) -> Remaining:
     """One attempt for each contact not yet dialled, at what its attempts have cost so far."""
     to_dial = (
         await session.exec(
             select(func.count()).where(
-                col(Notification.campaign_id) == campaign_id,
+                col(Notification.campaign_id) == campaign.id,
                 col(Notification.status).in_([N.held, N.queued]),
             )
         )
     ).one()
-    average = (
+    costed = (
         await session.exec(
-            select(func.avg(Attempt.cost))
+            select(func.avg(Attempt.cost), func.count())
             .join(Notification, col(Notification.id) == col(Attempt.notification_id))
-            .where(col(Notification.campaign_id) == campaign_id, col(Attempt.cost).is_not(None))
+            .where(col(Notification.campaign_id) == campaign.id, col(Attempt.cost).is_not(None))
         )
     ).one()
-    per_attempt = runtime.settings.cost_per_attempt_estimate if average is None else average
-    return round(float(to_dial) * float(per_attempt), 2)
+    average, attempts = costed
+    if average is not None:
+        basis = f"the average cost of this campaign's {attempts} attempts so far"
+        return Remaining(int(to_dial), round(float(average), 6), basis)
+    terms = runtime.settings.credit_for(campaign.provider)
+    per_attempt = terms.per_attempt.get(campaign.channel.value, 0.0)
+    basis = f"the configured cost of a {campaign.channel.value} attempt on {campaign.provider}"
+    return Remaining(int(to_dial), per_attempt, basis)
 
 
 async def campaign_credit(
@@ -119,11 +142,14 @@ async def campaign_credit(
     problem = None
     if balance is None:
         balance, problem = await read_balance(runtime, campaign.provider)
+    remaining = await remaining_cost(session, runtime, campaign)
     return Credit(
         balance=balance,
         minimum=await minimum(runtime, campaign.provider),
-        estimate=await remaining_cost(session, runtime, campaign.id),
+        estimate=remaining.cost,
         problem=problem,
+        unit=runtime.settings.credit_for(campaign.provider).unit,
+        remaining=remaining,
     )
 
 

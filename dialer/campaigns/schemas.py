@@ -29,6 +29,7 @@ __all__ = [
     "CampaignCreate",
     "CampaignPolicy",
     "CampaignPublic",
+    "EstimatePublic",
     "OutcomeRetry",
     "PacePublic",
     "Schedule",
@@ -275,3 +276,27 @@ class CampaignPublic(BaseModel):
     @classmethod
     def of(cls, campaign: Campaign, counts: Counts) -> CampaignPublic:
         return cls.model_validate({**campaign.model_dump(), **tallies(counts)}, context=STORED)
+
+
+class EstimatePublic(BaseModel):
+    """What a campaign would cost from here, against its provider account, before anyone
+    presses start: in the provider's own unit (Xoxzo credits, Voxology US dollars)."""
+
+    campaign_id: int
+    provider: str
+    channel: Channel
+    unit: str
+    contacts_to_dial: int
+    # One attempt each; and the most the policy allows (every retry, and the fallback text).
+    attempts_expected: int
+    attempts_at_most: int
+    cost_per_attempt: float
+    basis: str
+    estimated_cost: float
+    estimated_cost_at_most: float
+    minimum: float
+    # None when it could not be read; `balance_problem` says why.
+    balance: float | None
+    balance_problem: str | None
+    start_allowed: bool
+    reason: str | None

@@ -50,7 +50,7 @@ def test_credit_covers_the_minimum_plus_the_estimate() -> None:
     short = Credit(balance=149.5, minimum=50, estimate=100)
     assert not short.enough
     assert short.reason() == (
-        "insufficient credit: balance 149.5 is under the minimum 50 "
+        "insufficient credit: balance 149.5 credits is under the minimum 50 "
         "plus the estimated remaining cost 100"
     )
     # A balance that could not be read stops nothing: the provider's own refusal still would.
@@ -65,7 +65,7 @@ async def test_a_campaign_refuses_to_start_under_the_minimum_or_the_estimate(
     refused = await harness.api.post(f"/v1/campaigns/{cid}/start")
     assert refused.status_code == 409
     assert refused.json()["detail"] == (
-        "insufficient credit: balance 40 is under the minimum 50 "
+        "insufficient credit: balance 40 credits is under the minimum 50 "
         "plus the estimated remaining cost 100"
     )
     # Over the minimum, but not over it plus 10 contacts at 10 credits each.
@@ -140,3 +140,99 @@ async def test_credit_running_out_mid_campaign_pauses_it_and_a_top_up_completes_
     )
     assert len(harness.sandbox.calls) == 10
     assert await watch_credit(harness.runtime) in ({}, {"paused": 0, "resumed": 0})
+
+
+async def _voxology_sms_campaign(harness: Harness, contacts: int) -> int:
+    body = {
+        "name": "outage texts",
+        "provider": "voxology",
+        "channel": "sms",
+        "from": "+14155550999",
+        "template": "Power is back at {{ name }}.",
+        "schedule": ALL_DAY,
+        "policy": {"max_attempts": 2},
+    }
+    created = await harness.api.post("/v1/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    cid: int = created.json()["id"]
+    rows = "".join(f"+1415555{n:04d},Street {n}\n" for n in range(1000, 1000 + contacts))
+    upload = await harness.api.post(
+        f"/v1/campaigns/{cid}/contacts",
+        files={"file": ("c.csv", f"phone,name\n{rows}".encode(), "text/csv")},
+    )
+    assert upload.json()["imported"] == contacts, upload.text
+    return cid
+
+
+async def test_a_voxology_campaign_is_reckoned_in_dollars_and_shows_its_estimate_first(
+    harness: Harness,
+) -> None:
+    cid = await _voxology_sms_campaign(harness, 20)
+    assert harness.sandbox.config.voxology_balance == 100.0
+    estimate = (await harness.api.get(f"/v1/campaigns/{cid}/estimate")).json()
+    assert estimate == {
+        "campaign_id": cid,
+        "provider": "voxology",
+        "channel": "sms",
+        "unit": "USD",
+        "contacts_to_dial": 20,
+        "attempts_expected": 20,
+        "attempts_at_most": 40,
+        "cost_per_attempt": 0.01,
+        "basis": "the configured cost of a sms attempt on voxology",
+        "estimated_cost": 0.2,
+        "estimated_cost_at_most": 0.4,
+        "minimum": 1.0,
+        "balance": 100.0,
+        "balance_problem": None,
+        "start_allowed": True,
+        "reason": None,
+    }
+    assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 200
+    running = (await harness.api.get(f"/v1/campaigns/{cid}/estimate")).json()
+    assert running["start_allowed"] is False and "running" in running["reason"]
+    async with running_worker(harness.settings, harness.redis_url):
+
+        async def costed() -> list[Attempt] | None:
+            async with session_scope(harness.runtime.sessions) as session:
+                found = list(
+                    (
+                        await session.exec(
+                            select(Attempt)
+                            .join(Notification)
+                            .where(col(Notification.campaign_id) == cid)
+                        )
+                    ).all()
+                )
+            return found if len(found) == 20 and all(a.cost for a in found) else None
+
+        attempts = await wait_for(costed, 60, "every text's charge from Voxology")
+    # Half a cent a part in the sandbox: the charge Voxology reported, not our estimate.
+    assert {a.cost for a in attempts} == {0.005}
+    after = (await harness.api.get(f"/v1/campaigns/{cid}/estimate")).json()
+    # The two texts to ...9 were undelivered and wait for their retry (...8 opted out).
+    assert after["contacts_to_dial"] == 2 and "average cost of this campaign's 20" in after["basis"]
+
+
+async def test_a_voxology_balance_under_its_own_minimum_refuses_in_dollars(
+    harness: Harness,
+) -> None:
+    cid = await _voxology_sms_campaign(harness, 3)
+    harness.sandbox.config.voxology_balance = 1.02
+    refused = await harness.api.post(f"/v1/campaigns/{cid}/start")
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "insufficient credit: balance 1.02 USD is under the minimum 1 "
+        "plus the estimated remaining cost 0.03"
+    )
+    estimate = (await harness.api.get(f"/v1/campaigns/{cid}/estimate")).json()
+    assert estimate["start_allowed"] is False and estimate["reason"] == refused.json()["detail"]
+
+
+async def test_each_provider_shows_its_balance_unit_rules_and_limits(harness: Harness) -> None:
+    listed = {p["name"]: p for p in (await harness.api.get("/v1/providers")).json()}
+    assert set(listed) == {"xoxzo", "voxology"}
+    assert (listed["xoxzo"]["unit"], listed["xoxzo"]["balance"]) == ("credits", 10_000.0)
+    assert (listed["voxology"]["unit"], listed["voxology"]["balance"]) == ("USD", 100.0)
+    assert listed["voxology"]["cost_per_attempt"]["sms"] == 0.01
+    assert listed["xoxzo"]["limits"]["calls"] == harness.settings.limits_for("xoxzo").calls
