@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from dialer import __version__
+from dialer.callflows.api import numbers_router
 from dialer.callflows.api import router as flows_router
 from dialer.campaigns.api import router as campaigns_router
 from dialer.config import Settings, get_settings
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.include_router(webhooks_router)
     app.include_router(webhook_events_router)
     app.include_router(providers_router)
+    app.include_router(numbers_router)
 
     document_errors(app)
     app.add_middleware(AllowedMethods, api=app)

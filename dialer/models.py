@@ -25,6 +25,7 @@ __all__ = [
     "ImportIssue",
     "Notification",
     "NotificationStatus",
+    "NumberAction",
     "OptOutEvent",
     "Outcome",
     "UTCDateTime",
@@ -362,6 +363,18 @@ class Din(SQLModel, table=True):
     monthly_cost: float | None = Field(default=None)
     subscribed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     unsubscribed_at: datetime | None = _ts(nullable=True)
+
+
+class NumberAction(SQLModel, table=True):
+    """What one of our Voxology numbers answers a caller we never called from it with: one
+    action line (dialer.din.actions), as a Xoxzo DIN's own action."""
+
+    __tablename__ = "number_action"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    number: str = Field(max_length=20, unique=True)
+    action: str = Field(max_length=1000)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class ApiKey(SQLModel, table=True):

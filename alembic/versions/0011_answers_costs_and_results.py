@@ -1,5 +1,6 @@
 """Answers, costs and results: a notification's answer and its import, each import's columns,
-when an attempt's cost is next looked up, and whether a campaign's end has been reported
+when an attempt's cost is next looked up, whether a campaign's end has been reported, and what
+each Voxology number answers callers with
 
 Revision ID: 0011
 Revises: 0010
@@ -30,6 +31,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_attempt_cost_due_at", ["cost_due_at"])
     with op.batch_alter_table("campaign", schema=None) as batch_op:
         batch_op.add_column(sa.Column("finished_reported_at", UTCDateTime(), nullable=True))
+    op.create_table(
+        "number_action",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("number", sa.String(length=20), nullable=False),
+        sa.Column("action", sa.String(length=1000), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("number"),
+    )
     # The answers given so far, from the attempts that heard them (the latest counts).
     op.execute(
         "UPDATE notification SET answer = (SELECT a.answer FROM attempt a "
@@ -44,6 +54,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("number_action")
     with op.batch_alter_table("campaign", schema=None) as batch_op:
         batch_op.drop_column("finished_reported_at")
     with op.batch_alter_table("attempt", schema=None) as batch_op:

@@ -4,18 +4,23 @@ calls and for the texts people send to it."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Path, Request, status
+from pydantic import BaseModel
+from sqlmodel import select
 
+from dialer.callflows.inbound import answer_inbound
 from dialer.callflows.service import FlowRefused, FlowUnservable, answer_callback
-from dialer.deps import RuntimeDep, SessionDep
+from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
+from dialer.din.api import ActionBody
+from dialer.models import NumberAction, utcnow
 from dialer.optouts.inbound import answer_inbound_message
 from dialer.providers.fields import MalformedField
 from dialer.providers.voxology import parse_inbound_message
 from dialer.security import FLOW_SECRET_HEADER, verify_flow_secret
 
-__all__ = ["router"]
+__all__ = ["numbers_router", "router"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,14 @@ async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionD
             return {}
         if not isinstance(body, dict) or not body.get("call_id") or not body.get("type"):
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "not a call callback")
+        if body.get("direction") == "inbound":
+            # Someone calling one of our numbers: answered, never refused.
+            settings = runtime.settings
+            answer = await answer_inbound(
+                session, body, settings.din_default_action, settings.default_region
+            )
+            log.info("voxology inbound %s for call %s", body["type"], body["call_id"])
+            return answer
         answer = await answer_callback(session, body, secret, runtime.settings.poll_interval_s)
     except FlowRefused as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
@@ -49,3 +62,39 @@ async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionD
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"bad field: {exc}") from exc
     log.info("voxology %s for call %s", body["type"], body["call_id"])
     return answer
+
+
+numbers_router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
+E164Path = Annotated[str, Path(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")]
+
+
+class NumberActionPublic(BaseModel):
+    number: str
+    # None: the service default (DIALER_DIN_DEFAULT_ACTION) answers.
+    action: str | None
+
+
+@numbers_router.get("/{number}/action")
+async def read_number_action(
+    number: E164Path, session: ReadSessionDep, _key: ApiKeyDep
+) -> NumberActionPublic:
+    """What a Voxology number answers a caller we never called from it with."""
+    found = await session.exec(select(NumberAction).where(NumberAction.number == number))
+    row = found.first()
+    return NumberActionPublic(number=number, action=row.action if row else None)
+
+
+@numbers_router.put("/{number}/action")
+async def set_number_action(
+    number: E164Path, body: ActionBody, session: SessionDep, _key: ApiKeyDep
+) -> NumberActionPublic:
+    """Set (or, with null, clear) what a Voxology number answers callers we never called."""
+    row = (await session.exec(select(NumberAction).where(NumberAction.number == number))).first()
+    if body.action is None:
+        if row is not None:
+            await session.delete(row)
+    elif row is None:
+        session.add(NumberAction(number=number, action=body.action))
+    else:
+        row.action, row.updated_at = body.action, utcnow()
+    return NumberActionPublic(number=number, action=body.action)

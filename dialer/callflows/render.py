@@ -20,7 +20,9 @@ __all__ = [
     "RenderedFlow",
     "SayFlow",
     "Speech",
+    "TransferFlow",
     "render_flow",
+    "speech",
 ]
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,16 @@ class Speech(BaseModel):
     text: str = Field(min_length=1)
     language: str = "english"
     voice: str = "Kate"
+
+
+# Voxology's own voices speak English; other languages go through IBM Watson.
+_VOICES = {"en": ("english", "Kate"), "ja": ("japanese", "Watson")}
+
+
+def speech(text: str, lang: str | None) -> Speech:
+    """`text` spoken in `lang` (ja or en; English for anything else)."""
+    language, voice = _VOICES.get(lang or "en", _VOICES["en"])
+    return Speech(text=text, language=language, voice=voice)
 
 
 class Recording(BaseModel):
@@ -61,6 +73,14 @@ class DetectFlow(FlowContext):
 class SayFlow(FlowContext):
     template: ClassVar[str] = "flows/say.json.j2"
     message: Message
+
+
+class TransferFlow(FlowContext):
+    """Connect the caller to another number, showing `caller_id` (theirs when unset)."""
+
+    template: ClassVar[str] = "flows/transfer.json.j2"
+    to: str = Field(pattern=r"^\+[1-9][0-9]{6,14}$")
+    caller_id: str | None = Field(None, pattern=r"^\+[1-9][0-9]{6,14}$")
 
 
 class ConferenceFlow(FlowContext):

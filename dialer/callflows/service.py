@@ -18,6 +18,7 @@ from dialer.callflows.render import (
     SayFlow,
     Speech,
     render_flow,
+    speech,
 )
 from dialer.lifecycle import RetryPolicy
 from dialer.models import Channel, Notification, Outcome, utcnow
@@ -41,9 +42,6 @@ REPLIES: dict[Answer, str] = {
     Answer.opted_out: "You will not receive these calls again. Goodbye.",
     Answer.none: "Goodbye.",
 }
-
-# Voxology's own voices speak English; other languages go through IBM Watson.
-_LANGUAGES = {"en": ("english", "Kate"), "ja": ("japanese", "Watson")}
 
 
 class FlowRefused(Exception):
@@ -69,17 +67,15 @@ CONFERENCE_GREETINGS = {
 def flow_for(notification: Notification) -> FlowContext:
     if notification.channel is Channel.conference:
         lang = notification.lang or "en"
-        language, voice = _LANGUAGES.get(lang, _LANGUAGES["en"])
         return ConferenceFlow(
             name=f"dialer-{notification.id}",
-            greeting=Speech(text=CONFERENCE_GREETINGS[lang], language=language, voice=voice),
+            greeting=speech(CONFERENCE_GREETINGS[lang], lang),
             max_participants=len(notification.recipients),
         )
     if notification.recording_url:
         message: Speech | Recording = Recording(url=notification.recording_url)
     else:
-        language, voice = _LANGUAGES.get(notification.lang or "en", _LANGUAGES["en"])
-        message = Speech(text=notification.text or "", language=language, voice=voice)
+        message = speech(notification.text or "", notification.lang)
     if notification.channel is Channel.voice_flow:
         # Retried on voicemail: hang up on the machine rather than leave the message.
         retried = RetryPolicy.model_validate(notification.policy, context=STORED).retry_on

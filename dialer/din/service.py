@@ -15,6 +15,7 @@ __all__ = [
     "active_dins",
     "answer_inbound_call",
     "find_din",
+    "inbound_action",
     "replay_action",
     "set_din_action",
     "subscribe_din",
@@ -77,32 +78,30 @@ async def unsubscribe_din(session: AsyncSession, xoxzo: XoxzoProvider, din_uid: 
 
 
 def replay_action(notification: Notification) -> DinAction | None:
-    """The message of a voice notification as a DIN action, to play it again to its person."""
-    if notification.channel is Channel.tts and notification.text:
-        return Say(notification.lang or "ja", notification.text)
-    if notification.channel is Channel.playback and notification.recording_url:
+    """The message of a voice notification as an action, to play it again to its person."""
+    if notification.recording_url and notification.channel is not Channel.sms:
         return Playback(notification.recording_url)
+    if notification.channel in (Channel.tts, Channel.voice_flow) and notification.text:
+        return Say(notification.lang or "ja", notification.text)
     return None
 
 
-async def answer_inbound_call(
-    session: AsyncSession, din: Din, caller: str, *, default_region: str, default_action: str
-) -> str:
-    """The action line for `caller` calling `din`: the last message we called them with from
-    this number, else the DIN's own action, else the service default."""
-    # Xoxzo sends "caller=+8180..." unescaped, so the query string delivers " 8180...".
-    raw = caller.strip()
-    try:
-        number = to_e164(f"+{raw}" if raw.isdigit() else raw, default_region)
-    except InvalidNumber:
-        number = None
-    if number is not None:
+async def inbound_action(
+    session: AsyncSession,
+    our_number: str,
+    caller: str | None,
+    own_action: str | None,
+    default_action: str,
+) -> DinAction:
+    """What someone calling `our_number` hears: the last message we called them with from
+    it, else the number's own action, else the service default. `caller` in E.164, if known."""
+    if caller is not None:
         stmt = (
             select(Notification)
             .where(
-                Notification.from_number == din.number,
-                Notification.to_number == number,
-                col(Notification.channel).in_([Channel.tts, Channel.playback]),
+                Notification.from_number == our_number,
+                Notification.to_number == caller,
+                col(Notification.channel).in_([Channel.tts, Channel.playback, Channel.voice_flow]),
                 Notification.attempts_made > 0,
             )
             .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
@@ -111,5 +110,19 @@ async def answer_inbound_call(
         last = (await session.exec(stmt)).first()
         replay = replay_action(last) if last is not None else None
         if replay is not None:
-            return replay.line()
-    return parse_action(din.action or default_action).line()
+            return replay
+    return parse_action(own_action or default_action)
+
+
+async def answer_inbound_call(
+    session: AsyncSession, din: Din, caller: str, *, default_region: str, default_action: str
+) -> str:
+    """The action line for `caller` calling `din` (dialer.din.service.inbound_action)."""
+    # Xoxzo sends "caller=+8180..." unescaped, so the query string delivers " 8180...".
+    raw = caller.strip()
+    try:
+        number = to_e164(f"+{raw}" if raw.isdigit() else raw, default_region)
+    except InvalidNumber:
+        number = None
+    action = await inbound_action(session, din.number, number, din.action, default_action)
+    return action.line()

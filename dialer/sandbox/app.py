@@ -488,6 +488,25 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         )
         return JSONResponse({"status_code": answer.status_code, "message": message})
 
+    @app.post("/_sandbox/voxology/inbound-call")
+    async def voxology_inbound_call(request: Request) -> Response:
+        """Someone calls one of the account's Voxology numbers: the call runs its flow to the
+        end; what the caller heard, and where the call was transferred, come back."""
+        body = await request.json()
+        call = await account.voxology_ring_in(str(body.get("to", "")), str(body.get("from", "")))
+        if call is None:
+            return JSONResponse({"detail": "that number has no call-flow configuration"}, 404)
+        return JSONResponse(
+            {
+                "call_id": call.id,
+                "heard": call.heard,
+                "transferred_to": call.transferred_to,
+                "error_code": call.error_code,
+                "error": call.error,
+                "callbacks": call.callbacks,
+            }
+        )
+
     @app.post("/_sandbox/inbound")
     async def inbound_call(request: Request) -> Response:
         """Someone calls a subscribed DIN: ask its action URL what to do, check the answer."""

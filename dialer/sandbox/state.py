@@ -250,6 +250,8 @@ class SandboxAccount:
         self.voxology_messages: dict[str, Any] = {}
         self.voxology_calls: dict[str, Any] = {}
         self.voxology_configs: dict[str, Any] = {}
+        # Rings one of the account's Voxology numbers from a caller (voxology_calls).
+        self.voxology_ring_in: Any = None
         self.voxology_numbers: dict[str, dict[str, Any]] = {}
         self.voxology_provisioning = False
         # Provisioning requests answered 423001: one came while another was in flight.

@@ -88,6 +88,8 @@ class VoxologyCall:
     heard: list[str] = field(default_factory=list)
     sms_sent: list[str] = field(default_factory=list)
     conference: str | None = None
+    transferred_to: str | None = None
+    direction: str = "outbound"
     error_code: int | None = None
     error: str | None = None
     callbacks: list[tuple[str, int]] = field(default_factory=list)
@@ -118,7 +120,7 @@ class VoxologyCall:
             "parent_call_id": None,
             "start_time": _iso(self.start_time),
             "end_time": _iso(self.end_time),
-            "direction": "outbound",
+            "direction": self.direction,
             "duration": int((end - self.start_time).total_seconds() * 1000),
             "connect_time_sec": self.connect_time_sec,
             "status": self.status,
@@ -268,6 +270,12 @@ def voxology_calls_router(
                 raise _Hangup
             elif kind == "SMS":
                 call.sms_sent.append(str(params["message"]))
+            elif kind == "TRANSFER":
+                if not str(params.get("no", "")).startswith("+"):
+                    raise _FlowError(400913, "TRANSFER needs params.no")
+                call.transferred_to = str(params["no"])
+                await asyncio.sleep(scaled(CONFERENCE_S))
+                raise _Hangup
             elif kind == "CONFERENCE":
                 call.conference = str(params["name"])
                 await asyncio.sleep(scaled(CONFERENCE_S))
@@ -320,6 +328,27 @@ def voxology_calls_router(
         # The call is over; nothing the answer says can change it.
         with contextlib.suppress(_FlowError, _Hangup):
             await call_back(call, kind)
+
+    async def ring_in(number: str, caller: str) -> VoxologyCall | None:
+        """Someone calls one of the account's numbers: the number's configuration is asked
+        what to do, as for any call. None if the number has no configuration."""
+        config = configs.get(number)
+        if config is None:
+            return None
+        call = VoxologyCall(
+            id=f"{next(counter)}@{uuid.uuid4().int % 10_000}",
+            no=caller,
+            caller_id_no=number,
+            session_data={},
+            callback=config["callback"],
+            failover=config.get("callback_failover"),
+            direction="inbound",
+        )
+        calls[call.id] = call
+        await run(call, ("completed", "live_person"))
+        return call
+
+    account.voxology_ring_in = ring_in
 
     @router.put("/CallFlows/Configurations/PhoneNumbers/{number}")
     async def configure(number: str, request: Request) -> Response:
