@@ -246,8 +246,12 @@ async def _follow(
                 completed=done,
                 states=", ".join(f"{s} {n}" for s, n in sorted(states.items())),
             )
-            if done == len(ids):
+            pending = any(a["cost_pending"] for r in results.values() for a in r["attempts"])
+            if done == len(ids) and not pending:
                 break
+            if done == len(ids):  # Voxology's charges come from its logs a little later
+                progress.update(task, states="reading Voxology's charges")
+                results = {nid: (await api.get(f"/v1/notifications/{nid}")).json() for nid in ids}
             await asyncio.sleep(0.3)
     return results
 
@@ -280,11 +284,18 @@ def _print_table(console: Console, results: dict[int, dict[str, Any]]) -> None:
             str(len(attempts)),
             " / ".join(a["provider_status"] or "-" for a in attempts),
             " / ".join(a["answer"] for a in attempts if a["answer"]) or "-",
-            f"{sum(a['cost'] or 0 for a in attempts):g}",
+            _cost(attempts),
         )
     console.print(table)
     outcomes = Counter(f"{r['status']}/{r['outcome']}" for r in results.values())
     console.print("  ".join(f"{k}: {v}" for k, v in sorted(outcomes.items())))
+
+
+def _cost(attempts: list[dict[str, Any]]) -> str:
+    if any(a["cost_pending"] for a in attempts):
+        return "pending"
+    costs = [a["cost"] for a in attempts if a["cost"] is not None]
+    return f"{sum(costs):g}" if costs else "-"
 
 
 def run_demo(count: int = 20, time_scale: float = 0.05, timeout_s: float = 120.0) -> int:

@@ -157,6 +157,8 @@ class AttemptPublic(BaseModel):
     outcome: Outcome | None
     error: str | None
     cost: float | None
+    # The provider bills after the end and its charge is still to be read (Voxology).
+    cost_pending: bool = False
     duration_s: int | None
     parts: int | None
     answer: str | None
@@ -170,7 +172,9 @@ class AttemptPublic(BaseModel):
 
     @classmethod
     def of(cls, attempt: Attempt) -> AttemptPublic:
-        return cls.model_validate(attempt, from_attributes=True)
+        public = cls.model_validate(attempt, from_attributes=True)
+        public.cost_pending = attempt.cost_due_at is not None
+        return public
 
 
 class NotificationPublic(BaseModel):
