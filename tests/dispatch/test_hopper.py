@@ -9,7 +9,14 @@ from dialer.dispatch.hopper import run_hopper
 from dialer.models import Notification, utcnow
 from tests.support import Harness
 
-NOTHING = {"expired": 0, "dials": 0, "checks": 0, "campaigns_started": 0, "campaigns_completed": 0}
+NOTHING = {
+    "expired": 0,
+    "dials": 0,
+    "checks": 0,
+    "campaigns_started": 0,
+    "campaigns_completed": 0,
+    "campaigns_reported": 0,
+}
 
 
 async def test_after_a_flush_the_hopper_enqueues_every_due_notification_once(
