@@ -141,6 +141,9 @@ class CampaignPolicy(BaseModel):
     max_rate: float | None = Field(None, gt=0, le=1000)
     # Calls only: after the last call, an SMS to a contact the calls did not reach.
     sms_fallback: SmsFallback | None = None
+    # Voxology calls: seconds a call rings before it is unanswered, and the longest it may last.
+    ring_timeout_s: int = Field(30, ge=20, le=240)
+    max_call_time_s: int = Field(600, ge=60, le=172_800)
 
     def retry_policy(self) -> RetryPolicy:
         """The per-notification policy every contact of the campaign carries."""
@@ -156,6 +159,8 @@ class CampaignPolicy(BaseModel):
             fallback_on=[Outcome(name) for name in self.sms_fallback.on]
             if self.sms_fallback
             else [],
+            ring_timeout_s=self.ring_timeout_s,
+            max_call_time_s=self.max_call_time_s,
         )
 
     def template_variables(self) -> frozenset[str]:

@@ -34,7 +34,7 @@ async def _campaign(harness: Harness, webhook: str) -> int:
         "template": "{{ 氏名 }}様、{{ 予約時刻 }}のご予約です。",
         "lang": "ja",
         "schedule": {"window_start": "00:00:00", "window_end": "23:59:59"},
-        "policy": {"max_attempts": 1},
+        "policy": {"max_attempts": 1, "ring_timeout_s": 45, "max_call_time_s": 300},
         "webhook_url": webhook,
     }
     created = await harness.api.post("/v1/campaigns", json=body)
@@ -77,6 +77,8 @@ async def test_answers_reach_results_webhooks_and_counts_and_every_row_is_accoun
         await wait_for(costed, 30, "every call's cost")
 
     assert campaign["answers"] == {"confirmed": 1, "opted_out": 1}
+    calls = harness.sandbox.voxology_calls.values()
+    assert {(c.timeout, c.max_call_time) for c in calls} == {(45, 300)}
     results = await harness.api.get(f"/v1/campaigns/{cid}/results.csv")
     rows = list(csv.DictReader(io.StringIO(results.text)))
     header = next(csv.reader(io.StringIO(results.text)))
