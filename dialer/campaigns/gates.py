@@ -13,6 +13,7 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.campaigns.endings import report_ended_campaigns
 from dialer.campaigns.messages import Rendered
 from dialer.campaigns.schemas import CampaignPolicy, Schedule
 from dialer.campaigns.service import pause_campaign
@@ -25,7 +26,6 @@ from dialer.models import (
     Notification,
     NotificationStatus,
 )
-from dialer.webhooks.events import report_ended_campaigns
 
 __all__ = ["CAP_WAIT_S", "campaign_gate", "defer_closed_windows", "settle_campaigns"]
 

@@ -1,7 +1,7 @@
 """Events are written in the same transaction as the change they report (an outbox): an
 attempt reaching its final status, a notification reaching its final status (whatever path
-makes the change, the session sees it at flush), and a campaign that has ended and has nothing
-left ringing (the hopper looks each tick)."""
+makes the change, the session sees it at flush). A campaign's end is reported by
+dialer.campaigns.endings, through add_event()."""
 
 from __future__ import annotations
 
@@ -11,37 +11,29 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlmodel import Session, col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session
 
-from dialer.campaigns.counts import Counts, campaign_counts, tallies
 from dialer.lifecycle import FINAL_ATTEMPT, FINAL_NOTIFICATION
 from dialer.models import (
     Attempt,
     Campaign,
-    CampaignStatus,
     Notification,
     WebhookEvent,
     channel_of,
     utcnow,
 )
-from dialer.models import NotificationStatus as N
 
 __all__ = [
     "GIVE_UP_AFTER",
     "EventSession",
     "add_event",
     "attempt_body",
-    "campaign_body",
+    "iso_or_none",
     "notification_body",
-    "report_ended_campaigns",
 ]
 
 # Tries stop a day after the event: long enough for a receiver's outage to be mended.
 GIVE_UP_AFTER = timedelta(hours=24)
-_CAMPAIGN_DONE = frozenset({CampaignStatus.completed, CampaignStatus.canceled})
-# A canceled campaign's contact may still ring, or wait to be closed by its next dial job.
-_STILL_GOING = frozenset({N.queued, N.dialing, N.in_progress})
 
 
 class EventSession(Session):
@@ -57,7 +49,7 @@ def _became(obj: Any, final: frozenset[Any]) -> bool:
     return history.added[0] in final and before not in final
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso_or_none(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
@@ -73,8 +65,8 @@ def notification_body(notification: Notification) -> dict[str, Any]:
         "answer": notification.answer,
         "attempts": notification.attempts_made,
         "last_error": notification.last_error,
-        "created_at": _iso(notification.created_at),
-        "finished_at": _iso(notification.finished_at),
+        "created_at": iso_or_none(notification.created_at),
+        "finished_at": iso_or_none(notification.finished_at),
     }
 
 
@@ -93,19 +85,8 @@ def attempt_body(attempt: Attempt, notification: Notification) -> dict[str, Any]
         "error": attempt.error,
         "cost": attempt.cost,
         "duration_s": attempt.duration_s,
-        "started_at": _iso(attempt.started_at),
-        "ended_at": _iso(attempt.ended_at),
-    }
-
-
-def campaign_body(campaign: Campaign, counts: Counts) -> dict[str, Any]:
-    return {
-        "id": campaign.id,
-        "name": campaign.name,
-        "status": campaign.status.value,
-        **tallies(counts),
-        "started_at": _iso(campaign.started_at),
-        "finished_at": _iso(campaign.finished_at),
+        "started_at": iso_or_none(attempt.started_at),
+        "ended_at": iso_or_none(attempt.ended_at),
     }
 
 
@@ -159,39 +140,4 @@ def _write_events(session: Session, _context: Any, _instances: Any) -> None:
                     "notification.final",
                     {"notification": notification_body(obj)},
                 )
-    # campaign.finished is written by report_ended_campaigns(), once nothing of it is ringing.
-
-
-async def report_ended_campaigns(session: AsyncSession, now: datetime) -> int:
-    """Write campaign.finished for each ended campaign (completed or canceled) that nothing is
-    ringing or waiting for any more, with its counts as they now stand; once each."""
-    ended = await session.exec(
-        select(Campaign)
-        .where(
-            col(Campaign.status).in_(list(_CAMPAIGN_DONE)),
-            col(Campaign.finished_reported_at).is_(None),
-        )
-        .with_for_update(skip_locked=True)
-    )
-    reported = 0
-    for campaign in ended.all():
-        assert campaign.id is not None
-        busy = await session.exec(
-            select(Notification.id)
-            .where(
-                col(Notification.campaign_id) == campaign.id,
-                col(Notification.status).in_(list(_STILL_GOING)),
-            )
-            .limit(1)
-        )
-        if busy.first() is not None:
-            continue
-        campaign.finished_reported_at = now
-        reported += 1
-        if campaign.webhook_id is not None:
-            counts = await campaign_counts(session, campaign.id)
-            body = campaign_body(campaign, counts)
-            add_event(
-                session.sync_session, campaign.webhook_id, "campaign.finished", {"campaign": body}
-            )
-    return reported
+    # campaign.finished is written by dialer.campaigns.endings, once nothing of it is ringing.
