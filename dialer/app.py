@@ -11,6 +11,7 @@ from sqlalchemy import text
 from dialer import __version__
 from dialer.callflows.api import numbers_router
 from dialer.callflows.api import router as flows_router
+from dialer.campaigns.accounts import router as providers_router
 from dialer.campaigns.api import router as campaigns_router
 from dialer.config import Settings, get_settings
 from dialer.db import session_scope
@@ -22,7 +23,6 @@ from dialer.notifications.api import reminders_router
 from dialer.notifications.api import router as notifications_router
 from dialer.optouts.api import campaign_router as campaign_optouts_router
 from dialer.optouts.api import router as optouts_router
-from dialer.providers.api import router as providers_router
 from dialer.responses import AllowedMethods, document_errors, problems
 from dialer.runtime import Runtime
 from dialer.tracking.api import router as callbacks_router
