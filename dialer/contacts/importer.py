@@ -41,7 +41,7 @@ from dialer.optouts.service import scopes_for
 from dialer.phone import InvalidNumber, fast_normaliser, to_e164
 from dialer.templating import template_variables
 
-__all__ = ["ImportReport", "copy_text", "import_contacts", "json_writer"]
+__all__ = ["SUPPRESSED_REASON", "ImportReport", "copy_text", "import_contacts", "json_writer"]
 
 SUPPRESSED_REASON = "the number is on the do-not-contact list"
 _quote = json.encoder.encode_basestring
@@ -479,6 +479,8 @@ def _read_into(
         seen[key] = row.number
         is_blocked = number in blocked
         batch.suppressed += is_blocked
+        if is_blocked:  # a contact, `suppressed` in the results; listed with the issues too
+            batch.issues.append(_issue(report, row, SUPPRESSED_REASON))
         batch.rows.append(
             (number, row.number, to_json(row.variables), row.timezone, is_blocked, send_at)
         )

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from dialer.contacts.importer import import_contacts
+from dialer.contacts.importer import SUPPRESSED_REASON, import_contacts
 from dialer.contacts.reader import MAX_CELL_CHARS, CsvLayout
 from dialer.db import make_sync_engine
 from dialer.models import Campaign, Channel, DoNotContact, ImportIssue, Notification
@@ -129,8 +129,14 @@ def test_every_row_is_imported_or_reported_with_its_number(
             )
         ).all()
     assert dict(contacts) == expected_rows
-    # Every row not imported is in the issues: the bad ones, and each duplicate with its first.
-    assert sorted(r for r, reason in issues if not reason.startswith("duplicate")) == bad_rows
+    # Every row not imported is in the issues (the bad ones, each duplicate with its first),
+    # and so is a suppressed one, which is also a contact.
+    kinds: dict[str, list[int]] = {"duplicate": [], "suppressed": [], "bad": []}
+    for r, reason in issues:
+        kind = "duplicate" if reason.startswith("duplicate") else "bad"
+        kinds["suppressed" if reason == SUPPRESSED_REASON else kind].append(r)
+    assert sorted(kinds["bad"]) == bad_rows
+    assert kinds["suppressed"] == ([expected_rows[BLOCKED]] if BLOCKED in expected_rows else [])
     assert {r: reason for r, reason in issues if reason.startswith("duplicate")} == {
         row: f"duplicate of row {first}" for row, first in duplicate_of.items()
     }

@@ -87,6 +87,7 @@ def test_good_rows_import_and_every_other_row_is_accounted_for(engine: Engine) -
             (5, "invalid phone number: too short"),
             (6, "missing variable 'name'"),
             (7, "expected 3 fields, found 2"),
+            (8, "the number is on the do-not-contact list"),
         ]
         contacts = session.exec(select(Notification).order_by(col(Notification.row_number))).all()
         assert [(c.row_number, c.to_number, c.status) for c in contacts] == [
