@@ -10,7 +10,7 @@ from typing import Annotated, Any, BinaryIO
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, Json
+from pydantic import BaseModel, Field, Json, ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
@@ -150,7 +150,7 @@ async def list_campaigns(
     return [CampaignPublic.of(c, counts[c.id]) for c in campaigns if c.id is not None]
 
 
-@router.get("/{campaign_id}/estimate")
+@router.get("/{campaign_id}/estimate", responses=problems(409))
 async def estimate(
     campaign_id: RowId, session: ReadSessionDep, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> EstimatePublic:
@@ -160,7 +160,13 @@ async def estimate(
     credit = await campaign_credit(session, runtime, campaign)
     assert credit.remaining is not None
     remaining = credit.remaining
-    policy = CampaignPolicy.model_validate(campaign.policy, context=STORED).retry_policy()
+    try:
+        policy = CampaignPolicy.model_validate(campaign.policy, context=STORED).retry_policy()
+    except ValidationError as exc:  # stored before a rule it now breaks
+        problem = exc.errors()[0]["msg"]
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"its policy is not valid: {problem}"
+        ) from exc
     at_most = remaining.to_dial * (policy.max_attempts + (1 if policy.fallback_on else 0))
     reason = None
     if campaign.status not in (CampaignStatus.draft, CampaignStatus.paused):
