@@ -91,7 +91,7 @@ async def test_answers_reach_results_webhooks_and_counts_and_every_row_is_accoun
     assert sorted(r["phone"] for r in rows) == ["+14155550100", "+14155550113", "+14155550193"]
     assert all(r["cost"] and float(r["cost"]) > 0 for r in rows)
 
-    issues = await harness.api.get(f"{report['issues_url']}?bom=true")
+    issues = await harness.api.get(f"{report['issues_url']}?bom=1")
     assert issues.content.startswith("\ufeff".encode())
     issue_rows = list(csv.DictReader(io.StringIO(issues.content.decode("utf-8-sig"))))
     accounted = sorted([int(r["row"]) for r in rows] + [int(r["row"]) for r in issue_rows])
