@@ -7,8 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
+from dialer.callflows.validate import check_flow
 from dialer.dispatch.service import dial_notification
+from dialer.security import FLOW_SECRET_HEADER, flow_secret
 from tests.support import Harness
 
 OURS = "+14155550100"
@@ -83,3 +86,55 @@ async def test_an_action_outside_the_grammar_is_refused(harness: Harness) -> Non
     assert bad.status_code == 422 and "not an action" in bad.text
     odd = await harness.api.put("/v1/numbers/0312345678/action", json={"action": None})
     assert odd.status_code == 422
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"caller_no": 14155550123},
+        {"caller_no": {"no": "+14155550123"}},
+        {"caller_no": ["+1"]},
+        {"caller_no": "", "api_no": ""},
+        {"caller_no": "+" + "9" * 5000},
+        {"caller_no": "＋１４１５５５５０１２３"},
+        {"caller_no": "+14155550123\r\nX-Injected: 1"},
+        {"api_no": None},
+        {"api_no": "'; DROP TABLE number_action; --"},
+        {"type": "live_call"},
+        {"type": "end_call", "status": "completed"},
+        {"type": ["init_call"]},
+    ],
+)
+async def test_any_inbound_callback_is_answered_never_a_500(
+    harness: Harness, fields: dict[str, Any]
+) -> None:
+    body = {
+        "type": "init_call",
+        "call_id": "1@1",
+        "direction": "inbound",
+        "api_no": OURS,
+        "caller_no": "+14155550123",
+        "session_data": None,
+        **fields,
+    }
+    secret = flow_secret(harness.settings.secret_key.get_secret_value())
+    async with httpx.AsyncClient(base_url=harness.settings.public_url) as client:
+        answer = await client.post(
+            "/v1/flows/voxology", json=body, headers={FLOW_SECRET_HEADER: secret}
+        )
+    if not isinstance(body["type"], str):
+        assert answer.status_code in (200, 422)
+        return
+    assert answer.status_code == 200, answer.text
+    flow = answer.json()
+    if body["type"] == "init_call":
+        check_flow(flow)
+    else:
+        assert flow == {}
+
+
+async def test_an_inbound_call_without_our_secret_is_refused(harness: Harness) -> None:
+    body = {"type": "init_call", "call_id": "1@1", "direction": "inbound", "api_no": OURS}
+    async with httpx.AsyncClient(base_url=harness.settings.public_url) as client:
+        answer = await client.post("/v1/flows/voxology", json=body)
+    assert answer.status_code == 403
