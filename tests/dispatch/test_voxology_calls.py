@@ -263,7 +263,7 @@ async def test_running_out_of_money_mid_call_pauses_the_campaign(harness: Harnes
     assert upload.status_code == 201, upload.text
     assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 200
     [contact] = await _contact_ids(harness, cid)
-    harness.sandbox.config.time_scale = 0.2
+    harness.sandbox.config.time_scale = 0.5  # rings 2 s: time to spend the balance
     assert await dial_notification(harness.runtime, contact) == "placed"
     harness.sandbox.config.voxology_balance = 0.0  # spent elsewhere while this one rang
 

@@ -199,7 +199,7 @@ async def test_the_failover_endpoint_answers_when_the_first_fails(platform: Plat
 
 async def test_a_call_connected_with_no_money_left_ends_with_2001(platform: Platform) -> None:
     platform.account.config.voxology_balance = 0.01
-    platform.account.config.time_scale = 0.2
+    platform.account.config.time_scale = 0.5
     placed = await platform.provider.place_call(
         CallRequest(caller=CALLER_ID, recipient="+14155550100", callback_url="", tag="t")
     )
