@@ -8,9 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Request, status
 from pydantic import BaseModel
-from sqlmodel import select
 
-from dialer.callflows.inbound import answer_inbound
+from dialer.callflows.inbound import answer_inbound, number_action
 from dialer.callflows.service import FlowRefused, FlowUnservable, answer_callback
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.din.api import ActionBody
@@ -79,8 +78,7 @@ async def read_number_action(
     number: E164Path, session: ReadSessionDep, _key: ApiKeyDep
 ) -> NumberActionPublic:
     """What a Voxology number answers a caller we never called from it with."""
-    found = await session.exec(select(NumberAction).where(NumberAction.number == number))
-    row = found.first()
+    row = await number_action(session, number)
     return NumberActionPublic(number=number, action=row.action if row else None)
 
 
@@ -89,7 +87,7 @@ async def set_number_action(
     number: E164Path, body: ActionBody, session: SessionDep, _key: ApiKeyDep
 ) -> NumberActionPublic:
     """Set (or, with null, clear) what a Voxology number answers callers we never called."""
-    row = (await session.exec(select(NumberAction).where(NumberAction.number == number))).first()
+    row = await number_action(session, number)
     if body.action is None:
         if row is not None:
             await session.delete(row)

@@ -24,9 +24,15 @@ from dialer.din.service import inbound_action
 from dialer.models import NumberAction
 from dialer.phone import InvalidNumber, to_e164
 
-__all__ = ["answer_inbound", "flow_of_action"]
+__all__ = ["answer_inbound", "flow_of_action", "number_action"]
 
 log = logging.getLogger(__name__)
+
+
+async def number_action(session: AsyncSession, number: str) -> NumberAction | None:
+    """The number's own action, if it has one."""
+    found = await session.exec(select(NumberAction).where(NumberAction.number == number))
+    return found.first()
 
 
 def flow_of_action(action: DinAction) -> FlowContext:
@@ -51,10 +57,10 @@ async def answer_inbound(
         caller: str | None = to_e164(str(body.get("caller_no") or ""), default_region)
     except InvalidNumber:
         caller = None  # a withheld or odd number: no message of ours to play again
-    own = (
-        await session.exec(select(NumberAction.action).where(NumberAction.number == ours))
-    ).first()
-    action = await inbound_action(session, ours, caller, own, default_action)
+    own = await number_action(session, ours)
+    action = await inbound_action(
+        session, ours, caller, own.action if own else None, default_action
+    )
     try:
         return render_flow(flow_of_action(action)).flow
     except ValueError as exc:  # a message of ours Voxology could not say (an empty text, say)

@@ -131,12 +131,12 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
             raise click.ClickException(f"no campaign {campaign_id}")
         return found, await campaign_counts(session, campaign_id)
 
-    def read() -> tuple[Campaign, dict[str, int], Counts]:
-        found, tallies = asyncio.run(_in_session(settings, load))
-        return found, tallies.statuses, tallies
+    def read() -> tuple[Campaign, Counts]:
+        return asyncio.run(_in_session(settings, load))
 
     console = Console()
-    found, counts, tallies = read()
+    found, tallies = read()
+    counts = tallies.statuses
     if watch:
         columns = (
             TextColumn("{task.description}"),
@@ -159,7 +159,8 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
                 if found.status.value in {"completed", "canceled", "paused", "draft"}:
                     break
                 time.sleep(interval)
-                found, counts, tallies = read()
+                found, tallies = read()
+                counts = tallies.statuses
     total = sum(counts.values())
     done = sum(n for s, n in counts.items() if s in FINAL_NOTIFICATION)
     reason = f" ({printable(found.pause_reason)})" if found.pause_reason else ""

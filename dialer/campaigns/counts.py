@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, func, select
+from sqlmodel import col, func
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.lifecycle import FINAL_NOTIFICATION
@@ -37,14 +37,8 @@ def count_rows(rows: Any) -> Counts:
     return counts
 
 
-COUNT_QUERY = select(
-    Notification.status, Notification.outcome, Notification.answer, func.count()
-).group_by(col(Notification.status), col(Notification.outcome), col(Notification.answer))
-
-
 async def campaign_counts(session: AsyncSession, campaign_id: int) -> Counts:
-    rows = await session.exec(COUNT_QUERY.where(col(Notification.campaign_id) == campaign_id))
-    return count_rows(rows.all())
+    return (await counts_of(session, [campaign_id]))[campaign_id]
 
 
 async def counts_of(session: AsyncSession, campaign_ids: list[int]) -> dict[int, Counts]:

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.campaigns.service import (
     INSUFFICIENT_CREDIT,
     CampaignConflict,
-    pause_campaign,
+    pause_if_live,
     paused_for_credit,
     start_campaign,
 )
@@ -155,10 +155,8 @@ async def campaign_credit(
 
 async def _pause(runtime: Runtime, campaign_id: int, reason: str) -> bool:
     async with session_scope(runtime.sessions) as session:
-        campaign = await session.get(Campaign, campaign_id, with_for_update=True)
-        if campaign is None or campaign.status not in (C.running, C.scheduled):
+        if not await pause_if_live(session, campaign_id, reason):
             return False
-        await pause_campaign(session, campaign, reason)
     log.warning("campaign %s paused: %s", campaign_id, reason)
     return True
 

@@ -30,7 +30,7 @@ __all__ = [
     "cancel_campaign",
     "create_campaign",
     "pause_campaign",
-    "pause_for_credit",
+    "pause_if_live",
     "paused_for_credit",
     "start_campaign",
 ]
@@ -120,13 +120,12 @@ async def pause_campaign(session: AsyncSession, campaign: Campaign, reason: str)
 INSUFFICIENT_CREDIT = "insufficient credit"
 
 
-async def pause_for_credit(session: AsyncSession, campaign_id: int, why: str) -> bool:
-    """Pause a running campaign whose provider said mid-call that the money ran out; the
-    credit watcher resumes it once the balance covers it again."""
+async def pause_if_live(session: AsyncSession, campaign_id: int, reason: str) -> bool:
+    """Pause the campaign if it is running or scheduled; whether it was."""
     campaign = await session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None or campaign.status not in (C.running, C.scheduled):
         return False
-    await pause_campaign(session, campaign, f"{INSUFFICIENT_CREDIT}: {why}")
+    await pause_campaign(session, campaign, reason)
     return True
 
 

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.bounds import STORED
-from dialer.campaigns.service import pause_for_credit
+from dialer.campaigns.service import INSUFFICIENT_CREDIT, pause_if_live
 from dialer.lifecycle import (
     FINAL_ATTEMPT,
     FallBack,
@@ -194,7 +194,9 @@ async def apply_report(
     if result == "final":
         await settle_conference(session, notification, now)
     if result == "final" and report.out_of_credit and notification.campaign_id is not None:
-        await pause_for_credit(session, notification.campaign_id, report.error or "")
+        # The credit watcher resumes it once the balance covers it again.
+        reason = f"{INSUFFICIENT_CREDIT}: {report.error}"
+        await pause_if_live(session, notification.campaign_id, reason)
     if result == "final" and report.outcome is Outcome.opted_out:
         await block_number(
             session,

@@ -19,6 +19,20 @@ _TEXT = st.text(
 )
 
 
+def _contact(import_id: int, variables: dict[str, str]) -> Notification:
+    return Notification(
+        id=1,
+        campaign_id=1,
+        import_id=import_id,
+        row_number=2,
+        provider="xoxzo",
+        channel=Channel.sms,
+        to_number="+819012345678",
+        from_number="DIALER",
+        variables=variables,
+    )
+
+
 @given(
     st.lists(st.one_of(_TEXT, st.sampled_from(OUR_COLUMNS)), min_size=1, max_size=5, unique=True),
     st.data(),
@@ -29,17 +43,7 @@ def test_every_uploaded_cell_reads_back_under_its_header(
     columns = [[h, f"key{i}"] for i, h in enumerate(headers)]
     upload = ContactImport(id=7, campaign_id=1, columns=columns)
     values = {f"key{i}": data.draw(_TEXT) for i in range(len(headers))}
-    contact = Notification(
-        id=1,
-        campaign_id=1,
-        import_id=7,
-        row_number=2,
-        provider="xoxzo",
-        channel=Channel.sms,
-        to_number="+819012345678",
-        from_number="DIALER",
-        variables=values,
-    )
+    contact = _contact(7, values)
     results = Results([upload])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -62,14 +66,4 @@ def test_a_contact_of_an_upload_without_a_column_gets_an_empty_cell() -> None:
     second = ContactImport(id=2, campaign_id=1, columns=[["氏名", "氏名"], ["name", "name"]])
     results = Results([first, second])
     assert results.header[:4] == ["import_id", "row", "name", "氏名"]
-    contact = Notification(
-        id=1,
-        campaign_id=1,
-        import_id=1,
-        provider="xoxzo",
-        channel=Channel.sms,
-        to_number="+819012345678",
-        from_number="DIALER",
-        variables={"name": "Aiko"},
-    )
-    assert results.own_cells(contact) == ["Aiko", ""]
+    assert results.own_cells(_contact(1, {"name": "Aiko"})) == ["Aiko", ""]

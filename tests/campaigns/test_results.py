@@ -9,6 +9,8 @@ import io
 import json
 from typing import Any
 
+import httpx
+
 from dialer.serve import running_worker
 from tests.support import Harness, wait_for
 from tests.webhooks.receiver import Receiver
@@ -43,14 +45,18 @@ async def _campaign(harness: Harness, webhook: str) -> int:
     return cid
 
 
+async def _upload(harness: Harness, cid: int, text: str) -> httpx.Response:
+    return await harness.api.post(
+        f"/v1/campaigns/{cid}/contacts", files={"file": ("予約.csv", text.encode(), "text/csv")}
+    )
+
+
 async def test_answers_reach_results_webhooks_and_counts_and_every_row_is_accounted_for(
     harness: Harness, receiver: tuple[Receiver, str]
 ) -> None:
     got, url = receiver
     cid = await _campaign(harness, url)
-    upload = await harness.api.post(
-        f"/v1/campaigns/{cid}/contacts", files={"file": ("予約.csv", CSV.encode(), "text/csv")}
-    )
+    upload = await _upload(harness, cid, CSV)
     assert upload.status_code == 201, upload.text
     report = upload.json()
     assert (report["imported"], report["duplicate"], report["invalid"]) == (3, 1, 1)
@@ -116,9 +122,6 @@ async def test_a_template_naming_a_column_the_upload_lacks_names_every_missing_o
 ) -> None:
     _, url = receiver
     cid = await _campaign(harness, url)
-    upload = await harness.api.post(
-        f"/v1/campaigns/{cid}/contacts",
-        files={"file": ("c.csv", "電話番号,名前\n+14155550113,山田\n".encode(), "text/csv")},
-    )
+    upload = await _upload(harness, cid, "電話番号,名前\n+14155550113,山田\n")
     assert upload.status_code == 422
     assert "the template needs column(s) 予約時刻, 氏名" in upload.text
