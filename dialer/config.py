@@ -216,6 +216,7 @@ class Settings(BaseSettings):
                 ("DIALER_PUBLIC_URL", self.public_url, self.allow_http_public_url),
                 ("XOXZO_API_URL", self.xoxzo_api_url, False),
                 ("VOXOLOGY_API_URL", self.voxology_api_url, False),
+                ("DIALER_VOXOLOGY_FAILOVER_URL", self.voxology_failover_url, False),
                 ("DIALER_WEBHOOK_URL", self.webhook_url, self.webhook_allow_private),
             )
             if url is not None and not url.startswith("https://") and not allowed

@@ -4,6 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from dialer.config import Settings, SettingsRefused, get_settings, to_driver_url
+from dialer.lifecycle import RetryPolicy
 
 
 def test_defaults_are_a_local_development_setup(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -68,6 +69,7 @@ def test_production_accepts_real_secrets(monkeypatch: pytest.MonkeyPatch) -> Non
         ("DIALER_PUBLIC_URL", "http://dialer.example.org", "https is required"),
         ("XOXZO_API_URL", "http://127.0.0.1:8765", "https is required"),
         ("VOXOLOGY_API_URL", "http://127.0.0.1:8765/v1", "https is required"),
+        ("DIALER_VOXOLOGY_FAILOVER_URL", "http://backup.example.org/v1/flows", "https is required"),
     ],
 )
 def test_production_refuses_weak_or_sandbox_settings(
@@ -129,3 +131,31 @@ def test_driver_urls(url: str, asynchronous: bool, expected: str) -> None:
 def test_other_databases_are_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database 'mysql'"):
         to_driver_url("mysql://u@h/db", asynchronous=True)
+
+
+@pytest.mark.parametrize(
+    "credit",
+    [
+        {"voxology": {"minimum": -1}},
+        {"voxology": {"per_attempt": {"fax": 0.1}}},
+        {"voxology": {"per_attempt": {"sms": -0.01}}},
+        {"xoxzo": {"maximum": 5}},
+    ],
+)
+def test_credit_rules_out_of_bounds_are_refused(credit: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(credit=credit)
+
+
+def test_credit_rules_override_only_what_they_name() -> None:
+    settings = Settings(credit={"voxology": {"per_attempt": {"sms": 0.0075}}})
+    terms = settings.credit_for("voxology")
+    assert (terms.unit, terms.minimum) == ("USD", 1.0)
+    assert terms.per_attempt["sms"] == 0.0075 and terms.per_attempt["tts"] == 0.05
+    assert settings.credit_for("xoxzo").per_attempt["sms"] == 10.0
+
+
+@pytest.mark.parametrize(("field", "value"), [("ring_timeout_s", 5), ("max_call_time_s", 10**6)])
+def test_ring_time_and_call_length_are_bounded(field: str, value: int) -> None:
+    with pytest.raises(ValidationError, match=field):
+        RetryPolicy.model_validate({field: value})
