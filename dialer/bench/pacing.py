@@ -13,8 +13,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import httpx
+from redis import Redis
 
 from dialer.bench.imports import bench_campaign, generate_csv
+from dialer.campaigns.credit import WATCH_KEY
 from dialer.campaigns.service import start_campaign
 from dialer.config import to_driver_url
 from dialer.contacts.importer import import_contacts
@@ -104,6 +106,20 @@ async def _start(database_url: str, campaign_id: int) -> None:
         await engine.dispose()
 
 
+def _await_credit_watch(redis_url: str) -> None:
+    """Until the credit watcher has taken its turn (it looks every 5 s): its balance read,
+    which the sandbox counts under the same rate as calls, then falls after the run."""
+    client = Redis.from_url(redis_url)
+    try:
+        deadline = time.monotonic() + 15.0
+        while not client.exists(WATCH_KEY):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the credit watcher never ran")
+            time.sleep(0.1)
+    finally:
+        client.close()
+
+
 def run_pacing_bench(
     rate: float,
     workers: int,
@@ -160,6 +176,7 @@ def run_pacing_bench(
             processes += started
             for worker in started:
                 worker.wait_log("worker ready")
+            _await_credit_watch(redis.url)
             asyncio.run(_start(url, campaign_id))
             time.sleep(seconds + 3.0)
             traffic = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/traffic").json()

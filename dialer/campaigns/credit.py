@@ -196,11 +196,15 @@ async def _resume(runtime: Runtime, campaign_id: int, balance: float) -> bool:
     return True
 
 
+# Set for `credit_check_interval_s` by the watcher that reads the balances.
+WATCH_KEY = "dialer:credit:watch"
+
+
 async def watch_credit(runtime: Runtime) -> dict[str, int]:
     """Once per `credit_check_interval_s` whichever worker asks: read each account's balance
     and pause the campaigns it no longer covers, resume the ones it covers again."""
     interval_ms = int(runtime.settings.credit_check_interval_s * 1000)
-    if not await runtime.redis.set("dialer:credit:watch", "1", nx=True, px=interval_ms):
+    if not await runtime.redis.set(WATCH_KEY, "1", nx=True, px=interval_ms):
         return {}
     async with read_scope(runtime.sessions) as session:
         found = await session.exec(
