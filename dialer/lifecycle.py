@@ -12,16 +12,8 @@ from typing import Literal, Self, TypeVar
 from pydantic import BaseModel, Field, ValidationInfo, model_validator
 
 from dialer.bounds import LocalTime, is_stored
-from dialer.models import (
-    Attempt,
-    AttemptStatus,
-    Campaign,
-    CampaignStatus,
-    Notification,
-    NotificationStatus,
-    Outcome,
-    utcnow,
-)
+from dialer.models import Attempt, Campaign, Notification, utcnow
+from dialer.vocabulary import AttemptStatus, CampaignStatus, NotificationStatus, Outcome
 
 __all__ = [
     "ATTEMPT_TRANSITIONS",

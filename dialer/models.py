@@ -11,23 +11,26 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
 from dialer import clock
+from dialer.vocabulary import (
+    AttemptStatus,
+    CampaignStatus,
+    Channel,
+    NotificationStatus,
+    Outcome,
+    PauseKind,
+)
 
 __all__ = [
     "ApiKey",
     "Attempt",
-    "AttemptStatus",
     "Campaign",
-    "CampaignStatus",
-    "Channel",
     "ContactImport",
     "Din",
     "DoNotContact",
     "ImportIssue",
     "Notification",
-    "NotificationStatus",
     "NumberAction",
     "OptOutEvent",
-    "Outcome",
     "UTCDateTime",
     "WebhookDelivery",
     "WebhookEndpoint",
@@ -72,53 +75,6 @@ def _enum_column(enum: type[StrEnum]) -> sa.Enum:
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY, not a BIGINT one.
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-class Channel(StrEnum):
-    tts = "tts"
-    playback = "playback"
-    # A Voxology call with answering-machine detection and a press-1 confirmation.
-    voice_flow = "voice_flow"
-    # Two or three people rung at once and joined in one call.
-    conference = "conference"
-    sms = "sms"
-
-    @property
-    def is_voice(self) -> bool:
-        return self is not Channel.sms
-
-
-class NotificationStatus(StrEnum):
-    # A campaign contact whose campaign is not running (draft, scheduled, paused).
-    held = "held"
-    queued = "queued"
-    dialing = "dialing"
-    in_progress = "in_progress"
-    delivered = "delivered"
-    failed = "failed"
-    canceled = "canceled"
-    expired = "expired"
-    suppressed = "suppressed"
-
-
-class AttemptStatus(StrEnum):
-    dialing = "dialing"
-    reconciling = "reconciling"
-    in_progress = "in_progress"
-    finished = "finished"
-    not_sent = "not_sent"
-
-
-class Outcome(StrEnum):
-    answered = "answered"
-    delivered = "delivered"
-    voicemail = "voicemail"
-    no_answer = "no_answer"
-    busy = "busy"
-    failed = "failed"
-    rejected = "rejected"
-    opted_out = "opted_out"
-    unknown = "unknown"
 
 
 def _ts(*, nullable: bool = False, index: bool = False) -> Any:
@@ -192,15 +148,6 @@ class Notification(SQLModel, table=True):
         return [self.to_number, *(self.participants or [])]
 
 
-class CampaignStatus(StrEnum):
-    draft = "draft"
-    scheduled = "scheduled"
-    running = "running"
-    paused = "paused"
-    completed = "completed"
-    canceled = "canceled"
-
-
 class Campaign(SQLModel, table=True):
     """One message for every contact of a list, under one schedule and one retry policy."""
 
@@ -223,6 +170,8 @@ class Campaign(SQLModel, table=True):
         default=CampaignStatus.draft, sa_type=_enum_column(CampaignStatus)
     )
     pause_reason: str | None = Field(default=None)
+    # Who may resume it: a person (manual), or the credit watcher once the balance is back.
+    pause_kind: PauseKind | None = Field(default=None, sa_type=_enum_column(PauseKind))
     webhook_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

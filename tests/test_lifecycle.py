@@ -16,7 +16,8 @@ from dialer.lifecycle import (
     move_attempt,
     move_notification,
 )
-from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, Outcome
+from dialer.models import Attempt, Notification
+from dialer.vocabulary import AttemptStatus, NotificationStatus, Outcome
 
 N = NotificationStatus
 A = AttemptStatus

@@ -18,7 +18,8 @@ from sqlmodel import Session
 from dialer.contacts.importer import ImportReport, import_contacts
 from dialer.db import make_sync_engine
 from dialer.migrations import upgrade_to_head
-from dialer.models import Campaign, Channel
+from dialer.models import Campaign
+from dialer.vocabulary import Channel
 
 __all__ = [
     "ImportFigures",

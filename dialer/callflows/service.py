@@ -21,11 +21,12 @@ from dialer.callflows.render import (
     speech,
 )
 from dialer.lifecycle import RetryPolicy
-from dialer.models import Channel, Notification, Outcome, utcnow
+from dialer.models import Notification, utcnow
 from dialer.optouts.service import block_number
 from dialer.providers.voxology import parse_call
 from dialer.security import callback_token, verify_callback_token
 from dialer.tracking.service import apply_report, load_for_update
+from dialer.vocabulary import Channel, Outcome
 
 __all__ = [
     "REPLIES",

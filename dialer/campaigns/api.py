@@ -33,12 +33,13 @@ from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import read_scope, session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.dispatch.pacing import campaign_limits
-from dialer.models import Campaign, CampaignStatus, ContactImport, ImportIssue
+from dialer.models import Campaign, ContactImport, ImportIssue
 from dialer.notifications.service import FieldError
 from dialer.pacing.service import account_limit, kind_of
 from dialer.responses import problems
 from dialer.runtime import Runtime
 from dialer.spreadsheets import safe_cell
+from dialer.vocabulary import CampaignStatus
 from dialer.webhooks.service import webhook_for
 
 __all__ = ["router"]

@@ -27,10 +27,11 @@ from dialer.campaigns.service import (
     start_campaign,
 )
 from dialer.db import read_scope, session_scope
-from dialer.models import Attempt, Campaign, CampaignStatus, Notification, NotificationStatus
+from dialer.models import Attempt, Campaign, Notification
 from dialer.pacing.service import Kind, Ticket, account_id, account_limit, kind_of, take_slot
 from dialer.providers.base import InsufficientCredit, ProviderError
 from dialer.runtime import Runtime
+from dialer.vocabulary import CampaignStatus, NotificationStatus, PauseKind
 
 __all__ = [
     "INSUFFICIENT_CREDIT",
@@ -155,7 +156,7 @@ async def campaign_credit(
 
 async def _pause(runtime: Runtime, campaign_id: int, reason: str) -> bool:
     async with session_scope(runtime.sessions) as session:
-        if not await pause_if_live(session, campaign_id, reason):
+        if not await pause_if_live(session, campaign_id, reason, PauseKind.credit):
             return False
     log.warning("campaign %s paused: %s", campaign_id, reason)
     return True
@@ -211,7 +212,7 @@ async def watch_credit(runtime: Runtime) -> dict[str, int]:
             select(Campaign).where(
                 or_(
                     col(Campaign.status).in_([C.running, C.scheduled]),
-                    col(Campaign.pause_reason).startswith(INSUFFICIENT_CREDIT),
+                    col(Campaign.pause_kind) == PauseKind.credit,
                 )
             )
         )

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from dialer.campaigns.schemas import CampaignCreate, CampaignPolicy
-from dialer.models import Campaign, Channel, Notification
+from dialer.models import Campaign, Notification
 from dialer.notifications.schemas import MAX_TTS_CHARS
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import template_variables
 from dialer.user_templates import RenderFailed, TemplatePool
+from dialer.vocabulary import Channel
 
 __all__ = ["Rendered", "render_contact", "template_refusals", "text_refusal"]
 

@@ -19,11 +19,12 @@ from pydantic import (
 from dialer.bounds import STORED, LocalTime, Moment, is_stored
 from dialer.campaigns.counts import Counts, tallies
 from dialer.lifecycle import RetryPolicy
-from dialer.models import Campaign, CampaignStatus, Channel, Outcome
+from dialer.models import Campaign
 from dialer.pacing.limiter import Pace
 from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import TemplateProblem, template_variables
+from dialer.vocabulary import CampaignStatus, Channel, Outcome, PauseKind
 
 __all__ = [
     "CampaignCreate",
@@ -266,6 +267,7 @@ class CampaignPublic(BaseModel):
     default_region: str
     status: CampaignStatus
     pause_reason: str | None
+    pause_kind: PauseKind | None = None
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None

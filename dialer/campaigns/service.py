@@ -15,14 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns.schemas import CampaignCreate, Schedule
 from dialer.lifecycle import IllegalTransition, move_campaign
-from dialer.models import (
-    Campaign,
-    CampaignStatus,
-    Notification,
-    NotificationStatus,
-    utcnow,
-)
+from dialer.models import Campaign, Notification, utcnow
 from dialer.notifications.service import normalise_sender
+from dialer.vocabulary import CampaignStatus, NotificationStatus, PauseKind
 
 __all__ = [
     "INSUFFICIENT_CREDIT",
@@ -106,33 +101,37 @@ async def start_campaign(session: AsyncSession, campaign: Campaign) -> int:
     later = schedule.start_at is not None and schedule.start_at > now
     _move(campaign, C.scheduled if later else C.running)
     campaign.pause_reason = None
+    campaign.pause_kind = None
     return await _move_contacts(session, campaign.id, (N.held,), N.queued, now)
 
 
-async def pause_campaign(session: AsyncSession, campaign: Campaign, reason: str) -> int:
+async def pause_campaign(
+    session: AsyncSession, campaign: Campaign, reason: str, kind: PauseKind = PauseKind.manual
+) -> int:
     """Nothing not yet dialled is dialled, retries included; calls under way finish."""
     assert campaign.id is not None
     _move(campaign, C.paused)
     campaign.pause_reason = reason
+    campaign.pause_kind = kind
     return await _move_contacts(session, campaign.id, (N.queued,), N.held, utcnow())
 
 
 INSUFFICIENT_CREDIT = "insufficient credit"
 
 
-async def pause_if_live(session: AsyncSession, campaign_id: int, reason: str) -> bool:
+async def pause_if_live(
+    session: AsyncSession, campaign_id: int, reason: str, kind: PauseKind
+) -> bool:
     """Pause the campaign if it is running or scheduled; whether it was."""
     campaign = await session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None or campaign.status not in (C.running, C.scheduled):
         return False
-    await pause_campaign(session, campaign, reason)
+    await pause_campaign(session, campaign, reason, kind)
     return True
 
 
 def paused_for_credit(campaign: Campaign) -> bool:
-    return campaign.status is C.paused and (campaign.pause_reason or "").startswith(
-        INSUFFICIENT_CREDIT
-    )
+    return campaign.status is C.paused and campaign.pause_kind is PauseKind.credit
 
 
 async def cancel_campaign(session: AsyncSession, campaign: Campaign) -> int:

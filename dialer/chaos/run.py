@@ -27,19 +27,11 @@ from dialer.contacts.importer import import_contacts
 from dialer.db import make_sync_engine
 from dialer.lifecycle import FINAL_NOTIFICATION
 from dialer.migrations import upgrade_to_head
-from dialer.models import (
-    Attempt,
-    AttemptStatus,
-    Campaign,
-    CampaignStatus,
-    Notification,
-    Outcome,
-    WebhookEndpoint,
-    WebhookEvent,
-)
+from dialer.models import Attempt, Campaign, Notification, WebhookEndpoint, WebhookEvent
 from dialer.processes import DialerProcess, deployment_env
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.serve import free_ports
+from dialer.vocabulary import AttemptStatus, CampaignStatus, Outcome
 from dialer.webhooks.signing import new_secret
 
 __all__ = ["ChaosFigures", "run_chaos"]

@@ -27,19 +27,11 @@ from dialer.bounds import EARLIEST_YEAR, LATEST_YEAR, STORED
 from dialer.campaigns.schemas import CampaignPolicy, Schedule
 from dialer.campaigns.windows import zones_for
 from dialer.contacts.reader import CsvLayout, CsvProblem, Row, read_rows
-from dialer.models import (
-    Campaign,
-    CampaignStatus,
-    ContactImport,
-    DoNotContact,
-    ImportIssue,
-    Notification,
-    NotificationStatus,
-    utcnow,
-)
+from dialer.models import Campaign, ContactImport, DoNotContact, ImportIssue, Notification, utcnow
 from dialer.optouts.service import scopes_for
 from dialer.phone import InvalidNumber, fast_normaliser, to_e164
 from dialer.templating import template_variables
+from dialer.vocabulary import CampaignStatus, NotificationStatus
 
 __all__ = ["SUPPRESSED_REASON", "ImportReport", "copy_text", "import_contacts", "json_writer"]
 

@@ -6,10 +6,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.din.actions import DinAction, Playback, Say, parse_action
-from dialer.models import Channel, Din, Notification, utcnow
+from dialer.models import Din, Notification, utcnow
 from dialer.phone import InvalidNumber, to_e164
 from dialer.providers.base import NotFound
 from dialer.providers.xoxzo import XoxzoProvider
+from dialer.vocabulary import Channel
 
 __all__ = [
     "active_dins",

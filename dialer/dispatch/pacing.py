@@ -11,10 +11,11 @@ from dialer.campaigns.schemas import CampaignPolicy
 from dialer.config import Settings
 from dialer.db import read_scope
 from dialer.lifecycle import FINAL_ATTEMPT
-from dialer.models import Attempt, Campaign, Channel, Notification, NotificationStatus, utcnow
+from dialer.models import Attempt, Campaign, Notification, utcnow
 from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Ticket, account_limit, campaign_limit, kind_of, take_slot
 from dialer.runtime import Runtime
+from dialer.vocabulary import Channel, NotificationStatus
 
 __all__ = ["account_at_live_cap", "campaign_limits", "dial_limits", "load_due", "slot_for"]
 

@@ -34,15 +34,7 @@ from dialer.dispatch.answers import (
 from dialer.dispatch.fence import TakenBack, mark_sent
 from dialer.dispatch.pacing import account_at_live_cap, dial_limits, load_due, slot_for
 from dialer.lifecycle import RetryPolicy, move_notification
-from dialer.models import (
-    Attempt,
-    AttemptStatus,
-    Channel,
-    Notification,
-    NotificationStatus,
-    channel_of,
-    utcnow,
-)
+from dialer.models import Attempt, Notification, channel_of, utcnow
 from dialer.notifications.service import suppress
 from dialer.notifications.timing import person_zones, plan_send, window_of
 from dialer.optouts.service import is_blocked, scopes_for
@@ -63,6 +55,7 @@ from dialer.providers.base import (
 from dialer.runtime import Runtime
 from dialer.security import callback_token
 from dialer.tracking.service import load_for_update, settle_conference
+from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus
 
 __all__ = [
     "build_request",

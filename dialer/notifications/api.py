@@ -13,12 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from dialer.bounds import AfterId, Moment, RowId
 from dialer.db import session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep
-from dialer.models import Notification, NotificationStatus, utcnow
+from dialer.models import Notification, utcnow
 from dialer.notifications import service
 from dialer.notifications.schemas import NotificationCreate, NotificationPublic, ReminderCreate
 from dialer.phone import InvalidNumber, to_e164
 from dialer.responses import problems
 from dialer.runtime import enqueue_dial
+from dialer.vocabulary import NotificationStatus
 from dialer.webhooks.service import webhook_for
 
 __all__ = ["reminders_router", "router"]

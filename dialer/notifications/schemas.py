@@ -10,17 +10,11 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from dialer.bounds import STORED, Moment
 from dialer.lifecycle import RetryPolicy
-from dialer.models import (
-    Attempt,
-    AttemptStatus,
-    Channel,
-    Notification,
-    NotificationStatus,
-    Outcome,
-)
+from dialer.models import Attempt, Notification
 from dialer.notifications.timing import parse_offset
 from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.sms import MAX_SMS_CHARS
+from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus, Outcome
 
 __all__ = [
     "MAX_TTS_CHARS",

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.lifecycle import IllegalTransition, RetryPolicy, move_notification
-from dialer.models import Attempt, Channel, Notification, NotificationStatus, utcnow
+from dialer.models import Attempt, Notification, utcnow
 from dialer.notifications.schemas import NotificationCreate, ReminderCreate
 from dialer.notifications.timing import (
     Plan,
@@ -26,6 +26,7 @@ from dialer.notifications.timing import (
 from dialer.optouts.service import is_blocked
 from dialer.phone import InvalidNumber, to_e164
 from dialer.sms import is_valid_sender
+from dialer.vocabulary import Channel, NotificationStatus
 
 __all__ = [
     "FieldError",

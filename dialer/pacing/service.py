@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from dialer.config import Settings
-from dialer.models import Channel
 from dialer.pacing.limiter import Limit, Limiter
 from dialer.providers.base import NotSent, ProviderError, RateLimited
+from dialer.vocabulary import Channel
 
 __all__ = [
     "Kind",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from dialer.models import Channel
+from dialer.vocabulary import Channel
 
 __all__ = ["CHANNELS_BY_PROVIDER", "channel_refusal", "default_lang", "recording_refusal"]
 

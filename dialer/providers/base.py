@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from dialer.models import Outcome
+from dialer.vocabulary import Outcome
 
 __all__ = [
     "Ambiguous",

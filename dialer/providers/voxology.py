@@ -18,7 +18,6 @@ from urllib.parse import quote
 
 import httpx
 
-from dialer.models import Outcome
 from dialer.providers import fields
 from dialer.providers.base import (
     Ambiguous,
@@ -42,6 +41,7 @@ from dialer.providers.base import (
 )
 from dialer.providers.http import exchange
 from dialer.providers.voxology_errors import FLOW_ERRORS, describe_error
+from dialer.vocabulary import Outcome
 
 _log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 
-from dialer.models import Outcome
 from dialer.providers import fields
 from dialer.providers.base import (
     Ambiguous,
@@ -35,6 +34,7 @@ from dialer.providers.base import (
 )
 from dialer.providers.http import TRANSPORT_ERRORS, exchange, map_transport_error
 from dialer.sms import sms_parts
+from dialer.vocabulary import Outcome
 
 __all__ = [
     "SMS_STATUS_OUTCOMES",

@@ -19,9 +19,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.callflows.service import session_data_for
 from dialer.config import Settings
 from dialer.dispatch.answers import Unheard, attempt_tag, record_provider_error
-from dialer.models import Attempt, AttemptStatus, Channel, Notification
+from dialer.models import Attempt, Notification
 from dialer.providers.base import SentRequest, StatusReport
 from dialer.tracking.service import apply_report
+from dialer.vocabulary import AttemptStatus, Channel
 
 __all__ = ["NOT_FOUND", "apply_search", "sent_request"]
 

@@ -23,17 +23,10 @@ from dialer.lifecycle import (
     move_attempt,
     move_notification,
 )
-from dialer.models import (
-    Attempt,
-    AttemptStatus,
-    Channel,
-    Notification,
-    NotificationStatus,
-    Outcome,
-    channel_of,
-)
+from dialer.models import Attempt, Notification, channel_of
 from dialer.optouts.service import block_number
 from dialer.providers.base import StatusReport
+from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus, Outcome, PauseKind
 
 __all__ = [
     "CheckPlan",
@@ -196,7 +189,7 @@ async def apply_report(
     if result == "final" and report.out_of_credit and notification.campaign_id is not None:
         # The credit watcher resumes it once the balance covers it again.
         reason = f"{INSUFFICIENT_CREDIT}: {report.error}"
-        await pause_if_live(session, notification.campaign_id, reason)
+        await pause_if_live(session, notification.campaign_id, reason, PauseKind.credit)
     if result == "final" and report.outcome is Outcome.opted_out:
         await block_number(
             session,

@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from dialer.db import make_sync_engine
 from dialer.migrations import upgrade_to_head
-from dialer.models import Campaign, Channel
+from dialer.models import Campaign
+from dialer.vocabulary import Channel
 
 
 def _dialer(*args: str, database: Path) -> subprocess.CompletedProcess[str]:

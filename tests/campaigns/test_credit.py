@@ -10,8 +10,9 @@ from sqlmodel import col, select
 from dialer.campaigns.credit import Credit, watch_credit
 from dialer.db import session_scope
 from dialer.dispatch.service import dial_notification
-from dialer.models import Attempt, AttemptStatus, Notification
+from dialer.models import Attempt, Notification
 from dialer.serve import running_worker
+from dialer.vocabulary import AttemptStatus
 from tests.support import Harness, wait_for
 
 ALL_DAY = {"window_start": "00:00:00", "window_end": "23:59:59"}

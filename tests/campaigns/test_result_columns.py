@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.campaigns.results import OUR_COLUMNS, Results
-from dialer.models import Channel, ContactImport, Notification
+from dialer.models import ContactImport, Notification
 from dialer.spreadsheets import safe_cell
+from dialer.vocabulary import Channel
 
 _TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12

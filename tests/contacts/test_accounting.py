@@ -20,7 +20,8 @@ from sqlmodel import Session, col, select
 from dialer.contacts.importer import SUPPRESSED_REASON, import_contacts
 from dialer.contacts.reader import MAX_CELL_CHARS, CsvLayout
 from dialer.db import make_sync_engine
-from dialer.models import Campaign, Channel, DoNotContact, ImportIssue, Notification
+from dialer.models import Campaign, DoNotContact, ImportIssue, Notification
+from dialer.vocabulary import Channel
 
 BLOCKED = "+819099990000"
 

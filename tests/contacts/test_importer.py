@@ -14,16 +14,8 @@ from sqlmodel import Session, col, select
 from dialer.contacts.importer import copy_text, import_contacts, json_writer
 from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import make_sync_engine
-from dialer.models import (
-    Campaign,
-    CampaignStatus,
-    Channel,
-    ContactImport,
-    DoNotContact,
-    ImportIssue,
-    Notification,
-    NotificationStatus,
-)
+from dialer.models import Campaign, ContactImport, DoNotContact, ImportIssue, Notification
+from dialer.vocabulary import CampaignStatus, Channel, NotificationStatus
 
 
 @pytest.fixture

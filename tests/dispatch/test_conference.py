@@ -10,10 +10,11 @@ import pytest
 
 from dialer.dispatch.answers import record_provider_error
 from dialer.dispatch.service import dial_notification
-from dialer.models import Attempt, AttemptStatus, Channel, Notification, NotificationStatus, utcnow
+from dialer.models import Attempt, Notification, utcnow
 from dialer.providers.base import RateLimited
 from dialer.sandbox.voxology_calls import VoxologyCall
 from dialer.serve import running_worker
+from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus
 from tests.support import Harness
 
 CONFERENCE: dict[str, Any] = {

@@ -14,9 +14,10 @@ from sqlmodel import col, select
 from dialer.db import session_scope
 from dialer.dispatch.fence import TakenBack, mark_sent, take_back
 from dialer.dispatch.service import claim_for_dialing, dial_notification
-from dialer.models import Attempt, AttemptStatus, Notification, NotificationStatus, utcnow
+from dialer.models import Attempt, Notification, utcnow
 from dialer.pacing.service import account_limit
 from dialer.tracking.checks import check_attempt
+from dialer.vocabulary import AttemptStatus, NotificationStatus
 from tests.support import Harness, wait_for
 
 CONFERENCE: dict[str, Any] = {"channel": "conference", "text": None, "lang": "en"}

@@ -9,8 +9,9 @@ from sqlmodel import col, select
 from dialer.bench.pacing import most_in_one_second
 from dialer.config import ProviderLimits
 from dialer.db import session_scope
-from dialer.models import Attempt, AttemptStatus
+from dialer.models import Attempt
 from dialer.serve import running_worker
+from dialer.vocabulary import AttemptStatus
 from tests.support import Harness
 
 NUMBERS = [f"+8190123450{i:02d}" for i in range(100) if i % 10 <= 6][:15]

@@ -11,8 +11,9 @@ from sqlmodel import select
 from dialer.db import session_scope
 from dialer.dispatch.answers import record_provider_error
 from dialer.dispatch.service import dial_notification
-from dialer.models import Attempt, AttemptStatus, Channel, Notification, NotificationStatus, utcnow
+from dialer.models import Attempt, Notification, utcnow
 from dialer.providers.base import RateLimited
+from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus
 from tests.support import Harness, wait_for
 
 

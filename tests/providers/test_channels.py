@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.models import Channel
 from dialer.providers import CHANNELS_BY_PROVIDER, channel_refusal
+from dialer.vocabulary import Channel
 
 
 @pytest.mark.parametrize("channel", [Channel.tts, Channel.playback, Channel.sms])

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 import pytest
 
-from dialer.models import Outcome
 from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
@@ -42,6 +41,7 @@ from dialer.providers.voxology import (
     voxology_sms_parts,
 )
 from dialer.providers.voxology_errors import FLOW_ERRORS
+from dialer.vocabulary import Outcome
 
 FIXTURES = Path(__file__).parent / "fixtures" / "voxology"
 Handler = Callable[[httpx.Request], httpx.Response]

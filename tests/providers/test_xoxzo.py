@@ -10,7 +10,6 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from dialer.models import Outcome
 from dialer.providers.base import (
     Ambiguous,
     AuthFailed,
@@ -35,6 +34,7 @@ from dialer.providers.xoxzo import (
     map_transport_error,
     parse_message_status,
 )
+from dialer.vocabulary import Outcome
 
 Handler = Callable[[httpx.Request], httpx.Response]
 TTS = CallRequest(

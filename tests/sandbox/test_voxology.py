@@ -10,12 +10,12 @@ import httpx
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from dialer.models import Outcome
 from dialer.providers.base import AuthFailed, Rejected, SmsRequest
 from dialer.providers.voxology import VoxologyProvider
 from dialer.sandbox import SandboxConfig, create_sandbox_app
 from dialer.sandbox.state import SandboxAccount
 from dialer.serve import free_ports, running_server
+from dialer.vocabulary import Outcome
 from tests.support import wait_for
 
 

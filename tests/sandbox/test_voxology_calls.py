@@ -14,12 +14,12 @@ from fastapi.responses import JSONResponse
 
 from dialer.callflows.keys import Answer, read_answer
 from dialer.callflows.render import DetectFlow, SayFlow, Speech, render_flow
-from dialer.models import Outcome
 from dialer.providers.base import CallRequest, Rejected
 from dialer.providers.voxology import VoxologyProvider
 from dialer.sandbox import SandboxConfig, create_sandbox_app
 from dialer.sandbox.state import SandboxAccount
 from dialer.serve import free_ports, running_server
+from dialer.vocabulary import Outcome
 from tests.support import wait_for
 
 CALLER_ID = "+14155550999"

@@ -9,9 +9,10 @@ import pytest
 from dialer.db import session_scope
 from dialer.dispatch.fence import TakenBack, mark_sent
 from dialer.dispatch.service import claim_for_dialing, dial_notification
-from dialer.models import Attempt, AttemptStatus, utcnow
+from dialer.models import Attempt, utcnow
 from dialer.serve import running_worker
 from dialer.tracking.checks import check_attempt
+from dialer.vocabulary import AttemptStatus
 from tests.support import Harness
 
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialer.models import Attempt, AttemptStatus
+from dialer.models import Attempt
 from dialer.tracking.service import plan_check
+from dialer.vocabulary import AttemptStatus
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 A = AttemptStatus

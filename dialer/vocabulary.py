@@ -1,0 +1,85 @@
+"""The words the dialer's state is written in: every status, outcome, channel, provider name
+and pause kind, as enums that the tables, the API, the providers and the rules share."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "AttemptStatus",
+    "CampaignStatus",
+    "Channel",
+    "NotificationStatus",
+    "Outcome",
+    "PauseKind",
+    "ProviderName",
+]
+
+
+class ProviderName(StrEnum):
+    xoxzo = "xoxzo"
+    voxology = "voxology"
+
+
+class Channel(StrEnum):
+    tts = "tts"
+    playback = "playback"
+    # A Voxology call with answering-machine detection and a press-1 confirmation.
+    voice_flow = "voice_flow"
+    # Two or three people rung at once and joined in one call.
+    conference = "conference"
+    sms = "sms"
+
+    @property
+    def is_voice(self) -> bool:
+        return self is not Channel.sms
+
+
+class NotificationStatus(StrEnum):
+    # A campaign contact whose campaign is not running (draft, scheduled, paused).
+    held = "held"
+    queued = "queued"
+    dialing = "dialing"
+    in_progress = "in_progress"
+    delivered = "delivered"
+    failed = "failed"
+    canceled = "canceled"
+    expired = "expired"
+    suppressed = "suppressed"
+
+
+class AttemptStatus(StrEnum):
+    dialing = "dialing"
+    reconciling = "reconciling"
+    in_progress = "in_progress"
+    finished = "finished"
+    not_sent = "not_sent"
+
+
+class Outcome(StrEnum):
+    answered = "answered"
+    delivered = "delivered"
+    voicemail = "voicemail"
+    no_answer = "no_answer"
+    busy = "busy"
+    failed = "failed"
+    rejected = "rejected"
+    opted_out = "opted_out"
+    unknown = "unknown"
+
+
+class CampaignStatus(StrEnum):
+    draft = "draft"
+    scheduled = "scheduled"
+    running = "running"
+    paused = "paused"
+    completed = "completed"
+    canceled = "canceled"
+
+
+class PauseKind(StrEnum):
+    """Why a campaign is paused: somebody paused it, or the balance no longer covers it (the
+    credit watcher resumes those, never the others)."""
+
+    manual = "manual"
+    credit = "credit"
