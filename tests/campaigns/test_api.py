@@ -156,6 +156,7 @@ async def test_start_pause_resume_and_cancel_move_the_contacts(harness: Harness)
         "clinic shut",
         {"held": 4},
     )
+    assert body["pause_kind"] == "manual"
     assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 409
     resumed = (await harness.api.post(f"/v1/campaigns/{cid}/resume")).json()
     assert (resumed["status"], resumed["counts"], resumed["pause_reason"]) == (
@@ -163,6 +164,7 @@ async def test_start_pause_resume_and_cancel_move_the_contacts(harness: Harness)
         {"queued": 4},
         None,
     )
+    assert resumed["pause_kind"] is None
     canceled = (await harness.api.post(f"/v1/campaigns/{cid}/cancel")).json()
     assert (canceled["status"], canceled["counts"], canceled["progress"]) == (
         "canceled",

@@ -99,6 +99,7 @@ async def test_a_refusal_for_credit_pauses_the_campaign_without_costing_the_atte
     assert body["status"] == "paused"
     assert body["pause_reason"].startswith("insufficient credit: the provider refused")
     assert "required: 50" in body["pause_reason"]
+    assert body["pause_kind"] == "credit"
     async with session_scope(harness.runtime.sessions) as session:
         contact = await session.get(Notification, first)
         attempts = (
@@ -129,6 +130,7 @@ async def test_credit_running_out_mid_campaign_pauses_it_and_a_top_up_completes_
     async with running_worker(settings, harness.redis_url):
         stopped = await wait_for(paused, 30, "the campaign to pause for credit")
         assert stopped["pause_reason"].startswith("insufficient credit")
+        assert stopped["pause_kind"] == "credit"
         calls_when_paused = len(harness.sandbox.calls)
         assert 0 < calls_when_paused < 10
         harness.sandbox.config.balance = 10_000
