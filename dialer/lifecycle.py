@@ -7,12 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, Self, TypeVar
+from typing import TypeVar
 
-from pydantic import BaseModel, Field, ValidationInfo, model_validator
-
-from dialer.bounds import LocalTime, is_stored
 from dialer.models import Attempt, Campaign, Notification, utcnow
+from dialer.scheduling.policies import RetryPolicy
 from dialer.vocabulary import AttemptStatus, CampaignStatus, NotificationStatus, Outcome
 
 __all__ = [
@@ -24,7 +22,6 @@ __all__ = [
     "Finish",
     "IllegalTransition",
     "Retry",
-    "RetryPolicy",
     "decide_after_attempt",
     "move_attempt",
     "move_campaign",
@@ -107,42 +104,6 @@ S = TypeVar("S", NotificationStatus, AttemptStatus, CampaignStatus)
 def _check(table: dict[S, frozenset[S]], current: S, to: S, what: str) -> None:
     if to not in table[current]:
         raise IllegalTransition(f"{what}: {current} -> {to} is not allowed")
-
-
-class RetryPolicy(BaseModel):
-    """How many times a person may be called for one message, and when again."""
-
-    max_attempts: int = Field(1, ge=1, le=10)
-    retry_on: list[Outcome] = Field(
-        default_factory=lambda: [Outcome.no_answer, Outcome.busy, Outcome.failed],
-        max_length=len(Outcome),
-    )
-    retry_delay_s: int = Field(300, ge=0, le=7 * 86400)
-    # A delay per outcome where it differs from retry_delay_s (campaigns set these).
-    outcome_delay_s: dict[Outcome, int] = Field(default_factory=dict)
-    backoff: Literal["fixed", "exponential"] = "fixed"
-    # Once the calls are over with one of these outcomes, the notification sends its
-    # fallback text as an SMS: one more attempt, not counted against max_attempts.
-    fallback_on: list[Outcome] = Field(default_factory=list, max_length=len(Outcome))
-    # A daily calling window in the person's own time zone (reminders have one), and what a
-    # send time outside it does: wait for the window to open, or expire.
-    window_start: LocalTime | None = None
-    window_end: LocalTime | None = None
-    outside_window: Literal["move", "expire"] = "move"
-    # Voxology calls: how long a call rings before it counts as unanswered, and how long it
-    # may last once answered (Voxology's own default is 48 hours).
-    ring_timeout_s: int = Field(30, ge=20, le=240)
-    max_call_time_s: int = Field(600, ge=60, le=172_800)
-
-    @model_validator(mode="after")
-    def _window_whole(self, info: ValidationInfo) -> Self:
-        if is_stored(info):
-            return self
-        if (self.window_start is None) != (self.window_end is None):
-            raise ValueError("window_start and window_end go together")
-        if self.window_start and self.window_end and self.window_start >= self.window_end:
-            raise ValueError("window_start must be before window_end")
-        return self
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from dialer.config import Settings, SettingsRefused, get_settings, to_driver_url
-from dialer.lifecycle import RetryPolicy
+from dialer.scheduling.policies import RetryPolicy
 
 
 def test_defaults_are_a_local_development_setup(monkeypatch: pytest.MonkeyPatch) -> None:

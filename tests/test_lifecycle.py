@@ -11,12 +11,12 @@ from dialer.lifecycle import (
     Finish,
     IllegalTransition,
     Retry,
-    RetryPolicy,
     decide_after_attempt,
     move_attempt,
     move_notification,
 )
 from dialer.models import Attempt, Notification
+from dialer.scheduling.policies import RetryPolicy
 from dialer.vocabulary import AttemptStatus, NotificationStatus, Outcome
 
 N = NotificationStatus

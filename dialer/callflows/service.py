@@ -20,10 +20,10 @@ from dialer.callflows.render import (
     render_flow,
     speech,
 )
-from dialer.lifecycle import RetryPolicy
 from dialer.models import Notification, utcnow
 from dialer.optouts.service import block_number
 from dialer.providers.voxology import parse_call
+from dialer.scheduling.policies import RetryPolicy
 from dialer.security import callback_token, verify_callback_token
 from dialer.tracking.service import apply_report, load_for_update
 from dialer.vocabulary import Channel, Outcome

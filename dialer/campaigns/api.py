@@ -21,13 +21,7 @@ from dialer.campaigns.counts import campaign_counts, counts_of
 from dialer.campaigns.credit import campaign_credit
 from dialer.campaigns.messages import template_refusals
 from dialer.campaigns.results import campaign_results
-from dialer.campaigns.schemas import (
-    CampaignCreate,
-    CampaignPolicy,
-    CampaignPublic,
-    EstimatePublic,
-    PacePublic,
-)
+from dialer.campaigns.schemas import CampaignCreate, CampaignPublic, EstimatePublic, PacePublic
 from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import read_scope, session_scope
@@ -38,6 +32,7 @@ from dialer.notifications.service import FieldError
 from dialer.pacing.service import account_limit, kind_of
 from dialer.responses import problems
 from dialer.runtime import Runtime
+from dialer.scheduling.policies import CampaignPolicy
 from dialer.spreadsheets import safe_cell
 from dialer.vocabulary import CampaignStatus
 from dialer.webhooks.service import webhook_for

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from pydantic import ValidationError
 
-from dialer.campaigns.schemas import CampaignCreate, CampaignPolicy
+from dialer.campaigns.schemas import CampaignCreate
 from dialer.models import Campaign, Notification
 from dialer.notifications.schemas import MAX_TTS_CHARS
+from dialer.scheduling.policies import CampaignPolicy
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import template_variables
 from dialer.user_templates import RenderFailed, TemplatePool

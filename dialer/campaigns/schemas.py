@@ -2,173 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
     ConfigDict,
     Field,
-    ValidationInfo,
-    field_validator,
     model_validator,
 )
 
-from dialer.bounds import STORED, LocalTime, Moment, is_stored
+from dialer.bounds import STORED
 from dialer.campaigns.counts import Counts, tallies
-from dialer.lifecycle import RetryPolicy
 from dialer.models import Campaign
 from dialer.pacing.limiter import Pace
 from dialer.providers import channel_refusal, default_lang, recording_refusal
+from dialer.scheduling.policies import CampaignPolicy
+from dialer.scheduling.schedule import Schedule
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import TemplateProblem, template_variables
-from dialer.vocabulary import CampaignStatus, Channel, Outcome, PauseKind
+from dialer.vocabulary import CampaignStatus, Channel, PauseKind
 
 __all__ = [
     "CampaignCreate",
-    "CampaignPolicy",
     "CampaignPublic",
     "EstimatePublic",
-    "OutcomeRetry",
     "PacePublic",
-    "Schedule",
-    "SmsFallback",
 ]
-
-RetriedOutcome = Literal["no_answer", "busy", "failed", "voicemail"]
-
-
-class Schedule(BaseModel):
-    """When contacts may be called: between start and end, on these weekdays, inside the daily
-    window in each recipient's own time zone, never on a holiday."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    start_at: Moment | None = None
-    end_at: Moment | None = None
-    # 0 is Monday.
-    weekdays: list[int] = Field(
-        default_factory=lambda: [0, 1, 2, 3, 4, 5, 6], min_length=1, max_length=7
-    )
-    window_start: LocalTime = time(9, 0)
-    window_end: LocalTime = time(20, 0)
-    holidays: list[date] = Field(default_factory=list, max_length=1000)
-    # For numbers whose zone the number itself does not settle (and no time-zone column).
-    timezone: str | None = None
-
-    @field_validator("weekdays")
-    @classmethod
-    def _weekdays(cls, days: list[int]) -> list[int]:
-        if any(not 0 <= day <= 6 for day in days):
-            raise ValueError("weekdays are 0 (Monday) to 6 (Sunday)")
-        return sorted(set(days))
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, zone: str | None) -> str | None:
-        if zone is not None:
-            try:
-                ZoneInfo(zone)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {zone!r}") from exc
-        return zone
-
-    @model_validator(mode="after")
-    def _order(self, info: ValidationInfo) -> Self:
-        if is_stored(info):
-            return self
-        for name in ("start_at", "end_at"):
-            moment = getattr(self, name)
-            if moment is not None and moment.tzinfo is None:
-                raise ValueError(f"{name} needs a time zone offset")
-        if self.start_at and self.end_at and self.end_at <= self.start_at:
-            raise ValueError("end_at must be after start_at")
-        if self.window_end <= self.window_start:
-            raise ValueError("window_end must be after window_start")
-        return self
-
-
-class OutcomeRetry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    delay_s: int = Field(1800, ge=0, le=7 * 86400)
-
-
-_RETRY: dict[RetriedOutcome, OutcomeRetry] = {
-    "no_answer": OutcomeRetry(delay_s=1800),
-    "busy": OutcomeRetry(delay_s=600),
-    "failed": OutcomeRetry(delay_s=1800),
-}
-
-
-_FALLBACK_ON: tuple[RetriedOutcome, ...] = ("no_answer", "busy", "failed")
-
-
-class SmsFallback(BaseModel):
-    """A text sent, once, to a contact whose calls ended with one of these outcomes."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    # Rendered like the campaign's template, from the same CSV columns.
-    template: str = Field(min_length=1, max_length=MAX_SMS_CHARS * 4)
-    on: list[RetriedOutcome] = Field(default_factory=lambda: list(_FALLBACK_ON), min_length=1)
-
-    @field_validator("template")
-    @classmethod
-    def _parses(cls, template: str) -> str:
-        try:
-            template_variables(template)
-        except TemplateProblem as exc:
-            raise ValueError(str(exc)) from exc
-        return template
-
-
-class CampaignPolicy(BaseModel):
-    """How often and when a contact is tried again, by outcome."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_attempts: int = Field(3, ge=1, le=10)
-    retry: dict[RetriedOutcome, OutcomeRetry] = Field(default_factory=lambda: dict(_RETRY))
-    backoff: Literal["fixed", "exponential"] = "fixed"
-    # leave: a machine gets the message and the contact counts as delivered;
-    # retry: hang up on a machine (Voxology detects it) and call again by the voicemail rule.
-    voicemail: Literal["leave", "retry"] = "leave"
-    # Calls of this campaign in flight at once; None: only the provider's limits apply.
-    max_concurrent: int | None = Field(None, ge=1, le=10_000)
-    # Requests per second for this campaign, under its provider account's own limit.
-    max_rate: float | None = Field(None, gt=0, le=1000)
-    # Calls only: after the last call, an SMS to a contact the calls did not reach.
-    sms_fallback: SmsFallback | None = None
-    # Voxology calls: seconds a call rings before it is unanswered, and the longest it may last.
-    ring_timeout_s: int = Field(30, ge=20, le=240)
-    max_call_time_s: int = Field(600, ge=60, le=172_800)
-
-    def retry_policy(self) -> RetryPolicy:
-        """The per-notification policy every contact of the campaign carries."""
-        retried = {Outcome(name): rule for name, rule in self.retry.items()}
-        if self.voicemail == "leave":
-            retried.pop(Outcome.voicemail, None)
-        return RetryPolicy(
-            max_attempts=self.max_attempts,
-            retry_on=list(retried),
-            retry_delay_s=0,
-            outcome_delay_s={outcome: rule.delay_s for outcome, rule in retried.items()},
-            backoff=self.backoff,
-            fallback_on=[Outcome(name) for name in self.sms_fallback.on]
-            if self.sms_fallback
-            else [],
-            ring_timeout_s=self.ring_timeout_s,
-            max_call_time_s=self.max_call_time_s,
-        )
-
-    def template_variables(self) -> frozenset[str]:
-        """The CSV columns the fallback text needs, beyond the campaign template's."""
-        if self.sms_fallback is None:
-            return frozenset()
-        return template_variables(self.sms_fallback.template)
 
 
 class CampaignCreate(BaseModel):

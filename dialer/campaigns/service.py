@@ -13,10 +13,11 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.campaigns.schemas import CampaignCreate, Schedule
+from dialer.campaigns.schemas import CampaignCreate
 from dialer.lifecycle import IllegalTransition, move_campaign
 from dialer.models import Campaign, Notification, utcnow
 from dialer.notifications.service import normalise_sender
+from dialer.scheduling.schedule import Schedule
 from dialer.vocabulary import CampaignStatus, NotificationStatus, PauseKind
 
 __all__ = [

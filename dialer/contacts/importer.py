@@ -24,12 +24,13 @@ from sqlalchemy import Connection, Engine, insert, text, update
 from sqlmodel import Session, col, select
 
 from dialer.bounds import EARLIEST_YEAR, LATEST_YEAR, STORED
-from dialer.campaigns.schemas import CampaignPolicy, Schedule
-from dialer.campaigns.windows import zones_for
 from dialer.contacts.reader import CsvLayout, CsvProblem, Row, read_rows
 from dialer.models import Campaign, ContactImport, DoNotContact, ImportIssue, Notification, utcnow
 from dialer.optouts.service import scopes_for
 from dialer.phone import InvalidNumber, fast_normaliser, to_e164
+from dialer.scheduling.policies import CampaignPolicy
+from dialer.scheduling.schedule import Schedule
+from dialer.scheduling.windows import zones_for
 from dialer.templating import template_variables
 from dialer.vocabulary import CampaignStatus, NotificationStatus
 

@@ -33,10 +33,9 @@ from dialer.dispatch.answers import (
 )
 from dialer.dispatch.fence import TakenBack, mark_sent
 from dialer.dispatch.pacing import account_at_live_cap, dial_limits, load_due, slot_for
-from dialer.lifecycle import RetryPolicy, move_notification
+from dialer.lifecycle import move_notification
 from dialer.models import Attempt, Notification, channel_of, utcnow
 from dialer.notifications.service import suppress
-from dialer.notifications.timing import person_zones, plan_send, window_of
 from dialer.optouts.service import is_blocked, scopes_for
 from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Paced, Ticket, kind_of, learn
@@ -53,6 +52,8 @@ from dialer.providers.base import (
     SmsRequest,
 )
 from dialer.runtime import Runtime
+from dialer.scheduling.policies import RetryPolicy
+from dialer.scheduling.timing import person_zones, plan_send, window_of
 from dialer.security import callback_token
 from dialer.tracking.service import load_for_update, settle_conference
 from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from dialer.bounds import STORED, Moment
-from dialer.lifecycle import RetryPolicy
 from dialer.models import Attempt, Notification
-from dialer.notifications.timing import parse_offset
 from dialer.providers import channel_refusal, default_lang, recording_refusal
+from dialer.scheduling.policies import RetryPolicy
+from dialer.scheduling.timing import parse_offset
 from dialer.sms import MAX_SMS_CHARS
 from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus, Outcome
 

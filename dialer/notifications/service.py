@@ -12,10 +12,13 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.lifecycle import IllegalTransition, RetryPolicy, move_notification
+from dialer.lifecycle import IllegalTransition, move_notification
 from dialer.models import Attempt, Notification, utcnow
 from dialer.notifications.schemas import NotificationCreate, ReminderCreate
-from dialer.notifications.timing import (
+from dialer.optouts.service import is_blocked
+from dialer.phone import InvalidNumber, to_e164
+from dialer.scheduling.policies import RetryPolicy
+from dialer.scheduling.timing import (
     Plan,
     local_instant,
     parse_offset,
@@ -23,8 +26,6 @@ from dialer.notifications.timing import (
     plan_send,
     window_of,
 )
-from dialer.optouts.service import is_blocked
-from dialer.phone import InvalidNumber, to_e164
 from dialer.sms import is_valid_sender
 from dialer.vocabulary import Channel, NotificationStatus
 

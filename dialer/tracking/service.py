@@ -18,7 +18,6 @@ from dialer.lifecycle import (
     FINAL_ATTEMPT,
     FallBack,
     Finish,
-    RetryPolicy,
     decide_after_attempt,
     move_attempt,
     move_notification,
@@ -26,6 +25,7 @@ from dialer.lifecycle import (
 from dialer.models import Attempt, Notification, channel_of
 from dialer.optouts.service import block_number
 from dialer.providers.base import StatusReport
+from dialer.scheduling.policies import RetryPolicy
 from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus, Outcome, PauseKind
 
 __all__ = [

@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialer import clock
-from dialer.lifecycle import RetryPolicy
 from dialer.models import utcnow
-from dialer.notifications.timing import parse_offset, plan_send
+from dialer.scheduling.policies import RetryPolicy
+from dialer.scheduling.timing import parse_offset, plan_send
 from dialer.serve import running_worker
 from tests.support import Harness, wait_for
 

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.campaigns.schemas import Schedule
-from dialer.campaigns.windows import NoOpening, next_opening, zones_for
+from dialer.scheduling.schedule import Schedule
+from dialer.scheduling.windows import NoOpening, next_opening, zones_for
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 from phonenumbers import timezone as number_zones
 
-from dialer.campaigns.schemas import Schedule
+from dialer.scheduling.schedule import Schedule
 
 __all__ = ["NoOpening", "next_opening", "zones_for"]
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from dialer.campaigns.schemas import Schedule
-from dialer.campaigns.windows import next_opening, zones_for
-from dialer.lifecycle import RetryPolicy
+from dialer.scheduling.policies import RetryPolicy
+from dialer.scheduling.schedule import Schedule
+from dialer.scheduling.windows import next_opening, zones_for
 
 __all__ = ["Plan", "local_instant", "parse_offset", "person_zones", "plan_send", "window_of"]
 

@@ -1,0 +1,1 @@
+"""When things may happen: schedules, calling windows, retry policies, send times."""
