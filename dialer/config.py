@@ -125,6 +125,8 @@ class Settings(BaseSettings):
 
     provider_timeout_s: float = 10.0
     job_timeout_s: float = 60.0
+    # "module:function" building the arq worker (dialer.workers.make_worker calls it).
+    worker_factory: str = Field("jobs.worker:make_worker", pattern=r"^[\w.]+:\w+$")
     hopper_batch: int = 200
     # First status check after a call is accepted, then every poll_interval_s until final.
     poll_interval_s: float = 60.0

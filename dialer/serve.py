@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from dialer.app import create_app
 from dialer.config import Settings
 from dialer.sandbox import SandboxConfig, create_sandbox_app
-from jobs.worker import make_worker, shutdown_grace_s
+from dialer.workers import make_worker, shutdown_grace_s
 
 __all__ = [
     "Services",

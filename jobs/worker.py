@@ -10,6 +10,7 @@ from arq.typing import WorkerCoroutine
 
 from dialer.config import Settings, get_settings
 from dialer.runtime import CHECK_JOB, DIAL_JOB, Runtime, redis_settings
+from dialer.workers import shutdown_grace_s
 from jobs.context import JobContext
 from jobs.costs import cost_tick
 from jobs.credit import credit_tick
@@ -17,7 +18,7 @@ from jobs.dispatch import dial_notification, hopper_tick
 from jobs.tracking import check_attempt
 from jobs.webhooks import webhook_tick
 
-__all__ = ["make_worker", "shutdown_grace_s", "worker_options"]
+__all__ = ["make_worker", "worker_options"]
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +78,6 @@ def _cron_jobs(settings: Settings) -> list[Any]:
             (cost_tick, set(range(0, 60, 5))),
         )
     ]
-
-
-def shutdown_grace_s(settings: Settings) -> int:
-    """How long a stopping worker lets running jobs finish: a dial cut off mid-POST is ambiguous."""
-    return int(settings.provider_timeout_s) + 5
 
 
 def worker_options(settings: Settings, redis_url: str) -> dict[str, Any]:

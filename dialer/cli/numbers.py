@@ -15,12 +15,12 @@ def numbers() -> None:
 
 
 def _change(action: str, phone_numbers: tuple[str, ...], assigned_to: str) -> None:
-    from dialer.cli import _redis_url, _settings
-    from dialer.pacing.provisioning import NotConfigured, change_numbers
+    from dialer.cli.shared import load_settings, redis_for
+    from dialer.numbers.provisioning import NotConfigured, change_numbers
     from dialer.providers.base import ProviderError
     from dialer.runtime import Runtime
 
-    settings = _settings()
+    settings = load_settings()
 
     async def run(redis_url: str) -> list[str]:
         runtime = await Runtime.open(settings, redis_url)
@@ -35,7 +35,7 @@ def _change(action: str, phone_numbers: tuple[str, ...], assigned_to: str) -> No
             await runtime.close()
         return [str(number["no"]) for number in held]
 
-    with _redis_url(settings) as redis_url:
+    with redis_for(settings) as redis_url:
         try:
             held = asyncio.run(run(redis_url))
         except (NotConfigured, ProviderError) as exc:

@@ -88,7 +88,7 @@ def test_demo_runs_a_campaign_through_the_sandbox_to_the_end(tmp_path: Path) -> 
     assert any(" opted_out " in row for row in rows)
 
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _procfile() -> dict[str, str]:

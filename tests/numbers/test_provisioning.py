@@ -7,7 +7,7 @@ import time
 
 import httpx
 
-from dialer.pacing.provisioning import change_numbers
+from dialer.numbers.provisioning import change_numbers
 from dialer.runtime import Runtime
 from tests.support import Harness
 

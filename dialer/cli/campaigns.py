@@ -58,14 +58,14 @@ def import_file(
     """Import FILE (CSV with a header row) into campaign CAMPAIGN_ID."""
     from sqlmodel import Session, col, select
 
-    from dialer.cli import _settings, _upgrade_if_embedded
+    from dialer.cli.shared import load_settings, upgrade_if_embedded
     from dialer.contacts.importer import import_contacts
     from dialer.contacts.reader import CsvLayout, CsvProblem
     from dialer.db import make_sync_engine
     from dialer.models import ImportIssue
 
-    settings = _settings()
-    _upgrade_if_embedded(settings)
+    settings = load_settings()
+    upgrade_if_embedded(settings)
     engine = make_sync_engine(settings.sync_database_url)
     layout = CsvLayout(
         phone_column=phone_column,
@@ -119,11 +119,11 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
     from sqlmodel.ext.asyncio.session import AsyncSession
 
     from dialer.campaigns.counts import Counts, campaign_counts
-    from dialer.cli import _in_session, _settings
+    from dialer.cli.shared import in_session, load_settings
     from dialer.lifecycle import FINAL_NOTIFICATION
     from dialer.models import Campaign
 
-    settings = _settings()
+    settings = load_settings()
 
     async def load(session: AsyncSession) -> tuple[Campaign, Counts]:
         found = await session.get(Campaign, campaign_id)
@@ -132,7 +132,7 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
         return found, await campaign_counts(session, campaign_id)
 
     def read() -> tuple[Campaign, Counts]:
-        return asyncio.run(_in_session(settings, load))
+        return asyncio.run(in_session(settings, load))
 
     console = Console()
     found, tallies = read()

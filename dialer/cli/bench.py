@@ -1,0 +1,203 @@
+"""`dialer bench ...` and `dialer chaos`: measurements that print figures."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+__all__ = ["bench", "chaos"]
+
+
+@click.group()
+def bench() -> None:
+    """Benchmarks that print what they measure on this machine."""
+
+
+@bench.command("import")
+@click.option("--rows", default=1_000_000, show_default=True)
+@click.option(
+    "--database-url",
+    help="A database to import into (migrated to head); default: a fresh SQLite file.",
+)
+@click.option("--batch-size", default=20_000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: rows, rows_per_s, ...")
+def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: bool) -> None:
+    """Generate ROWS contacts (1% invalid, 1% duplicates) and import them into a campaign."""
+    import json
+
+    from dialer.bench.imports import run_import_bench
+
+    figures = run_import_bench(rows, database_url, batch_size)
+    if as_json:
+        click.echo(json.dumps(figures.as_dict()))
+        return
+    r = figures.report
+    click.echo(
+        f"{figures.rows:,} rows in {figures.seconds:.1f} s: {figures.rows_per_s:,.0f} rows/s, "
+        f"peak RSS {figures.peak_rss_mb:.0f} MB "
+        f"(imported {r.imported:,}, duplicate {r.duplicate:,}, invalid {r.invalid:,})"
+    )
+
+
+@bench.command("templates")
+@click.option("--renders", default=5_000, show_default=True)
+@click.option("--processes", default=2, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: renders/s, ratio, ...")
+def bench_templates(renders: int, processes: int, as_json: bool) -> None:
+    """Render RENDERS contacts' texts in-process and through the template processes."""
+    import json
+
+    from dialer.bench.templates import run_template_bench
+
+    f = run_template_bench(renders, processes)
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+        return
+    click.echo(
+        f"{f.renders:,} renders: in-process {f.in_process_per_s:,.0f}/s, plain substitutions "
+        f"through the pool {f.plain_per_s:,.0f}/s (in place); others through {processes} "
+        f"processes {f.pool_per_s:,.0f}/s one at a time and {f.pool_concurrent_per_s:,.0f}/s "
+        f"concurrently ({f.ratio:.1%} of in-process); a spinning template held a process "
+        f"{f.spin_held_s:.1f} s (its budget, twice)"
+    )
+
+
+@bench.command("waiting")
+@click.option("--contacts", default=10_000, show_default=True)
+@click.option(
+    "--database-url",
+    help="A database to use (migrated to head); default: a fresh SQLite file.",
+)
+@click.option("--ticks", default=5, show_default=True, help="Hopper ticks with no worker.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: contacts, redis_used_mb…")
+def bench_waiting(contacts: int, database_url: str | None, ticks: int, as_json: bool) -> None:
+    """Start a campaign of CONTACTS due contacts, run the hopper with no worker to take the jobs,
+    and print what Redis holds."""
+    import json
+
+    from dialer.bench.waiting import run_waiting_bench
+
+    f = run_waiting_bench(contacts, database_url, ticks)
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+        return
+    click.echo(
+        f"{f.contacts:,} contacts waiting, {f.ticks} hopper ticks: {f.queued_jobs} jobs queued, "
+        f"{f.redis_keys} keys, Redis {f.redis_used_mb} MB (empty: {f.redis_empty_mb} MB); "
+        f"slowest tick {f.slowest_tick_ms} ms"
+    )
+
+
+@bench.command("pacing")
+@click.option("--rate", default=20.0, show_default=True, help="The limiter's calls/s.")
+@click.option("--workers", default=4, show_default=True, help="Worker processes.")
+@click.option("--seconds", default=60.0, show_default=True, help="How long to measure.")
+@click.option("--sandbox-rate", type=float, help="The sandbox's own limit; default: --rate.")
+@click.option(
+    "--database-url",
+    help="A database to use (migrated to head); default: a fresh SQLite file.",
+)
+@click.option(
+    "--traffic",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write every request the sandbox counted (time, request, accepted) here, as JSON.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: achieved_per_s, ...")
+def bench_pacing(
+    rate: float,
+    workers: int,
+    seconds: float,
+    sandbox_rate: float | None,
+    database_url: str | None,
+    traffic: Path | None,
+    as_json: bool,
+) -> None:
+    """Dial one campaign with WORKERS worker processes through a sandbox that answers 429 over
+    its rate, and print what the sandbox saw."""
+    import json
+
+    from dialer.bench.pacing import run_pacing_bench
+    from dialer.processes import unwind_on_sigterm
+
+    unwind_on_sigterm()
+    f = run_pacing_bench(
+        rate,
+        workers,
+        seconds,
+        sandbox_rate=sandbox_rate,
+        database_url=database_url,
+        traffic_file=traffic,
+    )
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+        return
+    last = f"the last {f.last_429_after_s} s in" if f.last_429_after_s is not None else "none"
+    click.echo(
+        f"limiter {f.rate:g}/s, sandbox {f.sandbox_rate:g}/s, {f.workers} workers, "
+        f"{f.seconds:g} s: {f.calls:,} calls, {f.achieved_per_s} calls/s; busiest second "
+        f"{f.max_in_any_1s_window} calls ({f.max_requests_in_any_1s_window} requests); "
+        f"{f.responses_429} responses 429 ({last})"
+    )
+
+
+@click.command()
+@click.option("--contacts", default=2000, show_default=True, help="Contacts in the campaign.")
+@click.option("--workers", default=4, show_default=True, help="Worker processes.")
+@click.option("--fault-rate", default=0.1, show_default=True, help="The share of each fault.")
+@click.option("--kill-every", default=5.0, show_default=True, help="Seconds between SIGKILLs.")
+@click.option(
+    "--redis-restart-every", default=30.0, show_default=True, help="Seconds between restarts."
+)
+@click.option("--max-minutes", default=60.0, show_default=True, help="Give up after this.")
+@click.option(
+    "--database-url", help="A database to use (migrated to head); default: a fresh SQLite file."
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: contacts, final, ...")
+def chaos(
+    contacts: int,
+    workers: int,
+    fault_rate: float,
+    kill_every: float,
+    redis_restart_every: float,
+    max_minutes: float,
+    database_url: str | None,
+    as_json: bool,
+) -> None:
+    """A campaign through the sandbox while workers are killed, Redis restarts and the
+    provider and the webhook receiver misbehave; then what went wrong. Exits 1 unless every
+    contact is final and nothing was over-dialled, orphaned or lost."""
+    import json
+
+    from dialer.chaos.run import run_chaos
+    from dialer.processes import unwind_on_sigterm
+
+    unwind_on_sigterm()
+    f = run_chaos(
+        contacts,
+        workers,
+        fault_rate=fault_rate,
+        kill_every_s=kill_every,
+        redis_every_s=redis_restart_every,
+        max_minutes=max_minutes,
+        database_url=database_url,
+    )
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+    else:
+        click.echo(
+            f"{f.contacts:,} contacts, {f.final:,} final; {f.over_dialled} over-dialled, "
+            f"{f.orphan_provider_calls} orphan provider calls, {f.lost_webhooks} lost webhooks "
+            f"({f.provider_calls:,} calls, {f.webhook_events:,} events, {f.kills} workers "
+            f"killed, {f.redis_restarts} Redis restarts, {f.seconds:g} s)"
+        )
+        outcomes = ", ".join(f"{n:,} {outcome}" for outcome, n in sorted(f.outcomes.items()))
+        click.echo(
+            f"outcomes: {outcomes}; {f.taken_back:,} attempts taken back unsent "
+            f"(their workers died before the request left) and dialled again"
+        )
+    clean = f.final == f.contacts and not (
+        f.over_dialled or f.orphan_provider_calls or f.lost_webhooks
+    )
+    sys.exit(0 if clean else 1)

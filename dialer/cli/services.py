@@ -1,0 +1,118 @@
+"""`dialer up`, `web`, `worker`, `sandbox` and `demo`: the processes the dialer runs as."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+
+import click
+import uvicorn
+
+from dialer.cli.shared import load_settings, redis_for, require_redis, upgrade_if_embedded
+
+__all__ = ["demo", "sandbox", "up", "web", "worker"]
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=1, show_default=True, help="arq workers in this process.")
+def up(host: str, port: int, workers: int) -> None:
+    """Web and worker together; embedded Redis and SQLite unless configured."""
+    from dialer.serve import running_services
+
+    settings = load_settings()
+    upgrade_if_embedded(settings)
+
+    async def serve(redis_url: str) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with running_services(
+            settings, redis_url, host=host, port=port, workers=workers
+        ) as services:
+            click.echo(f"dialer up: API at {services.web_url}, {workers} worker(s); Ctrl-C stops")
+            await stop.wait()
+
+    with redis_for(settings) as redis_url:
+        asyncio.run(serve(redis_url))
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def web(host: str, port: int) -> None:
+    """The REST API and provider callbacks (needs DIALER_REDIS_URL)."""
+    from dialer.app import create_app
+
+    settings = load_settings()
+    uvicorn.run(create_app(settings, require_redis(settings)), host=host, port=port)
+
+
+@click.command()
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker(burst: bool) -> None:
+    """An arq worker (needs DIALER_REDIS_URL)."""
+    from dialer.workers import make_worker
+
+    settings = load_settings()
+    make_worker(settings, require_redis(settings), burst=burst).run()
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True)
+@click.option(
+    "--time-scale",
+    default=1.0,
+    show_default=True,
+    help="Provider seconds per real second; 0.01 rings for 1/100 of the time.",
+)
+@click.option("--rate", default=0.0, show_default=True, help="Requests/s before 429; 0: none.")
+@click.option("--balance", default=10_000.0, show_default=True, help="Starting credits.")
+@click.option(
+    "--min-credits",
+    default=50.0,
+    show_default=True,
+    help="Voice calls are refused (403) below this balance.",
+)
+@click.option("--seed", default=1, show_default=True)
+def sandbox(
+    host: str,
+    port: int,
+    time_scale: float,
+    rate: float,
+    balance: float,
+    min_credits: float,
+    seed: int,
+) -> None:
+    """The provider simulator. Credentials: XOXZO_SID and XOXZO_AUTH_TOKEN, as the dialer's."""
+    from dialer.sandbox import SandboxConfig, create_sandbox_app
+
+    settings = load_settings()
+    config = SandboxConfig(
+        sid=settings.xoxzo_sid,
+        auth_token=settings.xoxzo_auth_token.get_secret_value(),
+        time_scale=time_scale,
+        rate=rate,
+        balance=balance,
+        min_credits=min_credits,
+        seed=seed,
+    )
+    if settings.voxology_api_key is not None:
+        config.voxology_api_key = settings.voxology_api_key.get_secret_value()
+    if settings.voxology_basic_auth is not None:
+        config.voxology_basic_auth = settings.voxology_basic_auth.get_secret_value()
+    uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level="warning")
+
+
+@click.command()
+@click.option("--count", default=20, show_default=True)
+@click.option("--time-scale", default=0.05, show_default=True)
+def demo(count: int, time_scale: float) -> None:
+    """COUNT TTS calls and one of every other channel through the sandbox, all embedded."""
+    from dialer.demo import run_demo
+
+    sys.exit(run_demo(count=count, time_scale=time_scale))

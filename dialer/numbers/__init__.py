@@ -1,0 +1,1 @@
+"""Voxology numbers: bought, routed and given back one request at a time."""
