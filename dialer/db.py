@@ -14,7 +14,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.webhooks.events import EventSession
+from dialer.outbox import EventSession
 
 __all__ = [
     "SessionMaker",

@@ -19,12 +19,12 @@ from rich.table import Table
 from dialer.apikeys import create_api_key
 from dialer.config import Settings, get_settings
 from dialer.db import make_async_engine, make_sessionmaker, session_scope
-from dialer.lifecycle import FINAL_NOTIFICATION
 from dialer.migrations import upgrade_to_head
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.sandbox import SandboxConfig
 from dialer.serve import free_ports, running_services
 from dialer.templating import render_file
+from dialer.vocabulary import FINAL_NOTIFICATION
 
 __all__ = ["run_demo"]
 

@@ -11,7 +11,14 @@ from typing import TypeVar
 
 from dialer.models import Attempt, Campaign, Notification, utcnow
 from dialer.scheduling.policies import RetryPolicy
-from dialer.vocabulary import AttemptStatus, CampaignStatus, NotificationStatus, Outcome
+from dialer.vocabulary import (
+    FINAL_ATTEMPT,
+    FINAL_NOTIFICATION,
+    AttemptStatus,
+    CampaignStatus,
+    NotificationStatus,
+    Outcome,
+)
 
 __all__ = [
     "ATTEMPT_TRANSITIONS",
@@ -66,8 +73,10 @@ ATTEMPT_TRANSITIONS: dict[AttemptStatus, frozenset[AttemptStatus]] = {
     A.not_sent: frozenset(),
 }
 
-FINAL_NOTIFICATION = frozenset(s for s, nxt in NOTIFICATION_TRANSITIONS.items() if not nxt)
-FINAL_ATTEMPT = frozenset(s for s, nxt in ATTEMPT_TRANSITIONS.items() if not nxt)
+if {s for s, nxt in NOTIFICATION_TRANSITIONS.items() if not nxt} != FINAL_NOTIFICATION:
+    raise AssertionError("FINAL_NOTIFICATION is not the table's set of dead ends")
+if {s for s, nxt in ATTEMPT_TRANSITIONS.items() if not nxt} != FINAL_ATTEMPT:
+    raise AssertionError("FINAL_ATTEMPT is not the table's set of dead ends")
 
 
 class IllegalTransition(Exception):

@@ -6,6 +6,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "FINAL_ATTEMPT",
+    "FINAL_NOTIFICATION",
     "AttemptStatus",
     "CampaignStatus",
     "Channel",
@@ -83,3 +85,11 @@ class PauseKind(StrEnum):
 
     manual = "manual"
     credit = "credit"
+
+
+N = NotificationStatus
+A = AttemptStatus
+
+# The statuses nothing moves on from (dialer.lifecycle's tables give them no way out).
+FINAL_NOTIFICATION = frozenset({N.delivered, N.failed, N.canceled, N.expired, N.suppressed})
+FINAL_ATTEMPT = frozenset({A.finished, A.not_sent})

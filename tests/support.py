@@ -13,9 +13,9 @@ import httpx
 from pydantic import RootModel, SecretStr
 
 from dialer.config import ProviderLimits, Settings
-from dialer.lifecycle import FINAL_NOTIFICATION
 from dialer.runtime import Runtime
 from dialer.sandbox.state import SandboxAccount
+from dialer.vocabulary import FINAL_NOTIFICATION
 
 FINAL = {s.value for s in FINAL_NOTIFICATION}
 T = TypeVar("T")

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlmodel import col, func
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.lifecycle import FINAL_NOTIFICATION
 from dialer.models import Notification
+from dialer.vocabulary import FINAL_NOTIFICATION
 
 __all__ = ["Counts", "campaign_counts", "counts_of", "tallies"]
 

@@ -12,9 +12,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns.counts import Counts, campaign_counts, tallies
 from dialer.models import Campaign, Notification
+from dialer.outbox import add_event, iso_or_none
 from dialer.vocabulary import CampaignStatus
 from dialer.vocabulary import NotificationStatus as N
-from dialer.webhooks.events import add_event, iso_or_none
 
 __all__ = ["campaign_body", "report_ended_campaigns"]
 

@@ -16,12 +16,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.campaigns.endings import report_ended_campaigns
 from dialer.campaigns.messages import Rendered
 from dialer.campaigns.service import pause_campaign
-from dialer.lifecycle import FINAL_ATTEMPT, FINAL_NOTIFICATION, move_campaign, move_notification
+from dialer.lifecycle import move_campaign, move_notification
 from dialer.models import Attempt, Campaign, Notification
 from dialer.scheduling.policies import CampaignPolicy
 from dialer.scheduling.schedule import Schedule
 from dialer.scheduling.windows import NoOpening, next_opening, zones_for
-from dialer.vocabulary import CampaignStatus, NotificationStatus
+from dialer.vocabulary import FINAL_ATTEMPT, FINAL_NOTIFICATION, CampaignStatus, NotificationStatus
 
 __all__ = ["CAP_WAIT_S", "campaign_gate", "defer_closed_windows", "settle_campaigns"]
 

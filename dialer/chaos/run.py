@@ -25,13 +25,12 @@ from dialer.bench.imports import bench_campaign, generate_csv
 from dialer.chaos.receiver import Receiver
 from dialer.contacts.importer import import_contacts
 from dialer.db import make_sync_engine
-from dialer.lifecycle import FINAL_NOTIFICATION
 from dialer.migrations import upgrade_to_head
 from dialer.models import Attempt, Campaign, Notification, WebhookEndpoint, WebhookEvent
 from dialer.processes import DialerProcess, deployment_env
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.serve import free_ports
-from dialer.vocabulary import AttemptStatus, CampaignStatus, Outcome
+from dialer.vocabulary import FINAL_NOTIFICATION, AttemptStatus, CampaignStatus, Outcome
 from dialer.webhooks.signing import new_secret
 
 __all__ = ["ChaosFigures", "run_chaos"]

@@ -120,8 +120,8 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
 
     from dialer.campaigns.counts import Counts, campaign_counts
     from dialer.cli.shared import in_session, load_settings
-    from dialer.lifecycle import FINAL_NOTIFICATION
     from dialer.models import Campaign
+    from dialer.vocabulary import FINAL_NOTIFICATION
 
     settings = load_settings()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from dialer.lifecycle import FINAL_ATTEMPT, move_attempt, move_notification
+from dialer.lifecycle import move_attempt, move_notification
 from dialer.models import Attempt, Notification
 from dialer.providers.base import (
     Ambiguous,
@@ -27,7 +27,7 @@ from dialer.providers.base import (
     Transient,
 )
 from dialer.tracking.service import finish_attempt, mark_live
-from dialer.vocabulary import AttemptStatus, NotificationStatus, Outcome
+from dialer.vocabulary import FINAL_ATTEMPT, AttemptStatus, NotificationStatus, Outcome
 
 __all__ = [
     "NeverSent",

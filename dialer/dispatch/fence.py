@@ -15,10 +15,9 @@ from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.dispatch.answers import NeverSent, record_provider_error
-from dialer.lifecycle import FINAL_ATTEMPT
 from dialer.models import Attempt, Notification
 from dialer.tracking.service import settle_conference
-from dialer.vocabulary import AttemptStatus
+from dialer.vocabulary import FINAL_ATTEMPT, AttemptStatus
 
 __all__ = ["NeverSent", "TakenBack", "mark_sent", "take_back"]
 

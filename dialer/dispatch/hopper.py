@@ -18,11 +18,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns.gates import defer_closed_windows, settle_campaigns
 from dialer.db import session_scope
-from dialer.lifecycle import FINAL_ATTEMPT, move_notification
+from dialer.lifecycle import move_notification
 from dialer.models import Attempt, Notification, utcnow
 from dialer.pacing.service import Kind, account_limit, kind_of
 from dialer.runtime import Runtime, check_job_id, dial_job_id, enqueue_check, enqueue_dial
-from dialer.vocabulary import Channel, NotificationStatus
+from dialer.vocabulary import FINAL_ATTEMPT, Channel, NotificationStatus
 
 __all__ = ["LOOKAHEAD_S", "DueWork", "expire_overdue", "find_due_work", "run_hopper"]
 

@@ -9,13 +9,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.config import Settings
 from dialer.db import read_scope
-from dialer.lifecycle import FINAL_ATTEMPT
 from dialer.models import Attempt, Campaign, Notification, utcnow
 from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Ticket, account_limit, campaign_limit, kind_of, take_slot
 from dialer.runtime import Runtime
 from dialer.scheduling.policies import CampaignPolicy
-from dialer.vocabulary import Channel, NotificationStatus
+from dialer.vocabulary import FINAL_ATTEMPT, Channel, NotificationStatus
 
 __all__ = ["account_at_live_cap", "campaign_limits", "dial_limits", "load_due", "slot_for"]
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from dialer.db import session_scope
 from dialer.dispatch.fence import take_back
-from dialer.lifecycle import FINAL_ATTEMPT, move_attempt
+from dialer.lifecycle import move_attempt
 from dialer.models import channel_of, utcnow
 from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Ticket, account_limit, take_slot
@@ -28,7 +28,7 @@ from dialer.tracking.service import (
     plan_check,
     settle_conference,
 )
-from dialer.vocabulary import AttemptStatus, Outcome
+from dialer.vocabulary import FINAL_ATTEMPT, AttemptStatus, Outcome
 
 __all__ = ["check_attempt", "read_status"]
 

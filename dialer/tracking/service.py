@@ -14,19 +14,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.bounds import STORED
 from dialer.campaigns.service import INSUFFICIENT_CREDIT, pause_if_live
-from dialer.lifecycle import (
-    FINAL_ATTEMPT,
-    FallBack,
-    Finish,
-    decide_after_attempt,
-    move_attempt,
-    move_notification,
-)
+from dialer.lifecycle import FallBack, Finish, decide_after_attempt, move_attempt, move_notification
 from dialer.models import Attempt, Notification, channel_of
 from dialer.optouts.service import block_number
 from dialer.providers.base import StatusReport
 from dialer.scheduling.policies import RetryPolicy
-from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus, Outcome, PauseKind
+from dialer.vocabulary import (
+    FINAL_ATTEMPT,
+    AttemptStatus,
+    Channel,
+    NotificationStatus,
+    Outcome,
+    PauseKind,
+)
 
 __all__ = [
     "CheckPlan",

@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.bounds import AfterId, RowId
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
-from dialer.webhooks.events import GIVE_UP_AFTER
+from dialer.outbox import GIVE_UP_AFTER
 from dialer.webhooks.service import destination_refusal, register_endpoint
 
 __all__ = ["events_router", "router"]

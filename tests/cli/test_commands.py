@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from dialer.lifecycle import FINAL_NOTIFICATION
+from dialer.vocabulary import FINAL_NOTIFICATION
 
 
 def _dialer(

@@ -1,7 +1,7 @@
-"""Events are written in the same transaction as the change they report (an outbox): an
-attempt reaching its final status, a notification reaching its final status (whatever path
-makes the change, the session sees it at flush). A campaign's end is reported by
-dialer.campaigns.endings, through add_event()."""
+"""The outbox: events written in the same transaction as the change they report, for
+dialer.webhooks to deliver. An attempt or a notification reaching its final status is seen at
+flush, whatever path made the change; a campaign's end is written by dialer.campaigns.endings
+through add_event(). Every session of dialer.db is an EventSession."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlmodel import Session
 
-from dialer.lifecycle import FINAL_ATTEMPT, FINAL_NOTIFICATION
 from dialer.models import (
     Attempt,
     Campaign,
@@ -22,6 +21,7 @@ from dialer.models import (
     channel_of,
     utcnow,
 )
+from dialer.vocabulary import FINAL_ATTEMPT, FINAL_NOTIFICATION
 
 __all__ = [
     "GIVE_UP_AFTER",
