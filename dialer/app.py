@@ -18,6 +18,7 @@ from dialer.db import session_scope
 from dialer.deps import RuntimeDep
 from dialer.din.api import action_router as din_action_router
 from dialer.din.api import router as din_router
+from dialer.errors import install_error_handler
 from dialer.guard import RequestGuard
 from dialer.notifications.api import reminders_router
 from dialer.notifications.api import router as notifications_router
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.include_router(numbers_router)
 
     document_errors(app)
+    install_error_handler(app)
     app.add_middleware(AllowedMethods, api=app)
 
     @app.get("/healthz", tags=["health"])

@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     template_memory_mb: int = Field(256, ge=32, le=8192)
     template_processes: int = Field(2, ge=1, le=32)
 
+    def account_credential(self, provider: str) -> str:
+        """What names the provider account (its limits are the account's, shared by every
+        deployment on it); never logged or stored, only digested."""
+        voxology = self.voxology_api_key.get_secret_value() if self.voxology_api_key else ""
+        return {"voxology": voxology}.get(provider) or self.xoxzo_sid
+
     def limits_for(self, provider: str) -> ProviderLimits:
         return self.provider_limits.get(provider) or ProviderLimits()
 

@@ -102,7 +102,7 @@ async def _demo(console: Console, count: int, time_scale: float, timeout_s: floa
                 ids.append(answer.json()["id"])
             results = await _follow(console, api, ids, timeout_s)
     _print_table(console, results)
-    tts = [r for r in results.values() if r["channel"] == "tts" and r["provider"] == "xoxzo"]
+    tts = [results[i] for i in ids[:count]]  # demo_requests() puts the Xoxzo TTS calls first
     final_tts = sum(1 for r in tts if r["status"] in FINAL)
     final = sum(1 for r in results.values() if r["status"] in FINAL)
     channels = sorted({f"{r['provider']} {r['channel']}" for r in results.values()})

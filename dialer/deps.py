@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.apikeys import authenticate
 from dialer.db import read_scope, session_scope
+from dialer.errors import Unauthorized
 from dialer.guard import API_KEY_STATE, UNAUTHORIZED
 from dialer.models import ApiKey
 from dialer.runtime import Runtime
@@ -54,9 +55,8 @@ async def require_api_key(
     checked = getattr(request.state, API_KEY_STATE, None)
     if isinstance(checked, ApiKey):
         return checked
-    unauthorized = HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        detail=UNAUTHORIZED,
+    unauthorized = Unauthorized(
+        UNAUTHORIZED,
         headers={"WWW-Authenticate": "Bearer"},
     )
     if credentials is None:

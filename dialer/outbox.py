@@ -6,10 +6,12 @@ through add_event(). Every session of dialer.db is an EventSession."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlalchemy import event
 from sqlmodel import Session
 
@@ -21,15 +23,15 @@ from dialer.models import (
     channel_of,
     utcnow,
 )
+from dialer.payloads import AttemptEvent, NotificationEvent
 from dialer.vocabulary import FINAL_ATTEMPT, FINAL_NOTIFICATION
 
 __all__ = [
     "GIVE_UP_AFTER",
     "EventSession",
     "add_event",
-    "attempt_body",
-    "iso_or_none",
-    "notification_body",
+    "attempt_event",
+    "notification_event",
 ]
 
 # Tries stop a day after the event: long enough for a receiver's outage to be mended.
@@ -49,45 +51,43 @@ def _became(obj: Any, final: frozenset[Any]) -> bool:
     return history.added[0] in final and before not in final
 
 
-def iso_or_none(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
+def notification_event(notification: Notification) -> NotificationEvent:
+    assert notification.id is not None
+    return NotificationEvent(
+        id=notification.id,
+        campaign_id=notification.campaign_id,
+        row=notification.row_number,
+        channel=notification.channel,
+        to=notification.to_number,
+        status=notification.status,
+        outcome=notification.outcome,
+        answer=notification.answer,
+        attempts=notification.attempts_made,
+        last_error=notification.last_error,
+        created_at=notification.created_at,
+        finished_at=notification.finished_at,
+    )
 
 
-def notification_body(notification: Notification) -> dict[str, Any]:
-    return {
-        "id": notification.id,
-        "campaign_id": notification.campaign_id,
-        "row": notification.row_number,
-        "channel": notification.channel.value,
-        "to": notification.to_number,
-        "status": notification.status.value,
-        "outcome": notification.outcome.value if notification.outcome else None,
-        "answer": notification.answer,
-        "attempts": notification.attempts_made,
-        "last_error": notification.last_error,
-        "created_at": iso_or_none(notification.created_at),
-        "finished_at": iso_or_none(notification.finished_at),
-    }
-
-
-def attempt_body(attempt: Attempt, notification: Notification) -> dict[str, Any]:
-    return {
-        "id": attempt.id,
-        "number": attempt.number,
-        "channel": channel_of(notification, attempt).value,
-        "to": attempt.recipient or notification.to_number,
-        "status": attempt.status.value,
-        "outcome": attempt.outcome.value if attempt.outcome else None,
-        "answer": attempt.answer,
-        "provider": attempt.provider,
-        "provider_id": attempt.provider_id,
-        "provider_status": attempt.provider_status,
-        "error": attempt.error,
-        "cost": attempt.cost,
-        "duration_s": attempt.duration_s,
-        "started_at": iso_or_none(attempt.started_at),
-        "ended_at": iso_or_none(attempt.ended_at),
-    }
+def attempt_event(attempt: Attempt, notification: Notification) -> AttemptEvent:
+    assert attempt.id is not None
+    return AttemptEvent(
+        id=attempt.id,
+        number=attempt.number,
+        channel=channel_of(notification, attempt),
+        to=attempt.recipient or notification.to_number,
+        status=attempt.status,
+        outcome=attempt.outcome,
+        answer=attempt.answer,
+        provider=attempt.provider,
+        provider_id=attempt.provider_id,
+        provider_status=attempt.provider_status,
+        error=attempt.error,
+        cost=attempt.cost,
+        duration_s=attempt.duration_s,
+        started_at=attempt.started_at,
+        ended_at=attempt.ended_at,
+    )
 
 
 def _endpoint_of(session: Session, notification: Notification) -> int | None:
@@ -97,9 +97,12 @@ def _endpoint_of(session: Session, notification: Notification) -> int | None:
     return campaign.webhook_id if campaign is not None else None
 
 
-def add_event(session: Session, endpoint_id: int, kind: str, subject: dict[str, Any]) -> None:
+def add_event(
+    session: Session, endpoint_id: int, kind: str, subject: Mapping[str, BaseModel]
+) -> None:
     now = utcnow()
-    body = {"type": kind, "created_at": now.isoformat(), **subject}
+    about = {name: model.model_dump(mode="json") for name, model in subject.items()}
+    body = {"type": kind, "created_at": now.isoformat(), **about}
     session.add(
         WebhookEvent(
             endpoint_id=endpoint_id,
@@ -126,8 +129,8 @@ def _write_events(session: Session, _context: Any, _instances: Any) -> None:
             endpoint = _endpoint_of(session, notification)
             if endpoint is not None:
                 subject = {
-                    "attempt": attempt_body(obj, notification),
-                    "notification": notification_body(notification),
+                    "attempt": attempt_event(obj, notification),
+                    "notification": notification_event(notification),
                 }
                 add_event(session, endpoint, "attempt.finished", subject)
     for obj in changed:
@@ -138,6 +141,6 @@ def _write_events(session: Session, _context: Any, _instances: Any) -> None:
                     session,
                     endpoint,
                     "notification.final",
-                    {"notification": notification_body(obj)},
+                    {"notification": notification_event(obj)},
                 )
     # campaign.finished is written by dialer.campaigns.endings, once nothing of it is ringing.

@@ -6,13 +6,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Request, status
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel
 
 from dialer.callflows.inbound import answer_inbound, number_action
 from dialer.callflows.service import FlowRefused, FlowUnservable, answer_callback
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.din.api import ActionBody
+from dialer.errors import FieldError, Forbidden
 from dialer.models import NumberAction, utcnow
 from dialer.optouts.inbound import answer_inbound_message
 from dialer.providers.fields import MalformedField
@@ -30,18 +31,18 @@ router = APIRouter(prefix="/v1/flows", tags=["callbacks"], include_in_schema=Fal
 async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionDep) -> Any:
     secret = runtime.settings.secret_key.get_secret_value()
     if not verify_flow_secret(secret, request.headers.get(FLOW_SECRET_HEADER, "")):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "bad flow secret")
+        raise Forbidden("bad flow secret")
     try:
         body = await request.json()
     except ValueError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body is not JSON") from exc
+        raise FieldError("", "body is not JSON") from exc
     try:
         if isinstance(body, dict) and (message := parse_inbound_message(body)) is not None:
             done = await answer_inbound_message(session, message, runtime.settings.default_region)
             log.info("voxology inbound message %s: %s", message.provider_id, done)
             return {}
         if not isinstance(body, dict) or not body.get("call_id") or not body.get("type"):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "not a call callback")
+            raise FieldError("", "not a call callback")
         if body.get("direction") == "inbound":
             # Someone calling one of our numbers: answered, never refused.
             settings = runtime.settings
@@ -52,13 +53,13 @@ async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionD
             return answer
         answer = await answer_callback(session, body, secret, runtime.settings.poll_interval_s)
     except FlowRefused as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+        raise Forbidden(str(exc)) from exc
     except FlowUnservable as exc:
         log.error("voxology %s: %s", body.get("type"), exc)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        raise FieldError("", str(exc)) from exc
     except MalformedField as exc:
         log.warning("voxology callback refused: %s", exc)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"bad field: {exc}") from exc
+        raise FieldError("", f"bad field: {exc}") from exc
     log.info("voxology %s for call %s", body["type"], body["call_id"])
     return answer
 

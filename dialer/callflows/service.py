@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.attempts import rounds
 from dialer.bounds import STORED
 from dialer.callflows.keys import Answer, read_answer
 from dialer.callflows.render import (
@@ -22,10 +23,11 @@ from dialer.callflows.render import (
 )
 from dialer.models import Notification, utcnow
 from dialer.optouts.service import block_number
+from dialer.providers.capabilities import capabilities_of
 from dialer.providers.voxology import parse_call
 from dialer.scheduling.policies import RetryPolicy
-from dialer.security import callback_token, verify_callback_token
-from dialer.tracking.service import apply_report, load_for_update
+from dialer.security import verify_callback_token
+from dialer.tracking.service import apply_report
 from dialer.vocabulary import Channel, Outcome
 
 __all__ = [
@@ -35,7 +37,6 @@ __all__ = [
     "answer_callback",
     "check_flow_of",
     "flow_for",
-    "session_data_for",
 ]
 
 REPLIES: dict[Answer, str] = {
@@ -51,11 +52,6 @@ class FlowRefused(Exception):
 
 class FlowUnservable(Exception):
     """Our own flow for the call cannot be rendered; Voxology ends the call with its error."""
-
-
-def session_data_for(secret_key: str, attempt_id: int) -> dict[str, Any]:
-    """What a Voxology call carries so that each of its callbacks proves which attempt it is."""
-    return {"attempt_id": attempt_id, "token": callback_token(secret_key, "voxology", attempt_id)}
 
 
 # Spoken to each participant before they join.
@@ -87,7 +83,7 @@ def flow_for(notification: Notification) -> FlowContext:
 def check_flow_of(notification: Notification) -> None:
     """Render a Voxology call's flow as its init_call will; raises InvalidFlow (or pydantic's
     ValidationError, both ValueErrors) with what is wrong."""
-    if notification.provider == "voxology":
+    if capabilities_of(notification.provider).call_flows:
         render_flow(flow_for(notification))
 
 
@@ -102,10 +98,10 @@ async def answer_callback(
         raise FlowRefused("session_data does not name one of our attempts") from exc
     if not verify_callback_token(secret_key, "voxology", attempt_id, token):
         raise FlowRefused("bad attempt token")
-    loaded = await load_for_update(session, attempt_id)
-    if loaded is None or loaded[0].provider != "voxology":
+    round_ = await rounds.load(session, [attempt_id])
+    if round_ is None or not capabilities_of(round_.attempts[0].provider).call_flows:
         raise FlowRefused(f"no Voxology attempt {attempt_id}")
-    attempt, notification = loaded
+    attempt, notification = round_.attempts[0], round_.notification
     # Every field read before anything changes: a malformed one refuses the whole callback.
     report = parse_call(body)
     kind = body.get("type")
@@ -117,7 +113,7 @@ async def answer_callback(
         await block_number(
             session, notification.to_number, source="keypress", reason="pressed 9 during a call"
         )
-    await apply_report(session, notification, attempt, report, utcnow(), poll_interval_s)
+    await apply_report(session, round_, report, utcnow(), poll_interval_s)
     if kind == "init_call":
         try:
             return render_flow(flow_for(notification)).flow

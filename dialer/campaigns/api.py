@@ -7,8 +7,7 @@ import io
 from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any, BinaryIO
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field, Json, ValidationError
 from sqlmodel import col, select
@@ -19,6 +18,7 @@ from dialer.bounds import MAX_ID, STORED, RowId
 from dialer.campaigns import service
 from dialer.campaigns.counts import campaign_counts, counts_of
 from dialer.campaigns.credit import campaign_credit
+from dialer.campaigns.lifecycle import Action, change_state
 from dialer.campaigns.messages import template_refusals
 from dialer.campaigns.results import campaign_results
 from dialer.campaigns.schemas import CampaignCreate, CampaignPublic, EstimatePublic, PacePublic
@@ -26,10 +26,9 @@ from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import read_scope, session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
-from dialer.dispatch.pacing import campaign_limits
+from dialer.errors import Conflict, FieldError, FieldErrors, NotFound
 from dialer.models import Campaign, ContactImport, ImportIssue
-from dialer.notifications.service import FieldError
-from dialer.pacing.service import account_limit, kind_of
+from dialer.pacing.service import account_limit, campaign_limits, kind_of
 from dialer.responses import problems
 from dialer.runtime import Runtime
 from dialer.scheduling.policies import CampaignPolicy
@@ -79,7 +78,7 @@ class PauseBody(BaseModel):
 async def _campaign(session: AsyncSession, campaign_id: int) -> Campaign:
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
+        raise NotFound(f"no campaign {campaign_id}")
     return campaign
 
 
@@ -95,32 +94,14 @@ async def create(
     body: CampaignCreate, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
 ) -> CampaignPublic:
     if body.provider not in runtime.providers:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", "provider"),
-                    "input": body.provider,
-                    "msg": f"provider {body.provider!r} is not configured here",
-                }
-            ]
-        )
+        message = f"provider {body.provider!r} is not configured here"
+        raise FieldError("provider", message, value=body.provider)
     refusals = await template_refusals(runtime.templates, body)
     if refusals:
-        raise RequestValidationError(
-            [
-                {"type": "value_error", "loc": ("body", *field.split(".")), "msg": why}
-                for field, why in refusals.items()
-            ]
-        )
-    try:
-        webhook = str(body.webhook_url) if body.webhook_url else None
-        webhook_id = await webhook_for(session, webhook, runtime.settings)
-        campaign = await service.create_campaign(session, body, webhook_id)
-    except FieldError as exc:
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("body", exc.field), "msg": exc.message, "input": None}]
-        ) from exc
+        raise FieldErrors([FieldError(field, why) for field, why in refusals.items()])
+    webhook = str(body.webhook_url) if body.webhook_url else None
+    webhook_id = await webhook_for(session, webhook, runtime.settings)
+    campaign = await service.create_campaign(session, body, webhook_id)
     return await _public(session, campaign)
 
 
@@ -160,9 +141,7 @@ async def estimate(
         policy = CampaignPolicy.model_validate(campaign.policy, context=STORED).retry_policy()
     except ValidationError as exc:  # stored before a rule it now breaks
         problem = exc.errors()[0]["msg"]
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"its policy is not valid: {problem}"
-        ) from exc
+        raise Conflict(f"its policy is not valid: {problem}") from exc
     at_most = remaining.to_dial * (policy.max_attempts + (1 if policy.fallback_on else 0))
     reason = None
     if campaign.status not in (CampaignStatus.draft, CampaignStatus.paused):
@@ -252,9 +231,7 @@ async def _import(
             import_contacts, runtime.sync_engine, campaign_id, stream, layout, filename=filename
         )
     except CsvProblem as exc:
-        raise RequestValidationError(
-            [{"type": "value_error", "loc": ("body", field), "msg": str(exc), "input": None}]
-        ) from exc
+        raise FieldError(field, str(exc)) from exc
     return {
         **report.as_dict(),
         "issues_url": f"/v1/campaigns/{campaign_id}/imports/{report.import_id}/issues.csv",
@@ -275,7 +252,7 @@ async def import_issues(
 ) -> StreamingResponse:
     record = await session.get(ContactImport, import_id)
     if record is None or record.campaign_id != campaign_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no import {import_id} in this campaign")
+        raise NotFound(f"no import {import_id} in this campaign")
     issues = await session.exec(
         select(ImportIssue)
         .where(col(ImportIssue.import_id) == import_id)
@@ -307,61 +284,33 @@ async def results(
 
 
 @router.post("/{campaign_id}/start", response_model_by_alias=True, responses=problems(409))
-async def start(
-    campaign_id: RowId, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
-) -> CampaignPublic:
-    return await _lifecycle(session, campaign_id, "start", runtime=runtime)
+async def start(campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep) -> CampaignPublic:
+    return await _changed(runtime, campaign_id, "start")
 
 
 @router.post("/{campaign_id}/resume", response_model_by_alias=True, responses=problems(409))
-async def resume(
-    campaign_id: RowId, session: SessionDep, runtime: RuntimeDep, _key: ApiKeyDep
-) -> CampaignPublic:
-    return await _lifecycle(session, campaign_id, "resume", runtime=runtime)
+async def resume(campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep) -> CampaignPublic:
+    return await _changed(runtime, campaign_id, "resume")
 
 
 @router.post("/{campaign_id}/pause", response_model_by_alias=True, responses=problems(409))
 async def pause(
-    campaign_id: RowId, session: SessionDep, _key: ApiKeyDep, body: PauseBody | None = None
+    campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep, body: PauseBody | None = None
 ) -> CampaignPublic:
-    return await _lifecycle(session, campaign_id, "pause", (body or PauseBody()).reason)
+    return await _changed(runtime, campaign_id, "pause", (body or PauseBody()).reason)
 
 
 @router.post("/{campaign_id}/cancel", response_model_by_alias=True, responses=problems(409))
-async def cancel(campaign_id: RowId, session: SessionDep, _key: ApiKeyDep) -> CampaignPublic:
-    return await _lifecycle(session, campaign_id, "cancel")
+async def cancel(campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep) -> CampaignPublic:
+    return await _changed(runtime, campaign_id, "cancel")
 
 
-async def _lifecycle(
-    session: SessionDep,
-    campaign_id: int,
-    action: str,
-    reason: str = "",
-    *,
-    runtime: Runtime | None = None,
+async def _changed(
+    runtime: Runtime, campaign_id: int, action: Action, reason: str = ""
 ) -> CampaignPublic:
-    campaign = await session.get(Campaign, campaign_id, with_for_update=True)
-    if campaign is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
-    try:
-        if action in {"start", "resume"}:
-            if (action == "resume") != (campaign.status.value == "paused"):
-                raise service.CampaignConflict(
-                    f"{action} a {campaign.status} campaign: use "
-                    f"{'resume' if campaign.status.value == 'paused' else 'start'}"
-                )
-            assert runtime is not None
-            credit = await campaign_credit(session, runtime, campaign)
-            if not credit.enough:
-                raise service.CampaignConflict(credit.reason())
-            await service.start_campaign(session, campaign)
-        elif action == "pause":
-            await service.pause_campaign(session, campaign, reason)
-        else:
-            await service.cancel_campaign(session, campaign)
-    except service.CampaignConflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    return await _public(session, campaign)
+    await change_state(runtime, campaign_id, action, reason)
+    async with read_scope(runtime.sessions) as session:
+        return await _public(session, await _campaign(session, campaign_id))
 
 
 BomQuery = Annotated[

@@ -137,11 +137,16 @@ async def remaining_cost(session: AsyncSession, runtime: Runtime, campaign: Camp
 
 
 async def campaign_credit(
-    session: AsyncSession, runtime: Runtime, campaign: Campaign, balance: float | None = None
+    session: AsyncSession,
+    runtime: Runtime,
+    campaign: Campaign,
+    balance: float | None = None,
+    problem: str | None = None,
 ) -> Credit:
+    """Whether the balance covers the campaign: the one given (or why it could not be read),
+    else the one read now."""
     assert campaign.id is not None
-    problem = None
-    if balance is None:
+    if balance is None and problem is None:
         balance, problem = await read_balance(runtime, campaign.provider)
     remaining = await remaining_cost(session, runtime, campaign)
     return Credit(

@@ -5,33 +5,34 @@ tick, so the calls still ringing at a cancel are over and reported first."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns.counts import Counts, campaign_counts, tallies
 from dialer.models import Campaign, Notification
-from dialer.outbox import add_event, iso_or_none
+from dialer.outbox import add_event
+from dialer.payloads import CampaignEvent
 from dialer.vocabulary import CampaignStatus
 from dialer.vocabulary import NotificationStatus as N
 
-__all__ = ["campaign_body", "report_ended_campaigns"]
+__all__ = ["campaign_event", "report_ended_campaigns"]
 
 _CAMPAIGN_DONE = frozenset({CampaignStatus.completed, CampaignStatus.canceled})
 # A canceled campaign's contact may still ring, or wait to be closed by its next dial job.
 _STILL_GOING = frozenset({N.queued, N.dialing, N.in_progress})
 
 
-def campaign_body(campaign: Campaign, counts: Counts) -> dict[str, Any]:
-    return {
-        "id": campaign.id,
-        "name": campaign.name,
-        "status": campaign.status.value,
+def campaign_event(campaign: Campaign, counts: Counts) -> CampaignEvent:
+    assert campaign.id is not None
+    return CampaignEvent(
+        id=campaign.id,
+        name=campaign.name,
+        status=campaign.status,
         **tallies(counts),
-        "started_at": iso_or_none(campaign.started_at),
-        "finished_at": iso_or_none(campaign.finished_at),
-    }
+        started_at=campaign.started_at,
+        finished_at=campaign.finished_at,
+    )
 
 
 async def report_ended_campaigns(session: AsyncSession, now: datetime) -> int:
@@ -62,7 +63,7 @@ async def report_ended_campaigns(session: AsyncSession, now: datetime) -> int:
         reported += 1
         if campaign.webhook_id is not None:
             counts = await campaign_counts(session, campaign.id)
-            body = campaign_body(campaign, counts)
+            body = campaign_event(campaign, counts)
             add_event(
                 session.sync_session, campaign.webhook_id, "campaign.finished", {"campaign": body}
             )

@@ -13,10 +13,10 @@ from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.attempts.transitions import move_campaign, move_notification
 from dialer.campaigns.endings import report_ended_campaigns
 from dialer.campaigns.messages import Rendered
 from dialer.campaigns.service import pause_campaign
-from dialer.lifecycle import move_campaign, move_notification
 from dialer.models import Attempt, Campaign, Notification
 from dialer.scheduling.policies import CampaignPolicy
 from dialer.scheduling.schedule import Schedule

@@ -17,12 +17,13 @@ from dialer.bounds import STORED
 from dialer.campaigns.counts import Counts, tallies
 from dialer.models import Campaign
 from dialer.pacing.limiter import Pace
+from dialer.payloads import CampaignFacts
 from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.scheduling.policies import CampaignPolicy
 from dialer.scheduling.schedule import Schedule
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import TemplateProblem, template_variables
-from dialer.vocabulary import CampaignStatus, Channel, PauseKind
+from dialer.vocabulary import Channel, PauseKind
 
 __all__ = [
     "CampaignCreate",
@@ -114,9 +115,7 @@ class PacePublic(BaseModel):
         )
 
 
-class CampaignPublic(BaseModel):
-    id: int
-    name: str
+class CampaignPublic(CampaignFacts):
     provider: str
     channel: Channel
     from_: str = Field(validation_alias="from_number", serialization_alias="from")
@@ -126,18 +125,12 @@ class CampaignPublic(BaseModel):
     schedule: Schedule
     policy: CampaignPolicy
     default_region: str
-    status: CampaignStatus
     pause_reason: str | None
     pause_kind: PauseKind | None = None
     created_at: datetime
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
-    counts: dict[str, int] = Field(default_factory=dict)
-    outcomes: dict[str, int] = Field(default_factory=dict)
-    # Key presses on Voxology flows: {"confirmed": n, "opted_out": n}.
-    answers: dict[str, int] = Field(default_factory=dict)
-    progress: float = 0.0
     # GET /v1/campaigns/{id} only: the account's limit, then the campaign's own if it has one.
     pacing: list[PacePublic] = Field(default_factory=list)
 

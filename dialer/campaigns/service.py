@@ -13,8 +13,9 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.attempts.transitions import IllegalTransition, move_campaign
 from dialer.campaigns.schemas import CampaignCreate
-from dialer.lifecycle import IllegalTransition, move_campaign
+from dialer.errors import Conflict
 from dialer.models import Campaign, Notification, utcnow
 from dialer.notifications.service import normalise_sender
 from dialer.scheduling.schedule import Schedule
@@ -35,8 +36,8 @@ C = CampaignStatus
 N = NotificationStatus
 
 
-class CampaignConflict(Exception):
-    """A lifecycle request the campaign's status does not allow (409)."""
+class CampaignConflict(Conflict):
+    """A lifecycle request the campaign's status does not allow."""
 
 
 async def create_campaign(

@@ -95,7 +95,7 @@ def din_search(country: str | None, prefix: str | None) -> None:
 @click.option("--action", help='What callers hear by default, e.g. say en "Hello".')
 def din_subscribe(din_uid: str, action: str | None) -> None:
     """Subscribe to DIN_UID and point it at this service's action server."""
-    from dialer.din.service import subscribe_din
+    from dialer.din.service import record_din, subscribe_at_xoxzo
     from dialer.security import din_token
 
     settings = load_settings()
@@ -105,7 +105,9 @@ def din_subscribe(din_uid: str, action: str | None) -> None:
     url = f"{settings.public_url.rstrip('/')}/v1/din/action/{din_uid}/{token}"
 
     async def subscribe(session: AsyncSession, xoxzo: XoxzoProvider) -> str:
-        return _din_line(await subscribe_din(session, xoxzo, din_uid, url, parsed))
+        # Xoxzo first: no SQL has begun, so no lock is held while it answers.
+        offer = await subscribe_at_xoxzo(xoxzo, din_uid, url)
+        return _din_line(await record_din(session, offer, parsed))
 
     click.echo(_run_provider(_with_xoxzo(settings, subscribe)))
 
@@ -145,11 +147,19 @@ def din_list() -> None:
 @click.argument("din_uid")
 def din_unsubscribe(din_uid: str) -> None:
     """Cancel the subscription to DIN_UID."""
-    from dialer.din.service import unsubscribe_din
+    from dialer.din.service import find_din, record_unsubscribed
+
+    settings = load_settings()
+
+    async def known(session: AsyncSession) -> bool:
+        return await find_din(session, din_uid) is not None
 
     async def cancel(session: AsyncSession, xoxzo: XoxzoProvider) -> bool:
-        return await unsubscribe_din(session, xoxzo, din_uid) is not None
+        await xoxzo.unsubscribe_din(din_uid)  # before any SQL of this session
+        return await record_unsubscribed(session, din_uid) is not None
 
-    if not _run_provider(_with_xoxzo(load_settings(), cancel)):
+    if not asyncio.run(in_session(settings, known)) or not _run_provider(
+        _with_xoxzo(settings, cancel)
+    ):
         raise click.ClickException(f"no subscribed DIN {din_uid}")
     click.echo(f"unsubscribed {din_uid}")

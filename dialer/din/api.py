@@ -5,22 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
+from dialer.db import read_scope, session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.din import service
 from dialer.din.actions import DinAction, parse_action
-from dialer.models import Din
-from dialer.providers.base import (
-    InsufficientCredit,
+from dialer.errors import (
+    DialerError,
+    FieldError,
+    Forbidden,
     NotFound,
-    NotSent,
-    ProviderError,
-    Rejected,
+    PaymentRequired,
+    ProviderFailed,
+    Unavailable,
 )
+from dialer.models import Din
+from dialer.providers import base as provider
 from dialer.providers.xoxzo import DinOffer
 from dialer.runtime import Runtime
 from dialer.security import din_token, verify_din_token
@@ -65,25 +68,22 @@ class DinSubscribe(ActionBody):
     din_uid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")
 
 
-def provider_failure(exc: ProviderError) -> HTTPException | RequestValidationError:
+def provider_failure(exc: provider.ProviderError) -> DialerError:
     """A provider's refusal as an answer to our own client."""
-    if isinstance(exc, NotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, f"Xoxzo: {exc.message}")
-    if isinstance(exc, Rejected):
+    if isinstance(exc, provider.NotFound):
+        return NotFound(f"Xoxzo: {exc.message}")
+    if isinstance(exc, provider.Rejected):
         # The request's values, refused by the provider: a 422 in the same shape as ours.
-        return RequestValidationError(
-            [{"type": "provider_refused", "loc": ("body",), "msg": f"Xoxzo: {exc.message}"}]
-        )
-    if isinstance(exc, InsufficientCredit):
-        return HTTPException(status.HTTP_402_PAYMENT_REQUIRED, f"Xoxzo: {exc.message}")
-    if isinstance(exc, NotSent):
+        return FieldError("", f"Xoxzo: {exc.message}")
+    if isinstance(exc, provider.InsufficientCredit):
+        return PaymentRequired(f"Xoxzo: {exc.message}")
+    if isinstance(exc, provider.NotSent):
         headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
-        return HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
+        return Unavailable(
             f"Xoxzo: {exc.kind}: {exc.message}",
             headers=headers,
         )
-    return HTTPException(status.HTTP_502_BAD_GATEWAY, f"Xoxzo: {exc.kind}: {exc.message}")
+    return ProviderFailed(f"Xoxzo: {exc.kind}: {exc.message}")
 
 
 def action_url(runtime: Runtime, din_uid: str) -> str:
@@ -100,21 +100,19 @@ async def available(
 ) -> list[DinOffer]:
     try:
         return await runtime.xoxzo.search_dins(country=country, prefix=prefix)
-    except ProviderError as exc:
+    except provider.ProviderError as exc:
         raise provider_failure(exc) from exc
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DinPublic)
-async def subscribe(
-    body: DinSubscribe, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
-) -> DinPublic:
+async def subscribe(body: DinSubscribe, runtime: RuntimeDep, _key: ApiKeyDep) -> DinPublic:
+    url = action_url(runtime, body.din_uid)
     try:
-        din = await service.subscribe_din(
-            session, runtime.xoxzo, body.din_uid, action_url(runtime, body.din_uid), body.parsed()
-        )
-    except ProviderError as exc:
+        offer = await service.subscribe_at_xoxzo(runtime.xoxzo, body.din_uid, url)
+    except provider.ProviderError as exc:
         raise provider_failure(exc) from exc
-    return DinPublic.of(din)
+    async with session_scope(runtime.sessions) as session:
+        return DinPublic.of(await service.record_din(session, offer, body.parsed()))
 
 
 @router.get("", response_model=list[DinPublic])
@@ -128,20 +126,24 @@ async def set_action(
 ) -> DinPublic:
     din = await service.set_din_action(session, din_uid, body.parsed())
     if din is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscribed DIN {din_uid}")
+        raise NotFound(f"no subscribed DIN {din_uid}")
     return DinPublic.of(din)
 
 
 @router.delete("/{din_uid}", response_model=DinPublic)
-async def unsubscribe(
-    din_uid: DinUid, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
-) -> DinPublic:
+async def unsubscribe(din_uid: DinUid, runtime: RuntimeDep, _key: ApiKeyDep) -> DinPublic:
+    async with read_scope(runtime.sessions) as session:
+        known = await service.find_din(session, din_uid)
+    if known is None:
+        raise NotFound(f"no subscribed DIN {din_uid}")
     try:
-        din = await service.unsubscribe_din(session, runtime.xoxzo, din_uid)
-    except ProviderError as exc:
+        await runtime.xoxzo.unsubscribe_din(din_uid)
+    except provider.ProviderError as exc:
         raise provider_failure(exc) from exc
+    async with session_scope(runtime.sessions) as session:
+        din = await service.record_unsubscribed(session, din_uid)
     if din is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscribed DIN {din_uid}")
+        raise NotFound(f"no subscribed DIN {din_uid}")
     return DinPublic.of(din)
 
 
@@ -156,10 +158,10 @@ async def inbound_call(
 ) -> str:
     """Xoxzo's GET when someone calls a DIN: one line of plain text says what to do."""
     if not verify_din_token(runtime.settings.secret_key.get_secret_value(), din_uid, token):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "bad action token")
+        raise Forbidden("bad action token")
     din = await service.find_din(session, din_uid)
     if din is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no subscribed DIN {din_uid}")
+        raise NotFound(f"no subscribed DIN {din_uid}")
     return await service.answer_inbound_call(
         session,
         din,

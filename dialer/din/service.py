@@ -9,7 +9,7 @@ from dialer.din.actions import DinAction, Playback, Say, parse_action
 from dialer.models import Din, Notification, utcnow
 from dialer.phone import InvalidNumber, to_e164
 from dialer.providers.base import NotFound
-from dialer.providers.xoxzo import XoxzoProvider
+from dialer.providers.xoxzo import DinOffer, XoxzoProvider
 from dialer.vocabulary import Channel
 
 __all__ = [
@@ -17,10 +17,11 @@ __all__ = [
     "answer_inbound_call",
     "find_din",
     "inbound_action",
+    "record_din",
+    "record_unsubscribed",
     "replay_action",
     "set_din_action",
-    "subscribe_din",
-    "unsubscribe_din",
+    "subscribe_at_xoxzo",
 ]
 
 
@@ -34,19 +35,20 @@ async def active_dins(session: AsyncSession) -> list[Din]:
     return list((await session.exec(stmt)).all())
 
 
-async def subscribe_din(
-    session: AsyncSession,
-    xoxzo: XoxzoProvider,
-    din_uid: str,
-    action_url: str,
-    action: DinAction | None,
-) -> Din:
-    """Subscribe at Xoxzo, point the DIN at our action server, and keep it in SQL."""
+async def subscribe_at_xoxzo(xoxzo: XoxzoProvider, din_uid: str, action_url: str) -> DinOffer:
+    """Subscribe at Xoxzo and point the DIN at our action server (no transaction is open: the
+    provider's time is never spent holding a database lock)."""
     await xoxzo.subscribe_din(din_uid)
     await xoxzo.set_din_action_url(din_uid, action_url)
     offer = next((d for d in await xoxzo.din_subscriptions() if d.din_uid == din_uid), None)
     if offer is None:
         raise NotFound(f"{din_uid} is not among the subscriptions after subscribing")
+    return offer
+
+
+async def record_din(session: AsyncSession, offer: DinOffer, action: DinAction | None) -> Din:
+    """A DIN subscribed at Xoxzo, kept in SQL."""
+    din_uid = offer.din_uid
     din = (await session.exec(select(Din).where(Din.din_uid == din_uid))).first()
     if din is None:
         din = Din(din_uid=din_uid, number=offer.number)
@@ -69,12 +71,11 @@ async def set_din_action(
     return din
 
 
-async def unsubscribe_din(session: AsyncSession, xoxzo: XoxzoProvider, din_uid: str) -> Din | None:
+async def record_unsubscribed(session: AsyncSession, din_uid: str) -> Din | None:
+    """Unsubscribed at Xoxzo (dialer.din.api asks it first, outside any transaction)."""
     din = await find_din(session, din_uid)
-    if din is None:
-        return None
-    await xoxzo.unsubscribe_din(din_uid)
-    din.unsubscribed_at = utcnow()
+    if din is not None:
+        din.unsubscribed_at = utcnow()
     return din
 
 

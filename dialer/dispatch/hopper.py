@@ -16,9 +16,9 @@ from arq.constants import job_key_prefix
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.attempts.transitions import move_notification
 from dialer.campaigns.gates import defer_closed_windows, settle_campaigns
 from dialer.db import session_scope
-from dialer.lifecycle import move_notification
 from dialer.models import Attempt, Notification, utcnow
 from dialer.pacing.service import Kind, account_limit, kind_of
 from dialer.runtime import Runtime, check_job_id, dial_job_id, enqueue_check, enqueue_dial

@@ -11,12 +11,11 @@ from dialer.config import Settings
 from dialer.db import read_scope
 from dialer.models import Attempt, Campaign, Notification, utcnow
 from dialer.pacing.limiter import Limit
-from dialer.pacing.service import Ticket, account_limit, campaign_limit, kind_of, take_slot
+from dialer.pacing.service import Ticket, kind_of, take_slot
 from dialer.runtime import Runtime
-from dialer.scheduling.policies import CampaignPolicy
 from dialer.vocabulary import FINAL_ATTEMPT, Channel, NotificationStatus
 
-__all__ = ["account_at_live_cap", "campaign_limits", "dial_limits", "load_due", "slot_for"]
+__all__ = ["account_at_live_cap", "load_due", "slot_for"]
 
 
 async def load_due(
@@ -34,26 +33,6 @@ async def load_due(
     if notification.status is not NotificationStatus.queued or notification.due_at > utcnow():
         return None
     return notification, campaign
-
-
-def dial_limits(
-    settings: Settings, notification: Notification, campaign: Campaign | None
-) -> list[Limit]:
-    """The account's limit for this notification's next request, then its campaign's if it has
-    one."""
-    kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
-    limits = [account_limit(settings, notification.provider, kind)]
-    if campaign is not None:
-        limits += campaign_limits(campaign)
-    return limits
-
-
-def campaign_limits(campaign: Campaign) -> list[Limit]:
-    """The campaign's own limit, if its policy sets one."""
-    rate = CampaignPolicy.model_validate(campaign.policy).max_rate
-    if campaign.id is None or rate is None:
-        return []
-    return [campaign_limit(campaign.id, rate)]
 
 
 async def slot_for(runtime: Runtime, limits: list[Limit], *, must: bool = False) -> Ticket | float:

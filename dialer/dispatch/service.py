@@ -2,7 +2,7 @@
 
 The attempt is committed as `dialing` before the slot wait, so a job that runs again finds the
 notification no longer queued; it is cleared to leave by one more write just before the POST
-(dialer.dispatch.fence), so a job that dies before then leaves an attempt that is taken back, not
+(dialer.attempts.fence), so a job that dies before then leaves an attempt that is taken back, not
 a guess. Our attempt id rides along in the call's tags and callback URL.
 """
 
@@ -13,32 +13,27 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from redis.exceptions import RedisError
-from sqlmodel import func, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.attempts import rounds
+from dialer.attempts.events import Event, NeverSent, NotPlaced, Placed, error_event
+from dialer.attempts.fence import TakenBack, mark_sent
+from dialer.attempts.tags import attempt_tag, session_data_for
+from dialer.attempts.transitions import move_notification
 from dialer.bounds import STORED
-from dialer.callflows.service import check_flow_of, session_data_for
+from dialer.callflows.service import check_flow_of
 from dialer.campaigns.credit import out_of_credit
 from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
 from dialer.campaigns.messages import Rendered, render_contact
 from dialer.config import Settings
 from dialer.db import session_scope
-from dialer.dispatch.answers import (
-    NeverSent,
-    Placed,
-    Request,
-    attempt_tag,
-    record_placed,
-    record_provider_error,
-)
-from dialer.dispatch.fence import TakenBack, mark_sent
-from dialer.dispatch.pacing import account_at_live_cap, dial_limits, load_due, slot_for
-from dialer.lifecycle import move_notification
+from dialer.dispatch.pacing import account_at_live_cap, load_due, slot_for
 from dialer.models import Attempt, Notification, channel_of, utcnow
 from dialer.notifications.service import suppress
 from dialer.optouts.service import is_blocked, scopes_for
 from dialer.pacing.limiter import Limit
-from dialer.pacing.service import Paced, Ticket, kind_of, learn
+from dialer.pacing.service import Paced, Ticket, dial_limits, kind_of, learn
 from dialer.providers.base import (
     Ambiguous,
     CallRequest,
@@ -46,16 +41,19 @@ from dialer.providers.base import (
     ConferenceRequest,
     InsufficientCredit,
     NotSent,
+    PlacedCall,
+    PlacedConference,
+    PlacedMessage,
     Provider,
     ProviderError,
     Rejected,
     SmsRequest,
 )
+from dialer.providers.capabilities import capabilities_of
 from dialer.runtime import Runtime
 from dialer.scheduling.policies import RetryPolicy
 from dialer.scheduling.timing import person_zones, plan_send, window_of
 from dialer.security import callback_token
-from dialer.tracking.service import load_for_update, settle_conference
 from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus
 
 __all__ = [
@@ -68,6 +66,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+Request = CallRequest | SmsRequest | ConferenceRequest
+Answer = PlacedCall | PlacedMessage | PlacedConference
 
 A = AttemptStatus
 N = NotificationStatus
@@ -135,30 +136,9 @@ async def claim_for_dialing(
         move_notification(notification, N.expired)
         notification.last_error = "no attempts left"
         return None
-    rows = await session.exec(
-        select(func.count()).select_from(Attempt).where(Attempt.notification_id == notification_id)
+    return notification, await rounds.open_round(
+        session, notification, now, settings.ambiguous_after_s
     )
-    made = rows.one()
-    conference = notification.channel is Channel.conference and not notification.on_fallback
-    legs = notification.recipients if conference else [None]
-    attempts = [
-        Attempt(
-            notification_id=notification_id,
-            number=made + i,
-            provider=notification.provider,
-            channel=Channel.sms if notification.on_fallback else None,
-            recipient=recipient,
-            status=A.dialing,
-            created_at=now,
-            next_check_at=now + timedelta(seconds=settings.ambiguous_after_s),
-        )
-        for i, recipient in enumerate(legs, start=1)
-    ]
-    move_notification(notification, N.dialing)
-    notification.attempts_made += 1
-    session.add_all(attempts)
-    await session.flush()
-    return notification, attempts
 
 
 def callback_url(settings: Settings, notification: Notification, attempt: Attempt) -> str:
@@ -175,10 +155,8 @@ def build_requests(
 ) -> list[tuple[list[Attempt], Request]]:
     """The provider requests for one round, each with the attempts it places: one request per
     attempt, except a Xoxzo conference, which rings every participant with one."""
-    xoxzo_conference = (
-        notification.channel is Channel.conference and notification.provider == "xoxzo"
-    )
-    if xoxzo_conference and not notification.on_fallback:
+    one_request = capabilities_of(notification.provider).conference_in_one_request
+    if notification.channel is Channel.conference and one_request and not notification.on_fallback:
         request = ConferenceRequest(
             caller=notification.from_number,
             participants=tuple(notification.recipients),
@@ -204,8 +182,8 @@ def build_request(
             callback_url=url,
             tag=tag,
         )
-    voxology = attempt.provider == "voxology"
-    policy = RetryPolicy.model_validate(notification.policy, context=STORED) if voxology else None
+    flows = capabilities_of(attempt.provider).call_flows
+    policy = RetryPolicy.model_validate(notification.policy, context=STORED) if flows else None
     return CallRequest(
         caller=notification.from_number,
         recipient=attempt.recipient or notification.to_number,
@@ -216,14 +194,14 @@ def build_request(
         tts_lang=notification.lang,
         # Voxology's flow callbacks echo this; the flow itself is served when the call connects.
         session_data=session_data_for(settings.secret_key.get_secret_value(), attempt.id)
-        if voxology
+        if flows
         else {},
         ring_timeout_s=policy.ring_timeout_s if policy else None,
         max_call_time_s=policy.max_call_time_s if policy else None,
     )
 
 
-async def send(provider: Provider, request: Request) -> Placed:
+async def send(provider: Provider, request: Request) -> Answer:
     if isinstance(request, SmsRequest):
         return await provider.send_sms(request)
     if isinstance(request, ConferenceRequest):
@@ -266,7 +244,7 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     ticket = await slot_for(runtime, limits)
     if not isinstance(ticket, Ticket):
         paced = Paced(f"no slot under {limits[0].name} for {ticket:.1f} s", retry_after=ticket)
-        await _record_error(runtime, [a.id for a in attempts if a.id], paced, alone=True)
+        await _record(runtime, [a.id for a in attempts if a.id], NotPlaced(paced))
         return "paced"
     results: list[str] = []
     stopped: NotSent | None = None
@@ -290,7 +268,7 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
             log.info("attempts %s: %s", attempt_ids, exc.kind)
             if stopped is None:
                 await _tell_limiter(runtime, limits[0], request_id, exc)
-            await _record_error(runtime, attempt_ids, exc, alone=not maybe_rang)
+            await _record(runtime, attempt_ids, error_event(exc))
             if isinstance(exc, InsufficientCredit):
                 await out_of_credit(runtime, provider.name, kind, exc)
             if isinstance(exc, NotSent) and not maybe_rang:
@@ -301,9 +279,7 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
         # The limiter first: the request leaves the window a second after this, not after
         # our write; a Redis that is down costs it the lesson, never the record of the call.
         await _tell_limiter(runtime, limits[0], request_id, None)
-        async with session_scope(runtime.sessions) as session:
-            for attempt, notification in await _reload(session, attempt_ids):
-                record_placed(notification, attempt, placed, utcnow(), settings.poll_interval_s)
+        await _record(runtime, attempt_ids, Placed(placed))
         maybe_rang = True
         results.append("placed")
     return ", ".join(dict.fromkeys(results))
@@ -331,7 +307,7 @@ async def _close_unworkable(runtime: Runtime, notification_id: int, exc: Excepti
 
 
 async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:
-    """The fence (dialer.dispatch.fence): from here on the request may have left."""
+    """The fence (dialer.attempts.fence): from here on the request may have left."""
     try:
         async with session_scope(runtime.sessions) as session:
             await mark_sent(session, attempt_ids, utcnow(), runtime.settings.ambiguous_after_s)
@@ -340,17 +316,11 @@ async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:
     return True
 
 
-async def _record_error(
-    runtime: Runtime, attempt_ids: list[int], exc: ProviderError, *, alone: bool
-) -> None:
+async def _record(runtime: Runtime, attempt_ids: list[int], event: Event) -> None:
     async with session_scope(runtime.sessions) as session:
-        notification = None
-        for attempt, notification in await _reload(session, attempt_ids):
-            record_provider_error(
-                notification, attempt, exc, utcnow(), runtime.settings.poll_interval_s, alone=alone
-            )
-        if notification is not None:
-            await settle_conference(session, notification, utcnow())
+        round_ = await rounds.load(session, attempt_ids)
+        assert round_ is not None  # attempts are never deleted
+        rounds.apply(round_, event, utcnow(), runtime.settings.poll_interval_s)
 
 
 async def _tell_limiter(
@@ -361,11 +331,3 @@ async def _tell_limiter(
         await learn(runtime.limiter, limit, request_id, error)
     except RedisError as exc:
         log.warning("%s: the limiter did not hear of %s: %s", limit.name, request_id, exc)
-
-
-async def _reload(
-    session: AsyncSession, attempt_ids: list[int]
-) -> list[tuple[Attempt, Notification]]:
-    loaded = [await load_for_update(session, attempt_id) for attempt_id in attempt_ids]
-    assert all(pair is not None for pair in loaded)
-    return [pair for pair in loaded if pair is not None]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Query, Response, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Header, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 
 from dialer.bounds import AfterId, Moment, RowId
 from dialer.db import session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep
+from dialer.errors import FieldError, NotFound
 from dialer.models import Notification, utcnow
 from dialer.notifications import service
 from dialer.notifications.schemas import NotificationCreate, NotificationPublic, ReminderCreate
@@ -32,19 +32,13 @@ reminders_router = APIRouter(prefix="/v1/reminders", tags=["notifications"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
-def _field_error(field: str, message: str, value: object) -> RequestValidationError:
-    return RequestValidationError(
-        [{"type": "value_error", "loc": ("body", field), "msg": message, "input": value}]
-    )
-
-
 def _check_provider(body: NotificationCreate, runtime: RuntimeDep) -> None:
     if body.provider not in runtime.providers:
-        raise _field_error(
+        raise FieldError(
             "provider",
             f"provider {body.provider!r} is not configured here: set its "
             "credentials (VOXOLOGY_API_KEY)",
-            body.provider,
+            value=body.provider,
         )
 
 
@@ -140,10 +134,9 @@ async def _create(
                 webhook_id=webhook_id,
             )
             return [made]
-    except service.FieldError as exc:
-        raise _field_error(exc.field, exc.message, _input(body, exc.field)) from exc
-    except service.IdempotencyConflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    except FieldError as exc:
+        exc.value = _input(body, exc.field)
+        raise
 
 
 class Reschedule(BaseModel):
@@ -165,12 +158,11 @@ async def reschedule(
     try:
         async with session_scope(runtime.sessions) as session:
             found = await service.reschedule_notification(session, notification_id, body.send_at)
-    except service.FieldError as exc:
-        raise _field_error(exc.field, exc.message, body.send_at) from exc
-    except service.NotCancelable as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    except FieldError as exc:
+        exc.value = body.send_at
+        raise
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such notification")
+        raise NotFound("no such notification")
     await _enqueue_if_due(runtime, found)
     return await _read(runtime, notification_id)
 
@@ -192,9 +184,7 @@ async def list_notifications(
         try:
             number = to_e164(to, runtime.settings.default_region)
         except InvalidNumber as exc:
-            raise RequestValidationError(
-                [{"type": "value_error", "loc": ("query", "to"), "msg": str(exc), "input": to}]
-            ) from exc
+            raise FieldError("to", str(exc), value=to, location="query") from exc
     found = await service.list_notifications(
         session, status=status_, to=number, after=after, limit=limit
     )
@@ -221,7 +211,7 @@ async def _read(runtime: RuntimeDep, notification_id: int) -> NotificationPublic
     async with session_scope(runtime.sessions) as session:
         found = await service.get_notification(session, notification_id)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such notification")
+        raise NotFound("no such notification")
     return NotificationPublic.of(*found)
 
 
@@ -231,7 +221,7 @@ async def read(
 ) -> NotificationPublic:
     found = await service.get_notification(session, notification_id)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such notification")
+        raise NotFound("no such notification")
     return NotificationPublic.of(*found)
 
 
@@ -244,11 +234,8 @@ async def read(
 async def cancel(
     notification_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep
 ) -> NotificationPublic:
-    try:
-        async with session_scope(runtime.sessions) as session:
-            found = await service.cancel_notification(session, notification_id)
-    except service.NotCancelable as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+    async with session_scope(runtime.sessions) as session:
+        found = await service.cancel_notification(session, notification_id)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="no such notification")
+        raise NotFound("no such notification")
     return await _read(runtime, notification_id)

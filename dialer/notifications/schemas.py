@@ -10,11 +10,12 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from dialer.bounds import STORED, Moment
 from dialer.models import Attempt, Notification
+from dialer.payloads import AttemptFacts, NotificationFacts
 from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.scheduling.policies import RetryPolicy
 from dialer.scheduling.timing import parse_offset
 from dialer.sms import MAX_SMS_CHARS
-from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus, Outcome
+from dialer.vocabulary import Channel, Outcome
 
 __all__ = [
     "MAX_TTS_CHARS",
@@ -139,23 +140,12 @@ class ReminderCreate(NotificationCreate):
         return self
 
 
-class AttemptPublic(BaseModel):
-    id: int
-    number: int
+class AttemptPublic(AttemptFacts):
     # Set where it differs from the notification's: the text of an SMS fallback.
     channel: Channel | None
-    provider: str
-    provider_id: str | None
-    status: AttemptStatus
-    provider_status: str | None
-    outcome: Outcome | None
-    error: str | None
-    cost: float | None
     # The provider bills after the end and its charge is still to be read (Voxology).
     cost_pending: bool = False
-    duration_s: int | None
     parts: int | None
-    answer: str | None
     recipient: str | None
     conference_id: str | None
     created_at: datetime
@@ -171,14 +161,7 @@ class AttemptPublic(BaseModel):
         return public
 
 
-class NotificationPublic(BaseModel):
-    id: int
-    campaign_id: int | None
-    status: NotificationStatus
-    outcome: Outcome | None
-    # A Voxology flow's key press: confirmed or opted_out (None: no key, or no flow).
-    answer: str | None
-    channel: Channel
+class NotificationPublic(NotificationFacts):
     provider: str
     to: str = Field(validation_alias="to_number")
     from_: str = Field(validation_alias="from_number", serialization_alias="from")
@@ -188,7 +171,6 @@ class NotificationPublic(BaseModel):
     participants: list[str] | None
     policy: RetryPolicy
     attempts_made: int
-    last_error: str | None
     due_at: datetime
     expires_at: datetime | None
     created_at: datetime

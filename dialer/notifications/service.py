@@ -12,11 +12,13 @@ from pydantic import ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.lifecycle import IllegalTransition, move_notification
+from dialer.attempts.transitions import IllegalTransition, move_notification
+from dialer.errors import Conflict, FieldError
 from dialer.models import Attempt, Notification, utcnow
 from dialer.notifications.schemas import NotificationCreate, ReminderCreate
 from dialer.optouts.service import is_blocked
 from dialer.phone import InvalidNumber, to_e164
+from dialer.providers.capabilities import capabilities_of
 from dialer.scheduling.policies import RetryPolicy
 from dialer.scheduling.timing import (
     Plan,
@@ -45,21 +47,12 @@ __all__ = [
 ]
 
 
-class FieldError(ValueError):
-    """A request field that is well-formed but unusable, e.g. a number no country has."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class IdempotencyConflict(Exception):
+class IdempotencyConflict(Conflict):
     """The Idempotency-Key was used before with a different request."""
 
 
-class NotCancelable(Exception):
-    pass
+class NotCancelable(Conflict):
+    """The notification has been dialled, or is final."""
 
 
 # Fields added after the first release: left out of the hash while they hold their default,
@@ -99,8 +92,8 @@ def _sender(raw: str, region: str) -> str:
 
 def normalise_sender(channel: Channel, provider: str, raw: str, region: str) -> str:
     """`from` as stored: E.164, or a sender name where the channel allows one."""
-    # Only Xoxzo sends SMS from a name; Voxology sends from one of the account's numbers.
-    if channel is Channel.sms and provider == "xoxzo":
+    # Voxology sends only from one of the account's numbers.
+    if channel is Channel.sms and capabilities_of(provider).sms_sender_names:
         return _sender(raw, region)
     return _number("from", raw, region)
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.bounds import RowId
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
+from dialer.errors import FieldError, NotFound
 from dialer.models import Campaign, DoNotContact
 from dialer.optouts import service
 from dialer.phone import InvalidNumber, to_e164
@@ -62,16 +62,9 @@ def _number(raw: str, region: str, where: tuple[str, ...]) -> str:
     try:
         return to_e164(raw, region)
     except InvalidNumber as exc:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": where,
-                    "msg": f"invalid phone number: {exc}",
-                    "input": raw,
-                }
-            ]
-        ) from exc
+        location, *field = where
+        message = f"invalid phone number: {exc}"
+        raise FieldError(".".join(field), message, value=raw, location=location) from exc
 
 
 async def _list(session: AsyncSession, scope: str) -> list[BlockPublic]:
@@ -94,7 +87,7 @@ async def _add(
 async def _remove(session: AsyncSession, scope: str, number: str, region: str) -> Response:
     normalised = _number(number, region, ("path", "number"))
     if not await service.unblock_number(session, normalised, scope):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{normalised} is not on the list")
+        raise NotFound(f"{normalised} is not on the list")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -143,7 +136,7 @@ async def _campaign_scope(session: AsyncSession, campaign_id: int) -> tuple[str,
     """The campaign's own list, and the region its numbers are read in; 404 if it is unknown."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no campaign {campaign_id}")
+        raise NotFound(f"no campaign {campaign_id}")
     return service.campaign_scope(campaign_id), campaign.default_region
 
 

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from dialer.config import Settings
+from dialer.models import Campaign, Notification
 from dialer.pacing.limiter import Limit, Limiter
 from dialer.providers.base import NotSent, ProviderError, RateLimited
+from dialer.scheduling.policies import CampaignPolicy
 from dialer.vocabulary import Channel
 
 __all__ = [
@@ -22,6 +24,8 @@ __all__ = [
     "account_id",
     "account_limit",
     "campaign_limit",
+    "campaign_limits",
+    "dial_limits",
     "kind_of",
     "learn",
     "take_slot",
@@ -41,10 +45,7 @@ def kind_of(channel: Channel, *, on_fallback: bool = False) -> Kind:
 def account_id(settings: Settings, provider: str) -> str:
     # Limits belong to the account, so two deployments on one account share them; the key
     # carries a digest of the credential, never the credential.
-    if provider == "voxology" and settings.voxology_api_key is not None:
-        credential = settings.voxology_api_key.get_secret_value()
-    else:
-        credential = settings.xoxzo_sid
+    credential = settings.account_credential(provider)
     return hashlib.sha256(f"{provider}:{credential}".encode()).hexdigest()[:12]
 
 
@@ -134,3 +135,23 @@ async def learn(limiter: Limiter, limit: Limit, request: str, error: ProviderErr
     await limiter.answered(limit, request, accepted=error is None)
     if isinstance(error, RateLimited):
         await limiter.throttled(limit, error.retry_after)
+
+
+def dial_limits(
+    settings: Settings, notification: Notification, campaign: Campaign | None
+) -> list[Limit]:
+    """The account's limit for this notification's next request, then its campaign's if it has
+    one."""
+    kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
+    limits = [account_limit(settings, notification.provider, kind)]
+    if campaign is not None:
+        limits += campaign_limits(campaign)
+    return limits
+
+
+def campaign_limits(campaign: Campaign) -> list[Limit]:
+    """The campaign's own limit, if its policy sets one."""
+    rate = CampaignPolicy.model_validate(campaign.policy).max_rate
+    if campaign.id is None or rate is None:
+        return []
+    return [campaign_limit(campaign.id, rate)]

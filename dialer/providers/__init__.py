@@ -4,24 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
+from dialer.providers.capabilities import capabilities_of, known_providers
 from dialer.vocabulary import Channel
 
-__all__ = ["CHANNELS_BY_PROVIDER", "channel_refusal", "default_lang", "recording_refusal"]
-
-# What each provider can carry. Voxology calls run the flows our call-flow endpoint serves.
-CHANNELS_BY_PROVIDER: dict[str, frozenset[Channel]] = {
-    "xoxzo": frozenset({Channel.tts, Channel.playback, Channel.conference, Channel.sms}),
-    "voxology": frozenset(
-        {Channel.tts, Channel.playback, Channel.voice_flow, Channel.conference, Channel.sms}
-    ),
-}
+__all__ = ["channel_refusal", "default_lang", "recording_refusal"]
 
 
 def channel_refusal(provider: str, channel: Channel) -> str | None:
     """Why `provider` cannot carry `channel`, or None if it can."""
-    offered = CHANNELS_BY_PROVIDER.get(provider)
-    if offered is None:
+    if provider not in known_providers():
         return f"unknown provider {provider!r}"
+    offered = capabilities_of(provider).channels
     if channel not in offered:
         names = ", ".join(sorted(offered))
         return f"provider {provider!r} has no channel {channel.value!r} (it has: {names})"
@@ -30,11 +23,12 @@ def channel_refusal(provider: str, channel: Channel) -> str | None:
 
 def recording_refusal(provider: str, scheme: str) -> str | None:
     """Why `provider` cannot play a recording served over `scheme`, or None if it can."""
-    if provider == "xoxzo" and scheme != "http":
-        return "recording_url: Xoxzo plays only http:// recordings"
+    schemes = capabilities_of(provider).recording_schemes
+    if scheme not in schemes:
+        allowed = " or ".join(f"{s}://" for s in sorted(schemes))
+        return f"recording_url: {provider.capitalize()} plays only {allowed} recordings"
     return None
 
 
 def default_lang(provider: str) -> Literal["ja", "en"]:
-    # Xoxzo's own language is Japanese; Voxology's voices are English.
-    return "ja" if provider == "xoxzo" else "en"
+    return capabilities_of(provider).default_lang

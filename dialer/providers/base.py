@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from dialer.providers.capabilities import Capabilities
 from dialer.vocabulary import Outcome
 
 __all__ = [
@@ -219,6 +220,7 @@ class InboundMessage:
 
 class Provider(Protocol):
     name: str
+    capabilities: Capabilities
 
     async def place_call(self, request: CallRequest) -> PlacedCall: ...
 

@@ -39,6 +39,7 @@ from dialer.providers.base import (
     Transient,
     documented_outcome,
 )
+from dialer.providers.capabilities import VOXOLOGY
 from dialer.providers.http import exchange
 from dialer.providers.voxology_errors import FLOW_ERRORS, describe_error
 from dialer.vocabulary import Outcome
@@ -330,6 +331,7 @@ def _callback_url(configuration: Mapping[str, Any] | None) -> str | None:
 
 class VoxologyProvider:
     name = "voxology"
+    capabilities = VOXOLOGY
 
     def __init__(
         self,

@@ -32,6 +32,7 @@ from dialer.providers.base import (
     Transient,
     documented_outcome,
 )
+from dialer.providers.capabilities import XOXZO
 from dialer.providers.http import TRANSPORT_ERRORS, exchange, map_transport_error
 from dialer.sms import sms_parts
 from dialer.vocabulary import Outcome
@@ -233,6 +234,7 @@ def parse_din(data: Mapping[str, Any]) -> DinOffer:
 
 class XoxzoProvider:
     name = "xoxzo"
+    capabilities = XOXZO
 
     def __init__(self, client: httpx.AsyncClient, *, sid: str, auth_token: str, base_url: str):
         self._client = client

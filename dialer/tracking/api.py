@@ -7,18 +7,20 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
+from dialer.attempts import rounds
 from dialer.bounds import RowId
 from dialer.db import session_scope
 from dialer.deps import RuntimeDep
+from dialer.errors import FieldError, FieldErrors, Forbidden, NotFound
 from dialer.models import channel_of, utcnow
 from dialer.providers.base import StatusReport
 from dialer.providers.voxology import parse_message
 from dialer.providers.xoxzo import parse_call_status, parse_message_status
 from dialer.security import verify_callback_token
-from dialer.tracking.service import apply_report, load_for_update
+from dialer.tracking.service import apply_report
 
 __all__ = ["router"]
 
@@ -33,9 +35,9 @@ async def _fields(request: Request) -> dict[str, Any]:
         try:
             body = json.loads(await request.body())
         except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body is not JSON") from exc
+            raise FieldError("", "body is not JSON") from exc
         if not isinstance(body, dict):
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body is not an object")
+            raise FieldError("", "body is not an object")
         return body
     return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
 
@@ -57,7 +59,7 @@ Kind = Literal["voice", "sms"]
 @router.post("/{provider}/{kind}/{attempt_id}", response_class=PlainTextResponse)
 @router.post("/{provider}/{kind}/{attempt_id}/", response_class=PlainTextResponse)
 async def without_token(provider: Provider, kind: Kind, attempt_id: RowId) -> str:
-    raise HTTPException(status.HTTP_403_FORBIDDEN, "missing callback token")
+    raise Forbidden("missing callback token")
 
 
 @router.post("/{provider}/{kind}/{attempt_id}/{token}", response_class=PlainTextResponse)
@@ -72,32 +74,29 @@ async def provider_status(
     """Xoxzo's end-of-call POST and SMS delivery reports; Voxology's message status webhooks."""
     secret = runtime.settings.secret_key.get_secret_value()
     if not verify_callback_token(secret, provider, attempt_id, token):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "bad callback token")
+        raise Forbidden("bad callback token")
     parse = _PARSERS.get((provider, kind))
     if parse is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {provider} {kind} callbacks")
+        raise NotFound(f"no {provider} {kind} callbacks")
     fields = await _fields(request)
     missing = [name for name in (_ID_FIELD[(provider, kind)], "status") if not fields.get(name)]
     if missing:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"missing field: {', '.join(missing)}"
-        )
+        raise FieldErrors([FieldError(name, "missing") for name in missing])
     try:
         report = parse(fields)
     except (ValueError, TypeError) as exc:
         log.warning("%s %s callback for attempt %s refused: %s", provider, kind, attempt_id, exc)
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"bad field: {exc}") from exc
+        raise FieldError("", f"bad field: {exc}") from exc
     async with session_scope(runtime.sessions) as session:
-        loaded = await load_for_update(session, attempt_id)
+        round_ = await rounds.load(session, [attempt_id])
         if (
-            loaded is None
-            or loaded[0].provider != provider
-            or (kind == "voice") != channel_of(loaded[1], loaded[0]).is_voice
+            round_ is None
+            or round_.attempts[0].provider != provider
+            or (kind == "voice") != channel_of(round_.notification, round_.attempts[0]).is_voice
         ):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {provider} {kind} attempt")
-        attempt, notification = loaded
+            raise NotFound(f"no {provider} {kind} attempt")
         result = await apply_report(
-            session, notification, attempt, report, utcnow(), runtime.settings.poll_interval_s
+            session, round_, report, utcnow(), runtime.settings.poll_interval_s
         )
     log.info("%s %s callback for attempt %s: %s", provider, kind, attempt_id, result)
     # 200 even for a duplicate, or the provider sends it again.

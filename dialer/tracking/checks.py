@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dialer.attempts import rounds
+from dialer.attempts.events import GaveUp, WorkerLost
+from dialer.attempts.fence import take_back
+from dialer.attempts.rules import past_deadline, plan_check
 from dialer.db import session_scope
-from dialer.dispatch.fence import take_back
-from dialer.lifecycle import move_attempt
 from dialer.models import channel_of, utcnow
 from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Ticket, account_limit, take_slot
@@ -20,15 +22,8 @@ from dialer.providers.base import (
 )
 from dialer.runtime import Runtime
 from dialer.tracking.search import apply_search, sent_request
-from dialer.tracking.service import (
-    apply_report,
-    finish_attempt,
-    load_for_update,
-    past_deadline,
-    plan_check,
-    settle_conference,
-)
-from dialer.vocabulary import FINAL_ATTEMPT, AttemptStatus, Outcome
+from dialer.tracking.service import apply_report
+from dialer.vocabulary import FINAL_ATTEMPT
 
 __all__ = ["check_attempt", "read_status"]
 
@@ -37,40 +32,32 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
     settings = runtime.settings
     poll = timedelta(seconds=settings.poll_interval_s)
     async with session_scope(runtime.sessions) as session:
-        loaded = await load_for_update(session, attempt_id)
-        if loaded is None:
+        round_ = await rounds.load(session, [attempt_id])
+        if round_ is None:
             return "no such attempt"
-        attempt, notification = loaded
+        attempt, notification = round_.attempts[0], round_.notification
         now = utcnow()
-        plan = plan_check(
+        action = plan_check(
             attempt,
             now,
             ambiguous_after_s=settings.ambiguous_after_s,
             reconcile_deadline_s=settings.reconcile_deadline_s,
         )
-        if plan.action == "none":
+        if action == "none":
             return "already final"
-        if plan.action == "give_up":
-            finish_attempt(
-                notification,
-                attempt,
-                Outcome.unknown,
-                now,
-                error="no final status from the provider before the deadline",
-            )
-            await settle_conference(session, notification, now)
-            return "gave up"
-        if plan.action == "take_back":
+        if action == "give_up":
+            late = GaveUp("no final status from the provider before the deadline")
+            return rounds.apply(round_, late, now, poll.total_seconds())
+        if action == "take_back":
             return f"took back {await take_back(session, notification, now, poll.total_seconds())}"
         attempt.next_check_at = now + poll
-        if plan.action == "reconcile":
-            move_attempt(attempt, AttemptStatus.reconciling)
-            attempt.error = "worker lost during the provider request; awaiting the provider's word"
+        if action == "reconcile":
+            rounds.apply(round_, WorkerLost(), now, poll.total_seconds())
         provider = runtime.providers[attempt.provider]
         is_voice = channel_of(notification, attempt).is_voice
         sent = sent_request(settings, notification, attempt, now)
-        if plan.action != "ask" and (sent is None or not isinstance(provider, FindsRequests)):
-            return plan.action
+        if action != "ask" and (sent is None or not isinstance(provider, FindsRequests)):
+            return action
         provider_id, conference_id = attempt.provider_id, attempt.conference_id
     limit = account_limit(settings, provider.name, "status")
     ticket = await take_slot(runtime.limiter, [limit], settings.pacing_max_wait_s)
@@ -90,31 +77,23 @@ async def check_attempt(runtime: Runtime, attempt_id: int) -> str:
     except ProviderError as exc:
         status, failure = None, exc
     async with session_scope(runtime.sessions) as session:
-        loaded = await load_for_update(session, attempt_id)
-        assert loaded is not None
-        attempt, notification = loaded
+        round_ = await rounds.load(session, [attempt_id])
+        assert round_ is not None  # attempts are never deleted
+        attempt = round_.attempts[0]
         now = utcnow()
-        result = failure.kind if failure else "no status"
+        result: str = failure.kind if failure else "no status"
         if status is not None:
-            result = await apply_report(
-                session, notification, attempt, status, now, settings.poll_interval_s
-            )
+            result = await apply_report(session, round_, status, now, settings.poll_interval_s)
         if attempt.status not in FINAL_ATTEMPT and past_deadline(
             attempt, now, settings.reconcile_deadline_s
         ):
             if status is not None and status.settled_outcome is not None:
-                finish_attempt(notification, attempt, status.settled_outcome, now)
+                settled = GaveUp(None, status.settled_outcome)
+                rounds.apply(round_, settled, now, settings.poll_interval_s)
                 result = "settled"
             else:
-                finish_attempt(
-                    notification,
-                    attempt,
-                    Outcome.unknown,
-                    now,
-                    error=f"not final at the provider before the deadline ({result})",
-                )
-                result = "gave up"
-            await settle_conference(session, notification, now)
+                late = GaveUp(f"not final at the provider before the deadline ({result})")
+                result = rounds.apply(round_, late, now, settings.poll_interval_s)
         # On a failed status read, next_check_at is already pushed back: the hopper asks again.
         return result
 
@@ -140,12 +119,9 @@ async def _search(
     except ProviderError as exc:
         return exc.kind  # next_check_at is pushed back already: the hopper asks again
     async with session_scope(runtime.sessions) as session:
-        loaded = await load_for_update(session, attempt_id)
-        assert loaded is not None
-        attempt, notification = loaded
-        return await apply_search(
-            session, notification, attempt, sent, found, utcnow(), runtime.settings
-        )
+        round_ = await rounds.load(session, [attempt_id])
+        assert round_ is not None
+        return await apply_search(session, round_, sent, found, utcnow(), runtime.settings)
 
 
 async def read_status(

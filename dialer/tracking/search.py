@@ -16,9 +16,11 @@ from datetime import datetime, timedelta
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.callflows.service import session_data_for
+from dialer.attempts import rounds
+from dialer.attempts.events import NotPlaced, Unheard
+from dialer.attempts.rounds import Round
+from dialer.attempts.tags import attempt_tag, session_data_for
 from dialer.config import Settings
-from dialer.dispatch.answers import Unheard, attempt_tag, record_provider_error
 from dialer.models import Attempt, Notification
 from dialer.providers.base import SentRequest, StatusReport
 from dialer.tracking.service import apply_report
@@ -59,13 +61,13 @@ def sent_request(
 
 async def apply_search(
     session: AsyncSession,
-    notification: Notification,
-    attempt: Attempt,
+    round_: Round,
     sent: SentRequest,
     found: list[StatusReport],
     now: datetime,
     settings: Settings,
 ) -> str:
+    attempt = round_.attempts[0]
     if attempt.provider_id or attempt.status not in (A.dialing, A.reconciling):
         return "known meanwhile"
     ids = [report.provider_id for report in found]
@@ -82,13 +84,13 @@ async def apply_search(
     if len(found) == 1:
         attempt.provider_id = found[0].provider_id
         poll_s = settings.poll_interval_s
-        return f"found: {await apply_report(session, notification, attempt, found[0], now, poll_s)}"
+        return f"found: {await apply_report(session, round_, found[0], now, poll_s)}"
     if found:
         return f"{len(found)} calls may be it"
     settled = now >= sent.until + timedelta(seconds=settings.ambiguous_after_s)
     if attempt.provider_status == NOT_FOUND and settled:
         unheard = Unheard(f"{attempt.provider} has no record of it, asked twice")
-        record_provider_error(notification, attempt, unheard, now, settings.poll_interval_s)
+        rounds.apply(round_, NotPlaced(unheard), now, settings.poll_interval_s)
         return "unheard"
     attempt.provider_status = NOT_FOUND
     attempt.next_check_at = now + timedelta(seconds=settings.poll_interval_s)

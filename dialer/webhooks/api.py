@@ -6,14 +6,14 @@ import json
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Query, Response, status
 from pydantic import AnyHttpUrl, BaseModel
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.bounds import AfterId, RowId
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
+from dialer.errors import FieldError, NotFound
 from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from dialer.outbox import GIVE_UP_AFTER
 from dialer.webhooks.service import destination_refusal, register_endpoint
@@ -97,16 +97,7 @@ async def register(
     allow = runtime.settings.webhook_allow_private
     refusal = await destination_refusal(str(body.url), allow_private=allow)
     if refusal is not None:
-        raise RequestValidationError(
-            [
-                {
-                    "type": "value_error",
-                    "loc": ("body", "url"),
-                    "msg": refusal,
-                    "input": str(body.url),
-                }
-            ]
-        )
+        raise FieldError("url", refusal, value=str(body.url))
     endpoint, created = await register_endpoint(session, str(body.url))
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -122,7 +113,7 @@ async def list_endpoints(session: ReadSessionDep, _key: ApiKeyDep) -> list[Endpo
 async def _found(session: AsyncSession, model: type[T], key: int, what: str) -> T:
     row = await session.get(model, key)
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what} {key}")
+        raise NotFound(f"no {what} {key}")
     return row
 
 

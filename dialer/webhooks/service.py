@@ -10,8 +10,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.config import Settings
+from dialer.errors import FieldError
 from dialer.models import WebhookEndpoint
-from dialer.notifications.service import FieldError
 from dialer.webhooks.destinations import address_refusal, resolve, url_refusal
 from dialer.webhooks.signing import new_secret
 

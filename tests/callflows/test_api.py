@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dialer.callflows.service import session_data_for
+from dialer.attempts.tags import session_data_for
 from dialer.dispatch.service import dial_notification
 from dialer.security import FLOW_SECRET_HEADER, flow_secret
 from tests.support import Harness

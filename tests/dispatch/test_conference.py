@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from dialer.dispatch.answers import record_provider_error
+from dialer.attempts import rounds
+from dialer.attempts.events import NotPlaced
 from dialer.dispatch.service import dial_notification
 from dialer.models import Attempt, Notification, utcnow
 from dialer.providers.base import RateLimited
@@ -165,11 +166,10 @@ def _round(legs: int) -> tuple[Notification, list[Attempt]]:
 
 def test_a_participant_not_sent_while_another_rings_is_failed_not_requeued() -> None:
     notification, (first, second) = _round(2)
-    first.status = AttemptStatus.in_progress
+    first.status, first.sent_at = AttemptStatus.in_progress, utcnow()
     notification.status = NotificationStatus.in_progress
-    record_provider_error(
-        notification, second, RateLimited("slow down", retry_after=5), utcnow(), 1.0, alone=False
-    )
+    slow = NotPlaced(RateLimited("slow down", retry_after=5))
+    rounds.apply(rounds.Round(notification, [second], [first, second]), slow, utcnow(), 1.0)
     assert (second.status, second.outcome) == (AttemptStatus.finished, "failed")
     assert second.error is not None and second.error.startswith("not sent: RateLimited")
     assert (notification.status, notification.attempts_made) == (NotificationStatus.in_progress, 1)
@@ -178,8 +178,7 @@ def test_a_participant_not_sent_while_another_rings_is_failed_not_requeued() -> 
 def test_a_round_nobody_was_rung_in_waits_whole_in_the_queue() -> None:
     notification, attempts = _round(3)
     for attempt in attempts:
-        record_provider_error(
-            notification, attempt, RateLimited("slow down", retry_after=5), utcnow(), 1.0
-        )
+        slow = NotPlaced(RateLimited("slow down", retry_after=5))
+        rounds.apply(rounds.Round(notification, [attempt], attempts), slow, utcnow(), 1.0)
     assert [a.status for a in attempts] == [AttemptStatus.not_sent] * 3
     assert (notification.status, notification.attempts_made) == (NotificationStatus.queued, 0)

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlmodel import col, select
 
+from dialer.attempts.fence import TakenBack, mark_sent, take_back
 from dialer.db import session_scope
-from dialer.dispatch.fence import TakenBack, mark_sent, take_back
 from dialer.dispatch.service import claim_for_dialing, dial_notification
 from dialer.models import Attempt, Notification, utcnow
 from dialer.pacing.service import account_limit

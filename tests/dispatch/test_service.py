@@ -8,8 +8,9 @@ from typing import Any
 
 from sqlmodel import select
 
+from dialer.attempts import rounds
+from dialer.attempts.events import NotPlaced
 from dialer.db import session_scope
-from dialer.dispatch.answers import record_provider_error
 from dialer.dispatch.service import dial_notification
 from dialer.models import Attempt, Notification, utcnow
 from dialer.providers.base import RateLimited
@@ -189,9 +190,8 @@ def test_a_certain_not_sent_settles_an_attempt_already_being_reconciled() -> Non
     attempt = Attempt(id=1, notification_id=1, number=1, provider="xoxzo")
     attempt.status = AttemptStatus.reconciling
     now = utcnow()
-    record_provider_error(
-        notification, attempt, RateLimited("throttled", retry_after=1.0), now, 60.0
-    )
+    throttled = NotPlaced(RateLimited("throttled", retry_after=1.0))
+    rounds.apply(rounds.Round(notification, [attempt], [attempt]), throttled, now, 60.0)
     assert attempt.status is AttemptStatus.not_sent and attempt.provider_status == "HTTP 429"
     assert notification.status is NotificationStatus.queued and notification.attempts_made == 0
     assert notification.due_at == now + timedelta(seconds=1)

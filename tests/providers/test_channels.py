@@ -2,14 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.providers import CHANNELS_BY_PROVIDER, channel_refusal
+from dialer.providers import channel_refusal
+from dialer.providers.capabilities import capabilities_of
 from dialer.vocabulary import Channel
 
 
 @pytest.mark.parametrize("channel", [Channel.tts, Channel.playback, Channel.sms])
 def test_xoxzo_carries_its_calls_and_sms(channel: Channel) -> None:
     assert channel_refusal("xoxzo", channel) is None
-    assert channel in CHANNELS_BY_PROVIDER["xoxzo"]
+    assert channel in capabilities_of("xoxzo").channels
 
 
 def test_detection_flows_are_voxology_only() -> None:

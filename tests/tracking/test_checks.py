@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
+from dialer.attempts.fence import TakenBack, mark_sent
 from dialer.db import session_scope
-from dialer.dispatch.fence import TakenBack, mark_sent
 from dialer.dispatch.service import claim_for_dialing, dial_notification
 from dialer.models import Attempt, utcnow
 from dialer.serve import running_worker

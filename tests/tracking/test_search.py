@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from dialer.attempts.fence import mark_sent
 from dialer.db import session_scope
-from dialer.dispatch.fence import mark_sent
 from dialer.dispatch.service import build_request, claim_for_dialing, dial_notification, send
 from dialer.models import Attempt, utcnow
 from dialer.tracking.checks import check_attempt

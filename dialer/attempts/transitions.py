@@ -1,35 +1,26 @@
-"""Allowed status transitions for notifications and attempts, and what follows a finished attempt.
+"""Allowed status transitions for notifications, attempts and campaigns.
 
 Each transition table is enforced by one function; nothing else assigns `status`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import TypeVar
 
 from dialer.models import Attempt, Campaign, Notification, utcnow
-from dialer.scheduling.policies import RetryPolicy
 from dialer.vocabulary import (
     FINAL_ATTEMPT,
     FINAL_NOTIFICATION,
     AttemptStatus,
     CampaignStatus,
     NotificationStatus,
-    Outcome,
 )
 
 __all__ = [
     "ATTEMPT_TRANSITIONS",
     "CAMPAIGN_TRANSITIONS",
-    "FALLBACK_OUTCOMES",
     "NOTIFICATION_TRANSITIONS",
-    "FallBack",
-    "Finish",
     "IllegalTransition",
-    "Retry",
-    "decide_after_attempt",
     "move_attempt",
     "move_campaign",
     "move_notification",
@@ -113,53 +104,3 @@ S = TypeVar("S", NotificationStatus, AttemptStatus, CampaignStatus)
 def _check(table: dict[S, frozenset[S]], current: S, to: S, what: str) -> None:
     if to not in table[current]:
         raise IllegalTransition(f"{what}: {current} -> {to} is not allowed")
-
-
-@dataclass(frozen=True)
-class Retry:
-    at: datetime
-
-
-@dataclass(frozen=True)
-class FallBack:
-    """Calls are over without reaching the person: send the fallback SMS now."""
-
-
-@dataclass(frozen=True)
-class Finish:
-    status: NotificationStatus
-
-
-# Outcomes we never retry whatever the policy says: the person was reached, the message can
-# never succeed, or we cannot tell whether the phone rang (never ring twice by accident).
-_DELIVERED = frozenset({Outcome.answered, Outcome.delivered})
-_NEVER_RETRIED = frozenset({Outcome.rejected, Outcome.unknown, Outcome.opted_out})
-# A fallback text follows a call that certainly did not reach the person, or reached a machine;
-# never one that may have been heard (unknown) or can never succeed (rejected, opted out).
-FALLBACK_OUTCOMES = frozenset({Outcome.no_answer, Outcome.busy, Outcome.failed, Outcome.voicemail})
-
-
-def decide_after_attempt(
-    policy: RetryPolicy,
-    attempts_made: int,
-    outcome: Outcome,
-    now: datetime,
-    *,
-    on_fallback: bool = False,
-) -> Retry | FallBack | Finish:
-    """What a notification does once its latest counted attempt has finished with `outcome`.
-    `on_fallback`: that attempt was the fallback SMS, and nothing follows it."""
-    if outcome in _DELIVERED:
-        return Finish(N.delivered)
-    if on_fallback:
-        return Finish(N.failed)
-    falls_back = outcome in policy.fallback_on and outcome in FALLBACK_OUTCOMES
-    if outcome in _NEVER_RETRIED or outcome not in policy.retry_on:
-        if falls_back:
-            return FallBack()
-        return Finish(N.delivered if outcome is Outcome.voicemail else N.failed)
-    if attempts_made >= policy.max_attempts:
-        return FallBack() if falls_back else Finish(N.failed)
-    factor = 2 ** (attempts_made - 1) if policy.backoff == "exponential" else 1
-    delay = policy.outcome_delay_s.get(outcome, policy.retry_delay_s)
-    return Retry(at=now + timedelta(seconds=delay * factor))

@@ -4,14 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialer.lifecycle import (
+from dialer.attempts.rules import FallBack, Finish, Retry, decide_after_attempt
+from dialer.attempts.transitions import (
     ATTEMPT_TRANSITIONS,
     NOTIFICATION_TRANSITIONS,
-    FallBack,
-    Finish,
     IllegalTransition,
-    Retry,
-    decide_after_attempt,
     move_attempt,
     move_notification,
 )

@@ -9,17 +9,18 @@ wins, and an attempt taken back certainly rang nobody: its contact is dialled ag
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.dispatch.answers import NeverSent, record_provider_error
+from dialer.attempts import rounds
+from dialer.attempts.events import NeverSent, NotPlaced
 from dialer.models import Attempt, Notification
-from dialer.tracking.service import settle_conference
-from dialer.vocabulary import FINAL_ATTEMPT, AttemptStatus
+from dialer.vocabulary import AttemptStatus
 
-__all__ = ["NeverSent", "TakenBack", "mark_sent", "take_back"]
+__all__ = ["TakenBack", "mark_sent", "take_back"]
 
 A = AttemptStatus
 
@@ -57,23 +58,24 @@ async def take_back(
     """Take back every attempt of `notification` still `dialing` and never cleared to leave:
     its contact waits its turn again, uncounted. (A conference leg whose fellow legs may be
     ringing cannot be dialled again alone: it fails, as a refused request would.)"""
-    open_attempts = list(
-        (
-            await session.exec(
-                select(Attempt)
-                .where(
-                    Attempt.notification_id == notification.id,
-                    col(Attempt.status).not_in(list(FINAL_ATTEMPT)),
-                )
-                .with_for_update()
+    found = (
+        await session.exec(
+            select(Attempt.id).where(
+                Attempt.notification_id == notification.id,
+                col(Attempt.status) == A.dialing,
+                col(Attempt.sent_at).is_(None),
             )
-        ).all()
-    )
-    unsent = [a for a in open_attempts if a.status is A.dialing and a.sent_at is None]
-    alone = not any(a.sent_at is not None for a in open_attempts)
+        )
+    ).all()
+    ids = [attempt_id for attempt_id in found if attempt_id is not None]
+    loaded = await rounds.load(session, ids) if ids else None
+    if loaded is None:
+        return 0
+    # Read again under the lock: one cleared to leave meanwhile is not taken back.
+    unsent = [a for a in loaded.attempts if a.status is A.dialing and a.sent_at is None]
+    if not unsent:
+        return 0
+    round_ = replace(loaded, attempts=unsent)
     reason = NeverSent("its worker stopped before the request was cleared to leave")
-    for attempt in unsent:
-        record_provider_error(notification, attempt, reason, now, poll_interval_s, alone=alone)
-    if unsent:
-        await settle_conference(session, notification, now)
+    rounds.apply(round_, NotPlaced(reason), now, poll_interval_s)
     return len(unsent)
