@@ -15,7 +15,12 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
-from dialer.din.actions import InvalidAction, parse_action
+from dialer.sandbox.documented import (
+    XOXZO_SMS_MAX_CHARS,
+    action_problem,
+    xoxzo_sender_ok,
+    xoxzo_sms_parts,
+)
 from dialer.sandbox.state import (
     COUNTRY_CODES,
     SMS_DELIVERING_AFTER_S,
@@ -31,7 +36,6 @@ from dialer.sandbox.state import (
 from dialer.sandbox.voxology import inbound_message_payload, voxology_error, voxology_router
 from dialer.sandbox.voxology_calls import voxology_calls_router
 from dialer.sandbox.voxology_numbers import voxology_numbers_router
-from dialer.sms import MAX_SMS_CHARS, is_valid_sender, sms_parts
 
 __all__ = ["create_sandbox_app"]
 
@@ -132,7 +136,7 @@ def _validate_sms(form: dict[str, str]) -> dict[str, list[str]]:
     message, recipient, sender = (form.get(k, "") for k in ("message", "recipient", "sender"))
     if not message:
         errors["message"] = [_REQUIRED]
-    elif len(message) > MAX_SMS_CHARS:
+    elif len(message) > XOXZO_SMS_MAX_CHARS:
         errors["message"] = ["Message too long"]
     if not recipient:
         errors["recipient"] = [_REQUIRED]
@@ -140,7 +144,7 @@ def _validate_sms(form: dict[str, str]) -> dict[str, list[str]]:
         errors["recipient"] = ["Enter a valid E.164 phone number."]
     if not sender:
         errors["sender"] = [_REQUIRED]
-    elif not is_valid_sender(sender):
+    elif not xoxzo_sender_ok(sender):
         errors["sender"] = ["Enter a valid sender: up to 10 letters and digits, or a number."]
     callbackurl = form.get("callbackurl", "")
     if callbackurl and not callbackurl.startswith(("http://", "https://")):
@@ -346,7 +350,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         errors = _validate_sms(form)
         if errors:
             return JSONResponse(errors, status_code=400)
-        parts = sms_parts(form["message"])
+        parts = xoxzo_sms_parts(form["message"])
         if account.config.balance < parts * account.config.sms_cost_per_part:
             needed = f"{parts * account.config.sms_cost_per_part:g}"
             return JSONResponse(
@@ -520,11 +524,11 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
         url = f"{din.action_url}{separator}caller={caller}&recipient=+{din.din}"
         answer = await holder["client"].get(url)
         result: dict[str, Any] = {"status_code": answer.status_code, "answer": answer.text}
-        try:
-            parse_action(answer.text)
+        problem = action_problem(answer.text)
+        if problem is None:
             result["valid"] = answer.status_code == 200
-        except InvalidAction as exc:
-            result.update(valid=False, problem=str(exc))
+        else:
+            result.update(valid=False, problem=problem)
         return JSONResponse(result)
 
     @app.get("/_sandbox/traffic")

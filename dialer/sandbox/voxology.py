@@ -16,7 +16,7 @@ import httpx
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from dialer.providers.voxology import voxology_sms_parts
+from dialer.sandbox.documented import voxology_sms_parts
 from dialer.sandbox.state import SandboxAccount
 
 __all__ = [
