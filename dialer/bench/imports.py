@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from dialer.contacts.importer import ImportReport, import_contacts
+from dialer.contacts.tuning import tuned_for_import
 from dialer.db import make_sync_engine
 from dialer.migrations import upgrade_to_head
 from dialer.models import Campaign
@@ -114,7 +115,7 @@ def run_import_bench(rows: int, database_url: str | None, batch_size: int) -> Im
         try:
             campaign_id = bench_campaign(engine, f"bench import {rows}")
             started = time.perf_counter()
-            with csv_path.open("rb") as stream:
+            with csv_path.open("rb") as stream, tuned_for_import():
                 report = import_contacts(
                     engine, campaign_id, stream, filename=csv_path.name, batch_size=batch_size
                 )

@@ -61,6 +61,7 @@ def import_file(
     from dialer.cli.shared import load_settings, upgrade_if_embedded
     from dialer.contacts.importer import import_contacts
     from dialer.contacts.reader import CsvLayout, CsvProblem
+    from dialer.contacts.tuning import tuned_for_import
     from dialer.db import make_sync_engine
     from dialer.models import ImportIssue
 
@@ -76,7 +77,7 @@ def import_file(
     )
     started = time.perf_counter()
     try:
-        with file.open("rb") as stream:
+        with file.open("rb") as stream, tuned_for_import():
             report = import_contacts(engine, campaign_id, stream, layout, filename=file.name)
     except CsvProblem as exc:
         raise click.ClickException(str(exc)) from exc

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.attempts.transitions import IllegalTransition, move_notification
+from dialer.creation import SUPPRESSED_REASON, initial_status, local_instant
 from dialer.errors import Conflict, FieldError
 from dialer.models import Attempt, Notification, utcnow
 from dialer.notifications.schemas import NotificationCreate, ReminderCreate
@@ -20,14 +21,7 @@ from dialer.optouts.service import is_blocked
 from dialer.phone import InvalidNumber, to_e164
 from dialer.providers.capabilities import capabilities_of
 from dialer.scheduling.policies import RetryPolicy
-from dialer.scheduling.timing import (
-    Plan,
-    local_instant,
-    parse_offset,
-    person_zones,
-    plan_send,
-    window_of,
-)
+from dialer.scheduling.timing import Plan, parse_offset, person_zones, plan_send, window_of
 from dialer.sms import is_valid_sender
 from dialer.vocabulary import Channel, NotificationStatus
 
@@ -136,7 +130,11 @@ async def create_notification(
                     "this Idempotency-Key was already used with a different request"
                 )
             return existing, True
+    blocked = False
+    for number in [to_number, *participants]:
+        blocked = blocked or await is_blocked(session, number)
     notification = Notification(
+        status=initial_status(blocked=blocked),
         api_key_id=api_key_id,
         idempotency_key=idempotency_key,
         request_hash=fingerprint,
@@ -156,14 +154,12 @@ async def create_notification(
         fallback_text=data.sms_fallback.text if data.sms_fallback else None,
     )
     session.add(notification)
-    for number in notification.recipients:
-        if await is_blocked(session, number):
-            suppress(notification)
-            break
-    else:
-        if plan.expired is not None:
-            move_notification(notification, NotificationStatus.expired)
-            notification.last_error = plan.expired
+    if notification.status is NotificationStatus.suppressed:
+        notification.last_error = SUPPRESSED_REASON
+        notification.finished_at = notification.created_at
+    elif plan.expired is not None:
+        move_notification(notification, NotificationStatus.expired)
+        notification.last_error = plan.expired
     await session.flush()
     return notification, False
 
@@ -195,7 +191,7 @@ def _local(moment: datetime, zones: tuple[ZoneInfo, ...], field: str) -> datetim
 
 def suppress(notification: Notification) -> None:
     move_notification(notification, NotificationStatus.suppressed)
-    notification.last_error = "the number is on the do-not-contact list"
+    notification.last_error = SUPPRESSED_REASON
 
 
 async def get_notification(

@@ -12,7 +12,7 @@ from dialer.scheduling.policies import RetryPolicy
 from dialer.scheduling.schedule import Schedule
 from dialer.scheduling.windows import next_opening, zones_for
 
-__all__ = ["Plan", "local_instant", "parse_offset", "person_zones", "plan_send", "window_of"]
+__all__ = ["Plan", "parse_offset", "person_zones", "plan_send", "window_of"]
 
 _OFFSET = re.compile(r"([0-9]{1,6})([dhm])")
 _UNIT_S = {"d": 86400, "h": 3600, "m": 60}
@@ -34,16 +34,6 @@ def parse_offset(text: str) -> timedelta:
 
 def person_zones(number: str, timezone: str | None) -> tuple[ZoneInfo, ...]:
     return zones_for(number, timezone, None)
-
-
-def local_instant(moment: datetime, zones: tuple[ZoneInfo, ...]) -> datetime:
-    """An aware `moment` as it is; a naive one read as the person's own local time."""
-    if moment.tzinfo is not None:
-        return moment
-    if len(zones) != 1:
-        names = ", ".join(z.key for z in zones)
-        raise ValueError(f"a local time needs one time zone, and this number may be in {names}")
-    return moment.replace(tzinfo=zones[0])
 
 
 def window_of(policy: RetryPolicy) -> Schedule | None:

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from dialer.contacts.importer import SUPPRESSED_REASON, import_contacts
+from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import MAX_CELL_CHARS, CsvLayout
+from dialer.creation import SUPPRESSED_REASON
 from dialer.db import make_sync_engine
 from dialer.models import Campaign, DoNotContact, ImportIssue, Notification
 from dialer.vocabulary import Channel
