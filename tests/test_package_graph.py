@@ -3,7 +3,9 @@ import graph: `python -m tests.package_graph` prints it."""
 
 from __future__ import annotations
 
-from tests.package_graph import Graph, read_graph
+import ast
+
+from tests.package_graph import ROOT, Graph, read_graph
 
 GRAPH = read_graph()
 
@@ -12,7 +14,9 @@ FOUNDATION = {
     "bounds",
     "clock",
     "config",
+    "creation",
     "errors",
+    "payloads",
     "phone",
     "security",
     "sms",
@@ -84,3 +88,29 @@ def test_the_attempt_package_is_below_dispatch_and_tracking() -> None:
 
 def test_the_dialer_reaches_jobs_only_through_the_worker_factory() -> None:
     assert not any(b == "jobs" for a, b in GRAPH.package_edges())
+
+
+DOMAINS = sorted(p.parent.name for p in (ROOT / "dialer").glob("*/api.py"))
+# What a route may not do itself: ask the database (rules and queries live in service.py).
+_QUERIES = {"exec", "execute", "get", "add", "add_all", "delete", "flush", "scalar"}
+
+
+def test_every_domain_package_has_routes_rules_and_bodies_apart() -> None:
+    assert {"campaigns", "notifications", "webhooks"} <= set(DOMAINS)
+    for name in DOMAINS:
+        for part in ("api.py", "service.py", "schemas.py"):
+            assert (ROOT / "dialer" / name / part).exists(), f"dialer/{name}/{part}"
+
+
+def test_routes_leave_the_database_to_their_service() -> None:
+    for name in DOMAINS:
+        tree = ast.parse((ROOT / "dialer" / name / "api.py").read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            called = node.func
+            if isinstance(called, ast.Name):
+                assert called.id != "select", f"dialer/{name}/api.py:{node.lineno} queries"
+            elif isinstance(called, ast.Attribute) and isinstance(called.value, ast.Name):
+                asks = called.value.id == "session" and called.attr in _QUERIES
+                assert not asks, f"dialer/{name}/api.py:{node.lineno} session.{called.attr}"

@@ -7,14 +7,13 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
-from pydantic import BaseModel
 
+from dialer.callflows import inbound
 from dialer.callflows.inbound import answer_inbound, number_action
-from dialer.callflows.service import FlowRefused, FlowUnservable, answer_callback
+from dialer.callflows.schemas import ActionBody, NumberActionPublic
+from dialer.callflows.service import FlowUnservable, answer_callback
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
-from dialer.din.api import ActionBody
 from dialer.errors import FieldError, Forbidden
-from dialer.models import NumberAction, utcnow
 from dialer.optouts.inbound import answer_inbound_message
 from dialer.providers.fields import MalformedField
 from dialer.providers.voxology import parse_inbound_message
@@ -52,11 +51,9 @@ async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionD
             log.info("voxology inbound %s for call %s", body["type"], body["call_id"])
             return answer
         answer = await answer_callback(session, body, secret, runtime.settings.poll_interval_s)
-    except FlowRefused as exc:
-        raise Forbidden(str(exc)) from exc
     except FlowUnservable as exc:
         log.error("voxology %s: %s", body.get("type"), exc)
-        raise FieldError("", str(exc)) from exc
+        raise
     except MalformedField as exc:
         log.warning("voxology callback refused: %s", exc)
         raise FieldError("", f"bad field: {exc}") from exc
@@ -66,12 +63,6 @@ async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionD
 
 numbers_router = APIRouter(prefix="/v1/numbers", tags=["numbers"])
 E164Path = Annotated[str, Path(pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164")]
-
-
-class NumberActionPublic(BaseModel):
-    number: str
-    # None: the service default (DIALER_DIN_DEFAULT_ACTION) answers.
-    action: str | None
 
 
 @numbers_router.get("/{number}/action")
@@ -88,12 +79,5 @@ async def set_number_action(
     number: E164Path, body: ActionBody, session: SessionDep, _key: ApiKeyDep
 ) -> NumberActionPublic:
     """Set (or, with null, clear) what a Voxology number answers callers we never called."""
-    row = await number_action(session, number)
-    if body.action is None:
-        if row is not None:
-            await session.delete(row)
-    elif row is None:
-        session.add(NumberAction(number=number, action=body.action))
-    else:
-        row.action, row.updated_at = body.action, utcnow()
+    await inbound.set_number_action(session, number, body.action)
     return NumberActionPublic(number=number, action=body.action)

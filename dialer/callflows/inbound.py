@@ -21,10 +21,10 @@ from dialer.callflows.render import (
 )
 from dialer.din.actions import DinAction, Playback, Say, Transfer, Voicemail, parse_action
 from dialer.din.service import inbound_action
-from dialer.models import NumberAction
+from dialer.models import NumberAction, utcnow
 from dialer.phone import InvalidNumber, to_e164
 
-__all__ = ["answer_inbound", "flow_of_action", "number_action"]
+__all__ = ["answer_inbound", "flow_of_action", "number_action", "set_number_action"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,18 @@ async def number_action(session: AsyncSession, number: str) -> NumberAction | No
     """The number's own action, if it has one."""
     found = await session.exec(select(NumberAction).where(NumberAction.number == number))
     return found.first()
+
+
+async def set_number_action(session: AsyncSession, number: str, action: str | None) -> None:
+    """Set (or, with None, clear) what the number answers callers we never called."""
+    row = await number_action(session, number)
+    if action is None:
+        if row is not None:
+            await session.delete(row)
+    elif row is None:
+        session.add(NumberAction(number=number, action=action))
+    else:
+        row.action, row.updated_at = action, utcnow()
 
 
 def flow_of_action(action: DinAction) -> FlowContext:

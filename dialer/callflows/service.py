@@ -21,6 +21,7 @@ from dialer.callflows.render import (
     render_flow,
     speech,
 )
+from dialer.errors import FieldError, Forbidden
 from dialer.models import Notification, utcnow
 from dialer.optouts.service import block_number
 from dialer.providers.capabilities import capabilities_of
@@ -46,12 +47,15 @@ REPLIES: dict[Answer, str] = {
 }
 
 
-class FlowRefused(Exception):
+class FlowRefused(Forbidden):
     """A callback request that is not for one of our attempts, or not authentic."""
 
 
-class FlowUnservable(Exception):
+class FlowUnservable(FieldError):
     """Our own flow for the call cannot be rendered; Voxology ends the call with its error."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("", message)
 
 
 # Spoken to each participant before they join.

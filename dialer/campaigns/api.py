@@ -9,29 +9,35 @@ from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field, Json, ValidationError
-from sqlmodel import col, select
+from pydantic import Json
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from dialer.bounds import MAX_ID, STORED, RowId
+from dialer.bounds import MAX_ID, RowId
 from dialer.campaigns import service
 from dialer.campaigns.counts import campaign_counts, counts_of
-from dialer.campaigns.credit import campaign_credit
+from dialer.campaigns.credit import campaign_estimate
 from dialer.campaigns.lifecycle import Action, change_state
 from dialer.campaigns.messages import template_refusals
 from dialer.campaigns.results import campaign_results
-from dialer.campaigns.schemas import CampaignCreate, CampaignPublic, EstimatePublic, PacePublic
+from dialer.campaigns.schemas import (
+    CampaignCreate,
+    CampaignPublic,
+    ContactIn,
+    ContactsIn,
+    EstimatePublic,
+    PacePublic,
+    PauseBody,
+)
 from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import read_scope, session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
-from dialer.errors import Conflict, FieldError, FieldErrors, NotFound
-from dialer.models import Campaign, ContactImport, ImportIssue
+from dialer.errors import FieldError, FieldErrors
+from dialer.models import Campaign
 from dialer.pacing.service import account_limit, campaign_limits, kind_of
 from dialer.responses import problems
 from dialer.runtime import Runtime
-from dialer.scheduling.policies import CampaignPolicy
 from dialer.spreadsheets import safe_cell
 from dialer.vocabulary import CampaignStatus
 from dialer.webhooks.service import webhook_for
@@ -39,18 +45,6 @@ from dialer.webhooks.service import webhook_for
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"])
-
-
-class ContactIn(BaseModel):
-    phone: str = Field(min_length=1, max_length=64)
-    variables: dict[str, str | int | float] = Field(default_factory=dict, max_length=100)
-    timezone: str | None = Field(None, max_length=64)
-
-
-class ContactsIn(BaseModel):
-    """Contacts as JSON, for systems that hold them already; a file is better past 10,000."""
-
-    contacts: list[ContactIn] = Field(min_length=1, max_length=10_000)
 
 
 def contacts_csv(contacts: list[ContactIn]) -> bytes:
@@ -71,15 +65,8 @@ CSV_RESPONSE: dict[str, Any] = {
 }
 
 
-class PauseBody(BaseModel):
-    reason: str = Field("paused by API", min_length=1, max_length=500)
-
-
 async def _campaign(session: AsyncSession, campaign_id: int) -> Campaign:
-    campaign = await session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"no campaign {campaign_id}")
-    return campaign
+    return await service.get_campaign(session, campaign_id)
 
 
 async def _public(session: AsyncSession, campaign: Campaign) -> CampaignPublic:
@@ -117,12 +104,7 @@ async def list_campaigns(
 ) -> list[CampaignPublic]:
     """Campaigns, newest first, each with its counts and progress; page with `before` = the
     last id seen."""
-    query = select(Campaign).order_by(col(Campaign.id).desc()).limit(limit)
-    if status_ is not None:
-        query = query.where(col(Campaign.status) == status_)
-    if before is not None:
-        query = query.where(col(Campaign.id) < before)
-    campaigns = list((await session.exec(query)).all())
+    campaigns = await service.list_campaigns(session, status_, before, limit)
     counts = await counts_of(session, [c.id for c in campaigns if c.id is not None])
     return [CampaignPublic.of(c, counts[c.id]) for c in campaigns if c.id is not None]
 
@@ -134,38 +116,7 @@ async def estimate(
     """The cost of dialling what is left, the balance read now, and whether start (or resume)
     would be allowed, and if not why."""
     campaign = await _campaign(session, campaign_id)
-    credit = await campaign_credit(session, runtime, campaign)
-    assert credit.remaining is not None
-    remaining = credit.remaining
-    try:
-        policy = CampaignPolicy.model_validate(campaign.policy, context=STORED).retry_policy()
-    except ValidationError as exc:  # stored before a rule it now breaks
-        problem = exc.errors()[0]["msg"]
-        raise Conflict(f"its policy is not valid: {problem}") from exc
-    at_most = remaining.to_dial * (policy.max_attempts + (1 if policy.fallback_on else 0))
-    reason = None
-    if campaign.status not in (CampaignStatus.draft, CampaignStatus.paused):
-        reason = f"a {campaign.status} campaign cannot be started"
-    elif not credit.enough:
-        reason = credit.reason()
-    return EstimatePublic(
-        campaign_id=campaign_id,
-        provider=campaign.provider,
-        channel=campaign.channel,
-        unit=credit.unit,
-        contacts_to_dial=remaining.to_dial,
-        attempts_expected=remaining.to_dial,
-        attempts_at_most=at_most,
-        cost_per_attempt=remaining.per_attempt,
-        basis=remaining.basis,
-        estimated_cost=credit.estimate,
-        estimated_cost_at_most=round(at_most * remaining.per_attempt, 4),
-        minimum=credit.minimum,
-        balance=credit.balance,
-        balance_problem=credit.problem,
-        start_allowed=reason is None,
-        reason=reason,
-    )
+    return await campaign_estimate(session, runtime, campaign)
 
 
 @router.get("/{campaign_id}", response_model_by_alias=True)
@@ -250,15 +201,8 @@ async def import_issues(
     _key: ApiKeyDep,
     bom: BomQuery = False,
 ) -> StreamingResponse:
-    record = await session.get(ContactImport, import_id)
-    if record is None or record.campaign_id != campaign_id:
-        raise NotFound(f"no import {import_id} in this campaign")
-    issues = await session.exec(
-        select(ImportIssue)
-        .where(col(ImportIssue.import_id) == import_id)
-        .order_by(col(ImportIssue.row_number))
-    )
-    rows = ([i.row_number, i.phone or "", i.reason] for i in issues.all())
+    issues = await service.import_issues(session, campaign_id, import_id)
+    rows = ([i.row_number, i.phone or "", i.reason] for i in issues)
     name = f"import-{import_id}-issues.csv"
     return _csv_response(["row", "phone", "reason"], rows, name, bom=bom)
 

@@ -16,9 +16,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from sqlmodel import col, func, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.bounds import STORED
+from dialer.campaigns.schemas import EstimatePublic
 from dialer.campaigns.service import (
     INSUFFICIENT_CREDIT,
     CampaignConflict,
@@ -27,16 +30,19 @@ from dialer.campaigns.service import (
     start_campaign,
 )
 from dialer.db import read_scope, session_scope
+from dialer.errors import Conflict
 from dialer.models import Attempt, Campaign, Notification
 from dialer.pacing.service import Kind, Ticket, account_id, account_limit, kind_of, take_slot
 from dialer.providers.base import InsufficientCredit, ProviderError
 from dialer.runtime import Runtime
+from dialer.scheduling.policies import CampaignPolicy
 from dialer.vocabulary import CampaignStatus, NotificationStatus, PauseKind
 
 __all__ = [
     "INSUFFICIENT_CREDIT",
     "Credit",
     "campaign_credit",
+    "campaign_estimate",
     "out_of_credit",
     "watch_credit",
 ]
@@ -239,3 +245,43 @@ async def watch_credit(runtime: Runtime) -> dict[str, int]:
         if not credit.enough:
             paused += await _pause(runtime, campaign.id, credit.reason())
     return {"paused": paused, "resumed": resumed}
+
+
+async def campaign_estimate(
+    session: AsyncSession, runtime: Runtime, campaign: Campaign
+) -> EstimatePublic:
+    """The cost of dialling what is left, the balance read now, and whether start (or resume)
+    would be allowed, and if not why."""
+    assert campaign.id is not None
+    credit = await campaign_credit(session, runtime, campaign)
+    assert credit.remaining is not None
+    remaining = credit.remaining
+    try:
+        policy = CampaignPolicy.model_validate(campaign.policy, context=STORED).retry_policy()
+    except ValidationError as exc:  # stored before a rule it now breaks
+        problem = exc.errors()[0]["msg"]
+        raise Conflict(f"its policy is not valid: {problem}") from exc
+    at_most = remaining.to_dial * (policy.max_attempts + (1 if policy.fallback_on else 0))
+    reason = None
+    if campaign.status not in (CampaignStatus.draft, CampaignStatus.paused):
+        reason = f"a {campaign.status} campaign cannot be started"
+    elif not credit.enough:
+        reason = credit.reason()
+    return EstimatePublic(
+        campaign_id=campaign.id,
+        provider=campaign.provider,
+        channel=campaign.channel,
+        unit=credit.unit,
+        contacts_to_dial=remaining.to_dial,
+        attempts_expected=remaining.to_dial,
+        attempts_at_most=at_most,
+        cost_per_attempt=remaining.per_attempt,
+        basis=remaining.basis,
+        estimated_cost=credit.estimate,
+        estimated_cost_at_most=round(at_most * remaining.per_attempt, 4),
+        minimum=credit.minimum,
+        balance=credit.balance,
+        balance_problem=credit.problem,
+        start_allowed=reason is None,
+        reason=reason,
+    )

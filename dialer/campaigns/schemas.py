@@ -28,8 +28,11 @@ from dialer.vocabulary import Channel, PauseKind
 __all__ = [
     "CampaignCreate",
     "CampaignPublic",
+    "ContactIn",
+    "ContactsIn",
     "EstimatePublic",
     "PacePublic",
+    "PauseBody",
 ]
 
 
@@ -161,3 +164,19 @@ class EstimatePublic(BaseModel):
     balance_problem: str | None
     start_allowed: bool
     reason: str | None
+
+
+class ContactIn(BaseModel):
+    phone: str = Field(min_length=1, max_length=64)
+    variables: dict[str, str | int | float] = Field(default_factory=dict, max_length=100)
+    timezone: str | None = Field(None, max_length=64)
+
+
+class ContactsIn(BaseModel):
+    """Contacts as JSON, for systems that hold them already; a file is better past 10,000."""
+
+    contacts: list[ContactIn] = Field(min_length=1, max_length=10_000)
+
+
+class PauseBody(BaseModel):
+    reason: str = Field("paused by API", min_length=1, max_length=500)

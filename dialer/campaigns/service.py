@@ -10,13 +10,13 @@ from datetime import datetime
 
 from pydantic import ValidationError
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.attempts.transitions import IllegalTransition, move_campaign
 from dialer.campaigns.schemas import CampaignCreate
-from dialer.errors import Conflict
-from dialer.models import Campaign, Notification, utcnow
+from dialer.errors import Conflict, NotFound
+from dialer.models import Campaign, ContactImport, ImportIssue, Notification, utcnow
 from dialer.notifications.service import normalise_sender
 from dialer.scheduling.schedule import Schedule
 from dialer.vocabulary import CampaignStatus, NotificationStatus, PauseKind
@@ -26,6 +26,9 @@ __all__ = [
     "CampaignConflict",
     "cancel_campaign",
     "create_campaign",
+    "get_campaign",
+    "import_issues",
+    "list_campaigns",
     "pause_campaign",
     "pause_if_live",
     "paused_for_credit",
@@ -140,3 +143,37 @@ async def cancel_campaign(session: AsyncSession, campaign: Campaign) -> int:
     assert campaign.id is not None
     _move(campaign, C.canceled)
     return await _move_contacts(session, campaign.id, (N.queued, N.held), N.canceled, utcnow())
+
+
+async def get_campaign(session: AsyncSession, campaign_id: int) -> Campaign:
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"no campaign {campaign_id}")
+    return campaign
+
+
+async def list_campaigns(
+    session: AsyncSession, status: CampaignStatus | None, before: int | None, limit: int
+) -> list[Campaign]:
+    """Newest first; `before`: only campaigns with a smaller id."""
+    query = select(Campaign).order_by(col(Campaign.id).desc()).limit(limit)
+    if status is not None:
+        query = query.where(col(Campaign.status) == status)
+    if before is not None:
+        query = query.where(col(Campaign.id) < before)
+    return list((await session.exec(query)).all())
+
+
+async def import_issues(
+    session: AsyncSession, campaign_id: int, import_id: int
+) -> list[ImportIssue]:
+    """The rows an import of this campaign did not take, in row order."""
+    record = await session.get(ContactImport, import_id)
+    if record is None or record.campaign_id != campaign_id:
+        raise NotFound(f"no import {import_id} in this campaign")
+    issues = await session.exec(
+        select(ImportIssue)
+        .where(col(ImportIssue.import_id) == import_id)
+        .order_by(col(ImportIssue.row_number))
+    )
+    return list(issues.all())

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field, field_validator
 
 from dialer.db import read_scope, session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.din import service
-from dialer.din.actions import DinAction, parse_action
+from dialer.din.schemas import ActionBody, DinPublic, DinSubscribe
 from dialer.errors import (
     DialerError,
     FieldError,
@@ -22,7 +20,6 @@ from dialer.errors import (
     ProviderFailed,
     Unavailable,
 )
-from dialer.models import Din
 from dialer.providers import base as provider
 from dialer.providers.xoxzo import DinOffer
 from dialer.runtime import Runtime
@@ -34,38 +31,7 @@ router = APIRouter(prefix="/v1/dins", tags=["dins"])
 action_router = APIRouter(prefix="/v1/din", tags=["dins"], include_in_schema=False)
 
 
-class DinPublic(BaseModel):
-    din_uid: str
-    number: str
-    action: str | None
-    monthly_cost: float | None
-    subscribed_at: datetime
-    unsubscribed_at: datetime | None
-
-    @classmethod
-    def of(cls, din: Din) -> DinPublic:
-        return cls.model_validate(din, from_attributes=True)
-
-
-class ActionBody(BaseModel):
-    action: str | None = Field(
-        None, description='One action line, e.g. say ja "..."; null for the default.'
-    )
-
-    @field_validator("action")
-    @classmethod
-    def _in_grammar(cls, value: str | None) -> str | None:
-        return None if value is None else parse_action(value).line()
-
-    def parsed(self) -> DinAction | None:
-        return None if self.action is None else parse_action(self.action)
-
-
 DinUid = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")]
-
-
-class DinSubscribe(ActionBody):
-    din_uid: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9]+$")
 
 
 def provider_failure(exc: provider.ProviderError) -> DialerError:

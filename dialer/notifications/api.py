@@ -6,16 +6,20 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import IntegrityError
 
-from dialer.bounds import AfterId, Moment, RowId
+from dialer.bounds import AfterId, RowId
 from dialer.db import session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep
 from dialer.errors import FieldError, NotFound
 from dialer.models import Notification, utcnow
 from dialer.notifications import service
-from dialer.notifications.schemas import NotificationCreate, NotificationPublic, ReminderCreate
+from dialer.notifications.schemas import (
+    NotificationCreate,
+    NotificationPublic,
+    ReminderCreate,
+    Reschedule,
+)
 from dialer.phone import InvalidNumber, to_e164
 from dialer.responses import problems
 from dialer.runtime import enqueue_dial
@@ -137,12 +141,6 @@ async def _create(
     except FieldError as exc:
         exc.value = _input(body, exc.field)
         raise
-
-
-class Reschedule(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    send_at: Moment
 
 
 @router.patch(

@@ -23,6 +23,7 @@ __all__ = [
     "NotificationCreate",
     "NotificationPublic",
     "ReminderCreate",
+    "Reschedule",
 ]
 
 MAX_TTS_CHARS = 1000
@@ -184,3 +185,9 @@ class NotificationPublic(NotificationFacts):
             {**notification.model_dump(), "attempts": [AttemptPublic.of(a) for a in attempts]},
             context=STORED,
         )
+
+
+class Reschedule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    send_at: Moment

@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
-from pydantic import BaseModel, Field
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.bounds import RowId
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.errors import FieldError, NotFound
-from dialer.models import Campaign, DoNotContact
 from dialer.optouts import service
+from dialer.optouts.schemas import BlockCreate, BlockPublic, EventPublic
 from dialer.phone import InvalidNumber, to_e164
 
 __all__ = ["campaign_router", "router"]
@@ -27,35 +25,6 @@ campaign_router = APIRouter(
 
 
 PathNumber = Annotated[str, Path(min_length=1, max_length=32)]
-
-
-class BlockCreate(BaseModel):
-    number: str = Field(min_length=1, max_length=32)
-    reason: str | None = Field(None, max_length=500)
-
-
-class BlockPublic(BaseModel):
-    number: str
-    source: str
-    reason: str | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, entry: DoNotContact) -> BlockPublic:
-        return cls.model_validate(entry, from_attributes=True)
-
-
-class EventPublic(BaseModel):
-    """One change to a list (or a request that changed nothing), and who asked, how and when."""
-
-    scope: str
-    number: str
-    change: str
-    source: str
-    reason: str | None
-    reference: str | None
-    happened_at: datetime
-    recorded_at: datetime
 
 
 def _number(raw: str, region: str, where: tuple[str, ...]) -> str:
@@ -134,10 +103,10 @@ async def remove_number(
 
 async def _campaign_scope(session: AsyncSession, campaign_id: int) -> tuple[str, str]:
     """The campaign's own list, and the region its numbers are read in; 404 if it is unknown."""
-    campaign = await session.get(Campaign, campaign_id)
-    if campaign is None:
+    region = await service.campaign_region(session, campaign_id)
+    if region is None:
         raise NotFound(f"no campaign {campaign_id}")
-    return service.campaign_scope(campaign_id), campaign.default_region
+    return service.campaign_scope(campaign_id), region
 
 
 @campaign_router.get("", response_model=list[BlockPublic])

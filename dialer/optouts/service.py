@@ -8,12 +8,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.models import DoNotContact, OptOutEvent, utcnow
+from dialer.models import Campaign, DoNotContact, OptOutEvent, utcnow
 from dialer.phone import ascii_e164
 
 __all__ = [
     "GLOBAL",
     "block_number",
+    "campaign_region",
     "campaign_scope",
     "history",
     "is_blocked",
@@ -170,3 +171,9 @@ async def _entry(session: AsyncSession, number: str, scope: str) -> DoNotContact
 async def list_blocked(session: AsyncSession, scope: str = GLOBAL) -> list[DoNotContact]:
     stmt = select(DoNotContact).where(DoNotContact.scope == scope).order_by(col(DoNotContact.id))
     return list((await session.exec(stmt)).all())
+
+
+async def campaign_region(session: AsyncSession, campaign_id: int) -> str | None:
+    """The region the campaign's numbers are read in; None for no such campaign."""
+    campaign = await session.get(Campaign, campaign_id)
+    return None if campaign is None else campaign.default_region

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
@@ -16,10 +15,8 @@ from dialer.db import session_scope
 from dialer.deps import RuntimeDep
 from dialer.errors import FieldError, FieldErrors, Forbidden, NotFound
 from dialer.models import channel_of, utcnow
-from dialer.providers.base import StatusReport
-from dialer.providers.voxology import parse_message
-from dialer.providers.xoxzo import parse_call_status, parse_message_status
 from dialer.security import verify_callback_token
+from dialer.tracking.schemas import ID_FIELD, PARSERS, Kind, Provider
 from dialer.tracking.service import apply_report
 
 __all__ = ["router"]
@@ -42,20 +39,6 @@ async def _fields(request: Request) -> dict[str, Any]:
     return {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
 
 
-_PARSERS: dict[tuple[str, str], Callable[[Mapping[str, Any]], StatusReport]] = {
-    ("xoxzo", "voice"): parse_call_status,
-    ("xoxzo", "sms"): parse_message_status,
-    ("voxology", "sms"): parse_message,
-}
-_ID_FIELD = {
-    ("xoxzo", "voice"): "callid",
-    ("xoxzo", "sms"): "msgid",
-    ("voxology", "sms"): "message_id",
-}
-Provider = Literal["xoxzo", "voxology"]
-Kind = Literal["voice", "sms"]
-
-
 @router.post("/{provider}/{kind}/{attempt_id}", response_class=PlainTextResponse)
 @router.post("/{provider}/{kind}/{attempt_id}/", response_class=PlainTextResponse)
 async def without_token(provider: Provider, kind: Kind, attempt_id: RowId) -> str:
@@ -75,11 +58,11 @@ async def provider_status(
     secret = runtime.settings.secret_key.get_secret_value()
     if not verify_callback_token(secret, provider, attempt_id, token):
         raise Forbidden("bad callback token")
-    parse = _PARSERS.get((provider, kind))
+    parse = PARSERS.get((provider, kind))
     if parse is None:
         raise NotFound(f"no {provider} {kind} callbacks")
     fields = await _fields(request)
-    missing = [name for name in (_ID_FIELD[(provider, kind)], "status") if not fields.get(name)]
+    missing = [name for name in (ID_FIELD[(provider, kind)], "status") if not fields.get(name)]
     if missing:
         raise FieldErrors([FieldError(name, "missing") for name in missing])
     try:

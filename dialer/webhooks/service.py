@@ -3,6 +3,7 @@ notification or campaign reports to."""
 
 from __future__ import annotations
 
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
@@ -10,12 +11,26 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.config import Settings
-from dialer.errors import FieldError
-from dialer.models import WebhookEndpoint
+from dialer.errors import FieldError, NotFound
+from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
+from dialer.outbox import GIVE_UP_AFTER
 from dialer.webhooks.destinations import address_refusal, resolve, url_refusal
 from dialer.webhooks.signing import new_secret
 
-__all__ = ["destination_refusal", "endpoint_by_url", "register_endpoint", "webhook_for"]
+__all__ = [
+    "deliveries_of",
+    "destination_refusal",
+    "endpoint_by_url",
+    "get_endpoint",
+    "get_event",
+    "list_endpoints",
+    "list_events",
+    "register_endpoint",
+    "resend_event",
+    "webhook_for",
+]
+
+T = TypeVar("T", WebhookEndpoint, WebhookEvent)
 
 
 async def destination_refusal(url: str, *, allow_private: bool) -> str | None:
@@ -77,3 +92,54 @@ async def webhook_for(session: AsyncSession, url: str | None, settings: Settings
     # The secret is the environment's: it may have been rotated there.
     endpoint.secret = settings.webhook_secret.get_secret_value()
     return endpoint.id
+
+
+async def list_endpoints(session: AsyncSession) -> list[WebhookEndpoint]:
+    found = await session.exec(select(WebhookEndpoint).order_by(col(WebhookEndpoint.id)))
+    return list(found.all())
+
+
+async def _found(session: AsyncSession, model: type[T], key: int, what: str) -> T:
+    row = await session.get(model, key)
+    if row is None:
+        raise NotFound(f"no {what} {key}")
+    return row
+
+
+async def get_endpoint(session: AsyncSession, endpoint_id: int) -> WebhookEndpoint:
+    return await _found(session, WebhookEndpoint, endpoint_id, "webhook endpoint")
+
+
+async def get_event(session: AsyncSession, event_id: int) -> WebhookEvent:
+    return await _found(session, WebhookEvent, event_id, "webhook event")
+
+
+async def list_events(
+    session: AsyncSession, endpoint_id: int, status: str | None, after: int, limit: int
+) -> list[WebhookEvent]:
+    """The endpoint's events, oldest first (NotFound for an endpoint that does not exist)."""
+    await get_endpoint(session, endpoint_id)
+    stmt = select(WebhookEvent).where(
+        col(WebhookEvent.endpoint_id) == endpoint_id, col(WebhookEvent.id) > after
+    )
+    if status is not None:
+        stmt = stmt.where(col(WebhookEvent.status) == status)
+    found = await session.exec(stmt.order_by(col(WebhookEvent.id)).limit(limit))
+    return list(found.all())
+
+
+async def deliveries_of(session: AsyncSession, event_id: int) -> list[WebhookDelivery]:
+    tries = await session.exec(
+        select(WebhookDelivery)
+        .where(col(WebhookDelivery.event_id) == event_id)
+        .order_by(col(WebhookDelivery.id))
+    )
+    return list(tries.all())
+
+
+async def resend_event(session: AsyncSession, event_id: int) -> WebhookEvent:
+    """Send it again now, whatever became of it; for GIVE_UP_AFTER more if it is not taken."""
+    event = await get_event(session, event_id)
+    now = utcnow()
+    event.status, event.next_try_at, event.give_up_at = "pending", now, now + GIVE_UP_AFTER
+    return event
