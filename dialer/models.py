@@ -16,7 +16,11 @@ from dialer.vocabulary import (
     AttemptStatus,
     CampaignStatus,
     Channel,
+    EventKind,
+    EventStatus,
+    ImportStatus,
     NotificationStatus,
+    OptOutChange,
     Outcome,
     PauseKind,
 )
@@ -59,12 +63,12 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-def _enum_column(enum: type[StrEnum]) -> sa.Enum:
+def _enum_column(enum: type[StrEnum], length: int = 16) -> sa.Enum:
     # VARCHAR on every database, loaded back as enum members.
     return sa.Enum(
         enum,
         native_enum=False,
-        length=16,
+        length=length,
         validate_strings=True,
         values_callable=lambda e: [m.value for m in e],
     )
@@ -189,7 +193,7 @@ class ContactImport(SQLModel, table=True):
     # Its CSV header: [column as uploaded, the key of its value in a contact's variables], for
     # the columns other than phone, time zone and send time.
     columns: list[list[str]] | None = Field(default=None, sa_type=sa.JSON)
-    status: str = Field(default="running", max_length=16)  # running | done | failed
+    status: ImportStatus = Field(default=ImportStatus.running, sa_type=_enum_column(ImportStatus))
     rows: int = 0
     imported: int = 0
     duplicate: int = 0
@@ -286,7 +290,7 @@ class OptOutEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     scope: str = Field(default="global", max_length=32)
     number: str = Field(max_length=20, index=True)
-    change: str = Field(max_length=16)  # added | removed | unchanged
+    change: OptOutChange = Field(sa_type=_enum_column(OptOutChange))
     source: str = Field(max_length=64)  # api, keypress, sms, ...
     reason: str | None = Field(default=None)
     # The provider's id for what carried the request, e.g. an inbound message's.
@@ -354,10 +358,10 @@ class WebhookEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     endpoint_id: int = Field(sa_type=sa.BigInteger, index=True)
-    kind: str = Field(max_length=32)  # attempt.finished | notification.final | campaign.finished
+    kind: EventKind = Field(sa_type=_enum_column(EventKind, length=32))
     # The exact bytes that are signed and sent.
     body: str
-    status: str = Field(default="pending", max_length=16)  # pending | delivered | failed
+    status: EventStatus = Field(default=EventStatus.pending, sa_type=_enum_column(EventStatus))
     tries: int = 0
     next_try_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # Tries stop after this (a day after the event, or after a re-send by API).

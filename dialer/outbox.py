@@ -24,7 +24,7 @@ from dialer.models import (
     utcnow,
 )
 from dialer.payloads import AttemptEvent, NotificationEvent
-from dialer.vocabulary import FINAL_ATTEMPT, FINAL_NOTIFICATION
+from dialer.vocabulary import FINAL_ATTEMPT, FINAL_NOTIFICATION, EventKind
 
 __all__ = [
     "GIVE_UP_AFTER",
@@ -98,7 +98,7 @@ def _endpoint_of(session: Session, notification: Notification) -> int | None:
 
 
 def add_event(
-    session: Session, endpoint_id: int, kind: str, subject: Mapping[str, BaseModel]
+    session: Session, endpoint_id: int, kind: EventKind, subject: Mapping[str, BaseModel]
 ) -> None:
     now = utcnow()
     about = {name: model.model_dump(mode="json") for name, model in subject.items()}
@@ -132,7 +132,7 @@ def _write_events(session: Session, _context: Any, _instances: Any) -> None:
                     "attempt": attempt_event(obj, notification),
                     "notification": notification_event(notification),
                 }
-                add_event(session, endpoint, "attempt.finished", subject)
+                add_event(session, endpoint, EventKind.attempt_finished, subject)
     for obj in changed:
         if isinstance(obj, Notification) and _became(obj, FINAL_NOTIFICATION):
             endpoint = _endpoint_of(session, obj)
@@ -140,7 +140,7 @@ def _write_events(session: Session, _context: Any, _instances: Any) -> None:
                 add_event(
                     session,
                     endpoint,
-                    "notification.final",
+                    EventKind.notification_final,
                     {"notification": notification_event(obj)},
                 )
     # campaign.finished is written by dialer.campaigns.endings, once nothing of it is ringing.

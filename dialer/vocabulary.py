@@ -11,7 +11,11 @@ __all__ = [
     "AttemptStatus",
     "CampaignStatus",
     "Channel",
+    "EventKind",
+    "EventStatus",
+    "ImportStatus",
     "NotificationStatus",
+    "OptOutChange",
     "Outcome",
     "PauseKind",
     "ProviderName",
@@ -77,6 +81,34 @@ class CampaignStatus(StrEnum):
     paused = "paused"
     completed = "completed"
     canceled = "canceled"
+
+
+class ImportStatus(StrEnum):
+    running = "running"
+    done = "done"
+    failed = "failed"
+
+
+class OptOutChange(StrEnum):
+    """What a request did to a do-not-contact list (unchanged: the number was there already)."""
+
+    added = "added"
+    removed = "removed"
+    unchanged = "unchanged"
+
+
+class EventKind(StrEnum):
+    attempt_finished = "attempt.finished"
+    notification_final = "notification.final"
+    campaign_finished = "campaign.finished"
+
+
+class EventStatus(StrEnum):
+    """A webhook event: still to be taken by its endpoint, taken, or given up on."""
+
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
 
 
 class PauseKind(StrEnum):

@@ -13,7 +13,7 @@ from dialer.campaigns.counts import Counts, campaign_counts, tallies
 from dialer.models import Campaign, Notification
 from dialer.outbox import add_event
 from dialer.payloads import CampaignEvent
-from dialer.vocabulary import CampaignStatus
+from dialer.vocabulary import CampaignStatus, EventKind
 from dialer.vocabulary import NotificationStatus as N
 
 __all__ = ["campaign_event", "report_ended_campaigns"]
@@ -65,6 +65,9 @@ async def report_ended_campaigns(session: AsyncSession, now: datetime) -> int:
             counts = await campaign_counts(session, campaign.id)
             body = campaign_event(campaign, counts)
             add_event(
-                session.sync_session, campaign.webhook_id, "campaign.finished", {"campaign": body}
+                session.sync_session,
+                campaign.webhook_id,
+                EventKind.campaign_finished,
+                {"campaign": body},
             )
     return reported

@@ -30,7 +30,13 @@ from dialer.models import Attempt, Campaign, Notification, WebhookEndpoint, Webh
 from dialer.processes import DialerProcess, deployment_env
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.serve import free_ports
-from dialer.vocabulary import FINAL_NOTIFICATION, AttemptStatus, CampaignStatus, Outcome
+from dialer.vocabulary import (
+    FINAL_NOTIFICATION,
+    AttemptStatus,
+    CampaignStatus,
+    EventStatus,
+    Outcome,
+)
 from dialer.webhooks.signing import new_secret
 
 __all__ = ["ChaosFigures", "run_chaos"]
@@ -111,7 +117,7 @@ def _counts(engine: Engine, campaign_id: int) -> tuple[int, int, int]:
             .group_by(col(Notification.status))
         ).all()
         pending = session.exec(
-            select(func.count()).where(col(WebhookEvent.status) == "pending")
+            select(func.count()).where(col(WebhookEvent.status) == EventStatus.pending)
         ).one()
     total = sum(n for _, n in statuses)
     done = sum(n for status, n in statuses if str(status) in final)

@@ -32,7 +32,7 @@ from dialer.scheduling.policies import CampaignPolicy
 from dialer.scheduling.schedule import Schedule
 from dialer.scheduling.windows import zones_for
 from dialer.templating import template_variables
-from dialer.vocabulary import CampaignStatus
+from dialer.vocabulary import CampaignStatus, ImportStatus
 
 __all__ = ["ImportReport", "copy_text", "import_contacts", "json_writer"]
 
@@ -389,7 +389,7 @@ def import_contacts(
             conn,
             report,
             None,
-            status="failed" if failure else "done",
+            status=ImportStatus.failed if failure else ImportStatus.done,
             error=f"{_kept(report)}; then: {failure}"[:1000] if failure else None,
             finished_at=utcnow(),
         )

@@ -22,6 +22,7 @@ from dialer.optouts.service import (
 )
 from dialer.phone import InvalidNumber, to_e164
 from dialer.providers.base import InboundMessage
+from dialer.vocabulary import OptOutChange
 
 __all__ = ["CLOCK_SKEW", "SOURCE", "answer_inbound_message", "keyword", "message_time"]
 
@@ -82,7 +83,7 @@ async def answer_inbound_message(
         record_event(
             session,
             number,
-            "unchanged",
+            OptOutChange.unchanged,
             source=SOURCE,
             reason=f"{reason}; a later change stands",
             reference=message.provider_id,
@@ -112,7 +113,7 @@ async def answer_inbound_message(
     record_event(
         session,
         number,
-        "unchanged",
+        OptOutChange.unchanged,
         source=SOURCE,
         reason=reason,
         reference=message.provider_id,

@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.models import Campaign, DoNotContact, OptOutEvent, utcnow
 from dialer.phone import ascii_e164
+from dialer.vocabulary import OptOutChange
 
 __all__ = [
     "GLOBAL",
@@ -76,7 +77,7 @@ async def block_number(
     record_event(
         session,
         number,
-        "added",
+        OptOutChange.added,
         source=source,
         reason=reason,
         scope=scope,
@@ -106,7 +107,7 @@ async def unblock_number(
         record_event(
             session,
             number,
-            "removed",
+            OptOutChange.removed,
             source=source,
             reason=reason,
             scope=scope,
@@ -119,7 +120,7 @@ async def unblock_number(
 def record_event(
     session: AsyncSession,
     number: str,
-    change: str,
+    change: OptOutChange,
     *,
     source: str,
     reason: str | None = None,
@@ -149,7 +150,7 @@ async def last_change_at(
     stmt = select(func.max(OptOutEvent.happened_at)).where(
         OptOutEvent.number == number,
         OptOutEvent.scope == scope,
-        col(OptOutEvent.change) != "unchanged",
+        col(OptOutEvent.change) != OptOutChange.unchanged,
     )
     return (await session.exec(stmt)).one()
 

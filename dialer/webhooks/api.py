@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
 from dialer.bounds import AfterId, RowId
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.errors import FieldError
+from dialer.vocabulary import EventStatus
 from dialer.webhooks import service
 from dialer.webhooks.schemas import (
     DeliveryPublic,
@@ -70,7 +71,7 @@ async def list_events(
     endpoint_id: RowId,
     session: ReadSessionDep,
     _key: ApiKeyDep,
-    status_: Literal["pending", "delivered", "failed"] | None = Query(None, alias="status"),
+    status_: Annotated[EventStatus | None, Query(alias="status")] = None,
     after: AfterId = 0,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[EventPublic]:

@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from dialer.db import session_scope
 from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from dialer.runtime import Runtime
+from dialer.vocabulary import EventStatus
 from dialer.webhooks.destinations import GuardedTransport
 from dialer.webhooks.signing import EVENT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, signature
 
@@ -97,7 +98,7 @@ async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str
             select(earlier.id)
             .where(
                 col(earlier.endpoint_id) == col(WebhookEvent.endpoint_id),
-                col(earlier.status) == "pending",
+                col(earlier.status) == EventStatus.pending,
                 col(earlier.id) < col(WebhookEvent.id),
                 col(earlier.next_try_at) > now,
             )
@@ -107,7 +108,7 @@ async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str
             select(WebhookEvent, WebhookEndpoint)
             .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookEvent.endpoint_id))
             .where(
-                col(WebhookEvent.status) == "pending",
+                col(WebhookEvent.status) == EventStatus.pending,
                 col(WebhookEvent.next_try_at) <= now,
                 ~held_back,
             )
@@ -150,10 +151,10 @@ async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str
             )
             event.tries += 1
             if answer.taken:
-                event.status, event.delivered_at = "delivered", now
+                event.status, event.delivered_at = EventStatus.delivered, now
                 counts["delivered"] += 1
             elif now + timedelta(seconds=backoff_s(event.tries)) > event.give_up_at:
-                event.status = "failed"
+                event.status = EventStatus.failed
                 counts["failed"] += 1
             else:
                 event.next_try_at = now + timedelta(seconds=backoff_s(event.tries))

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import AnyHttpUrl, BaseModel
 
 from dialer.models import WebhookEvent
+from dialer.vocabulary import EventStatus
 
 __all__ = [
     "DeliveryPublic",
@@ -62,7 +63,7 @@ class EventPublic(BaseModel):
             kind=event.kind,
             status=event.status,
             tries=event.tries,
-            next_try_at=event.next_try_at if event.status == "pending" else None,
+            next_try_at=event.next_try_at if event.status is EventStatus.pending else None,
             created_at=event.created_at,
             delivered_at=event.delivered_at,
             body=json.loads(event.body),

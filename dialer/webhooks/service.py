@@ -14,6 +14,7 @@ from dialer.config import Settings
 from dialer.errors import FieldError, NotFound
 from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from dialer.outbox import GIVE_UP_AFTER
+from dialer.vocabulary import EventStatus
 from dialer.webhooks.destinations import address_refusal, resolve, url_refusal
 from dialer.webhooks.signing import new_secret
 
@@ -115,7 +116,7 @@ async def get_event(session: AsyncSession, event_id: int) -> WebhookEvent:
 
 
 async def list_events(
-    session: AsyncSession, endpoint_id: int, status: str | None, after: int, limit: int
+    session: AsyncSession, endpoint_id: int, status: EventStatus | None, after: int, limit: int
 ) -> list[WebhookEvent]:
     """The endpoint's events, oldest first (NotFound for an endpoint that does not exist)."""
     await get_endpoint(session, endpoint_id)
@@ -141,5 +142,6 @@ async def resend_event(session: AsyncSession, event_id: int) -> WebhookEvent:
     """Send it again now, whatever became of it; for GIVE_UP_AFTER more if it is not taken."""
     event = await get_event(session, event_id)
     now = utcnow()
-    event.status, event.next_try_at, event.give_up_at = "pending", now, now + GIVE_UP_AFTER
+    event.status, event.next_try_at = EventStatus.pending, now
+    event.give_up_at = now + GIVE_UP_AFTER
     return event
