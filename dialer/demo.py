@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import tempfile
 import time
@@ -299,4 +300,8 @@ def _cost(attempts: list[dict[str, Any]]) -> str:
 
 
 def run_demo(count: int = 20, time_scale: float = 0.05, timeout_s: float = 120.0) -> int:
-    return asyncio.run(_demo(Console(), count, time_scale, timeout_s))
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Into a file or a pipe: the whole table, not one cut to rich's default 80 columns.
+        console = Console(width=160)
+    return asyncio.run(_demo(console, count, time_scale, timeout_s))

@@ -36,6 +36,11 @@ async def change_state(
         if campaign is None:
             raise NotFound(f"no campaign {campaign_id}")
         if action in ("start", "resume"):
+            if campaign.status in (CampaignStatus.completed, CampaignStatus.canceled):
+                raise service.CampaignConflict(
+                    f"a {campaign.status} campaign has ended: it cannot {action}; "
+                    "create a new campaign to call its contacts again"
+                )
             paused = campaign.status is CampaignStatus.paused
             if (action == "resume") != paused:
                 raise service.CampaignConflict(

@@ -122,7 +122,12 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
     from dialer.campaigns.counts import Counts, campaign_counts
     from dialer.cli.shared import in_session, load_settings
     from dialer.models import Campaign
-    from dialer.vocabulary import FINAL_NOTIFICATION
+    from dialer.vocabulary import FINAL_NOTIFICATION, CampaignStatus, NotificationStatus
+
+    # The watch ends once the campaign has stopped and none of its calls still rings.
+    stopped = {CampaignStatus.completed, CampaignStatus.canceled, CampaignStatus.paused}
+    stopped |= {CampaignStatus.draft}
+    ringing_states = (NotificationStatus.dialing, NotificationStatus.in_progress)
 
     settings = load_settings()
 
@@ -157,7 +162,8 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
                     completed=done,
                     states=escape(f"[{found.status}] {states}"),
                 )
-                if found.status.value in {"completed", "canceled", "paused", "draft"}:
+                ringing = any(counts.get(s) for s in ringing_states)
+                if found.status in stopped and not ringing:
                     break
                 time.sleep(interval)
                 found, tallies = read()

@@ -40,7 +40,8 @@ def _change(action: str, phone_numbers: tuple[str, ...], assigned_to: str) -> No
             held = asyncio.run(run(redis_url))
         except (NotConfigured, ProviderError) as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"{action}d {len(phone_numbers)}; {assigned_to} holds: {', '.join(held) or '-'}")
+    done = {"provision": "provisioned", "release": "released"}[action]
+    click.echo(f"{done} {len(phone_numbers)}; {assigned_to} holds: {', '.join(held) or '-'}")
 
 
 @numbers.command("provision")

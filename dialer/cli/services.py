@@ -9,7 +9,13 @@ import sys
 import click
 import uvicorn
 
-from dialer.cli.shared import load_settings, redis_for, require_redis, upgrade_if_embedded
+from dialer.cli.shared import (
+    load_settings,
+    port_free,
+    redis_for,
+    require_redis,
+    upgrade_if_embedded,
+)
 
 __all__ = ["demo", "sandbox", "up", "web", "worker"]
 
@@ -22,6 +28,7 @@ def up(host: str, port: int, workers: int) -> None:
     """Web and worker together; embedded Redis and SQLite unless configured."""
     from dialer.serve import running_services
 
+    port_free(host, port)
     settings = load_settings()
     upgrade_if_embedded(settings)
 
@@ -47,6 +54,7 @@ def web(host: str, port: int) -> None:
     """The REST API and provider callbacks (needs DIALER_REDIS_URL)."""
     from dialer.app import create_app
 
+    port_free(host, port)
     settings = load_settings()
     uvicorn.run(create_app(settings, require_redis(settings)), host=host, port=port)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import socket
 from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
@@ -15,7 +16,27 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-__all__ = ["in_session", "load_settings", "redis_for", "require_redis", "upgrade_if_embedded"]
+__all__ = [
+    "in_session",
+    "load_settings",
+    "port_free",
+    "redis_for",
+    "require_redis",
+    "upgrade_if_embedded",
+]
+
+
+def port_free(host: str, port: int) -> None:
+    """A one-line refusal for a port something else holds, before anything starts."""
+    with socket.socket() as probe:
+        # As the server itself will: a port left in TIME_WAIT by a stopped server is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {host}:{port} ({exc.strerror}): choose another with --port"
+            ) from exc
 
 
 def load_settings() -> Settings:

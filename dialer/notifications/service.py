@@ -278,7 +278,13 @@ async def reschedule_notification(
             f"its stored policy is no longer valid: {exc.errors()[0]['msg']}"
         ) from exc
     number, zone = notification.to_number, notification.timezone
-    plan = _plan(policy, number, zone, send_at, notification.expires_at, "send_at")
+    expires = notification.expires_at
+    plan = _plan(policy, number, zone, send_at, expires, "send_at")
+    if expires is not None and plan.due_at >= expires:
+        # A reminder's expiry is its appointment: a send time after it would never go.
+        raise FieldError(
+            "send_at", f"is at or after the notification expires ({expires.isoformat()})"
+        )
     notification.due_at = plan.due_at
     if plan.expired is not None:
         move_notification(notification, NotificationStatus.expired)

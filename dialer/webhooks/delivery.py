@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from dialer import __version__
 from dialer.db import session_scope
 from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from dialer.runtime import Runtime
@@ -31,6 +32,9 @@ _BATCH = 50
 # Longer than a try can take: a worker that dies mid-try leaves its events to the next tick.
 _LEASE = timedelta(seconds=60)
 _TIMEOUT_S = 10.0
+
+# What a receiver sees in its logs: which program calls it (a firewall may allow it by name).
+USER_AGENT = f"dialer/{__version__} (webhooks)"
 
 
 def backoff_s(tries: int) -> float:
@@ -62,6 +66,7 @@ async def _send(client: httpx.AsyncClient, due: _Due) -> _Answer:
     body = due.body.encode()
     headers = {
         "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
         EVENT_HEADER: due.kind,
         EVENT_ID_HEADER: str(due.event_id),
         SIGNATURE_HEADER: signature(due.secret, int(time.time()), body),

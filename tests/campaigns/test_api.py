@@ -171,7 +171,10 @@ async def test_start_pause_resume_and_cancel_move_the_contacts(harness: Harness)
         {"canceled": 4},
         1.0,
     )
-    assert (await harness.api.post(f"/v1/campaigns/{cid}/resume")).status_code == 409
+    ended = await harness.api.post(f"/v1/campaigns/{cid}/resume")
+    assert ended.status_code == 409
+    assert "has ended" in ended.json()["detail"] and "use start" not in ended.json()["detail"]
+    assert "has ended" in (await harness.api.post(f"/v1/campaigns/{cid}/start")).text
     refused = await _upload(harness, cid, "phone,name,time\n090-1234-5678,N,1\n")
     assert refused.status_code == 422 and "takes no more contacts" in refused.text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -60,6 +61,19 @@ def test_production_with_placeholder_secrets_refuses_to_start(tmp_path: Path) ->
     result = _dialer("apikey", "create", cwd=tmp_path, env=env)
     assert result.returncode != 0
     assert "placeholder secrets are refused in production" in result.stderr
+
+
+def test_a_busy_port_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = str(holder.getsockname()[1])
+        for command in ("up", "web"):
+            result = _dialer(command, "--port", port, cwd=tmp_path)
+            assert result.returncode == 1
+            assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+            assert "Traceback" not in result.stderr
+            assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_web_and_worker_need_a_redis_url(tmp_path: Path) -> None:

@@ -140,6 +140,13 @@ async def test_reminders_are_listed_rescheduled_and_canceled_until_dialled(
     )
     assert moved.status_code == 200, moved.text
     assert _at(moved.json()["due_at"]) == datetime(2026, 11, 26, 16, 30, tzinfo=TOKYO)
+    # Past the appointment (its expiry) it would never go: refused, the send time kept.
+    after = await harness.api.patch(
+        f"/v1/notifications/{made[1]['id']}", json={"send_at": "2026-11-27T15:30:00"}
+    )
+    assert after.status_code == 422 and after.json()["detail"][0]["loc"] == ["body", "send_at"]
+    assert "expires" in after.json()["detail"][0]["msg"]
+    assert (await harness.read(made[1]["id"]))["due_at"] == made[1]["due_at"]
     assert (await harness.api.post(f"/v1/notifications/{made[0]['id']}/cancel")).status_code == 200
     again = await harness.api.patch(
         f"/v1/notifications/{made[0]['id']}", json={"send_at": "2026-11-26T17:00:00"}

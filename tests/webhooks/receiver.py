@@ -30,6 +30,7 @@ class Received:
     kind: str
     signature: str
     body: bytes
+    user_agent: str = ""
 
 
 @dataclass
@@ -55,6 +56,7 @@ class Receiver:
                     kind=request.headers["X-Dialer-Event"],
                     signature=request.headers["X-Dialer-Signature"],
                     body=await request.body(),
+                    user_agent=request.headers.get("User-Agent", ""),
                 )
             )
             return Response(status_code=204)

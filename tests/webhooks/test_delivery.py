@@ -9,6 +9,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from dialer import __version__
 from dialer.models import utcnow
 from dialer.serve import running_worker
 from dialer.webhooks.delivery import deliver_due
@@ -53,6 +54,7 @@ async def test_each_attempt_and_the_end_are_reported_signed(
     verify = readme_verify()
     assert all(verify(endpoint["secret"], r.signature, r.body) for r in got.taken)
     assert len({r.event_id for r in got.taken}) == 3
+    assert {r.user_agent for r in got.taken} == {f"dialer/{__version__} (webhooks)"}
     bodies = {r.kind: json.loads(r.body) for r in got.taken}
     final = bodies["notification.final"]["notification"]
     assert (final["id"], final["status"], final["outcome"], final["attempts"]) == (
