@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from sqlalchemy import text
 
 from dialer import __version__
@@ -26,11 +29,20 @@ from dialer.optouts.api import campaign_router as campaign_optouts_router
 from dialer.optouts.api import router as optouts_router
 from dialer.responses import AllowedMethods, document_errors, problems
 from dialer.runtime import Runtime
+from dialer.startup import INSTANCE_HEADER, public_url_problem
 from dialer.tracking.api import router as callbacks_router
 from dialer.webhooks.api import events_router as webhook_events_router
 from dialer.webhooks.api import router as webhooks_router
 
 __all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+async def _check_public_url(settings: Settings, instance: str) -> None:
+    problem = await public_url_problem(settings, instance)
+    if problem is not None:
+        log.warning("%s", problem)
 
 
 def create_app(settings: Settings | None = None, redis_url: str | None = None) -> FastAPI:
@@ -44,11 +56,15 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
             raise RuntimeError("no Redis: set DIALER_REDIS_URL or start with `dialer up`")
         runtime = await Runtime.open(resolved, url)
         app.state.runtime = runtime
+        checked = asyncio.create_task(_check_public_url(resolved, instance))
         try:
             yield
         finally:
+            checked.cancel()
             await runtime.close()
 
+    # Names this process in /healthz, so that it can tell whether its public URL reaches it.
+    instance = secrets.token_hex(8)
     app = FastAPI(title="dialer", version=__version__, lifespan=lifespan)
     limits = settings or get_settings()
     app.add_middleware(
@@ -75,7 +91,8 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.add_middleware(AllowedMethods, api=app)
 
     @app.get("/healthz", tags=["health"])
-    async def healthz(runtime: RuntimeDep) -> dict[str, str]:
+    async def healthz(runtime: RuntimeDep, response: Response) -> dict[str, str]:
+        response.headers[INSTANCE_HEADER] = instance
         async with session_scope(runtime.sessions) as session:
             await session.exec(text("SELECT 1"))  # type: ignore[call-overload]
         await runtime.redis.ping()

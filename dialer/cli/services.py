@@ -15,7 +15,9 @@ from dialer.cli.shared import (
     redis_for,
     require_redis,
     upgrade_if_embedded,
+    warn_at_start,
 )
+from dialer.startup import serving_url
 
 __all__ = ["demo", "sandbox", "up", "web", "worker"]
 
@@ -29,7 +31,8 @@ def up(host: str, port: int, workers: int) -> None:
     from dialer.serve import running_services
 
     port_free(host, port)
-    settings = load_settings()
+    settings = serving_url(load_settings(), host, port)
+    warn_at_start(settings)
     upgrade_if_embedded(settings)
 
     async def serve(redis_url: str) -> None:
@@ -55,7 +58,8 @@ def web(host: str, port: int) -> None:
     from dialer.app import create_app
 
     port_free(host, port)
-    settings = load_settings()
+    settings = serving_url(load_settings(), host, port)
+    warn_at_start(settings)
     uvicorn.run(create_app(settings, require_redis(settings)), host=host, port=port)
 
 
@@ -66,6 +70,7 @@ def worker(burst: bool) -> None:
     from dialer.workers import make_worker
 
     settings = load_settings()
+    warn_at_start(settings)
     make_worker(settings, require_redis(settings), burst=burst).run()
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TypeVar
 import click
 
 from dialer.config import Settings, get_settings
+from dialer.startup import startup_warnings
 
 if TYPE_CHECKING:
     from sqlmodel.ext.asyncio.session import AsyncSession
@@ -23,6 +24,7 @@ __all__ = [
     "redis_for",
     "require_redis",
     "upgrade_if_embedded",
+    "warn_at_start",
 ]
 
 
@@ -37,6 +39,12 @@ def port_free(host: str, port: int) -> None:
             raise click.ClickException(
                 f"cannot listen on {host}:{port} ({exc.strerror}): choose another with --port"
             ) from exc
+
+
+def warn_at_start(settings: Settings) -> None:
+    """Say, loudly and first, what in the settings cannot work."""
+    for warning in startup_warnings(settings):
+        click.secho(f"WARNING: {warning}", err=True, fg="yellow", bold=True)
 
 
 def load_settings() -> Settings:
