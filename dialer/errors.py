@@ -6,12 +6,17 @@ whose detail lists the fields at fault as FastAPI's own validation errors do:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+
+from dialer.logs import fields
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "BadRequest",
@@ -117,8 +122,29 @@ class Unavailable(DialerError):
     status_code = 503
 
 
-async def _answer(_request: Request, exc: Exception) -> JSONResponse:
+# What providers call: a refusal there is a call or a text whose news may be lost, so it is said.
+_PROVIDER_PATHS = ("/v1/callbacks/", "/v1/flows/", "/v1/din/action/")
+
+
+def _log_refusal(request: Request, exc: DialerError) -> None:
+    path = request.url.path
+    if not path.startswith(_PROVIDER_PATHS):
+        return
+    # The last segment of a callback or action URL is its token.
+    shown = path.rsplit("/", 1)[0] + "/…" if not path.startswith("/v1/flows/") else path
+    log.warning(
+        "refused %s %s: %s %s",
+        request.method,
+        shown,
+        exc.status_code,
+        exc.message,
+        extra=fields(path=shown, status_code=exc.status_code, error=exc.message),
+    )
+
+
+async def _answer(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DialerError)
+    _log_refusal(request, exc)
     return JSONResponse(
         {"detail": jsonable_encoder(exc.detail())},
         status_code=exc.status_code,

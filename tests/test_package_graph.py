@@ -16,6 +16,7 @@ FOUNDATION = {
     "config",
     "creation",
     "errors",
+    "logs",
     "payloads",
     "phone",
     "security",

@@ -36,6 +36,7 @@ from dialer.attempts.rules import (
 )
 from dialer.attempts.transitions import move_attempt, move_notification
 from dialer.bounds import STORED
+from dialer.logs import fields
 from dialer.models import Attempt, Notification, channel_of
 from dialer.providers.base import PlacedConference, PlacedMessage, StatusReport
 from dialer.scheduling.policies import RetryPolicy
@@ -106,6 +107,8 @@ async def open_round(
     notification.attempts_made += 1
     session.add_all(attempts)
     await session.flush()
+    for attempt in attempts:
+        _log_move(notification, attempt, None, "claimed")
     return attempts
 
 
@@ -141,9 +144,43 @@ async def load(session: AsyncSession, attempt_ids: list[int]) -> Round | None:
 def apply(round_: Round, event: Event, now: datetime, poll_interval_s: float) -> Applied:
     """Apply `event` to each of the round's attempts, then settle the round. What it did to the
     first attempt."""
+    before = [a.status for a in round_.attempts]
     results = [_apply_one(round_, a, event, now, poll_interval_s) for a in round_.attempts]
     _settle(round_, now)
+    for attempt, was in zip(round_.attempts, before, strict=True):
+        if attempt.status is not was:
+            _log_move(round_.notification, attempt, was, type(event).__name__)
     return results[0]
+
+
+def _log_move(
+    notification: Notification, attempt: Attempt, was: AttemptStatus | None, event: str
+) -> None:
+    outcome = attempt.outcome.value if attempt.outcome else None
+    shown = f", {outcome}" if outcome else ""
+    error = f" ({attempt.error})" if attempt.error and attempt.status is not A.in_progress else ""
+    log.info(
+        "notification %s attempt %s (%s %s): %s -> %s%s%s",
+        notification.id,
+        attempt.id,
+        attempt.provider,
+        attempt.provider_id or "-",
+        was.value if was else "new",
+        attempt.status.value,
+        shown,
+        error,
+        extra=fields(
+            notification_id=notification.id,
+            attempt_id=attempt.id,
+            provider=attempt.provider,
+            provider_id=attempt.provider_id,
+            event=event,
+            status=attempt.status.value,
+            outcome=outcome,
+            notification_status=notification.status.value,
+            error=attempt.error,
+        ),
+    )
 
 
 def _apply_one(

@@ -5,8 +5,10 @@ Each transition table is enforced by one function; nothing else assigns `status`
 
 from __future__ import annotations
 
+import logging
 from typing import TypeVar
 
+from dialer.logs import fields
 from dialer.models import Attempt, Campaign, Notification, utcnow
 from dialer.vocabulary import (
     FINAL_ATTEMPT,
@@ -25,6 +27,8 @@ __all__ = [
     "move_campaign",
     "move_notification",
 ]
+
+log = logging.getLogger(__name__)
 
 N = NotificationStatus
 A = AttemptStatus
@@ -90,6 +94,14 @@ def move_attempt(attempt: Attempt, to: AttemptStatus) -> None:
 
 def move_campaign(campaign: Campaign, to: CampaignStatus) -> None:
     _check(CAMPAIGN_TRANSITIONS, campaign.status, to, f"campaign {campaign.id}")
+    was = campaign.status
+    log.info(
+        "campaign %s: %s -> %s",
+        campaign.id,
+        was.value,
+        to.value,
+        extra=fields(campaign_id=campaign.id, was=was.value, status=to.value),
+    )
     campaign.status = to
     campaign.updated_at = utcnow()
     if to is C.running and campaign.started_at is None:

@@ -153,6 +153,7 @@ def run_pacing_bench(
             "DIALER_CREDIT_CHECK_INTERVAL_S": "300",
         }
         sandbox_args = ["sandbox", "--port", str(sandbox_port), "--rate", str(enforced)]
+        sandbox_args += ["--no-log-requests"]  # a line per request would slow it
         sandbox_args += ["--balance", "1e9"]  # credit is not what this measures
         processes = [
             # The sandbox stands in for a provider's own machines: ahead of the dialer for the

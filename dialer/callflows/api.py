@@ -55,9 +55,8 @@ async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionD
         log.error("voxology %s: %s", body.get("type"), exc)
         raise
     except MalformedField as exc:
-        log.warning("voxology callback refused: %s", exc)
         raise FieldError("", f"bad field: {exc}") from exc
-    log.info("voxology %s for call %s", body["type"], body["call_id"])
+    log.debug("voxology %s for call %s", body["type"], body["call_id"])
     return answer
 
 

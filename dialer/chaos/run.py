@@ -217,7 +217,10 @@ def run_chaos(
         }
         sandbox = DialerProcess(
             "sandbox",
-            ["sandbox", "--port", str(sandbox_port), "--time-scale", "0.01", "--balance", "1e9"],
+            [
+                *("sandbox", "--port", str(sandbox_port), "--time-scale", "0.01"),
+                *("--balance", "1e9", "--no-log-requests"),
+            ],
             env,
             workdir,
         )

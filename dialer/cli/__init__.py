@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
 
 from dialer.cli.admin import apikey, db
@@ -12,18 +10,24 @@ from dialer.cli.campaigns import campaign
 from dialer.cli.din import din
 from dialer.cli.numbers import numbers
 from dialer.cli.services import demo, sandbox, up, web, worker
+from dialer.logs import FORMATS, Format, configure
 
 __all__ = ["main"]
 
 
 @click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
-def main(verbose: bool) -> None:
+@click.option("-v", "--verbose", is_flag=True, help="Log every job and request too.")
+@click.option(
+    "--log-format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    envvar="DIALER_LOG_FORMAT",
+    help="text, or one JSON object per line (DIALER_LOG_FORMAT).",
+)
+def main(verbose: bool, log_format: Format) -> None:
     """dialer: campaign and notification dialer for Xoxzo and Voxology."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure(log_format, verbose=verbose)
 
 
 for command in (up, web, worker, sandbox, demo, bench, chaos, db, apikey, din, campaign, numbers):

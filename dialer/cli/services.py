@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 
@@ -17,9 +18,19 @@ from dialer.cli.shared import (
     upgrade_if_embedded,
     warn_at_start,
 )
+from dialer.config import Settings
+from dialer.logs import fields, settings_summary
 from dialer.startup import serving_url
 
 __all__ = ["demo", "sandbox", "up", "web", "worker"]
+
+log = logging.getLogger(__name__)
+
+
+def _started(process: str, settings: Settings, **more: object) -> None:
+    summary = {**settings_summary(settings), **more}
+    shown = ", ".join(f"{k} {v}" for k, v in summary.items())
+    log.info("dialer %s starting: %s", process, shown, extra=fields(process=process, **summary))
 
 
 @click.command()
@@ -44,6 +55,7 @@ def up(host: str, port: int, workers: int) -> None:
             settings, redis_url, host=host, port=port, workers=workers
         ) as services:
             click.echo(f"dialer up: API at {services.web_url}, {workers} worker(s); Ctrl-C stops")
+            _started("up", settings, api=services.web_url, workers=workers)
             await stop.wait()
 
     with redis_for(settings) as redis_url:
@@ -60,7 +72,10 @@ def web(host: str, port: int) -> None:
     port_free(host, port)
     settings = serving_url(load_settings(), host, port)
     warn_at_start(settings)
-    uvicorn.run(create_app(settings, require_redis(settings)), host=host, port=port)
+    app = create_app(settings, require_redis(settings))
+    _started("web", settings, api=f"http://{host}:{port}")
+    # log_config=None: uvicorn's own lines go through ours (and JSON when asked).
+    uvicorn.run(app, host=host, port=port, log_config=None)
 
 
 @click.command()
@@ -71,7 +86,9 @@ def worker(burst: bool) -> None:
 
     settings = load_settings()
     warn_at_start(settings)
-    make_worker(settings, require_redis(settings), burst=burst).run()
+    redis_url = require_redis(settings)
+    _started("worker", settings)
+    make_worker(settings, redis_url, burst=burst).run()
 
 
 @click.command()
@@ -92,6 +109,12 @@ def worker(burst: bool) -> None:
     help="Voice calls are refused (403) below this balance.",
 )
 @click.option("--seed", default=1, show_default=True)
+@click.option(
+    "--log-requests/--no-log-requests",
+    default=True,
+    show_default=True,
+    help="A line for each request served.",
+)
 def sandbox(
     host: str,
     port: int,
@@ -100,6 +123,7 @@ def sandbox(
     balance: float,
     min_credits: float,
     seed: int,
+    log_requests: bool,
 ) -> None:
     """The provider simulator. Credentials: XOXZO_SID and XOXZO_AUTH_TOKEN, as the dialer's."""
     from dialer.sandbox import SandboxConfig, create_sandbox_app
@@ -118,7 +142,19 @@ def sandbox(
         config.voxology_api_key = settings.voxology_api_key.get_secret_value()
     if settings.voxology_basic_auth is not None:
         config.voxology_basic_auth = settings.voxology_basic_auth.get_secret_value()
-    uvicorn.run(create_sandbox_app(config), host=host, port=port, log_level="warning")
+    url = f"http://{host}:{port}"
+    log.info(
+        "sandbox at %s: Xoxzo at %s/, Voxology at %s/v1, knobs at %s/_sandbox/knobs",
+        url,
+        url,
+        url,
+        url,
+        extra=fields(process="sandbox", url=url, rate=rate, time_scale=time_scale),
+    )
+    if log_requests:
+        logging.getLogger("uvicorn.access").setLevel(logging.INFO)
+    app = create_sandbox_app(config)
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=log_requests)
 
 
 @click.command()

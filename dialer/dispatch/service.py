@@ -29,6 +29,7 @@ from dialer.campaigns.messages import Rendered, render_contact
 from dialer.config import Settings
 from dialer.db import session_scope
 from dialer.dispatch.pacing import account_at_live_cap, load_due, slot_for
+from dialer.logs import fields
 from dialer.models import Attempt, Notification, channel_of, utcnow
 from dialer.notifications.service import suppress
 from dialer.optouts.service import is_blocked, scopes_for
@@ -265,7 +266,21 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
                 continue
             placed = await send(provider, request)
         except ProviderError as exc:
-            log.info("attempts %s: %s", attempt_ids, exc.kind)
+            log.warning(
+                "%s refused or missed the request of attempts %s: %s%s: %s",
+                provider.name,
+                attempt_ids,
+                exc.kind,
+                f" (HTTP {exc.status_code})" if exc.status_code else "",
+                exc.message,
+                extra=fields(
+                    provider=provider.name,
+                    attempt_ids=attempt_ids,
+                    error=exc.kind,
+                    status_code=exc.status_code,
+                    message=exc.message,
+                ),
+            )
             if stopped is None:
                 await _tell_limiter(runtime, limits[0], request_id, exc)
             await _record(runtime, attempt_ids, error_event(exc))

@@ -68,7 +68,6 @@ async def provider_status(
     try:
         report = parse(fields)
     except (ValueError, TypeError) as exc:
-        log.warning("%s %s callback for attempt %s refused: %s", provider, kind, attempt_id, exc)
         raise FieldError("", f"bad field: {exc}") from exc
     async with session_scope(runtime.sessions) as session:
         round_ = await rounds.load(session, [attempt_id])
@@ -81,6 +80,6 @@ async def provider_status(
         result = await apply_report(
             session, round_, report, utcnow(), runtime.settings.poll_interval_s
         )
-    log.info("%s %s callback for attempt %s: %s", provider, kind, attempt_id, result)
+    log.debug("%s %s callback for attempt %s: %s", provider, kind, attempt_id, result)
     # 200 even for a duplicate, or the provider sends it again.
     return "OK"

@@ -10,6 +10,7 @@ before the notification.final it caused). Different endpoints are served side by
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from sqlmodel import col, select
 
 from dialer import __version__
 from dialer.db import session_scope
+from dialer.logs import fields
 from dialer.models import WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from dialer.runtime import Runtime
 from dialer.vocabulary import EventStatus
@@ -35,6 +37,8 @@ _TIMEOUT_S = 10.0
 
 # What a receiver sees in its logs: which program calls it (a firewall may allow it by name).
 USER_AGENT = f"dialer/{__version__} (webhooks)"
+
+log = logging.getLogger(__name__)
 
 
 def backoff_s(tries: int) -> float:
@@ -155,13 +159,41 @@ async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str
                 )
             )
             event.tries += 1
+            if not answer.taken:
+                _log_miss(item, answer, event.tries)
             if answer.taken:
                 event.status, event.delivered_at = EventStatus.delivered, now
                 counts["delivered"] += 1
             elif now + timedelta(seconds=backoff_s(event.tries)) > event.give_up_at:
                 event.status = EventStatus.failed
                 counts["failed"] += 1
+                log.error(
+                    "webhook event %s given up after %s tries",
+                    item.event_id,
+                    event.tries,
+                    extra=fields(event_id=item.event_id, tries=event.tries, status="failed"),
+                )
             else:
                 event.next_try_at = now + timedelta(seconds=backoff_s(event.tries))
                 counts["retry"] += 1
     return counts
+
+
+def _log_miss(due: _Due, answer: _Answer, tries: int) -> None:
+    why = f"HTTP {answer.status_code}" if answer.status_code is not None else answer.error
+    log.warning(
+        "webhook event %s (%s) not taken by %s: %s (try %s)",
+        due.event_id,
+        due.kind,
+        due.url,
+        why,
+        tries,
+        extra=fields(
+            event_id=due.event_id,
+            kind=due.kind,
+            url=due.url,
+            status_code=answer.status_code,
+            error=answer.error,
+            tries=tries,
+        ),
+    )
