@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from dialer import __version__
@@ -17,12 +19,14 @@ from dialer.callflows.api import router as flows_router
 from dialer.campaigns.accounts import router as providers_router
 from dialer.campaigns.api import router as campaigns_router
 from dialer.config import Settings, get_settings
-from dialer.db import session_scope
+from dialer.db import read_scope, session_scope
 from dialer.deps import RuntimeDep
 from dialer.din.api import action_router as din_action_router
 from dialer.din.api import router as din_router
 from dialer.errors import install_error_handler
 from dialer.guard import RequestGuard
+from dialer.health import read_database_gauges, readiness
+from dialer.models import utcnow
 from dialer.notifications.api import reminders_router
 from dialer.notifications.api import router as notifications_router
 from dialer.optouts.api import campaign_router as campaign_optouts_router
@@ -89,6 +93,28 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     document_errors(app)
     install_error_handler(app)
     app.add_middleware(AllowedMethods, api=app)
+
+    @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)
+    async def metrics(runtime: RuntimeDep) -> Response:
+        """Prometheus text: this process's figures (with `up`, its workers' too), and what only
+        the database knows. Each worker process started alone serves its own on
+        DIALER_METRICS_PORT."""
+        async with read_scope(runtime.sessions) as session:
+            await read_database_gauges(session, utcnow())
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={503: {"description": "Not ready: the database or Redis, and why"}},
+    )
+    async def readyz(runtime: RuntimeDep, response: Response) -> dict[str, str]:
+        """200 once the database answers at the migrations' head and Redis answers; else 503
+        and what is not ready."""
+        checks = await readiness(runtime)
+        ready = all(v == "ok" for v in checks.values())
+        response.status_code = 200 if ready else 503
+        return {"status": "ready" if ready else "not ready", **checks}
 
     @app.get("/healthz", tags=["health"])
     async def healthz(runtime: RuntimeDep, response: Response) -> dict[str, str]:

@@ -125,6 +125,9 @@ class Settings(BaseSettings):
 
     provider_timeout_s: float = 10.0
     job_timeout_s: float = 60.0
+    # A worker process's own /metrics (Prometheus), on this port and address; unset: none.
+    metrics_port: int | None = Field(None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
     # "module:function" building the arq worker (dialer.workers.make_worker calls it).
     worker_factory: str = Field("jobs.worker:make_worker", pattern=r"^[\w.]+:\w+$")
     hopper_batch: int = 200

@@ -15,6 +15,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from dialer.logs import fields
+from dialer.metrics import CALLBACKS
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,10 @@ def _log_refusal(request: Request, exc: DialerError) -> None:
         return
     # The last segment of a callback or action URL is its token.
     shown = path.rsplit("/", 1)[0] + "/…" if not path.startswith("/v1/flows/") else path
+    provider = path.split("/")[3] if path.startswith("/v1/callbacks/") else "voxology"
+    if path.startswith("/v1/din/action/"):
+        provider = "xoxzo"
+    CALLBACKS.labels(provider, "refused").inc()
     log.warning(
         "refused %s %s: %s %s",
         request.method,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
-__all__ = ["alembic_config", "upgrade_to_head"]
+__all__ = ["alembic_config", "head_revision", "upgrade_to_head"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,3 +24,11 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade_to_head(database_url: str) -> None:
     command.upgrade(alembic_config(database_url), "head")
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration this code ships."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None
+    return head

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import event
 from sqlmodel import Session
 
+from dialer.metrics import ATTEMPTS
 from dialer.models import (
     Attempt,
     Campaign,
@@ -31,6 +32,7 @@ __all__ = [
     "EventSession",
     "add_event",
     "attempt_event",
+    "count_finished_attempts",
     "notification_event",
 ]
 
@@ -144,3 +146,35 @@ def _write_events(session: Session, _context: Any, _instances: Any) -> None:
                     {"notification": notification_event(obj)},
                 )
     # campaign.finished is written by dialer.campaigns.endings, once nothing of it is ringing.
+
+
+# Attempts counted by dialer.metrics once their transaction commits.
+_ENDED = "dialer.metrics.ended"
+
+
+def _note_ended(session: Session, _context: Any, _instances: Any) -> None:
+    ended = session.info.setdefault(_ENDED, [])
+    for obj in session.dirty:
+        if isinstance(obj, Attempt) and _became(obj, FINAL_ATTEMPT):
+            notification = session.get(Notification, obj.notification_id)
+            if notification is not None:
+                outcome = obj.outcome.value if obj.outcome else obj.status.value
+                ended.append((obj.provider, channel_of(notification, obj).value, outcome))
+
+
+def _count_ended(session: Session) -> None:
+    for labels in session.info.pop(_ENDED, []):
+        ATTEMPTS.labels(*labels).inc()
+
+
+def _forget_ended(session: Session) -> None:
+    session.info.pop(_ENDED, None)
+
+
+def count_finished_attempts() -> None:
+    """Count each attempt that ends, once its transaction has committed (a rolled-back one is
+    not counted), in whichever process ends it; for every session of dialer.db."""
+    if not event.contains(EventSession, "before_flush", _note_ended):
+        event.listen(EventSession, "before_flush", _note_ended)
+        event.listen(EventSession, "after_commit", _count_ended)
+        event.listen(EventSession, "after_rollback", _forget_ended)

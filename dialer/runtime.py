@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
 from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, make_sync_engine
+from dialer.outbox import count_finished_attempts
 from dialer.pacing.limiter import Limiter
 from dialer.providers.base import Provider
 from dialer.providers.voxology import FlowCallback, VoxologyProvider
@@ -114,6 +115,7 @@ class Runtime:
         )
         if isinstance(redis, str):
             redis = await create_pool(redis_settings(redis))
+        count_finished_attempts()
         return cls(
             settings=settings,
             engine=engine,

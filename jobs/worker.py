@@ -9,6 +9,7 @@ from arq import Worker, cron, func
 from arq.typing import WorkerCoroutine
 
 from dialer.config import Settings, get_settings
+from dialer.metrics import serve_worker_metrics
 from dialer.runtime import CHECK_JOB, DIAL_JOB, Runtime, redis_settings
 from dialer.workers import shutdown_grace_s
 from jobs.context import JobContext
@@ -29,6 +30,9 @@ async def on_startup(ctx: JobContext) -> None:
     # out late, and a late dial crowds the provider's window for the next ones.
     await runtime.warm()
     ctx["runtime"] = runtime
+    port = runtime.settings.metrics_port
+    if port is not None:
+        serve_worker_metrics(runtime.settings.metrics_host, port)
     log.info("worker ready")
 
 

@@ -17,6 +17,7 @@ FOUNDATION = {
     "creation",
     "errors",
     "logs",
+    "metrics",
     "payloads",
     "phone",
     "security",

@@ -14,6 +14,7 @@ from dialer.callflows.schemas import ActionBody, NumberActionPublic
 from dialer.callflows.service import FlowUnservable, answer_callback
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.errors import FieldError, Forbidden
+from dialer.metrics import CALLBACKS
 from dialer.optouts.inbound import answer_inbound_message
 from dialer.providers.fields import MalformedField
 from dialer.providers.voxology import parse_inbound_message
@@ -57,6 +58,7 @@ async def voxology_flow(request: Request, runtime: RuntimeDep, session: SessionD
     except MalformedField as exc:
         raise FieldError("", f"bad field: {exc}") from exc
     log.debug("voxology %s for call %s", body["type"], body["call_id"])
+    CALLBACKS.labels("voxology", "taken").inc()
     return answer
 
 

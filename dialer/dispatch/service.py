@@ -9,6 +9,7 @@ a guess. Our attempt id rides along in the call's tags and callback URL.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -30,6 +31,7 @@ from dialer.config import Settings
 from dialer.db import session_scope
 from dialer.dispatch.pacing import account_at_live_cap, load_due, slot_for
 from dialer.logs import fields
+from dialer.metrics import PROVIDER_SECONDS
 from dialer.models import Attempt, Notification, channel_of, utcnow
 from dialer.notifications.service import suppress
 from dialer.optouts.service import is_blocked, scopes_for
@@ -264,7 +266,12 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
                 await _tell_limiter(runtime, limits[0], request_id, NeverSent("taken back"))
                 results.append("taken back")
                 continue
-            placed = await send(provider, request)
+            sending = time.monotonic()
+            try:
+                placed = await send(provider, request)
+            finally:
+                took = time.monotonic() - sending
+                PROVIDER_SECONDS.labels(provider.name, kind).observe(took)
         except ProviderError as exc:
             log.warning(
                 "%s refused or missed the request of attempts %s: %s%s: %s",

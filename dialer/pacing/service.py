@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from dialer.config import Settings
+from dialer.metrics import LIMITER_WAIT, PROVIDER_SECONDS, THROTTLED
 from dialer.models import Campaign, Notification
 from dialer.pacing.limiter import Limit, Limiter
 from dialer.providers.base import NotSent, ProviderError, RateLimited
@@ -28,6 +29,7 @@ __all__ = [
     "dial_limits",
     "kind_of",
     "learn",
+    "limit_labels",
     "take_slot",
 ]
 
@@ -35,6 +37,13 @@ log = logging.getLogger(__name__)
 
 Kind = Literal["calls", "sms", "status", "provisioning"]
 T = TypeVar("T")
+
+
+def limit_labels(limit: Limit) -> tuple[str, str]:
+    """(provider, kind) of an account's limit ("xoxzo:<account>:calls"); ("campaign", "calls")
+    for a campaign's own ("campaign:<id>:calls")."""
+    parts = limit.name.split(":")
+    return parts[0], parts[-1]
 
 
 def kind_of(channel: Channel, *, on_fallback: bool = False) -> Kind:
@@ -83,16 +92,26 @@ class Ticket:
         """Make `call` at the slot, once the window has room, and tell the limit how the
         provider answered; a provider's error is raised again after that."""
         await self.arrive(limiter, limit, request)
+        started = time.monotonic()
         try:
             result = await call()
         except ProviderError as exc:
+            PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(time.monotonic() - started)
             await learn(limiter, limit, request, exc)
             raise
+        PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(time.monotonic() - started)
         await learn(limiter, limit, request, None)
         return result
 
     async def arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
         """Wait for the slot, then until the provider's window has room."""
+        asked = time.monotonic()
+        try:
+            await self._arrive(limiter, limit, request)
+        finally:
+            LIMITER_WAIT.labels(*limit_labels(limit)).observe(time.monotonic() - asked)
+
+    async def _arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
         delay = self.at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
@@ -134,6 +153,7 @@ async def learn(limiter: Limiter, limit: Limit, request: str, error: ProviderErr
     """Tell an account's limit how the provider answered: taken, or throttled."""
     await limiter.answered(limit, request, accepted=error is None)
     if isinstance(error, RateLimited):
+        THROTTLED.labels(limit_labels(limit)[0]).inc()
         await limiter.throttled(limit, error.retry_after)
 
 

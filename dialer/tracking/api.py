@@ -14,6 +14,7 @@ from dialer.bounds import RowId
 from dialer.db import session_scope
 from dialer.deps import RuntimeDep
 from dialer.errors import FieldError, FieldErrors, Forbidden, NotFound
+from dialer.metrics import CALLBACKS
 from dialer.models import channel_of, utcnow
 from dialer.security import verify_callback_token
 from dialer.tracking.schemas import ID_FIELD, PARSERS, Kind, Provider
@@ -81,5 +82,6 @@ async def provider_status(
             session, round_, report, utcnow(), runtime.settings.poll_interval_s
         )
     log.debug("%s %s callback for attempt %s: %s", provider, kind, attempt_id, result)
+    CALLBACKS.labels(provider, "taken").inc()
     # 200 even for a duplicate, or the provider sends it again.
     return "OK"
