@@ -8,8 +8,11 @@ from dialer.cli.admin import apikey, db
 from dialer.cli.bench import bench, chaos
 from dialer.cli.campaigns import campaign
 from dialer.cli.din import din
+from dialer.cli.dnc import dnc
+from dialer.cli.notify import notify
 from dialer.cli.numbers import numbers
 from dialer.cli.services import demo, sandbox, up, web, worker
+from dialer.cli.webhooks import webhooks
 from dialer.logs import FORMATS, Format, configure
 
 __all__ = ["main"]
@@ -31,4 +34,6 @@ def main(verbose: bool, log_format: Format) -> None:
 
 
 for command in (up, web, worker, sandbox, demo, bench, chaos, db, apikey, din, campaign, numbers):
+    main.add_command(command)
+for command in (notify, dnc, webhooks):
     main.add_command(command)

@@ -1,20 +1,25 @@
-"""`dialer campaign ...`: import contacts from a file and follow a campaign from the shell."""
+"""`dialer campaign ...`: campaigns from the shell, through the API (create, list, show, start,
+pause, resume, cancel, estimate, results), and the bulk import and status read from the database."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
+from dialer.cli.remote import Remote, api_options, show
 from dialer.terminal import printable
+from dialer.vocabulary import CampaignStatus
 
 __all__ = ["campaign"]
 
 
 @click.group()
 def campaign() -> None:
-    """Campaigns: import contacts, follow progress."""
+    """Campaigns: create, import contacts, start, follow, pause, resume, cancel, results."""
 
 
 def _renames(_: click.Context, __: click.Parameter, pairs: tuple[str, ...]) -> dict[str, str]:
@@ -180,3 +185,134 @@ def status(campaign_id: int, watch: bool, interval: float) -> None:
         "answer:  " + ", ".join(f"{a} {n}" for a, n in sorted(tallies.answers.items())),
     ):
         console.print(line, markup=False, highlight=False)
+
+
+CAMPAIGN_CHANNELS = ["tts", "playback", "voice_flow", "sms"]
+
+
+def _campaign_line(c: dict[str, Any]) -> str:
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(c.get("counts", {}).items())) or "no contacts"
+    reason = f" ({c['pause_reason']})" if c.get("pause_reason") else ""
+    name = printable(str(c["name"]), 60)
+    return f"{c['id']}  {name}  {c['provider']} {c['channel']}  {c['status']}{reason}  {counts}"
+
+
+@campaign.command("create")
+@click.argument("name")
+@click.option(
+    "--channel", required=True, type=click.Choice(["tts", "playback", "voice_flow", "sms"])
+)
+@click.option("--from", "from_", required=True, help="The caller ID or sender.")
+@click.option("--template", help="The message, a template over the contacts' columns.")
+@click.option("--recording-url", help="The recording a playback campaign plays.")
+@click.option("--provider", type=click.Choice(["xoxzo", "voxology"]), default="xoxzo")
+@click.option("--lang", type=click.Choice(["ja", "en"]))
+@click.option("--schedule", "schedule", help="The schedule as JSON (see the API).")
+@click.option("--policy", "policy", help="The retry policy as JSON (see the API).")
+@click.option("--webhook-url", help="A registered webhook endpoint for its events.")
+@api_options
+def create(
+    name: str,
+    channel: str,
+    from_: str,
+    template: str | None,
+    recording_url: str | None,
+    provider: str,
+    lang: str | None,
+    schedule: str | None,
+    policy: str | None,
+    webhook_url: str | None,
+    remote: Remote,
+    as_json: bool,
+) -> None:
+    """POST /v1/campaigns: a new campaign, a draft until it is started."""
+    body: dict[str, Any] = {"name": name, "channel": channel, "from": from_, "provider": provider}
+    optional = {
+        "template": template,
+        "recording_url": recording_url,
+        "lang": lang,
+        "webhook_url": webhook_url,
+    }
+    body |= {k: v for k, v in optional.items() if v is not None}
+    for field, text in (("schedule", schedule), ("policy", policy)):
+        if text is not None:
+            try:
+                body[field] = json.loads(text)
+            except ValueError as exc:
+                raise click.BadParameter(f"not JSON: {exc}", param_hint=f"--{field}") from exc
+    show(remote.json("POST", "/v1/campaigns", json=body), as_json, _campaign_line)
+
+
+@campaign.command("list")
+@click.option("--status", type=click.Choice([s.value for s in CampaignStatus]))
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
+@api_options
+def list_campaigns(status: str | None, limit: int, remote: Remote, as_json: bool) -> None:
+    """GET /v1/campaigns: newest first."""
+    query: dict[str, Any] = {"limit": limit} | ({"status": status} if status else {})
+    show(remote.json("GET", "/v1/campaigns", params=query), as_json, _campaign_line)
+
+
+@campaign.command("show")
+@click.argument("campaign_id", type=int)
+@api_options
+def show_campaign(campaign_id: int, remote: Remote, as_json: bool) -> None:
+    """GET /v1/campaigns/{id}: its counts, outcomes, answers and pacing."""
+    found = remote.json("GET", f"/v1/campaigns/{campaign_id}")
+    show(found, as_json, _campaign_line)
+    if not as_json:
+        for what in ("outcomes", "answers"):
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(found.get(what, {}).items()))
+            click.echo(f"{what}: {shown or '-'}")
+
+
+def _lifecycle(action: str) -> click.Command:
+    @click.argument("campaign_id", type=int)
+    @api_options
+    def command(campaign_id: int, remote: Remote, as_json: bool, **more: Any) -> None:
+        body = {"reason": more["reason"]} if more.get("reason") else None
+        done = remote.json("POST", f"/v1/campaigns/{campaign_id}/{action}", json=body)
+        show(done, as_json, _campaign_line)
+
+    command.__doc__ = f"POST /v1/campaigns/{{id}}/{action}."
+    made = campaign.command(action)(command)
+    if action == "pause":
+        made = click.option("--reason", help="Why, for whoever resumes it.")(made)
+    return made
+
+
+for _action in ("start", "pause", "resume", "cancel"):
+    _lifecycle(_action)
+
+
+@campaign.command("estimate")
+@click.argument("campaign_id", type=int)
+@api_options
+def estimate(campaign_id: int, remote: Remote, as_json: bool) -> None:
+    """GET /v1/campaigns/{id}/estimate: the cost of what is left against the balance."""
+
+    def line(e: dict[str, Any]) -> str:
+        allowed = "start allowed" if e["start_allowed"] else f"not allowed: {e['reason']}"
+        return (
+            f"{e['contacts_to_dial']} contacts, about {e['estimated_cost']:g} {e['unit']} "
+            f"(at most {e['estimated_cost_at_most']:g}), balance {e['balance']}, {allowed}"
+        )
+
+    show(remote.json("GET", f"/v1/campaigns/{campaign_id}/estimate"), as_json, line)
+
+
+@campaign.command("results")
+@click.argument("campaign_id", type=int)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="A file.")
+@click.option("--bom", is_flag=True, help="A UTF-8 byte-order mark, for Excel.")
+@api_options
+def results(
+    campaign_id: int, output: Path | None, bom: bool, remote: Remote, as_json: bool
+) -> None:
+    """GET /v1/campaigns/{id}/results.csv: one row per contact."""
+    answer = remote.call("GET", f"/v1/campaigns/{campaign_id}/results.csv", params={"bom": bom})
+    if output is None:
+        click.echo(answer.text, nl=False)
+    else:
+        output.write_bytes(answer.content)
+        click.echo(f"wrote {output}")

@@ -1,0 +1,110 @@
+"""Every operation of the API from the shell: `dialer campaign|notify|dnc|webhooks ...`, run as
+real commands against a real web process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.stack import Stack
+
+
+async def _dialer(
+    stack: Stack, *args: str, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    api_key = key or stack.api.headers["Authorization"].split()[1]
+    env = {**os.environ, "DIALER_API_URL": str(stack.api.base_url), "DIALER_API_KEY": api_key}
+    return await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "dialer", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+async def _json(stack: Stack, *args: str) -> Any:
+    done = await _dialer(stack, *args, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+async def test_a_campaign_from_the_shell(stack: Stack, tmp_path: Path) -> None:
+    made = await _json(
+        stack, "campaign", "create", "Clinic", "--channel", "tts", "--from", "+81312345678",
+        "--template", "Hello {{ name }}", "--lang", "en",
+    )  # fmt: skip
+    cid = str(made["id"])
+    assert made["status"] == "draft"
+    listed = await _dialer(stack, "campaign", "list", "--status", "draft")
+    assert listed.returncode == 0 and f"{cid}  Clinic  xoxzo tts  draft" in listed.stdout
+    upload = await stack.api.post(
+        f"/v1/campaigns/{cid}/contacts",
+        files={"file": ("c.csv", b"phone,name\n090-1234-5670,Aiko\n", "text/csv")},
+    )
+    assert upload.status_code == 201
+    estimate = await _json(stack, "campaign", "estimate", cid)
+    assert estimate["contacts_to_dial"] == 1 and estimate["start_allowed"]
+    assert (await _json(stack, "campaign", "start", cid))["status"] == "running"
+    paused = await _dialer(stack, "campaign", "pause", cid, "--reason", "lunch")
+    assert paused.returncode == 0 and "paused (lunch)" in paused.stdout
+    assert (await _json(stack, "campaign", "resume", cid))["status"] == "running"
+    assert (await _json(stack, "campaign", "cancel", cid))["status"] == "canceled"
+    ended = await _dialer(stack, "campaign", "resume", cid)
+    assert ended.returncode == 1 and "409: a canceled campaign has ended" in ended.stderr
+    shown = await _dialer(stack, "campaign", "show", cid)
+    assert shown.returncode == 0 and "canceled" in shown.stdout
+    out = tmp_path / "results.csv"
+    saved = await _dialer(stack, "campaign", "results", cid, "-o", str(out))
+    assert saved.returncode == 0
+    assert out.read_text().splitlines()[0].startswith("import_id,row,")
+
+
+async def test_notify_waits_for_the_final_status(stack: Stack) -> None:
+    stack.start_worker()
+    done = await _dialer(
+        stack, "notify", "090-1234-5670", "--from", "+81312345678", "--text", "Hi",
+        "--lang", "en", "--wait", "60",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "xoxzo tts to +819012345670: delivered, answered" in done.stdout
+
+
+async def test_the_do_not_contact_list_from_the_shell(stack: Stack, tmp_path: Path) -> None:
+    added = await _json(stack, "dnc", "add", "090-1234-5670", "--reason", "asked")
+    assert added["number"] == "+819012345670"
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("number\n090-1234-5671\nnot a number\n+819012345672\n")
+    imported = await _dialer(stack, "dnc", "import", str(numbers))
+    assert imported.returncode == 0 and "2 on the list, 1 refused" in imported.stdout
+    assert "line 3: 'not a number'" in imported.stderr
+    exported = await _dialer(stack, "dnc", "export")
+    rows = exported.stdout.splitlines()
+    assert rows[0] == "number,source,reason,created_at" and len(rows) == 4
+    removed = await _dialer(stack, "dnc", "remove", "+819012345670")
+    assert removed.returncode == 0
+    listed = await _json(stack, "dnc", "list")
+    assert sorted(e["number"] for e in listed) == ["+819012345671", "+819012345672"]
+
+
+async def test_webhooks_from_the_shell(stack: Stack) -> None:
+    endpoint = await _json(stack, "webhooks", "add", "http://127.0.0.1:9/events")
+    assert endpoint["secret"]
+    listed = await _dialer(stack, "webhooks", "list")
+    assert listed.returncode == 0 and "http://127.0.0.1:9/events" in listed.stdout
+    events = await _json(stack, "webhooks", "events", str(endpoint["id"]))
+    assert events == []
+    missing = await _dialer(stack, "webhooks", "resend", "999999")
+    assert missing.returncode == 1 and "404: no webhook event 999999" in missing.stderr
+
+
+async def test_a_wrong_key_is_the_apis_own_refusal(stack: Stack) -> None:
+    done = await _dialer(stack, "campaign", "list", key="not-a-key")
+    assert done.returncode == 1 and done.stderr.startswith("Error: 401: ")
+    assert "Traceback" not in done.stderr
