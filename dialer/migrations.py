@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-__all__ = ["alembic_config", "head_revision", "upgrade_to_head"]
+from dialer.resources import resource_dir
 
-_ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["alembic_config", "head_revision", "upgrade_to_head"]
 
 
 def alembic_config(database_url: str) -> Config:
-    config = Config(str(_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(_ROOT / "alembic"))
+    # No alembic.ini: an installed wheel has none, and the dialer configures its own logging.
+    config = Config()
+    config.set_main_option("script_location", str(resource_dir("alembic")))
     config.attributes["database_url"] = database_url
     config.attributes["configure_logger"] = False
     return config

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sized
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, cast
 
 from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, meta, nodes
@@ -18,6 +17,8 @@ from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import _PassArg, pass_context
+
+from dialer.resources import resource_dir
 
 __all__ = [
     "MAX_OUTPUT_CHARS",
@@ -33,7 +34,7 @@ __all__ = [
     "template_variables",
 ]
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = resource_dir("templates")
 
 # No text we send is longer than a few thousand characters; these leave room and no more.
 MAX_OUTPUT_CHARS = 20_000

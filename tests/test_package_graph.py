@@ -19,6 +19,7 @@ FOUNDATION = {
     "logs",
     "metrics",
     "payloads",
+    "resources",
     "phone",
     "security",
     "sms",
