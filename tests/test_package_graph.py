@@ -1,5 +1,5 @@
-"""The dependency rule of dialer/ and jobs/ (README, "How the code is laid out"), checked on the
-import graph: `python -m tests.package_graph` prints it."""
+"""The dependency rule of dialer/ and jobs/ (docs/development.md, "How the code is laid out"),
+checked on the import graph: `python -m tests.package_graph` prints it."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ class EndpointPublic(BaseModel):
 
 
 class EndpointWithSecret(EndpointPublic):
-    # What a receiver checks X-Dialer-Signature with (README: the snippet).
+    # What a receiver checks X-Dialer-Signature with (docs/api.md: the snippet).
     secret: str
 
 

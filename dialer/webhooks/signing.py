@@ -1,6 +1,6 @@
 """The signature on every webhook request: HMAC-SHA256 with the endpoint's secret over the
 timestamp, a dot and the raw body, sent as `X-Dialer-Signature: t=<unix seconds>,v1=<hex>`.
-The timestamp lets a receiver refuse an old request replayed (README: the snippet)."""
+The timestamp lets a receiver refuse an old request replayed (docs/api.md: the snippet)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The chaos run at a small size: workers killed, Redis restarted, the provider and the
 webhook receiver failing at 10% each; every contact final and nothing over-dialled, orphaned
-or lost. (The acceptance size, 2,000 contacts and 4 workers, is in the README.)"""
+or lost. (The acceptance size, 2,000 contacts and 4 workers, is in docs/development.md.)"""
 
 from __future__ import annotations
 

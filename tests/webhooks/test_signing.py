@@ -1,4 +1,4 @@
-"""Signatures as the README documents them: its snippet verifies ours, and nothing else."""
+"""Signatures as docs/api.md documents them: its snippet verifies ours, and nothing else."""
 
 from __future__ import annotations
 
