@@ -6,9 +6,10 @@ import click
 
 from dialer.cli.admin import apikey, db
 from dialer.cli.bench import bench, chaos
-from dialer.cli.campaigns import campaign
+from dialer.cli.campaigns import campaign, providers
 from dialer.cli.din import din
 from dialer.cli.dnc import dnc
+from dialer.cli.notifications import notification, remind
 from dialer.cli.notify import notify
 from dialer.cli.numbers import numbers
 from dialer.cli.services import demo, sandbox, up, web, worker
@@ -35,5 +36,5 @@ def main(verbose: bool, log_format: Format) -> None:
 
 for command in (up, web, worker, sandbox, demo, bench, chaos, db, apikey, din, campaign, numbers):
     main.add_command(command)
-for command in (notify, dnc, webhooks):
+for command in (notify, notification, remind, dnc, webhooks, providers):
     main.add_command(command)

@@ -14,7 +14,7 @@ from dialer.cli.remote import Remote, api_options, show
 from dialer.terminal import printable
 from dialer.vocabulary import CampaignStatus
 
-__all__ = ["campaign"]
+__all__ = ["campaign", "providers"]
 
 
 @click.group()
@@ -316,3 +316,52 @@ def results(
     else:
         output.write_bytes(answer.content)
         click.echo(f"wrote {output}")
+
+
+@campaign.command("upload")
+@click.argument("campaign_id", type=int)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@api_options
+def upload(campaign_id: int, file: Path, remote: Remote, as_json: bool) -> None:
+    """POST /v1/campaigns/{id}/contacts (a CSV), or .../contacts/json (a .json file of
+    {"contacts": [...]}): the contacts, through the API."""
+    if file.suffix.lower() == ".json":
+        try:
+            body = json.loads(file.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="FILE") from exc
+        report = remote.json("POST", f"/v1/campaigns/{campaign_id}/contacts/json", json=body)
+    else:
+        with file.open("rb") as stream:
+            files = {"file": (file.name, stream, "text/csv")}
+            report = remote.json("POST", f"/v1/campaigns/{campaign_id}/contacts", files=files)
+
+    def line(r: dict[str, Any]) -> str:
+        return (
+            f"import {r['import_id']}: {r['rows']} rows, imported {r['imported']}, duplicate "
+            f"{r['duplicate']}, suppressed {r['suppressed']}, invalid {r['invalid']}"
+        )
+
+    show(report, as_json, line)
+
+
+@campaign.command("issues")
+@click.argument("campaign_id", type=int)
+@click.argument("import_id", type=int)
+@api_options
+def issues(campaign_id: int, import_id: int, remote: Remote, as_json: bool) -> None:
+    """GET /v1/campaigns/{id}/imports/{import}/issues.csv: the rows an import did not take."""
+    path = f"/v1/campaigns/{campaign_id}/imports/{import_id}/issues.csv"
+    click.echo(remote.call("GET", path).text, nl=False)
+
+
+@click.command()
+@api_options
+def providers(remote: Remote, as_json: bool) -> None:
+    """GET /v1/providers: each account's balance, unit, credit rules and limits."""
+
+    def line(p: dict[str, Any]) -> str:
+        balance = p["balance"] if p["balance"] is not None else f"? ({p['balance_problem']})"
+        return f"{p['name']}: balance {balance} {p['unit']}, minimum {p['minimum']:g}"
+
+    show(remote.json("GET", "/v1/providers"), as_json, line)

@@ -105,3 +105,16 @@ def export(output: Path | None, campaign_id: int | None, remote: Remote, as_json
     else:
         output.write_text(buffer.getvalue(), encoding="utf-8")
         click.echo(f"wrote {len(entries)} numbers to {output}")
+
+
+@dnc.command("history")
+@click.argument("number")
+@api_options
+def history(number: str, remote: Remote, as_json: bool) -> None:
+    """Every change to NUMBER on the lists, and who asked, how and when."""
+
+    def line(e: dict[str, Any]) -> str:
+        reason = f"  {e['reason']}" if e.get("reason") else ""
+        return f"{e['happened_at']}  {e['scope']}  {e['change']}  {e['source']}{reason}"
+
+    show(remote.json("GET", f"/v1/do-not-contact/{number}/history"), as_json, line)

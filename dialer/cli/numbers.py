@@ -6,6 +6,8 @@ import asyncio
 
 import click
 
+from dialer.cli.remote import Remote, api_options, show
+
 __all__ = ["numbers"]
 
 
@@ -58,3 +60,19 @@ def provision(phone_numbers: tuple[str, ...], assigned_to: str) -> None:
 def release(phone_numbers: tuple[str, ...], assigned_to: str) -> None:
     """Give PHONE_NUMBERS back."""
     _change("release", phone_numbers, assigned_to)
+
+
+@numbers.command("action")
+@click.argument("number")
+@click.argument("action", required=False)
+@click.option("--clear", is_flag=True, help="Back to the service default.")
+@api_options
+def action(number: str, action: str | None, clear: bool, remote: Remote, as_json: bool) -> None:
+    """What NUMBER (a Voxology number) answers callers we never called with: read it, set
+    ACTION (e.g. 'say en "We are closed"'), or --clear it."""
+    path = f"/v1/numbers/{number}/action"
+    if action is not None or clear:
+        found = remote.json("PUT", path, json={"action": None if clear else action})
+    else:
+        found = remote.json("GET", path)
+    show(found, as_json, lambda a: f"{a['number']}: {a['action'] or '(the service default)'}")

@@ -58,3 +58,23 @@ def events(endpoint_id: int, status: str | None, after: int, remote: Remote, as_
 def resend(event_id: int, remote: Remote, as_json: bool) -> None:
     """Send EVENT_ID again now."""
     show(remote.json("POST", f"/v1/webhook-events/{event_id}/resend"), as_json, _event)
+
+
+@webhooks.command("show")
+@click.argument("endpoint_id", type=int)
+@api_options
+def show_endpoint(endpoint_id: int, remote: Remote, as_json: bool) -> None:
+    """One endpoint, with its secret."""
+    show(remote.json("GET", f"/v1/webhooks/{endpoint_id}"), as_json, _endpoint)
+
+
+@webhooks.command("event")
+@click.argument("event_id", type=int)
+@api_options
+def show_event(event_id: int, remote: Remote, as_json: bool) -> None:
+    """One event and every try at sending it."""
+    found = remote.json("GET", f"/v1/webhook-events/{event_id}")
+    show(found, as_json, _event)
+    if not as_json:
+        for d in found["deliveries"]:
+            click.echo(f"  {d['at']}  {d['status_code'] or d['error']}  {d['duration_ms']} ms")

@@ -108,3 +108,67 @@ async def test_a_wrong_key_is_the_apis_own_refusal(stack: Stack) -> None:
     done = await _dialer(stack, "campaign", "list", key="not-a-key")
     assert done.returncode == 1 and done.stderr.startswith("Error: 401: ")
     assert "Traceback" not in done.stderr
+
+
+async def test_uploads_and_their_issues_from_the_shell(stack: Stack, tmp_path: Path) -> None:
+    made = await _json(
+        stack, "campaign", "create", "Upload", "--channel", "tts", "--from", "+81312345678",
+        "--template", "Hi {{ name }}", "--lang", "en",
+    )  # fmt: skip
+    cid = str(made["id"])
+    csv_file = tmp_path / "contacts.csv"
+    csv_file.write_text("phone,name\n090-1234-5670,Aiko\n12,Shorty\n")
+    report = await _json(stack, "campaign", "upload", cid, str(csv_file))
+    assert (report["imported"], report["invalid"]) == (1, 1)
+    listed = await _dialer(stack, "campaign", "issues", cid, str(report["import_id"]))
+    assert listed.returncode == 0 and listed.stdout.splitlines()[0] == "row,phone,reason"
+    assert listed.stdout.splitlines()[1].startswith("3,12,invalid phone number")
+    json_file = tmp_path / "contacts.json"
+    json_file.write_text(
+        json.dumps({"contacts": [{"phone": "090-1234-5671", "variables": {"name": "B"}}]})
+    )
+    assert (await _json(stack, "campaign", "upload", cid, str(json_file)))["imported"] == 1
+    accounts = await _json(stack, "providers")
+    assert {a["name"] for a in accounts} >= {"xoxzo"}
+
+
+async def test_notifications_and_reminders_from_the_shell(stack: Stack) -> None:
+    endpoint = await _json(stack, "webhooks", "add", "http://127.0.0.1:9/events")
+    later = await _json(
+        stack, "notify", "090-1234-5670", "--from", "+81312345678", "--text", "Hi",
+        "--lang", "en", "--send-at", "2099-01-01T10:00:00+09:00",
+        "--webhook-url", "http://127.0.0.1:9/events",
+    )  # fmt: skip
+    nid = str(later["id"])
+    listed = await _json(stack, "notification", "list", "--status", "queued")
+    assert [n["id"] for n in listed] == [later["id"]]
+    moved = await _json(stack, "notification", "reschedule", nid, "2099-01-02T10:00:00+09:00")
+    assert moved["due_at"].startswith("2099-01-02T01:00:00")
+    assert (await _json(stack, "notification", "cancel", nid))["status"] == "canceled"
+    shown = await _dialer(stack, "notification", "show", nid)
+    assert shown.returncode == 0 and "canceled" in shown.stdout
+    [event] = await _json(stack, "webhooks", "events", str(endpoint["id"]))
+    assert event["kind"] == "notification.final"
+    one = await _json(stack, "webhooks", "event", str(event["id"]))
+    assert one["id"] == event["id"] and "deliveries" in one
+    again = await _json(stack, "webhooks", "show", str(endpoint["id"]))
+    assert again["secret"] == endpoint["secret"]
+    reminders = await _json(
+        stack, "remind", "090-1234-5671", "--appointment-at", "2099-03-01T15:00:00",
+        "--before", "1d", "--before", "2h", "--from", "+81312345678", "--text", "See you",
+        "--lang", "en",
+    )  # fmt: skip
+    assert len(reminders) == 2 and {r["status"] for r in reminders} == {"queued"}
+
+
+async def test_history_and_number_actions_from_the_shell(stack: Stack) -> None:
+    await _json(stack, "dnc", "add", "090-1234-5670", "--reason", "asked")
+    await _dialer(stack, "dnc", "remove", "090-1234-5670")
+    changes = await _json(stack, "dnc", "history", "+819012345670")
+    assert [c["change"] for c in changes] == ["added", "removed"]
+    number = "+14155550100"
+    assert (await _json(stack, "numbers", "action", number))["action"] is None
+    said = 'say en "We are closed"'
+    assert (await _json(stack, "numbers", "action", number, said))["action"] == said
+    cleared = await _dialer(stack, "numbers", "action", number, "--clear")
+    assert cleared.returncode == 0 and "(the service default)" in cleared.stdout
