@@ -57,3 +57,7 @@ async def test_a_worker_says_each_attempts_moves_and_nothing_while_idle(stack: S
         ended in line and "in_progress -> finished, answered" in line
         for line in web_log.splitlines()
     ), web_log[-2000:]
+    # The sandbox says where it is, and each request it served.
+    sandbox_log = (stack.logdir / "sandbox.log").read_text()
+    assert "sandbox at http://127.0.0.1:" in sandbox_log
+    assert '"POST /voice/simple/playbacks/ HTTP/1.1" 201' in sandbox_log, sandbox_log[-2000:]
