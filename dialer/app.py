@@ -7,9 +7,12 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, PlainTextResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -40,6 +43,8 @@ from dialer.webhooks.api import router as webhooks_router
 
 __all__ = ["create_app"]
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
 log = logging.getLogger(__name__)
 
 
@@ -69,7 +74,23 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
 
     # Names this process in /healthz, so that it can tell whether its public URL reaches it.
     instance = secrets.token_hex(8)
-    app = FastAPI(title="dialer", version=__version__, lifespan=lifespan)
+    # /docs with Swagger UI's own files, vendored (dialer/static/swagger-ui): nothing is
+    # fetched from a CDN, so the page works on a host with no internet. No /redoc.
+    app = FastAPI(
+        title="dialer", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title="dialer API",
+            swagger_js_url="/static/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/swagger-ui/favicon-32x32.png",
+        )
+
     limits = settings or get_settings()
     app.add_middleware(
         RequestGuard,

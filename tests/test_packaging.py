@@ -35,6 +35,8 @@ def test_the_wheel_carries_templates_migrations_and_licence(wheel: Path) -> None
     migrations = sorted(n for n in names if n.startswith(f"{data}alembic/versions/"))
     assert len(migrations) == len(list((REPO / "alembic" / "versions").glob("*.py")))
     assert "dialer-0.1.0.dist-info/licenses/LICENSE" in names
+    # The API docs' own files (no CDN).
+    assert "dialer/static/swagger-ui/swagger-ui-bundle.js" in names
 
 
 @pytest.mark.timeout(900)
