@@ -9,7 +9,7 @@ import httpx
 
 from dialer.numbers.provisioning import change_numbers
 from dialer.runtime import Runtime
-from tests.support import Harness
+from tests.support import Harness, wait_for
 
 NUMBERS = [f"+1415555{i:04d}" for i in range(6)]
 
@@ -33,7 +33,7 @@ async def test_workers_everywhere_take_turns_and_never_meet_a_423(harness: Harne
 
 
 async def test_a_423_from_someone_else_is_waited_out_and_tried_again(harness: Harness) -> None:
-    harness.sandbox.config.voxology_provisioning_s = 50  # 0.5 s
+    harness.sandbox.config.voxology_provisioning_s = 150  # 1.5 s
     assert harness.settings.voxology_api_key is not None
     outsider = httpx.AsyncClient(
         base_url=f"{harness.sandbox_url}/v1",
@@ -43,7 +43,12 @@ async def test_a_423_from_someone_else_is_waited_out_and_tried_again(harness: Ha
         theirs = asyncio.create_task(
             outsider.post("/PhoneNumbers/CallFlows", json={"phone_numbers": [{"no": NUMBERS[0]}]})
         )
-        await asyncio.sleep(0.1)
+
+        async def theirs_in_flight() -> bool:
+            return harness.sandbox.voxology_provisioning
+
+        # Ours goes once theirs holds Voxology's lock, however slow the machine is.
+        await wait_for(theirs_in_flight, 10, "the outsider's request at the sandbox", 0.01)
         held = await change_numbers(harness.runtime, "provision", [NUMBERS[1]], "CallFlows")
         assert (await theirs).status_code == 200
     assert harness.sandbox.voxology_locked == 1
