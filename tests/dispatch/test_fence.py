@@ -106,9 +106,11 @@ async def test_a_request_is_cleared_whole_or_not_at_all(harness: Harness) -> Non
 async def test_a_dial_whose_attempt_is_taken_back_while_it_waits_sends_nothing(
     harness: Harness,
 ) -> None:
-    # The provider asked for a pause: the dial claims its contact, then waits for its slot.
+    # The provider asked for a pause: the dial claims its contact, then waits for its slot
+    # (3 s, within the dial's longest wait, so that a slow machine still takes it back first).
+    harness.runtime.settings = harness.settings.model_copy(update={"pacing_max_wait_s": 5.0})
     limit = account_limit(harness.settings, "xoxzo", "calls")
-    await harness.runtime.limiter.throttled(limit, retry_after_s=0.8)
+    await harness.runtime.limiter.throttled(limit, retry_after_s=3.0)
     body = await harness.notify("+819012345670")
     dial = asyncio.create_task(dial_notification(harness.runtime, body["id"]))
 
