@@ -159,3 +159,26 @@ def test_credit_rules_override_only_what_they_name() -> None:
 def test_ring_time_and_call_length_are_bounded(field: str, value: int) -> None:
     with pytest.raises(ValidationError, match=field):
         RetryPolicy.model_validate({field: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("metrics_port", 0),
+        ("metrics_port", 70000),
+        ("worker_factory", "jobs.worker"),
+        ("worker_factory", "jobs.worker:make worker; rm"),
+    ],
+)
+def test_malformed_metrics_port_and_worker_factory_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ValidationError):
+        Settings.model_validate({field: value})
+
+
+def test_an_unknown_log_format_is_refused() -> None:
+    from click.testing import CliRunner
+
+    from dialer.cli import main
+
+    result = CliRunner().invoke(main, ["--log-format", "xml", "db", "--help"])
+    assert result.exit_code == 2 and "'xml' is not one of 'text', 'json'" in result.output
