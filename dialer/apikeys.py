@@ -9,14 +9,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.models import ApiKey, utcnow
 from dialer.security import generate_api_key, hash_api_key, split_api_key
+from dialer.vocabulary import Scope
 
 __all__ = ["authenticate", "create_api_key", "list_api_keys", "revoke_api_key"]
 
 
-async def create_api_key(session: AsyncSession, name: str) -> str:
+async def create_api_key(session: AsyncSession, name: str, scope: Scope = Scope.admin) -> str:
     """Store a new key and return its plaintext, which is never stored."""
     new = generate_api_key()
-    session.add(ApiKey(name=name, prefix=new.prefix, key_hash=new.key_hash))
+    session.add(ApiKey(name=name, prefix=new.prefix, key_hash=new.key_hash, scope=scope))
     await session.flush()
     return new.plaintext
 

@@ -1,5 +1,6 @@
 """What every request passes before any handler reads its body: a size limit, and for the API an
-authenticated key, so that an anonymous caller can make the service read and parse nothing."""
+authenticated key allowed to make the request, so that an anonymous or read-only caller can make
+the service read and parse nothing."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dialer.apikeys import authenticate
 from dialer.db import read_scope
 from dialer.models import ApiKey
+from dialer.vocabulary import Scope
 
 __all__ = [
     "API_KEY_STATE",
     "PUBLIC_PREFIXES",
+    "READ_ONLY",
+    "SAFE_METHODS",
     "UNAUTHORIZED",
     "RequestGuard",
     "bearer_key",
@@ -29,6 +33,9 @@ PUBLIC_PREFIXES = ("/v1/callbacks/", "/v1/flows/", "/v1/din/")
 API_KEY_STATE = "api_key"
 _UPLOADS = re.compile(r"^/v1/campaigns/[^/]+/contacts(/json)?$")
 UNAUTHORIZED = "a valid API key is required: Authorization: Bearer <key>"
+READ_ONLY = "this API key's scope is viewer: it may only read (GET)"
+# What a viewer key may send: nothing that changes state.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def bearer_key(authorization: str | None) -> str | None:
@@ -75,6 +82,9 @@ class RequestGuard:
             key = await self._authenticate(scope, headers)
             if key is None:
                 await _reply(send, 401, UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
+                return
+            if key.scope is not Scope.admin and scope["method"] not in SAFE_METHODS:
+                await _reply(send, 403, READ_ONLY)
                 return
             scope.setdefault("state", {})[API_KEY_STATE] = key
         limit = self.max_upload_bytes if _UPLOADS.match(path) else self.max_body_bytes

@@ -23,6 +23,7 @@ from dialer.vocabulary import (
     OptOutChange,
     Outcome,
     PauseKind,
+    Scope,
 )
 
 __all__ = [
@@ -334,6 +335,7 @@ class ApiKey(SQLModel, table=True):
     name: str = Field(max_length=100)
     prefix: str = Field(max_length=16, unique=True)
     key_hash: str = Field(max_length=64)
+    scope: Scope = Field(default=Scope.admin, sa_type=_enum_column(Scope))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     revoked_at: datetime | None = _ts(nullable=True)
 

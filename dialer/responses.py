@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dialer.guard import needs_key
+from dialer.guard import SAFE_METHODS, needs_key
 
 __all__ = ["PROBLEM_SCHEMA", "AllowedMethods", "document_errors", "problems"]
 
@@ -24,6 +24,7 @@ _WHY = {
     400: "The request cannot be read: a Content-Length that is not a number of bytes",
     401: "No valid API key: send Authorization: Bearer <key>",
     402: "The provider account has not enough credit",
+    403: "The API key's scope is viewer: it may only read",
     404: "Nothing has this id",
     409: "The resource's state does not allow this now (the detail says why)",
     413: "The request body is over its limit",
@@ -48,6 +49,8 @@ def _codes(path: str, method: str) -> list[int]:
     codes: list[int] = []
     if needs_key(path):
         codes.append(401)
+        if method.upper() not in SAFE_METHODS:
+            codes.append(403)
     if method.upper() in _BODY_METHODS:
         codes += [400, 413]
     if "{" in path:

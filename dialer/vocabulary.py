@@ -19,6 +19,7 @@ __all__ = [
     "Outcome",
     "PauseKind",
     "ProviderName",
+    "Scope",
 ]
 
 
@@ -117,6 +118,13 @@ class PauseKind(StrEnum):
 
     manual = "manual"
     credit = "credit"
+
+
+class Scope(StrEnum):
+    """What an API key (and a console session signed in with it) may do: everything, or read."""
+
+    admin = "admin"
+    viewer = "viewer"
 
 
 N = NotificationStatus

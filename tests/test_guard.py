@@ -3,11 +3,16 @@ bounded, so an anonymous or oversized request costs the service next to nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
+from dialer.apikeys import create_api_key
+from dialer.db import session_scope
+from dialer.guard import READ_ONLY, SAFE_METHODS, needs_key
+from dialer.vocabulary import Scope
 from tests.support import Harness
 
 MB = 1024 * 1024
@@ -99,3 +104,32 @@ async def test_callbacks_need_no_key_but_are_bounded(harness: Harness) -> None:
     async with _anonymous(harness) as anon:
         answer = await anon.post("/v1/callbacks/xoxzo/voice/1/token", content=b"x" * (2 * MB))
     assert answer.status_code == 413
+
+
+async def _viewer(harness: Harness) -> httpx.AsyncClient:
+    async with session_scope(harness.runtime.sessions) as session:
+        key = await create_api_key(session, "read only", Scope.viewer)
+    return httpx.AsyncClient(
+        base_url=str(harness.api.base_url),
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+
+
+async def test_a_viewer_key_reads_but_every_change_in_the_api_is_403(harness: Harness) -> None:
+    schema = (await harness.api.get("/openapi.json")).json()
+    changes = [
+        (method.upper(), re.sub(r"\{[^/]+\}", "1", path))
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if needs_key(path) and method.upper() not in SAFE_METHODS
+    ]
+    assert len(changes) > 20
+    body = {"to": "+818012345678", "message": "hello", "channel": "sms"}
+    async with await _viewer(harness) as viewer:
+        assert (await viewer.get("/v1/campaigns")).status_code == 200
+        assert (await viewer.get("/v1/notifications")).status_code == 200
+        for method, path in changes:
+            answer = await viewer.request(method, path, json=body)
+            assert (answer.status_code, answer.json()) == (403, {"detail": READ_ONLY}), path
+    assert (await harness.api.get("/v1/notifications")).json() == []

@@ -8,6 +8,7 @@ import click
 
 from dialer.cli.shared import in_session, load_settings, upgrade_if_embedded
 from dialer.terminal import printable
+from dialer.vocabulary import Scope
 
 __all__ = ["apikey", "db"]
 
@@ -32,24 +33,33 @@ def apikey() -> None:
 
 @apikey.command("create")
 @click.option("--name", default="default", show_default=True)
-def apikey_create(name: str) -> None:
+@click.option(
+    "--scope",
+    type=click.Choice([s.value for s in Scope]),
+    default=Scope.admin.value,
+    show_default=True,
+    help="admin may do everything; viewer may only read, in the API and the console",
+)
+def apikey_create(name: str, scope: str) -> None:
     """Create an API key and print it alone on stdout; it is shown only once."""
     from dialer.apikeys import create_api_key
 
     settings = load_settings()
     upgrade_if_embedded(settings)
-    click.echo(asyncio.run(in_session(settings, lambda s: create_api_key(s, name))))
+    made = in_session(settings, lambda s: create_api_key(s, name, Scope(scope)))
+    click.echo(asyncio.run(made))
 
 
 @apikey.command("list")
 def apikey_list() -> None:
-    """The API keys: prefix, name, created, revoked. Keys themselves are not stored."""
+    """The API keys: prefix, name, scope, created, revoked. Keys themselves are not stored."""
     from dialer.apikeys import list_api_keys
 
     for key in asyncio.run(in_session(load_settings(), list_api_keys)):
         revoked = key.revoked_at.isoformat(timespec="seconds") if key.revoked_at else "-"
         name = printable(key.name, 80)
-        click.echo(f"{key.prefix}  {name}  {key.created_at:%Y-%m-%d %H:%M}  revoked: {revoked}")
+        created = f"{key.created_at:%Y-%m-%d %H:%M}"
+        click.echo(f"{key.prefix}  {name}  {key.scope.value}  {created}  revoked: {revoked}")
 
 
 @apikey.command("revoke")

@@ -43,8 +43,14 @@ def test_a_revoked_key_is_listed_as_revoked_and_no_longer_opens_the_api(tmp_path
     env = {"DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
     key = _dialer("apikey", "create", "--name", "crm", cwd=tmp_path, env=env).stdout.strip()
     prefix = key.split("_")[1]
+    viewer = _dialer(
+        "apikey", "create", "--name", "wall", "--scope", "viewer", cwd=tmp_path, env=env
+    )
     listed = _dialer("apikey", "list", cwd=tmp_path, env=env)
-    assert f"{prefix}  crm" in listed.stdout and "revoked: -" in listed.stdout
+    assert f"{prefix}  crm  admin  " in listed.stdout and "revoked: -" in listed.stdout
+    assert f"{viewer.stdout.split('_')[1]}  wall  viewer  " in listed.stdout
+    unknown = _dialer("apikey", "create", "--scope", "root", cwd=tmp_path, env=env)
+    assert unknown.returncode == 2 and "'root' is not one of 'admin', 'viewer'" in unknown.stderr
     assert key not in listed.stdout
     assert _dialer("apikey", "revoke", prefix, cwd=tmp_path, env=env).returncode == 0
     assert "revoked: 20" in _dialer("apikey", "list", cwd=tmp_path, env=env).stdout
