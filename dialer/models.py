@@ -30,6 +30,7 @@ __all__ = [
     "ApiKey",
     "Attempt",
     "Campaign",
+    "CampaignMinute",
     "ContactImport",
     "Din",
     "DoNotContact",
@@ -349,6 +350,20 @@ class WebhookEndpoint(SQLModel, table=True):
     url: str = Field(max_length=2048, unique=True)
     secret: str = Field(max_length=128)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class CampaignMinute(SQLModel, table=True):
+    """How many of a campaign's attempts ended in one minute with one outcome: written with the
+    attempts' own change (dialer.outbox), read by the console's chart and rate without touching
+    the campaign's rows."""
+
+    __tablename__ = "campaign_minute"
+
+    campaign_id: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    minute: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    # The attempt's outcome, or its status where it has none (not_sent).
+    outcome: str = Field(primary_key=True, max_length=16)
+    finals: int
 
 
 class WebhookEvent(SQLModel, table=True):

@@ -6,19 +6,23 @@ through add_event(). Every session of dialer.db is an EventSession."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
 from dialer.metrics import ATTEMPTS
 from dialer.models import (
     Attempt,
     Campaign,
+    CampaignMinute,
     Notification,
     WebhookEvent,
     channel_of,
@@ -118,23 +122,32 @@ def add_event(
 
 
 @event.listens_for(EventSession, "before_flush")
-def _write_events(session: Session, _context: Any, _instances: Any) -> None:
+def _record_flush(session: Session, _context: Any, _instances: Any) -> None:
     # Changes of rows already written: a row created final (a suppressed notification, say)
     # is answered in the response that creates it. Attempts first: an attempt.finished comes
     # before the notification.final it caused (events go out in the order they were written).
     changed = list(session.dirty)
+    minutes: Counter[tuple[int, datetime, str]] = Counter()
+    ended = session.info.get(_ENDED)
     for obj in changed:
-        if isinstance(obj, Attempt) and _became(obj, FINAL_ATTEMPT):
-            notification = session.get(Notification, obj.notification_id)
-            if notification is None:
-                continue
-            endpoint = _endpoint_of(session, notification)
-            if endpoint is not None:
-                subject = {
-                    "attempt": attempt_event(obj, notification),
-                    "notification": notification_event(notification),
-                }
-                add_event(session, endpoint, EventKind.attempt_finished, subject)
+        if not (isinstance(obj, Attempt) and _became(obj, FINAL_ATTEMPT)):
+            continue
+        notification = session.get(Notification, obj.notification_id)
+        if notification is None:
+            continue
+        outcome = obj.outcome.value if obj.outcome else obj.status.value
+        if ended is not None:
+            ended.append((obj.provider, channel_of(notification, obj).value, outcome))
+        if notification.campaign_id is not None:
+            at = (obj.ended_at or utcnow()).replace(second=0, microsecond=0)
+            minutes[(notification.campaign_id, at, outcome)] += 1
+        endpoint = _endpoint_of(session, notification)
+        if endpoint is not None:
+            subject = {
+                "attempt": attempt_event(obj, notification),
+                "notification": notification_event(notification),
+            }
+            add_event(session, endpoint, EventKind.attempt_finished, subject)
     for obj in changed:
         if isinstance(obj, Notification) and _became(obj, FINAL_NOTIFICATION):
             endpoint = _endpoint_of(session, obj)
@@ -146,20 +159,36 @@ def _write_events(session: Session, _context: Any, _instances: Any) -> None:
                     {"notification": notification_event(obj)},
                 )
     # campaign.finished is written by dialer.campaigns.endings, once nothing of it is ringing.
+    _count_minutes(session, minutes)
 
 
-# Attempts counted by dialer.metrics once their transaction commits.
+def _count_minutes(session: Session, minutes: Counter[tuple[int, datetime, str]]) -> None:
+    """Add to each campaign's finals per minute, in key order (two transactions that both
+    count never wait on each other in a circle)."""
+    if not minutes:
+        return
+    connection = session.connection()  # not session.execute: that would flush again
+    upsert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
+    table = cast(sa.Table, CampaignMinute.__table__)  # type: ignore[attr-defined]
+    for (campaign_id, minute, outcome), n in sorted(minutes.items()):
+        statement = upsert(table).values(
+            campaign_id=campaign_id, minute=minute, outcome=outcome, finals=n
+        )
+        connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["campaign_id", "minute", "outcome"],
+                set_={"finals": table.c.finals + n},
+            )
+        )
+
+
+# Attempts counted by dialer.metrics once their transaction commits, in the sessions of
+# processes that count (the flush hook above notes them).
 _ENDED = "dialer.metrics.ended"
 
 
-def _note_ended(session: Session, _context: Any, _instances: Any) -> None:
-    ended = session.info.setdefault(_ENDED, [])
-    for obj in session.dirty:
-        if isinstance(obj, Attempt) and _became(obj, FINAL_ATTEMPT):
-            notification = session.get(Notification, obj.notification_id)
-            if notification is not None:
-                outcome = obj.outcome.value if obj.outcome else obj.status.value
-                ended.append((obj.provider, channel_of(notification, obj).value, outcome))
+def _start_noting(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info.setdefault(_ENDED, [])
 
 
 def _count_ended(session: Session) -> None:
@@ -174,7 +203,7 @@ def _forget_ended(session: Session) -> None:
 def count_finished_attempts() -> None:
     """Count each attempt that ends, once its transaction has committed (a rolled-back one is
     not counted), in whichever process ends it; for every session of dialer.db."""
-    if not event.contains(EventSession, "before_flush", _note_ended):
-        event.listen(EventSession, "before_flush", _note_ended)
+    if not event.contains(EventSession, "after_begin", _start_noting):
+        event.listen(EventSession, "after_begin", _start_noting)
         event.listen(EventSession, "after_commit", _count_ended)
         event.listen(EventSession, "after_rollback", _forget_ended)
