@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -162,6 +163,8 @@ class Settings(BaseSettings):
     template_budget_s: float = Field(2.0, gt=0, le=30)
     template_memory_mb: int = Field(256, ge=32, le=8192)
     template_processes: int = Field(2, ge=1, le=32)
+    # The time zone the console shows times in (an IANA name: Asia/Tokyo).
+    console_timezone: str = "UTC"
 
     def account_credential(self, provider: str) -> str:
         """What names the provider account (its limits are the account's, shared by every
@@ -180,6 +183,15 @@ class Settings(BaseSettings):
             minimum=terms.minimum if rules.minimum is None else rules.minimum,
             per_attempt={**terms.per_attempt, **{str(k): v for k, v in rules.per_attempt.items()}},
         )
+
+    @field_validator("console_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            raise ValueError(f"not a time zone: {value!r} (an IANA name: Asia/Tokyo)") from exc
+        return value
 
     @field_validator("din_default_action")
     @classmethod

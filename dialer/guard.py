@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dialer.apikeys import authenticate
 from dialer.db import read_scope
 from dialer.models import ApiKey
-from dialer.vocabulary import Scope
+from dialer.vocabulary import Scope as KeyScope
 
 __all__ = [
     "API_KEY_STATE",
@@ -83,7 +83,7 @@ class RequestGuard:
             if key is None:
                 await _reply(send, 401, UNAUTHORIZED, {"WWW-Authenticate": "Bearer"})
                 return
-            if key.scope is not Scope.admin and scope["method"] not in SAFE_METHODS:
+            if key.scope is not KeyScope.admin and scope["method"] not in SAFE_METHODS:
                 await _reply(send, 403, READ_ONLY)
                 return
             scope.setdefault("state", {})[API_KEY_STATE] = key

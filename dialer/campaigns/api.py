@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable
 from typing import Annotated, Any, BinaryIO
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
@@ -15,18 +14,18 @@ from starlette.concurrency import run_in_threadpool
 
 from dialer.bounds import MAX_ID, RowId
 from dialer.campaigns import service
+from dialer.campaigns.activity import pacing_of
 from dialer.campaigns.counts import campaign_counts, counts_of
 from dialer.campaigns.credit import campaign_estimate
+from dialer.campaigns.downloads import BomQuery, issues_download, results_download
 from dialer.campaigns.lifecycle import Action, change_state
 from dialer.campaigns.messages import template_refusals
-from dialer.campaigns.results import campaign_results
 from dialer.campaigns.schemas import (
     CampaignCreate,
     CampaignPublic,
     ContactIn,
     ContactsIn,
     EstimatePublic,
-    PacePublic,
     PauseBody,
 )
 from dialer.contacts.importer import import_contacts
@@ -35,10 +34,8 @@ from dialer.db import read_scope, session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.errors import FieldError, FieldErrors
 from dialer.models import Campaign
-from dialer.pacing.service import account_limit, campaign_limits, kind_of
 from dialer.responses import problems
 from dialer.runtime import Runtime
-from dialer.spreadsheets import safe_cell
 from dialer.vocabulary import CampaignStatus
 from dialer.webhooks.service import webhook_for
 
@@ -125,9 +122,7 @@ async def read(
 ) -> CampaignPublic:
     campaign = await _campaign(session, campaign_id)
     public = await _public(session, campaign)
-    account = account_limit(runtime.settings, campaign.provider, kind_of(campaign.channel))
-    for limit in [account, *campaign_limits(campaign)]:
-        public.pacing.append(PacePublic.of(await runtime.limiter.pace(limit)))
+    public.pacing = await pacing_of(runtime, campaign)
     return public
 
 
@@ -201,10 +196,7 @@ async def import_issues(
     _key: ApiKeyDep,
     bom: BomQuery = False,
 ) -> StreamingResponse:
-    issues = await service.import_issues(session, campaign_id, import_id)
-    rows = ([i.row_number, i.phone or "", i.reason] for i in issues)
-    name = f"import-{import_id}-issues.csv"
-    return _csv_response(["row", "phone", "reason"], rows, name, bom=bom)
+    return await issues_download(session, campaign_id, import_id, bom=bom)
 
 
 @router.get(
@@ -213,18 +205,7 @@ async def import_issues(
 async def results(
     campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep, bom: BomQuery = False
 ) -> StreamingResponse:
-    async with read_scope(runtime.sessions) as session:
-        await _campaign(session, campaign_id)
-        found = await campaign_results(session, campaign_id)
-
-    async def rows() -> AsyncIterator[list[Any]]:
-        # Its own read session, open only while the response streams.
-        async with read_scope(runtime.sessions) as session:
-            async for row in found.rows(session, campaign_id):
-                yield row
-
-    name = f"campaign-{campaign_id}-results.csv"
-    return _csv_response(found.header, rows(), name, bom=bom)
+    return await results_download(runtime, campaign_id, bom=bom)
 
 
 @router.post("/{campaign_id}/start", response_model_by_alias=True, responses=problems(409))
@@ -255,48 +236,3 @@ async def _changed(
     await change_state(runtime, campaign_id, action, reason)
     async with read_scope(runtime.sessions) as session:
         return await _public(session, await _campaign(session, campaign_id))
-
-
-BomQuery = Annotated[
-    bool,
-    Query(
-        description="Start the file with a UTF-8 byte-order mark, which Excel needs to read "
-        "Japanese and other non-ASCII text rightly"
-    ),
-]
-
-
-def _csv_response(
-    header: list[str],
-    rows: Iterable[list[Any]] | AsyncIterator[list[Any]],
-    name: str,
-    *,
-    bom: bool = False,
-) -> StreamingResponse:
-    async def each() -> AsyncIterator[list[Any]]:
-        if isinstance(rows, AsyncIterator):
-            async for row in rows:
-                yield row
-        else:
-            for row in rows:
-                yield row
-
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        if bom:
-            buffer.write("\ufeff")
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        async for row in each():
-            writer.writerow([safe_cell(value) for value in row])
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )

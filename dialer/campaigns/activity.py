@@ -1,0 +1,116 @@
+"""What a campaign is doing, read without touching its contacts: finals per minute and outcome
+(kept in campaign_minute as attempts end), the rate of the last minutes, its most recent
+attempts and its uploads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlmodel import col, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.campaigns.schemas import PacePublic
+from dialer.models import Attempt, Campaign, CampaignMinute, ContactImport, Notification, utcnow
+from dialer.pacing.service import account_limit, campaign_limits, kind_of
+from dialer.runtime import Runtime
+
+__all__ = [
+    "RATE_WINDOW",
+    "Minutes",
+    "RecentAttempt",
+    "finals_per_minute",
+    "finals_rates",
+    "imports_of",
+    "pacing_of",
+    "recent_attempts",
+]
+
+# "Rate now" is the finals of the current minute and the one before, over the time they span.
+RATE_WINDOW = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Minutes:
+    """Finals per minute: `minutes` as Unix seconds, and for each outcome a count per minute."""
+
+    minutes: list[int]
+    outcomes: dict[str, list[int]]
+
+
+async def finals_per_minute(session: AsyncSession, campaign_id: int) -> Minutes:
+    rows = (
+        await session.exec(
+            select(CampaignMinute)
+            .where(col(CampaignMinute.campaign_id) == campaign_id)
+            .order_by(col(CampaignMinute.minute))
+        )
+    ).all()
+    if not rows:
+        return Minutes([], {})
+    first, last = rows[0].minute, rows[-1].minute
+    span = int((last - first).total_seconds() // 60) + 1
+    minutes = [int((first + timedelta(minutes=i)).timestamp()) for i in range(span)]
+    outcomes: dict[str, list[int]] = {}
+    for row in rows:
+        series = outcomes.setdefault(row.outcome, [0] * span)
+        series[int((row.minute - first).total_seconds() // 60)] += row.finals
+    return Minutes(minutes, dict(sorted(outcomes.items())))
+
+
+async def finals_rates(
+    session: AsyncSession, campaign_ids: list[int], now: datetime | None = None
+) -> dict[int, float]:
+    """Finals per second lately, per campaign: the current minute and the one before."""
+    now = now or utcnow()
+    since = now.replace(second=0, microsecond=0) - RATE_WINDOW
+    seconds = (now - since).total_seconds()
+    rows = await session.exec(
+        select(CampaignMinute.campaign_id, func.sum(CampaignMinute.finals))
+        .where(
+            col(CampaignMinute.campaign_id).in_(campaign_ids),
+            col(CampaignMinute.minute) >= since,
+        )
+        .group_by(col(CampaignMinute.campaign_id))
+    )
+    found = {campaign_id: float(total or 0) / seconds for campaign_id, total in rows.all()}
+    return {i: found.get(i, 0.0) for i in campaign_ids}
+
+
+@dataclass(frozen=True)
+class RecentAttempt:
+    attempt: Attempt
+    notification: Notification
+
+
+async def recent_attempts(
+    session: AsyncSession, campaign_id: int, limit: int = 15
+) -> list[RecentAttempt]:
+    """The attempts most recently started, newest first."""
+    contacts = select(Notification.id).where(col(Notification.campaign_id) == campaign_id)
+    rows = await session.exec(
+        select(Attempt, Notification)
+        .join(Notification, col(Notification.id) == col(Attempt.notification_id))
+        .where(col(Attempt.notification_id).in_(contacts.scalar_subquery()))
+        .order_by(col(Attempt.id).desc())
+        .limit(limit)
+    )
+    return [RecentAttempt(attempt, notification) for attempt, notification in rows.all()]
+
+
+async def imports_of(session: AsyncSession, campaign_id: int) -> list[ContactImport]:
+    rows = await session.exec(
+        select(ContactImport)
+        .where(col(ContactImport.campaign_id) == campaign_id)
+        .order_by(col(ContactImport.id))
+    )
+    return list(rows.all())
+
+
+async def pacing_of(runtime: Runtime, campaign: Campaign) -> list[PacePublic]:
+    """The limits its requests keep to as they stand: the account's, then its own if any."""
+    account = account_limit(runtime.settings, campaign.provider, kind_of(campaign.channel))
+    return [
+        PacePublic.of(await runtime.limiter.pace(limit))
+        for limit in [account, *campaign_limits(campaign)]
+    ]

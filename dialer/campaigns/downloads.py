@@ -1,0 +1,88 @@
+"""A campaign's files as downloads, the same from the API and the console: results.csv, and
+each import's issues.csv, streamed a page of rows at a time."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable
+from typing import Annotated, Any
+
+from fastapi import Query
+from fastapi.responses import StreamingResponse
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.campaigns import service
+from dialer.campaigns.results import campaign_results
+from dialer.db import read_scope
+from dialer.runtime import Runtime
+from dialer.spreadsheets import safe_cell
+
+__all__ = ["BomQuery", "csv_response", "issues_download", "results_download"]
+
+BomQuery = Annotated[
+    bool,
+    Query(
+        description="Start the file with a UTF-8 byte-order mark, which Excel needs to read "
+        "Japanese and other non-ASCII text rightly"
+    ),
+]
+
+
+async def results_download(runtime: Runtime, campaign_id: int, *, bom: bool) -> StreamingResponse:
+    async with read_scope(runtime.sessions) as session:
+        await service.get_campaign(session, campaign_id)
+        found = await campaign_results(session, campaign_id)
+
+    async def rows() -> AsyncIterator[list[Any]]:
+        # Its own read session, open only while the response streams.
+        async with read_scope(runtime.sessions) as session:
+            async for row in found.rows(session, campaign_id):
+                yield row
+
+    return csv_response(found.header, rows(), f"campaign-{campaign_id}-results.csv", bom=bom)
+
+
+async def issues_download(
+    session: AsyncSession, campaign_id: int, import_id: int, *, bom: bool
+) -> StreamingResponse:
+    issues = await service.import_issues(session, campaign_id, import_id)
+    rows = ([i.row_number, i.phone or "", i.reason] for i in issues)
+    name = f"import-{import_id}-issues.csv"
+    return csv_response(["row", "phone", "reason"], rows, name, bom=bom)
+
+
+def csv_response(
+    header: list[str],
+    rows: Iterable[list[Any]] | AsyncIterator[list[Any]],
+    name: str,
+    *,
+    bom: bool = False,
+) -> StreamingResponse:
+    async def each() -> AsyncIterator[list[Any]]:
+        if isinstance(rows, AsyncIterator):
+            async for row in rows:
+                yield row
+        else:
+            for row in rows:
+                yield row
+
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        if bom:
+            buffer.write("\ufeff")
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        async for row in each():
+            writer.writerow([safe_cell(value) for value in row])
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

@@ -1,0 +1,1 @@
+"""The operator console: server-rendered pages under /, signed in with an API key."""
