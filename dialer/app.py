@@ -1,4 +1,4 @@
-"""The FastAPI application: the REST API and the provider callbacks."""
+"""The FastAPI application: the REST API, the provider callbacks and the operator console."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from dialer.callflows.api import router as flows_router
 from dialer.campaigns.accounts import router as providers_router
 from dialer.campaigns.api import router as campaigns_router
 from dialer.config import Settings, get_settings
+from dialer.console.site import install_console
 from dialer.db import read_scope, session_scope
 from dialer.deps import RuntimeDep
 from dialer.din.api import action_router as din_action_router
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
 
     document_errors(app)
     install_error_handler(app)
+    install_console(app)
     app.add_middleware(AllowedMethods, api=app)
 
     @app.get("/metrics", tags=["health"], response_class=PlainTextResponse)

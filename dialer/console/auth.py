@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import Depends, Request
 
@@ -62,7 +61,7 @@ def _back_to(request: Request) -> str:
     path = request.url.path
     if request.url.query:
         path += "?" + request.url.query
-    return quote(path, safe="/?=&")
+    return path
 
 
 async def current_operator(request: Request, runtime: RuntimeDep) -> Operator:

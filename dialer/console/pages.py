@@ -32,16 +32,30 @@ SECURITY_HEADERS = {
 }
 
 
-def _when(value: datetime | None, zone: str, seconds: bool = False) -> str:
+def _when(value: datetime | None, zone: str, seconds: bool = False, short: bool = False) -> str:
+    """A moment in the console's zone; `short`: the time alone when it is today."""
     if value is None:
-        return "–"
+        return "\u2013"
     shown = value.astimezone(ZoneInfo(zone))
-    return shown.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    clock = "%H:%M:%S" if seconds else "%H:%M"
+    if short and shown.date() == datetime.now(ZoneInfo(zone)).date():
+        return shown.strftime(clock)
+    return shown.strftime(f"%Y-%m-%d {clock}")
+
+
+def _limit_label(name: str) -> str:
+    """A pacing limit's name for people: `xoxzo:<account>:calls` -> `xoxzo calls (account)`."""
+    parts = name.split(":")
+    if parts[0] == "campaign":
+        return "this campaign"
+    if len(parts) == 3:
+        return f"{parts[0]} {parts[2]} (account)"
+    return name
 
 
 def _number(value: float | int | None, digits: int = 0) -> str:
     if value is None:
-        return "–"
+        return "\u2013"
     return f"{value:,.{digits}f}"
 
 
@@ -55,6 +69,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     environment.filters["number"] = _number
+    environment.filters["limit_label"] = _limit_label
     environment.globals["when"] = _when
     return environment
 

@@ -1,0 +1,62 @@
+// The dialer console's one script: the chart of finals per minute by outcome. Everything
+// else is server-rendered HTML with htmx for the live parts.
+(function () {
+  "use strict";
+  var COLOURS = {
+    answered: "#1e7d32", delivered: "#2e9d52", voicemail: "#7b5cc4", no_answer: "#9a6700",
+    busy: "#d9822b", failed: "#b3261e", rejected: "#8c1d18", canceled: "#6b7686",
+    unknown: "#4a5563", not_sent: "#9aa4b1"
+  };
+  var SPARE = ["#1f5fbf", "#00838f", "#ad1457", "#5d4037"];
+
+  function colour(name, i) { return COLOURS[name] || SPARE[i % SPARE.length]; }
+
+  function draw(box, data, previous) {
+    var names = Object.keys(data.outcomes);
+    var note = box.querySelector(".chart-empty");
+    if (data.minutes.length === 0) {
+      if (note) { note.hidden = false; }
+      return previous;
+    }
+    if (note) { note.hidden = true; }
+    var rows = [data.minutes].concat(names.map(function (n) { return data.outcomes[n]; }));
+    var width = Math.max(box.clientWidth - 8, 260);
+    if (previous && previous.series.length === names.length + 1) {
+      previous.setData(rows);
+      if (previous.width !== width) { previous.setSize({ width: width, height: 240 }); }
+      return previous;
+    }
+    if (previous) { previous.destroy(); }
+    var series = [{ label: "minute" }].concat(names.map(function (n, i) {
+      return { label: n, stroke: colour(n, i), width: 2, points: { show: data.minutes.length < 40 } };
+    }));
+    return new uPlot({
+      width: width, height: 240, series: series,
+      axes: [{}, { label: "finals per minute", size: 60 }],
+      scales: {
+        // A minute either side, so that one minute alone is a point, not a span of years.
+        x: { range: function (u, min, max) { return [min - 60, max + 60]; } },
+        y: { range: function (u, min, max) { return [0, Math.max(max, 1)]; } }
+      }
+    }, rows, box.querySelector(".chart-area"));
+  }
+
+  function start(box) {
+    var plot = null;
+    var every = parseInt(box.getAttribute("data-every") || "10", 10) * 1000;
+    function load() {
+      if (document.hidden) { return; }
+      fetch(box.getAttribute("data-src"), { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data) { plot = draw(box, data, plot); } })
+        .catch(function () { /* the next turn tries again */ });
+    }
+    load();
+    window.setInterval(load, every);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var box = document.getElementById("chart");
+    if (box && window.uPlot) { start(box); }
+  });
+})();
