@@ -1,0 +1,153 @@
+"""A campaign run from its console page in a real browser: started with its button, watched
+to the end without a reload, paused and resumed, its files downloaded; and what a viewer key
+and a forged form cannot do."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from playwright.async_api import Browser, Page, expect
+
+from dialer.serve import running_worker
+from dialer.vocabulary import Scope
+from tests.console.conftest import new_key, signed_in
+from tests.support import Harness
+
+ALL_DAY = {"window_start": "00:00", "window_end": "23:59"}
+# By the sandbox's rule on the last digit: 0-6 answered, 7 no answer, 8 busy.
+NUMBERS = ["+819012340001", "+819012340002", "+819012340007", "+819012340008"]
+
+
+async def _campaign(harness: Harness, rows: list[str], **fields: Any) -> int:
+    body = {
+        "name": "予約のお知らせ 十二月",
+        "channel": "tts",
+        "from": "+81312345678",
+        "template": "{{ 氏名 }}様、明日のご予約です。",
+        "lang": "ja",
+        "schedule": ALL_DAY,
+        "policy": {"max_attempts": 1},
+        **fields,
+    }
+    created = await harness.api.post("/v1/campaigns", json=body)
+    assert created.status_code == 201, created.text
+    campaign_id: int = created.json()["id"]
+    text = "phone,氏名\n" + "".join(f"{row}\n" for row in rows)
+    upload = await harness.api.post(
+        f"/v1/campaigns/{campaign_id}/contacts",
+        files={"file": ("予約.csv", text.encode(), "text/csv")},
+    )
+    assert upload.status_code == 201, upload.text
+    return campaign_id
+
+
+async def _download(page: Page, link: str) -> list[list[str]]:
+    async with page.expect_download() as waiting:
+        await page.click(link)
+    download = await waiting.value
+    path = await download.path()
+    text = path.read_bytes().decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(text)))
+
+
+async def test_a_campaign_is_started_watched_to_completed_and_its_results_downloaded(
+    browser: Browser, harness: Harness
+) -> None:
+    rows = [f"{n},山田 {i}" for i, n in enumerate(NUMBERS)] + [
+        "not a number,鈴木",
+        f"{NUMBERS[0]},重複",
+    ]
+    campaign_id = await _campaign(harness, rows)
+    page = await signed_in(
+        browser, harness, await new_key(harness), path=f"/campaigns/{campaign_id}"
+    )
+    await expect(page.locator("h1")).to_have_text("予約のお知らせ 十二月")
+    await expect(page.locator("#status")).to_have_text("draft")
+    async with running_worker(harness.settings, harness.redis_url):
+        await page.click("button:has-text('Start')")
+        await expect(page.locator("#status")).to_have_text("running")
+        loaded = await page.evaluate("performance.timeOrigin")
+        # No reload from here: the live part brings each change in by itself.
+        await expect(page.locator("#status")).to_have_text("completed", timeout=30_000)
+        await expect(page.locator("#progress-text")).to_contain_text("100.0% · 4 of 4 done")
+    assert await page.evaluate("performance.timeOrigin") != loaded  # completed: one refresh
+    told = (await harness.api.get(f"/v1/campaigns/{campaign_id}")).json()["outcomes"]
+    shown = await page.locator("#outcomes").inner_text()
+    assert shown == "\n".join(f"{k}\t{v}" for k, v in sorted(told.items()))
+    assert told["answered"] == 2 and sum(told.values()) == 4
+    await expect(page.locator("#recent tbody tr")).to_have_count(4)
+    await expect(page.locator("#chart canvas")).to_have_count(1, timeout=15_000)
+    assert await page.locator("form[action$='/pause']").count() == 0
+
+    results = await _download(page, "text=Download results.csv")
+    assert results[0][:3] == ["import_id", "row", "氏名"]
+    by_phone = {r[results[0].index("phone")]: r for r in results[1:]}
+    assert sorted(by_phone) == sorted(NUMBERS)
+    assert by_phone[NUMBERS[0]][2] == "山田 0"
+    issues = await _download(page, "text=issues.csv")
+    assert issues == [
+        ["row", "phone", "reason"],
+        ["6", "not a number", "invalid phone number: not a phone number"],
+        ["7", NUMBERS[0], "duplicate of row 2"],
+    ]
+
+
+async def test_pause_with_a_reason_then_resume(browser: Browser, harness: Harness) -> None:
+    # One call a second at most: the campaign is still running when the pause comes.
+    numbers = [f"+8190123{i:05d}" for i in range(60)]
+    campaign_id = await _campaign(
+        harness, [f"{n},T{i}" for i, n in enumerate(numbers)], policy={"max_rate": 1}
+    )
+    await harness.api.post(f"/v1/campaigns/{campaign_id}/start")
+    page = await signed_in(
+        browser, harness, await new_key(harness), path=f"/campaigns/{campaign_id}"
+    )
+    await expect(page.locator("#status")).to_have_text("running")
+    await page.fill("#reason", "受付が休みです")
+    await page.click("button:has-text('Pause')")
+    await expect(page.locator("#status")).to_have_text("paused")
+    await expect(page.locator("#live")).to_contain_text("Paused: 受付が休みです")
+    body = (await harness.api.get(f"/v1/campaigns/{campaign_id}")).json()
+    assert (body["status"], body["pause_reason"]) == ("paused", "受付が休みです")
+    await page.click("button:has-text('Resume')")
+    await expect(page.locator("#status")).to_have_text("running")
+    await page.click("button:has-text('Cancel campaign')")  # the box is not ticked: nothing
+    await expect(page.locator("#status")).to_have_text("running")
+    await page.check("input[name=confirm]")
+    await page.click("button:has-text('Cancel campaign')")
+    await expect(page.locator("#status")).to_have_text("canceled")
+
+
+async def test_a_viewer_sees_the_pages_without_buttons_and_cannot_post(
+    browser: Browser, harness: Harness
+) -> None:
+    campaign_id = await _campaign(harness, [f"{NUMBERS[0]},A"])
+    page = await signed_in(
+        browser, harness, await new_key(harness, Scope.viewer), path=f"/campaigns/{campaign_id}"
+    )
+    await expect(page.locator("#status")).to_have_text("draft")
+    assert await page.locator("main button").count() == 0
+    await expect(page.locator("header .badge")).to_have_text("viewer")
+    token = await page.locator("input[name=csrf_token]").first.get_attribute("value")
+    for action in ("start", "pause", "resume", "cancel"):
+        answer = await page.request.post(
+            f"/campaigns/{campaign_id}/{action}", form={"csrf_token": token or "", "confirm": "yes"}
+        )
+        assert answer.status == 403, action
+    assert (await harness.api.get(f"/v1/campaigns/{campaign_id}")).json()["status"] == "draft"
+
+
+async def test_a_forged_or_missing_csrf_token_is_refused(
+    browser: Browser, harness: Harness
+) -> None:
+    campaign_id = await _campaign(harness, [f"{NUMBERS[0]},A"])
+    page = await signed_in(
+        browser, harness, await new_key(harness), path=f"/campaigns/{campaign_id}"
+    )
+    for form in ({"csrf_token": "0" * 64}, {}, {"csrf_token": "ｘ"}):
+        answer = await page.request.post(f"/campaigns/{campaign_id}/start", form=form or None)
+        assert answer.status == 403
+        assert "security token" in await answer.text()
+    assert (await harness.api.get(f"/v1/campaigns/{campaign_id}")).json()["status"] == "draft"
