@@ -11,7 +11,15 @@ from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns.schemas import PacePublic
-from dialer.models import Attempt, Campaign, CampaignMinute, ContactImport, Notification, utcnow
+from dialer.models import (
+    Attempt,
+    Campaign,
+    CampaignMinute,
+    ContactImport,
+    ImportIssue,
+    Notification,
+    utcnow,
+)
 from dialer.pacing.service import account_limit, campaign_limits, kind_of
 from dialer.runtime import Runtime
 
@@ -21,6 +29,8 @@ __all__ = [
     "RecentAttempt",
     "finals_per_minute",
     "finals_rates",
+    "first_contacts",
+    "first_issues",
     "imports_of",
     "pacing_of",
     "recent_attempts",
@@ -114,3 +124,26 @@ async def pacing_of(runtime: Runtime, campaign: Campaign) -> list[PacePublic]:
         PacePublic.of(await runtime.limiter.pace(limit))
         for limit in [account, *campaign_limits(campaign)]
     ]
+
+
+async def first_issues(
+    session: AsyncSession, upload: ContactImport, limit: int = 10
+) -> list[ImportIssue]:
+    """An upload's first rows not taken, to show beside its counts (issues.csv has them all)."""
+    rows = await session.exec(
+        select(ImportIssue)
+        .where(col(ImportIssue.import_id) == upload.id)
+        .order_by(col(ImportIssue.row_number))
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def first_contacts(session: AsyncSession, campaign_id: int, limit: int) -> list[Notification]:
+    rows = await session.exec(
+        select(Notification)
+        .where(col(Notification.campaign_id) == campaign_id)
+        .order_by(col(Notification.id))
+        .limit(limit)
+    )
+    return list(rows.all())

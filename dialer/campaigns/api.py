@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
 from pydantic import Json
 from sqlmodel.ext.asyncio.session import AsyncSession
-from starlette.concurrency import run_in_threadpool
 
 from dialer.bounds import MAX_ID, RowId
 from dialer.campaigns import service
@@ -19,7 +18,6 @@ from dialer.campaigns.counts import campaign_counts, counts_of
 from dialer.campaigns.credit import campaign_estimate
 from dialer.campaigns.downloads import BomQuery, issues_download, results_download
 from dialer.campaigns.lifecycle import Action, change_state
-from dialer.campaigns.messages import template_refusals
 from dialer.campaigns.schemas import (
     CampaignCreate,
     CampaignPublic,
@@ -28,16 +26,14 @@ from dialer.campaigns.schemas import (
     EstimatePublic,
     PauseBody,
 )
-from dialer.contacts.importer import import_contacts
-from dialer.contacts.reader import CsvLayout, CsvProblem
-from dialer.db import read_scope, session_scope
+from dialer.campaigns.setup import create_checked, import_file
+from dialer.contacts.reader import CsvLayout
+from dialer.db import read_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
-from dialer.errors import FieldError, FieldErrors
 from dialer.models import Campaign
 from dialer.responses import problems
 from dialer.runtime import Runtime
 from dialer.vocabulary import CampaignStatus
-from dialer.webhooks.service import webhook_for
 
 __all__ = ["router"]
 
@@ -77,15 +73,7 @@ async def _public(session: AsyncSession, campaign: Campaign) -> CampaignPublic:
 async def create(
     body: CampaignCreate, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep
 ) -> CampaignPublic:
-    if body.provider not in runtime.providers:
-        message = f"provider {body.provider!r} is not configured here"
-        raise FieldError("provider", message, value=body.provider)
-    refusals = await template_refusals(runtime.templates, body)
-    if refusals:
-        raise FieldErrors([FieldError(field, why) for field, why in refusals.items()])
-    webhook = str(body.webhook_url) if body.webhook_url else None
-    webhook_id = await webhook_for(session, webhook, runtime.settings)
-    campaign = await service.create_campaign(session, body, webhook_id)
+    campaign = await create_checked(runtime, session, body)
     return await _public(session, campaign)
 
 
@@ -148,7 +136,7 @@ async def upload_contacts(
         encoding=encoding,
         rename=rename or {},
     )
-    return await _import(runtime, campaign_id, file.file, layout, file.filename, "file")
+    return await import_file(runtime, campaign_id, file.file, layout, file.filename, "file")
 
 
 @router.post("/{campaign_id}/contacts/json", status_code=status.HTTP_201_CREATED)
@@ -158,30 +146,7 @@ async def add_contacts(
     """The same import from JSON; issues are numbered by the contact's place in the list, from 1."""
     layout = CsvLayout(phone_column="phone", timezone_column="timezone", header_row=0)
     stream = io.BytesIO(contacts_csv(body.contacts))
-    return await _import(runtime, campaign_id, stream, layout, None, "contacts")
-
-
-async def _import(
-    runtime: RuntimeDep,
-    campaign_id: int,
-    stream: BinaryIO,
-    layout: CsvLayout,
-    filename: str | None,
-    field: str,
-) -> dict[str, Any]:
-    # No request-long session here: on SQLite it would hold the write lock the import needs.
-    async with session_scope(runtime.sessions) as session:
-        await _campaign(session, campaign_id)
-    try:
-        report = await run_in_threadpool(
-            import_contacts, runtime.sync_engine, campaign_id, stream, layout, filename=filename
-        )
-    except CsvProblem as exc:
-        raise FieldError(field, str(exc)) from exc
-    return {
-        **report.as_dict(),
-        "issues_url": f"/v1/campaigns/{campaign_id}/imports/{report.import_id}/issues.csv",
-    }
+    return await import_file(runtime, campaign_id, stream, layout, None, "contacts")
 
 
 @router.get(

@@ -8,33 +8,43 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.datastructures import FormData, UploadFile
 
 from dialer.bounds import MAX_ID, RowId
 from dialer.campaigns import service
 from dialer.campaigns.activity import (
     finals_per_minute,
     finals_rates,
+    first_contacts,
+    first_issues,
     imports_of,
     pacing_of,
     recent_attempts,
 )
 from dialer.campaigns.counts import campaign_counts, counts_of
+from dialer.campaigns.credit import campaign_estimate
 from dialer.campaigns.downloads import issues_download, results_download
 from dialer.campaigns.lifecycle import Action, change_state
+from dialer.campaigns.messages import render_contact
 from dialer.campaigns.schemas import CampaignPublic
+from dialer.campaigns.setup import import_file
 from dialer.console.auth import AdminDep, Operator, OperatorDep
 from dialer.console.pages import SECURITY_HEADERS, render, render_fragment
+from dialer.contacts.reader import CsvLayout
 from dialer.db import read_scope
 from dialer.deps import RuntimeDep
-from dialer.errors import DialerError
+from dialer.errors import DialerError, FieldError
 from dialer.runtime import Runtime
 from dialer.vocabulary import FINAL_NOTIFICATION, CampaignStatus
 
-__all__ = ["router"]
+__all__ = ["ENCODINGS", "campaign_view", "router"]
 
 router = APIRouter(include_in_schema=False)
 
 ENDED = (CampaignStatus.completed, CampaignStatus.canceled)
+# A draft's page shows its message for these many of its first contacts.
+PREVIEW_CONTACTS = 3
+ENCODINGS = {"": "detect (UTF-8 or Shift_JIS)", "utf-8": "UTF-8", "cp932": "Shift_JIS (Excel)"}
 
 
 def _base(operator: Operator, runtime: Runtime, section: str) -> dict[str, Any]:
@@ -109,19 +119,76 @@ async def _live(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
 
 
 @router.get("/campaigns/{campaign_id}")
-async def campaign_page(
-    campaign_id: RowId, runtime: RuntimeDep, operator: OperatorDep, problem: str | None = None
+async def campaign_page(campaign_id: RowId, runtime: RuntimeDep, operator: OperatorDep) -> Response:
+    return await campaign_view(runtime, operator, campaign_id)
+
+
+async def campaign_view(
+    runtime: Runtime,
+    operator: Operator,
+    campaign_id: int,
+    problem: str | None = None,
+    status: int = 200,
 ) -> Response:
     live = await _live(runtime, campaign_id)
+    before_start = live["campaign"].status in (CampaignStatus.draft, CampaignStatus.paused)
     async with read_scope(runtime.sessions) as session:
+        campaign = await service.get_campaign(session, campaign_id)
         uploads = await imports_of(session, campaign_id)
+        issues = {u.id: await first_issues(session, u) for u in uploads}
+        firsts = await first_contacts(session, campaign_id, PREVIEW_CONTACTS)
+        estimate = await campaign_estimate(session, runtime, campaign) if before_start else None
+    previews = (
+        [
+            (contact, await render_contact(runtime.templates, contact, campaign))
+            for contact in firsts
+        ]
+        if live["campaign"].status is CampaignStatus.draft
+        else []
+    )
     context = {
         **_base(operator, runtime, "campaigns"),
         **live,
         "uploads": uploads,
+        "issues": issues,
+        "previews": previews,
+        "estimate": estimate,
         "problem": problem,
+        "encodings": ENCODINGS,
     }
-    return render("campaigns/page.html", context)
+    return render("campaigns/page.html", context, status)
+
+
+@router.post("/campaigns/{campaign_id}/contacts")
+async def upload_contacts(
+    campaign_id: RowId, request: Request, runtime: RuntimeDep, operator: AdminDep
+) -> Response:
+    form = await request.form()
+    try:
+        return await _upload(runtime, operator, campaign_id, form)
+    finally:
+        await form.close()  # the upload's temporary file
+
+
+async def _upload(
+    runtime: Runtime, operator: Operator, campaign_id: int, form: FormData
+) -> Response:
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await campaign_view(runtime, operator, campaign_id, "Choose a CSV file.", 422)
+    layout = CsvLayout(
+        phone_column=_text(form.get("phone_column")) or None,
+        encoding=_text(form.get("encoding")) or None,
+    )
+    try:
+        await import_file(runtime, campaign_id, upload.file, layout, upload.filename, "file")
+    except FieldError as exc:
+        return await campaign_view(runtime, operator, campaign_id, exc.message, 422)
+    return RedirectResponse(f"/campaigns/{campaign_id}", 303)
+
+
+def _text(value: object) -> str:
+    return value.strip() if isinstance(value, str) else ""
 
 
 @router.get("/campaigns/{campaign_id}/live")
@@ -193,9 +260,7 @@ async def _act(
 async def _refused(
     runtime: Runtime, operator: Operator, campaign_id: int, problem: str, status: int = 409
 ) -> Response:
-    page = await campaign_page(campaign_id, runtime, operator, problem)
-    page.status_code = status
-    return page
+    return await campaign_view(runtime, operator, campaign_id, problem, status)
 
 
 @router.post("/campaigns/{campaign_id}/start")

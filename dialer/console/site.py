@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from dialer.console import campaigns, signin
+from dialer.console import campaigns, new_campaign, signin
 from dialer.console.auth import ConsoleRefused, SignInRequired
 from dialer.console.pages import render
 from dialer.errors import DialerError
@@ -52,6 +52,8 @@ async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
 
 def install_console(app: FastAPI) -> None:
     app.include_router(signin.router)
+    # /campaigns/new before /campaigns/{campaign_id}.
+    app.include_router(new_campaign.router)
     app.include_router(campaigns.router)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(ConsoleRefused, _refused)

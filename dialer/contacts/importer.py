@@ -34,7 +34,7 @@ from dialer.scheduling.windows import zones_for
 from dialer.templating import template_variables
 from dialer.vocabulary import CampaignStatus, ImportStatus
 
-__all__ = ["ImportReport", "copy_text", "import_contacts", "json_writer"]
+__all__ = ["ImportReport", "copy_text", "import_contacts", "json_writer", "row_number"]
 
 _quote = json.encoder.encode_basestring
 
@@ -405,6 +405,19 @@ def _kept(report: ImportReport) -> str:
     )
 
 
+def row_number(
+    phone: str, region: str, fast_e164: Callable[[str], str | None] | None = None
+) -> tuple[str | None, str | None]:
+    """A row's phone as E.164, or why it is not a number."""
+    try:
+        return (fast_e164 and fast_e164(phone)) or to_e164(phone, region), None
+    except InvalidNumber as exc:
+        return None, f"invalid phone number: {exc}"
+    except (ValueError, OverflowError, TypeError) as exc:
+        # phonenumbers on an input it never expected: that row's problem, not the file's.
+        return None, f"invalid phone number: {type(exc).__name__}"
+
+
 def _read_into(
     writer: _BatchWriter,
     plan: _Plan,
@@ -425,13 +438,7 @@ def _read_into(
         problem = _problem(row, plan, zones)
         number = None
         if problem is None:
-            try:
-                number = fast_e164(row.phone) or to_e164(row.phone, region)
-            except InvalidNumber as exc:
-                problem = f"invalid phone number: {exc}"
-            except (ValueError, OverflowError, TypeError) as exc:
-                # phonenumbers on an input it never expected: that row's problem, not the file's.
-                problem = f"invalid phone number: {type(exc).__name__}"
+            number, problem = row_number(row.phone, region, fast_e164)
         if problem is not None or number is None:
             report.invalid += 1
             batch.issues.append(_issue(report, row, problem or "invalid"))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Browser, Page, expect
@@ -52,19 +54,39 @@ async def _download(page: Page, link: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text)))
 
 
-async def test_a_campaign_is_started_watched_to_completed_and_its_results_downloaded(
-    browser: Browser, harness: Harness
+async def test_a_campaign_made_in_the_form_is_previewed_started_watched_and_downloaded(
+    browser: Browser, harness: Harness, tmp_path: Path
 ) -> None:
-    rows = [f"{n},山田 {i}" for i, n in enumerate(NUMBERS)] + [
-        "not a number,鈴木",
-        f"{NUMBERS[0]},重複",
-    ]
-    campaign_id = await _campaign(harness, rows)
-    page = await signed_in(
-        browser, harness, await new_key(harness), path=f"/campaigns/{campaign_id}"
-    )
+    rows = [f"{n},山田 {i}" for i, n in enumerate(NUMBERS)]
+    rows += ["not a number,鈴木", f"{NUMBERS[0]},重複"]
+    upload = tmp_path / "予約.csv"
+    upload.write_text("phone,氏名\n" + "".join(f"{row}\n" for row in rows), encoding="utf-8")
+    page = await signed_in(browser, harness, await new_key(harness))
+    await page.click("text=New campaign")
+    await page.fill("#name", "予約のお知らせ 十二月")
+    await page.fill("#from", "+81312345678")
+    await page.fill("#window_start", "00:00")
+    await page.fill("#window_end", "23:59")
+    await page.fill("#max_attempts", "1")
+    await page.fill("#template", "{{ 氏名 }}様、明日のご予約です。")
+    await page.set_input_files("#file", str(upload))
+    preview = page.locator("#preview-rows tbody tr")
+    await expect(preview).to_have_count(3)
+    await expect(preview.nth(0)).to_contain_text("山田 0様、明日のご予約です。")
+    await page.click("button:has-text('Create campaign')")
+    await page.wait_for_url(re.compile(r"/campaigns/\d+$"))
+    campaign_id = int(page.url.rsplit("/", 1)[1])
     await expect(page.locator("h1")).to_have_text("予約のお知らせ 十二月")
     await expect(page.locator("#status")).to_have_text("draft")
+    # The import's counts and its bad rows, the message for the first contacts, the cost.
+    await expect(page.locator("table.issues tbody tr")).to_have_count(2)
+    await expect(page.locator("table.issues")).to_contain_text("invalid phone number")
+    await expect(page.locator("table.issues")).to_contain_text("duplicate of row 2")
+    await expect(page.locator("#contact-previews tbody tr").first).to_contain_text(
+        "山田 0様、明日のご予約です。"
+    )
+    await expect(page.locator("#estimate")).to_contain_text("4 contacts to dial")
+    await expect(page.locator("#estimate")).to_contain_text("Balance:")
     async with running_worker(harness.settings, harness.redis_url):
         await page.click("button:has-text('Start')")
         await expect(page.locator("#status")).to_have_text("running")
@@ -92,6 +114,26 @@ async def test_a_campaign_is_started_watched_to_completed_and_its_results_downlo
         ["6", "not a number", "invalid phone number: not a phone number"],
         ["7", NUMBERS[0], "duplicate of row 2"],
     ]
+
+
+async def test_the_form_keeps_what_was_typed_and_names_what_is_wrong(
+    browser: Browser, harness: Harness
+) -> None:
+    page = await signed_in(browser, harness, await new_key(harness), path="/campaigns/new")
+    await page.fill("#name", "途中の下書き")
+    await page.fill("#from", "+81312345678")
+    await page.fill("#window_start", "20:00")
+    await page.fill("#window_end", "09:00")
+    await page.click("button:has-text('Create campaign')")
+    alert = page.locator("[role=alert]")
+    await expect(alert).to_contain_text("The campaign was not created")
+    await expect(alert).to_contain_text("schedule: window_end must be after window_start")
+    await page.fill("#window_start", "09:00")
+    await page.fill("#window_end", "20:00")
+    await page.click("button:has-text('Create campaign')")
+    await expect(alert).to_contain_text("channel tts takes template, not recording_url")
+    await expect(page.locator("#name")).to_have_value("途中の下書き")
+    assert (await harness.api.get("/v1/campaigns")).json() == []
 
 
 async def test_pause_with_a_reason_then_resume(browser: Browser, harness: Harness) -> None:

@@ -30,8 +30,10 @@
     var series = [{ label: "minute" }].concat(names.map(function (n, i) {
       return { label: n, stroke: colour(n, i), width: 2, points: { show: data.minutes.length < 40 } };
     }));
+    var zone = box.getAttribute("data-zone") || "UTC";
     return new uPlot({
       width: width, height: 240, series: series,
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), zone); },
       axes: [{}, { label: "finals per minute", size: 60 }],
       scales: {
         // A minute either side, so that one minute alone is a point, not a span of years.
@@ -55,8 +57,31 @@
     window.setInterval(load, every);
   }
 
+  // The new-campaign form: the chosen CSV's first bytes go with the preview's request (the
+  // server reads them as it reads an upload), not the whole file.
+  function sampleFile(input) {
+    var target = document.getElementById("sample");
+    var file = input.files && input.files[0];
+    if (!target || !file) { return; }
+    var size = parseInt(input.getAttribute("data-sample-bytes") || "65536", 10);
+    file.slice(0, size).arrayBuffer().then(function (buffer) {
+      var bytes = new Uint8Array(buffer);
+      var binary = "";
+      for (var i = 0; i < bytes.length; i += 8192) {
+        binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 8192));
+      }
+      target.value = window.btoa(binary);
+      document.body.dispatchEvent(new Event("sampled"));
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.getElementById("chart");
     if (box && window.uPlot) { start(box); }
+    var file = document.getElementById("file");
+    if (file && document.getElementById("sample")) {
+      file.addEventListener("change", function () { sampleFile(file); });
+      if (file.files && file.files.length) { sampleFile(file); }
+    }
   });
 })();
