@@ -34,6 +34,7 @@ from dialer.models import utcnow
 from dialer.notifications.api import reminders_router
 from dialer.notifications.api import router as notifications_router
 from dialer.optouts.api import campaign_router as campaign_optouts_router
+from dialer.optouts.api import export_router as optouts_export_router
 from dialer.optouts.api import router as optouts_router
 from dialer.responses import AllowedMethods, document_errors, problems
 from dialer.runtime import Runtime
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.include_router(flows_router)
     app.include_router(din_router, responses=problems(402, 502, 503))
     app.include_router(optouts_router)
+    app.include_router(optouts_export_router)
     app.include_router(campaign_optouts_router)
     app.include_router(din_action_router)
     app.include_router(webhooks_router)

@@ -31,8 +31,12 @@ __all__ = [
 PUBLIC_PREFIXES = ("/v1/callbacks/", "/v1/flows/", "/v1/din/")
 # Where the request state keeps the key the guard authenticated.
 API_KEY_STATE = "api_key"
-# The API's contact uploads, and the console's (a new campaign's form carries its CSV).
-_UPLOADS = re.compile(r"^(/v1/campaigns/[^/]+/contacts(/json)?|/campaigns/(new|[^/]+/contacts))$")
+# Files of contacts or numbers, through the API and the console (a new campaign's form carries
+# its CSV).
+_UPLOADS = re.compile(
+    r"^(/v1/campaigns/[^/]+/contacts(/json)?|/v1/do-not-contact/import"
+    r"|/campaigns/(new|[^/]+/contacts)|/do-not-contact/import)$"
+)
 UNAUTHORIZED = "a valid API key is required: Authorization: Bearer <key>"
 READ_ONLY = "this API key's scope is viewer: it may only read (GET)"
 # What a viewer key may send: nothing that changes state.

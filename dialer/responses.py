@@ -1,17 +1,23 @@
 """The API's error answers, documented where they can happen: every route's OpenAPI lists each
-status it may give, so a client (and schemathesis) knows them all."""
+status it may give, so a client (and schemathesis) knows them all. And CSV files as streamed
+downloads."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dialer.guard import SAFE_METHODS, needs_key
+from dialer.spreadsheets import safe_cell
 
-__all__ = ["PROBLEM_SCHEMA", "AllowedMethods", "document_errors", "problems"]
+__all__ = ["PROBLEM_SCHEMA", "AllowedMethods", "csv_response", "document_errors", "problems"]
 
 # {"detail": "..."}: an answer about the request as a whole (422s name their fields instead).
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -113,3 +119,39 @@ class AllowedMethods:
             await send(message)
 
         await self.app(scope, receive, send_allowed)
+
+
+def csv_response(
+    header: list[str],
+    rows: Iterable[list[Any]] | AsyncIterator[list[Any]],
+    name: str,
+    *,
+    bom: bool = False,
+) -> StreamingResponse:
+    async def each() -> AsyncIterator[list[Any]]:
+        if isinstance(rows, AsyncIterator):
+            async for row in rows:
+                yield row
+        else:
+            for row in rows:
+                yield row
+
+    async def lines() -> AsyncIterator[str]:
+        buffer = io.StringIO()
+        if bom:
+            buffer.write("\ufeff")
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        async for row in each():
+            writer.writerow([safe_cell(value) for value in row])
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return StreamingResponse(
+        lines(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

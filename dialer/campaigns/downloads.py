@@ -3,9 +3,7 @@ each import's issues.csv, streamed a page of rows at a time."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -15,10 +13,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.campaigns import service
 from dialer.campaigns.results import campaign_results
 from dialer.db import read_scope
+from dialer.responses import csv_response
 from dialer.runtime import Runtime
-from dialer.spreadsheets import safe_cell
 
-__all__ = ["BomQuery", "csv_response", "issues_download", "results_download"]
+__all__ = ["BomQuery", "issues_download", "results_download"]
 
 BomQuery = Annotated[
     bool,
@@ -50,39 +48,3 @@ async def issues_download(
     rows = ([i.row_number, i.phone or "", i.reason] for i in issues)
     name = f"import-{import_id}-issues.csv"
     return csv_response(["row", "phone", "reason"], rows, name, bom=bom)
-
-
-def csv_response(
-    header: list[str],
-    rows: Iterable[list[Any]] | AsyncIterator[list[Any]],
-    name: str,
-    *,
-    bom: bool = False,
-) -> StreamingResponse:
-    async def each() -> AsyncIterator[list[Any]]:
-        if isinstance(rows, AsyncIterator):
-            async for row in rows:
-                yield row
-        else:
-            for row in rows:
-                yield row
-
-    async def lines() -> AsyncIterator[str]:
-        buffer = io.StringIO()
-        if bom:
-            buffer.write("\ufeff")
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        async for row in each():
-            writer.writerow([safe_cell(value) for value in row])
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
-
-    return StreamingResponse(
-        lines(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )

@@ -5,19 +5,23 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, File, Path, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.bounds import RowId
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.errors import FieldError, NotFound
 from dialer.optouts import service
-from dialer.optouts.schemas import BlockCreate, BlockPublic, EventPublic
+from dialer.optouts.schemas import BlockCreate, BlockPublic, EventPublic, ImportPublic
+from dialer.optouts.transfer import EXPORT_HEADER, exported_rows, import_numbers
 from dialer.phone import InvalidNumber, to_e164
+from dialer.responses import csv_response
 
-__all__ = ["campaign_router", "router"]
+__all__ = ["campaign_router", "export_router", "router"]
 
 router = APIRouter(prefix="/v1/do-not-contact", tags=["do-not-contact"])
+export_router = APIRouter(tags=["do-not-contact"])
 # A campaign's own list: numbers kept out of that campaign alone (the global list still applies).
 campaign_router = APIRouter(
     prefix="/v1/campaigns/{campaign_id}/do-not-contact", tags=["do-not-contact"]
@@ -80,6 +84,29 @@ async def add_number(
 ) -> BlockPublic:
     region = runtime.settings.default_region
     return await _add(session, service.GLOBAL, body, region, response)
+
+
+@router.post("/import")
+async def import_list(
+    runtime: RuntimeDep,
+    _key: ApiKeyDep,
+    file: Annotated[UploadFile, File(description="CSV: a header row, a number column, reason")],
+) -> ImportPublic:
+    """Add every number of a CSV file to the global list. Rows that are not numbers are
+    reported (the first 100 listed), never a reason to stop; numbers already listed stay as
+    they were."""
+    report = await import_numbers(runtime, file.file, "import", runtime.settings.default_region)
+    return ImportPublic.model_validate(report.as_dict())
+
+
+@export_router.get(
+    "/v1/do-not-contact.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+async def export_list(runtime: RuntimeDep, _key: ApiKeyDep) -> StreamingResponse:
+    """The global list as CSV: number, source, reason, created_at."""
+    return csv_response(EXPORT_HEADER, exported_rows(runtime), "do-not-contact.csv", bom=True)
 
 
 @router.get("/{number}/history", response_model=list[EventPublic])

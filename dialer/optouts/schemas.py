@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from dialer.models import DoNotContact
 
-__all__ = ["BlockCreate", "BlockPublic", "EventPublic"]
+__all__ = ["BlockCreate", "BlockPublic", "EventPublic", "ImportIssuePublic", "ImportPublic"]
 
 
 class BlockCreate(BaseModel):
@@ -38,3 +38,21 @@ class EventPublic(BaseModel):
     reference: str | None
     happened_at: datetime
     recorded_at: datetime
+
+
+class ImportIssuePublic(BaseModel):
+    row: int
+    value: str
+    reason: str
+
+
+class ImportPublic(BaseModel):
+    """What an import of numbers did with each row of its file."""
+
+    rows: int
+    added: int
+    already: int
+    invalid: int
+    # The first 100 rows not taken; `invalid` counts them all.
+    issues: list[ImportIssuePublic]
+    stopped: str | None
