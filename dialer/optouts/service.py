@@ -17,10 +17,12 @@ __all__ = [
     "block_number",
     "campaign_region",
     "campaign_scope",
+    "entries_for",
     "history",
     "is_blocked",
     "last_change_at",
     "list_blocked",
+    "recent_blocked",
     "record_event",
     "scopes_for",
     "unblock_number",
@@ -172,6 +174,23 @@ async def _entry(session: AsyncSession, number: str, scope: str) -> DoNotContact
 async def list_blocked(session: AsyncSession, scope: str = GLOBAL) -> list[DoNotContact]:
     stmt = select(DoNotContact).where(DoNotContact.scope == scope).order_by(col(DoNotContact.id))
     return list((await session.exec(stmt)).all())
+
+
+async def recent_blocked(
+    session: AsyncSession, before: int | None, limit: int, scope: str = GLOBAL
+) -> list[DoNotContact]:
+    """The latest entries first, a page at a time (`before`: the last id seen)."""
+    stmt = select(DoNotContact).where(DoNotContact.scope == scope)
+    if before is not None:
+        stmt = stmt.where(col(DoNotContact.id) < before)
+    return list((await session.exec(stmt.order_by(col(DoNotContact.id).desc()).limit(limit))).all())
+
+
+async def entries_for(session: AsyncSession, number: str) -> list[DoNotContact]:
+    """The lists `number` is on: the global one, campaigns' own."""
+    spellings = {number, ascii_e164(number)}
+    stmt = select(DoNotContact).where(col(DoNotContact.number).in_(spellings))
+    return list((await session.exec(stmt.order_by(col(DoNotContact.id)))).all())
 
 
 async def campaign_region(session: AsyncSession, campaign_id: int) -> str | None:
