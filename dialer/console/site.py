@@ -12,7 +12,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from dialer.console import campaigns, donotcontact, new_campaign, notifications, signin
+from dialer.console import (
+    campaigns,
+    donotcontact,
+    new_campaign,
+    notifications,
+    providers,
+    signin,
+    webhooks,
+)
 from dialer.console.auth import ConsoleRefused, SignInRequired
 from dialer.console.pages import render
 from dialer.errors import DialerError
@@ -57,6 +65,8 @@ def install_console(app: FastAPI) -> None:
     app.include_router(campaigns.router)
     app.include_router(notifications.router)
     app.include_router(donotcontact.router)
+    app.include_router(webhooks.router)
+    app.include_router(providers.router)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(ConsoleRefused, _refused)
     api_errors = app.exception_handlers[DialerError]

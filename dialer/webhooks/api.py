@@ -8,7 +8,6 @@ from fastapi import APIRouter, Query, Response, status
 
 from dialer.bounds import AfterId, RowId
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
-from dialer.errors import FieldError
 from dialer.vocabulary import EventStatus
 from dialer.webhooks import service
 from dialer.webhooks.schemas import (
@@ -43,10 +42,7 @@ async def register(
     A URL inside the network (loopback, private, link-local) is refused unless the settings
     allow it."""
     allow = runtime.settings.webhook_allow_private
-    refusal = await service.destination_refusal(str(body.url), allow_private=allow)
-    if refusal is not None:
-        raise FieldError("url", refusal, value=str(body.url))
-    endpoint, created = await service.register_endpoint(session, str(body.url))
+    endpoint, created = await service.register_checked(session, str(body.url), allow_private=allow)
     if not created:
         response.status_code = status.HTTP_200_OK
     return EndpointWithSecret.model_validate(endpoint, from_attributes=True)

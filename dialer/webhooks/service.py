@@ -7,7 +7,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.config import Settings
@@ -22,10 +22,13 @@ __all__ = [
     "deliveries_of",
     "destination_refusal",
     "endpoint_by_url",
+    "event_counts",
     "get_endpoint",
     "get_event",
     "list_endpoints",
     "list_events",
+    "recent_events",
+    "register_checked",
     "register_endpoint",
     "resend_event",
     "webhook_for",
@@ -72,6 +75,16 @@ async def register_endpoint(
         assert found is not None
         return found, False
     return endpoint, True
+
+
+async def register_checked(
+    session: AsyncSession, url: str, *, allow_private: bool
+) -> tuple[WebhookEndpoint, bool]:
+    """register_endpoint, for a URL events may be sent to (FieldError on `url` if not)."""
+    refusal = await destination_refusal(url, allow_private=allow_private)
+    if refusal is not None:
+        raise FieldError("url", refusal, value=url)
+    return await register_endpoint(session, url)
 
 
 async def webhook_for(session: AsyncSession, url: str | None, settings: Settings) -> int | None:
@@ -145,3 +158,28 @@ async def resend_event(session: AsyncSession, event_id: int) -> WebhookEvent:
     event.status, event.next_try_at = EventStatus.pending, now
     event.give_up_at = now + GIVE_UP_AFTER
     return event
+
+
+async def recent_events(
+    session: AsyncSession, endpoint_id: int, limit: int, before: int | None = None
+) -> list[WebhookEvent]:
+    """The endpoint's latest events, newest first."""
+    stmt = select(WebhookEvent).where(col(WebhookEvent.endpoint_id) == endpoint_id)
+    if before is not None:
+        stmt = stmt.where(col(WebhookEvent.id) < before)
+    found = await session.exec(stmt.order_by(col(WebhookEvent.id).desc()).limit(limit))
+    return list(found.all())
+
+
+async def event_counts(session: AsyncSession) -> dict[int, dict[str, int]]:
+    """Per endpoint, its events waiting to be taken and given up on (the delivered are most
+    and are not counted)."""
+    rows = await session.exec(
+        select(WebhookEvent.endpoint_id, WebhookEvent.status, func.count())
+        .where(col(WebhookEvent.status).in_([EventStatus.pending, EventStatus.failed]))
+        .group_by(col(WebhookEvent.endpoint_id), col(WebhookEvent.status))
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for endpoint_id, status, n in rows.all():
+        counts.setdefault(endpoint_id, {})[str(status)] = n
+    return counts
