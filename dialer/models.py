@@ -31,6 +31,7 @@ __all__ = [
     "Attempt",
     "Campaign",
     "CampaignMinute",
+    "CampaignTally",
     "ContactImport",
     "Din",
     "DoNotContact",
@@ -364,6 +365,20 @@ class CampaignMinute(SQLModel, table=True):
     # The attempt's outcome, or its status where it has none (not_sent).
     outcome: str = Field(primary_key=True, max_length=16)
     finals: int
+
+
+class CampaignTally(SQLModel, table=True):
+    """How many of a campaign's contacts are in each status, outcome and answer: kept with
+    every change to them (dialer.outbox, the importer, a campaign's start, pause and cancel),
+    so that its counts are read without touching its contacts. '' stands for none."""
+
+    __tablename__ = "campaign_tally"
+
+    campaign_id: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    status: str = Field(primary_key=True, max_length=16)
+    outcome: str = Field(primary_key=True, max_length=16)
+    answer: str = Field(primary_key=True, max_length=16)
+    contacts: int
 
 
 class WebhookEvent(SQLModel, table=True):

@@ -16,13 +16,14 @@ from pydantic import BaseModel
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from dialer.metrics import ATTEMPTS
 from dialer.models import (
     Attempt,
     Campaign,
     CampaignMinute,
+    CampaignTally,
     Notification,
     WebhookEvent,
     channel_of,
@@ -34,10 +35,13 @@ from dialer.vocabulary import FINAL_ATTEMPT, FINAL_NOTIFICATION, EventKind
 __all__ = [
     "GIVE_UP_AFTER",
     "EventSession",
+    "Tally",
     "add_event",
+    "add_tallies",
     "attempt_event",
     "count_finished_attempts",
     "notification_event",
+    "tally_key",
 ]
 
 # Tries stop a day after the event: long enough for a receiver's outage to be mended.
@@ -159,27 +163,66 @@ def _record_flush(session: Session, _context: Any, _instances: Any) -> None:
                     {"notification": notification_event(obj)},
                 )
     # campaign.finished is written by dialer.campaigns.endings, once nothing of it is ringing.
-    _count_minutes(session, minutes)
+    tallies: Tally = Counter()
+    for obj in [*session.new, *changed]:
+        if isinstance(obj, Notification) and obj.campaign_id is not None:
+            before, now = _tallied(obj)
+            if before != now:
+                tallies[now] += 1
+                if before is not None:
+                    tallies[before] -= 1
+    if minutes or tallies:
+        connection = session.connection()  # not session.execute: that would flush again
+        _add_counts(connection, CampaignMinute, "finals", minutes)
+        add_tallies(connection, tallies)
 
 
-def _count_minutes(session: Session, minutes: Counter[tuple[int, datetime, str]]) -> None:
-    """Add to each campaign's finals per minute, in key order (two transactions that both
-    count never wait on each other in a circle)."""
-    if not minutes:
-        return
-    connection = session.connection()  # not session.execute: that would flush again
+def _add_counts(
+    connection: sa.Connection,
+    model: type[SQLModel],
+    column: str,
+    counts: Mapping[tuple[Any, ...], int],
+) -> None:
+    """Add each count to its row of a counting table (keyed by its primary key), in key order:
+    two transactions that both count never wait on each other in a circle."""
+    table = cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
+    keys = [c.name for c in table.primary_key.columns]
     upsert = sqlite_insert if connection.dialect.name == "sqlite" else postgresql_insert
-    table = cast(sa.Table, CampaignMinute.__table__)  # type: ignore[attr-defined]
-    for (campaign_id, minute, outcome), n in sorted(minutes.items()):
-        statement = upsert(table).values(
-            campaign_id=campaign_id, minute=minute, outcome=outcome, finals=n
-        )
+    for key, n in sorted(counts.items()):
+        if n == 0:
+            continue
+        statement = upsert(table).values(**dict(zip(keys, key, strict=True)), **{column: n})
         connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["campaign_id", "minute", "outcome"],
-                set_={"finals": table.c.finals + n},
-            )
+            statement.on_conflict_do_update(index_elements=keys, set_={column: table.c[column] + n})
         )
+
+
+# A contact's place in its campaign's counts: (campaign, status, outcome, answer).
+TallyKey = tuple[int, str, str, str]
+Tally = Counter[TallyKey]
+
+
+def tally_key(campaign_id: int, status: str, outcome: str | None, answer: str | None) -> TallyKey:
+    return (campaign_id, str(status), str(outcome or ""), answer or "")
+
+
+def add_tallies(connection: sa.Connection, tallies: Tally) -> None:
+    """Move campaigns' contact counts by these amounts (dialer.models.CampaignTally)."""
+    _add_counts(connection, CampaignTally, "contacts", tallies)
+
+
+def _tallied(obj: Notification) -> tuple[TallyKey | None, TallyKey]:
+    """A campaign contact's tally key before this flush (None if new) and after."""
+    assert obj.campaign_id is not None
+    now = tally_key(obj.campaign_id, obj.status, obj.outcome, obj.answer)
+    state = sa.inspect(obj)
+    if state.pending:
+        return None, now
+    before = []
+    for name in ("status", "outcome", "answer"):
+        history = state.attrs[name].history
+        before.append(history.deleted[0] if history.deleted else getattr(obj, name))
+    return tally_key(obj.campaign_id, *before), now
 
 
 # Attempts counted by dialer.metrics once their transaction commits, in the sessions of
@@ -207,3 +250,13 @@ def count_finished_attempts() -> None:
         event.listen(EventSession, "after_begin", _start_noting)
         event.listen(EventSession, "after_commit", _count_ended)
         event.listen(EventSession, "after_rollback", _forget_ended)
+
+
+def _old_value_first(_target: Any, value: Any, _old: Any, _initiator: Any) -> Any:
+    return value
+
+
+# A contact's counts move from its old status to its new one: the old value must be known at
+# flush even when the attribute was set without being read first.
+for _attribute in (Notification.status, Notification.outcome, Notification.answer):
+    event.listen(_attribute, "set", _old_value_first, active_history=True, retval=True)

@@ -51,20 +51,20 @@ class Minutes:
 async def finals_per_minute(session: AsyncSession, campaign_id: int) -> Minutes:
     rows = (
         await session.exec(
-            select(CampaignMinute)
+            select(CampaignMinute.minute, CampaignMinute.outcome, CampaignMinute.finals)
             .where(col(CampaignMinute.campaign_id) == campaign_id)
             .order_by(col(CampaignMinute.minute))
         )
     ).all()
     if not rows:
         return Minutes([], {})
-    first, last = rows[0].minute, rows[-1].minute
+    first, last = rows[0][0], rows[-1][0]
     span = int((last - first).total_seconds() // 60) + 1
     minutes = [int((first + timedelta(minutes=i)).timestamp()) for i in range(span)]
     outcomes: dict[str, list[int]] = {}
-    for row in rows:
-        series = outcomes.setdefault(row.outcome, [0] * span)
-        series[int((row.minute - first).total_seconds() // 60)] += row.finals
+    for minute, outcome, finals in rows:
+        series = outcomes.setdefault(outcome, [0] * span)
+        series[int((minute - first).total_seconds() // 60)] += finals
     return Minutes(minutes, dict(sorted(outcomes.items())))
 
 

@@ -1,5 +1,5 @@
-"""A campaign's contacts counted per status, outcome and answer, in one query; and the shape
-the API and the campaign.finished event give them."""
+"""A campaign's contacts counted per status, outcome and answer, in one query of its tallies;
+and the shape the API and the campaign.finished event give them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, func
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.models import Notification
+from dialer.models import CampaignTally
 from dialer.vocabulary import FINAL_NOTIFICATION
 
 __all__ = ["Counts", "campaign_counts", "counts_of", "tallies"]
@@ -42,28 +42,20 @@ async def campaign_counts(session: AsyncSession, campaign_id: int) -> Counts:
 
 
 async def counts_of(session: AsyncSession, campaign_ids: list[int]) -> dict[int, Counts]:
-    """Several campaigns' counts in one query."""
-    query = (
-        sa.select(
-            col(Notification.campaign_id),
-            col(Notification.status),
-            col(Notification.outcome),
-            col(Notification.answer),
-            func.count(),
-        )
-        .where(col(Notification.campaign_id).in_(campaign_ids))
-        .group_by(
-            col(Notification.campaign_id),
-            col(Notification.status),
-            col(Notification.outcome),
-            col(Notification.answer),
-        )
-    )
+    """Several campaigns' counts in one query, from their tallies (kept as contacts change:
+    reading them costs the same for ten contacts as for ten million)."""
+    query = sa.select(
+        col(CampaignTally.campaign_id),
+        col(CampaignTally.status),
+        col(CampaignTally.outcome),
+        col(CampaignTally.answer),
+        col(CampaignTally.contacts),
+    ).where(col(CampaignTally.campaign_id).in_(campaign_ids), col(CampaignTally.contacts) != 0)
     rows: dict[int, list[Any]] = {i: [] for i in campaign_ids}
     # sqlmodel's select() is typed for four columns at most; this is SQLAlchemy's, with five.
-    for campaign_id, *row in (await session.exec(query)).all():  # type: ignore[call-overload]
-        if campaign_id is not None:
-            rows[campaign_id].append(row)
+    tallied = (await session.exec(query)).all()  # type: ignore[call-overload]
+    for campaign_id, status, outcome, answer, n in tallied:
+        rows[campaign_id].append((status, outcome or None, answer or None, n))
     return {i: count_rows(found) for i, found in rows.items()}
 
 

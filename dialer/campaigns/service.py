@@ -6,6 +6,7 @@ and are moved together, with one UPDATE, when it starts, pauses or is canceled.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from dialer.campaigns.schemas import CampaignCreate
 from dialer.errors import Conflict, NotFound
 from dialer.models import Campaign, ContactImport, ImportIssue, Notification, utcnow
 from dialer.notifications.service import normalise_sender
+from dialer.outbox import Tally, add_tallies, tally_key
 from dialer.scheduling.schedule import Schedule
 from dialer.vocabulary import CampaignStatus, NotificationStatus, PauseKind
 
@@ -83,12 +85,24 @@ async def _move_contacts(
     if to is N.canceled:
         values["finished_at"] = now
         values["last_error"] = "the campaign was canceled"
-    result = await session.exec(
-        update(Notification)
-        .where(col(Notification.campaign_id) == campaign_id, col(Notification.status).in_(frm))
-        .values(**values)
-    )
-    return int(result.rowcount)
+    # One UPDATE per status moves them all; what each returns moves their counts with them,
+    # exactly, whatever else changes those contacts meanwhile.
+    tallies: Tally = Counter()
+    moved = 0
+    for status in frm:
+        result = await session.exec(
+            update(Notification)
+            .where(col(Notification.campaign_id) == campaign_id, col(Notification.status) == status)
+            .values(**values)
+            .returning(col(Notification.outcome), col(Notification.answer))
+        )
+        for (outcome, answer), n in Counter(result.all()).items():
+            tallies[tally_key(campaign_id, status, outcome, answer)] -= n
+            tallies[tally_key(campaign_id, to, outcome, answer)] += n
+            moved += n
+    connection = await session.connection()
+    await connection.run_sync(add_tallies, tallies)
+    return moved
 
 
 async def start_campaign(session: AsyncSession, campaign: Campaign) -> int:

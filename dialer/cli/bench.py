@@ -41,6 +41,34 @@ def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: 
     )
 
 
+@bench.command("console")
+@click.option("--contacts", default=1_000_000, show_default=True)
+@click.option(
+    "--database-url",
+    help="A database to fill (migrated to head); default: a fresh SQLite file.",
+)
+@click.option("--requests", default=20, show_default=True, help="Requests per page.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: ms_p50, ratio_p50, ...")
+def bench_console(contacts: int, database_url: str | None, requests: int, as_json: bool) -> None:
+    """How long the console answers for a mid-run campaign of CONTACTS, against one of 1,000."""
+    import json
+
+    from dialer.bench.console import run_console_bench
+
+    figures = run_console_bench(contacts, database_url, requests)
+    if as_json:
+        click.echo(json.dumps(figures.as_dict()))
+        return
+    click.echo(
+        f"console, campaign of {figures.contacts:,} contacts, {figures.requests} requests each:"
+    )
+    for page, ms in figures.ms_p50.items():
+        click.echo(
+            f"  {page:6} p50 {ms:7.1f} ms  max {figures.ms_max[page]:7.1f} ms  (1,000 contacts: "
+            f"{figures.baseline_ms_p50[page]:.1f} ms, ratio {figures.ratio_p50[page]})"
+        )
+
+
 @bench.command("templates")
 @click.option("--renders", default=5_000, show_default=True)
 @click.option("--processes", default=2, show_default=True)

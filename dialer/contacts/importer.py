@@ -13,6 +13,7 @@ import json
 import queue
 import threading
 import zoneinfo
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -27,6 +28,7 @@ from dialer.contacts.reader import CsvLayout, CsvProblem, Row, read_rows
 from dialer.creation import SUPPRESSED_REASON, initial_status, local_instant, stored_utc
 from dialer.models import Campaign, ContactImport, DoNotContact, ImportIssue, Notification, utcnow
 from dialer.optouts.service import scopes_for
+from dialer.outbox import add_tallies, tally_key
 from dialer.phone import InvalidNumber, fast_normaliser, to_e164
 from dialer.scheduling.policies import CampaignPolicy
 from dialer.scheduling.schedule import Schedule
@@ -172,9 +174,9 @@ def _insert_sql(postgres: bool) -> str:
     if postgres:
         return (
             f"INSERT INTO notification ({names}) {select} "
-            "ON CONFLICT (campaign_id, to_number) DO NOTHING"
+            "ON CONFLICT (campaign_id, to_number) DO NOTHING RETURNING status"
         )
-    return f"INSERT OR IGNORE INTO notification ({names}) {select}"
+    return f"INSERT OR IGNORE INTO notification ({names}) {select} RETURNING status"
 
 
 def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
@@ -190,7 +192,8 @@ def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
 
 
 def _insert_new(conn: Connection, rows: list[tuple[Any, ...]], constants: dict[str, Any]) -> int:
-    """Insert what is new; returns how many were (a number already in the campaign is not)."""
+    """Insert what is new, counted in the campaign's tallies; returns how many were (a number
+    already in the campaign is not)."""
     if not rows:
         return 0
     postgres = conn.dialect.name == "postgresql"
@@ -206,8 +209,12 @@ def _insert_new(conn: Connection, rows: list[tuple[Any, ...]], constants: dict[s
         conn.exec_driver_sql("DELETE FROM contact_stage")
         conn.exec_driver_sql("INSERT INTO contact_stage VALUES (?, ?, ?, ?, ?, ?)", rows)
     # On PostgreSQL the stage empties itself at commit (ON COMMIT DELETE ROWS).
-    result = conn.execute(text(_insert_sql(postgres)), constants)
-    return int(result.rowcount)
+    statuses = Counter(s for (s,) in conn.execute(text(_insert_sql(postgres)), constants))
+    campaign_id = constants["campaign_id"]
+    add_tallies(
+        conn, Counter({tally_key(campaign_id, s, None, None): n for s, n in statuses.items()})
+    )
+    return sum(statuses.values())
 
 
 @dataclass

@@ -1,0 +1,101 @@
+"""A campaign's counts come from its tallies, kept as its contacts change (dialer.outbox, the
+importer, start/pause/cancel): after every kind of change they equal a count of the contacts
+themselves."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import sqlalchemy as sa
+from sqlmodel import col, func
+
+from dialer.models import CampaignTally, Notification
+from dialer.serve import running_worker
+from tests.support import Harness, wait_for
+
+ALL_DAY = {"window_start": "00:00", "window_end": "23:59"}
+Key = tuple[str, str, str]
+
+
+async def _both(harness: Harness, campaign_id: int) -> tuple[Counter[Key], Counter[Key]]:
+    """The tallies and a count of the contacts, read in one snapshot (one transaction at
+    REPEATABLE READ on PostgreSQL; SQLite's read transactions are snapshots already)."""
+    engine = harness.runtime.engine
+    level = "REPEATABLE READ" if engine.dialect.name == "postgresql" else None
+    async with engine.connect() as conn:
+        if level:
+            conn = await conn.execution_options(isolation_level=level)
+        async with conn.begin():
+            kept = await conn.execute(
+                sa.select(
+                    col(CampaignTally.status),
+                    col(CampaignTally.outcome),
+                    col(CampaignTally.answer),
+                    col(CampaignTally.contacts),
+                ).where(col(CampaignTally.campaign_id) == campaign_id)
+            )
+            tallied = Counter({(s, o, a): n for s, o, a, n in kept.all() if n})
+            rows = await conn.execute(
+                sa.select(
+                    col(Notification.status),
+                    col(Notification.outcome),
+                    col(Notification.answer),
+                    func.count(),
+                )
+                .where(col(Notification.campaign_id) == campaign_id)
+                .group_by(
+                    col(Notification.status), col(Notification.outcome), col(Notification.answer)
+                )
+            )
+            counted = Counter({(str(s), str(o or ""), a or ""): n for s, o, a, n in rows.all()})
+    return tallied, counted
+
+
+async def _same(harness: Harness, campaign_id: int) -> Counter[Key]:
+    tallied, counted = await _both(harness, campaign_id)
+    assert tallied == counted
+    return counted
+
+
+async def test_tallies_follow_every_change_of_a_campaign(harness: Harness) -> None:
+    await harness.api.post("/v1/do-not-contact", json={"number": "+819012340009"})
+    body = {
+        "name": "tallies",
+        "channel": "tts",
+        "from": "+81312345678",
+        "template": "Hello {{ name }}",
+        "lang": "en",
+        "schedule": ALL_DAY,
+        "policy": {"max_attempts": 2, "retry": {"no_answer": {"delay_s": 0}}, "max_rate": 5},
+    }
+    campaign_id = (await harness.api.post("/v1/campaigns", json=body)).json()["id"]
+    # Answered (0-6), not answered then retried (7), busy (8), blocked (9), and a duplicate.
+    numbers = [f"+8190123400{i:02d}" for i in range(40)] + ["+819012340009", "+819012340001"]
+    contacts = [{"phone": n, "variables": {"name": f"P{i}"}} for i, n in enumerate(numbers)]
+    await harness.api.post(
+        f"/v1/campaigns/{campaign_id}/contacts/json", json={"contacts": contacts}
+    )
+    assert (await _same(harness, campaign_id))[("suppressed", "", "")] == 1
+    await harness.api.post(f"/v1/campaigns/{campaign_id}/start")
+    await _same(harness, campaign_id)
+    async with running_worker(harness.settings, harness.redis_url):
+
+        async def some_ended() -> bool:
+            counted = await _same(harness, campaign_id)
+            return sum(n for (s, _, _), n in counted.items() if s in ("delivered", "failed")) >= 5
+
+        await wait_for(some_ended, 30, "five contacts ended")
+        await harness.api.post(f"/v1/campaigns/{campaign_id}/pause", json={"reason": "check"})
+        await _same(harness, campaign_id)
+        await harness.api.post(f"/v1/campaigns/{campaign_id}/resume")
+
+        async def more_ended() -> bool:
+            counted = await _same(harness, campaign_id)
+            return sum(n for (s, _, _), n in counted.items() if s in ("delivered", "failed")) >= 15
+
+        await wait_for(more_ended, 30, "fifteen contacts ended")
+        await harness.api.post(f"/v1/campaigns/{campaign_id}/cancel")
+    counted = await _same(harness, campaign_id)
+    assert sum(counted.values()) == 40
+    shown = (await harness.api.get(f"/v1/campaigns/{campaign_id}")).json()["counts"]
+    assert sum(shown.values()) == 40
