@@ -225,10 +225,14 @@ class Attempt(SQLModel, table=True):
         sa.UniqueConstraint("provider", "provider_id", name="uq_attempt_provider_id"),
         sa.UniqueConstraint("notification_id", "number", name="uq_attempt_number"),
         sa.Index("ix_attempt_status_next_check_at", "status", "next_check_at"),
+        # A campaign's latest attempts, newest first, without reading its contacts.
+        sa.Index("ix_attempt_campaign_id_id", "campaign_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
     notification_id: int = Field(foreign_key="notification.id", index=True, sa_type=sa.BigInteger)
+    # Its notification's campaign, if it has one.
+    campaign_id: int | None = Field(default=None, sa_type=sa.BigInteger)
     number: int
     provider: str = Field(max_length=32)
     # Set where it differs from the notification's channel: the SMS of a fallback.

@@ -93,6 +93,7 @@ async def open_round(
     attempts = [
         Attempt(
             notification_id=notification.id,
+            campaign_id=notification.campaign_id,
             number=made + i,
             provider=notification.provider,
             channel=Channel.sms if notification.on_fallback else None,

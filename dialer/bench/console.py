@@ -87,9 +87,10 @@ def _mid_run(engine: Engine, campaign_id: int) -> None:
         )
         conn.execute(
             text(
-                "INSERT INTO attempt (notification_id, number, provider, status, outcome, "
-                "provider_status, created_at, updated_at, sent_at, ended_at) "
-                "SELECT id, 1, 'xoxzo', 'finished', outcome, 'ANSWERED', :t, :t, :t, :t "
+                "INSERT INTO attempt (notification_id, campaign_id, number, provider, status, "
+                "outcome, provider_status, created_at, updated_at, sent_at, ended_at) "
+                "SELECT id, campaign_id, 1, 'xoxzo', 'finished', outcome, 'ANSWERED', "
+                ":t, :t, :t, :t "
                 "FROM notification WHERE campaign_id = :c AND id % 10 < 6"
             ),
             {"c": campaign_id, "t": now},
