@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import signal
 import tempfile
 import time
 from collections import Counter
@@ -64,7 +65,57 @@ async def _make_key(settings: Settings) -> str:
         await engine.dispose()
 
 
-async def _demo(console: Console, count: int, time_scale: float, timeout_s: float) -> int:
+# The demo's campaign: a reminder in Japanese to a CSV of people, two rows of which are bad.
+CAMPAIGN_TEMPLATE = "{{ 氏名 }}様、{{ 日時 }}のご予約のお知らせです。"
+_SURNAMES = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤"]
+
+
+def demo_campaign_csv(count: int) -> bytes:
+    lines = ["phone,氏名,日時"]
+    for i in range(count):
+        day = 3 + i % 5
+        lines.append(f"090-2345-{6000 + i:04d},{_SURNAMES[i % 10]} {i + 1},12月{day}日 10:00")
+    lines += ["not-a-number,誤り,12月3日", "090-2345-6000,重複,12月3日"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def _campaign(
+    console: Console, api: httpx.AsyncClient, count: int, timeout_s: float
+) -> dict[str, Any]:
+    """A CSV campaign, started and followed to its end."""
+    body = {
+        "name": "デモ: 予約リマインダー",
+        "channel": "tts",
+        "from": "+81312345678",
+        "template": CAMPAIGN_TEMPLATE,
+        "lang": "ja",
+        "schedule": {"window_start": "00:00", "window_end": "23:59"},
+        "policy": {"max_attempts": 2, "retry": {"no_answer": {"delay_s": 2}}},
+    }
+    created = (await api.post("/v1/campaigns", json=body)).raise_for_status().json()
+    upload = await api.post(
+        f"/v1/campaigns/{created['id']}/contacts",
+        files={"file": ("予約.csv", demo_campaign_csv(count), "text/csv")},
+    )
+    report = upload.raise_for_status().json()
+    console.print(
+        f"campaign {created['id']}: {report['rows']} rows uploaded, {report['imported']} "
+        f"imported, {report['invalid']} invalid, {report['duplicate']} duplicate"
+    )
+    (await api.post(f"/v1/campaigns/{created['id']}/start")).raise_for_status()
+    deadline = time.monotonic() + timeout_s
+    found: dict[str, Any] = created
+    while time.monotonic() < deadline:
+        found = (await api.get(f"/v1/campaigns/{created['id']}")).json()
+        if found["status"] == "completed":
+            break
+        await asyncio.sleep(0.5)
+    return found
+
+
+async def _demo(
+    console: Console, count: int, time_scale: float, timeout_s: float, keep: bool
+) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="dialer-demo-"))
     web_port, sandbox_port = free_ports(2)
     settings = demo_settings(workdir, web_port, sandbox_port)
@@ -74,6 +125,8 @@ async def _demo(console: Console, count: int, time_scale: float, timeout_s: floa
     )
     upgrade_to_head(settings.database_url)
     key = await _make_key(settings)
+    console_line = f"[bold]console[/]: {settings.public_url}/ (sign in with the key {key})"
+    console.print(console_line)
     sandbox = SandboxConfig(
         sid=settings.xoxzo_sid,
         auth_token=settings.xoxzo_auth_token.get_secret_value(),
@@ -95,14 +148,21 @@ async def _demo(console: Console, count: int, time_scale: float, timeout_s: floa
             ) as api,
         ):
             ids = []
-            for key, body in demo_requests(count):
+            for idempotency, body in demo_requests(count):
                 answer = await api.post(
-                    "/v1/notifications", json=body, headers={"Idempotency-Key": key}
+                    "/v1/notifications", json=body, headers={"Idempotency-Key": idempotency}
                 )
                 answer.raise_for_status()
                 ids.append(answer.json()["id"])
             results = await _follow(console, api, ids, timeout_s)
-    _print_table(console, results)
+            campaign = await _campaign(console, api, count, timeout_s)
+            if keep:
+                _print_table(console, results)
+                console.print(console_line)
+                console.print("[bold]--keep[/]: the services run until Ctrl-C")
+                await _wait_for_interrupt()
+    if not keep:
+        _print_table(console, results)
     tts = [results[i] for i in ids[:count]]  # demo_requests() puts the Xoxzo TTS calls first
     final_tts = sum(1 for r in tts if r["status"] in FINAL)
     final = sum(1 for r in results.values() if r["status"] in FINAL)
@@ -111,7 +171,21 @@ async def _demo(console: Console, count: int, time_scale: float, timeout_s: floa
         f"[bold]{final_tts} of {len(tts)} TTS notifications final; "
         f"{final} of {len(ids)} notifications final in all channels[/] ({', '.join(channels)})"
     )
-    return 0 if final == len(ids) else 1
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(campaign["counts"].items()))
+    console.print(f"[bold]campaign {campaign['id']} {campaign['status']}[/]: {counts}")
+    return 0 if final == len(ids) and campaign["status"] == "completed" else 1
+
+
+async def _wait_for_interrupt() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 def demo_requests(count: int) -> list[tuple[str, dict[str, Any]]]:
@@ -299,9 +373,11 @@ def _cost(attempts: list[dict[str, Any]]) -> str:
     return f"{sum(costs):g}" if costs else "-"
 
 
-def run_demo(count: int = 20, time_scale: float = 0.05, timeout_s: float = 120.0) -> int:
+def run_demo(
+    count: int = 20, time_scale: float = 0.05, timeout_s: float = 120.0, keep: bool = False
+) -> int:
     console = Console()
     if not console.is_terminal and "COLUMNS" not in os.environ:
         # Into a file or a pipe: the whole table, not one cut to rich's default 80 columns.
         console = Console(width=160)
-    return asyncio.run(_demo(console, count, time_scale, timeout_s))
+    return asyncio.run(_demo(console, count, time_scale, timeout_s, keep))

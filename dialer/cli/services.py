@@ -160,8 +160,12 @@ def sandbox(
 @click.command()
 @click.option("--count", default=20, show_default=True)
 @click.option("--time-scale", default=0.05, show_default=True)
-def demo(count: int, time_scale: float) -> None:
-    """COUNT TTS calls and one of every other channel through the sandbox, all embedded."""
+@click.option(
+    "--keep", is_flag=True, help="Leave the services running (and the console open) until Ctrl-C."
+)
+def demo(count: int, time_scale: float, keep: bool) -> None:
+    """COUNT TTS calls and one of every other channel, then a CSV campaign of COUNT contacts,
+    through the sandbox, all embedded; it prints the console's address and a key."""
     from dialer.demo import run_demo
 
-    sys.exit(run_demo(count=count, time_scale=time_scale))
+    sys.exit(run_demo(count=count, time_scale=time_scale, keep=keep))

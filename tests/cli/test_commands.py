@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import httpx
 
 from dialer.vocabulary import FINAL_NOTIFICATION
 
@@ -106,6 +109,42 @@ def test_demo_runs_a_campaign_through_the_sandbox_to_the_end(tmp_path: Path) -> 
         assert any(f" {channel} " in row for row in rows), channel
     assert any(" confirmed " in row for row in rows)
     assert any(" opted_out " in row for row in rows)
+    assert re.search(r"console: http://127\.0\.0\.1:\d+/ \(sign in with the key dk_", result.stdout)
+    assert "12 rows uploaded, 10 imported, 1 invalid, 1 duplicate" in result.stdout
+    assert re.search(r"campaign 1 completed: delivered \d+, failed \d+", result.stdout)
+
+
+def test_demo_keep_leaves_the_console_up_until_interrupted(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "dialer", "demo", "--count", "2", "--keep"]
+    with subprocess.Popen(
+        command,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    ) as process:
+        try:
+            assert process.stdout is not None
+            seen = []
+            for line in process.stdout:
+                seen.append(line)
+                if "--keep" in line:
+                    break
+            text = "".join(seen)
+            found = re.search(r"console: (http://[\d.:]+)/ \(sign in with the key (dk_\S+)\)", text)
+            assert found, text
+            login = httpx.get(f"{found[1]}/login", timeout=10)
+            assert login.status_code == 200 and 'name="api_key"' in login.text
+            key = {"Authorization": f"Bearer {found[2]}"}
+            campaigns = httpx.get(f"{found[1]}/v1/campaigns", headers=key, timeout=10).json()
+            assert campaigns[0]["status"] == "completed"
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=60)
+            assert process.returncode == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
 
 
 REPO = Path(__file__).resolve().parents[2]
