@@ -28,7 +28,13 @@ from dialer.serve import free_ports, running_services
 from dialer.templating import render_file
 from dialer.vocabulary import FINAL_NOTIFICATION
 
-__all__ = ["run_demo"]
+__all__ = [
+    "demo_campaign_csv",
+    "demo_settings",
+    "make_demo_key",
+    "run_demo",
+    "run_demo_campaign",
+]
 
 FINAL = {status.value for status in FINAL_NOTIFICATION}
 _NAMES = ("Aiko", "Kenji", "Yuki", "Haruto")
@@ -56,7 +62,7 @@ def demo_settings(workdir: Path, web_port: int, sandbox_port: int) -> Settings:
     )
 
 
-async def _make_key(settings: Settings) -> str:
+async def make_demo_key(settings: Settings) -> str:
     engine = make_async_engine(settings.async_database_url)
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
@@ -79,7 +85,7 @@ def demo_campaign_csv(count: int) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-async def _campaign(
+async def run_demo_campaign(
     console: Console, api: httpx.AsyncClient, count: int, timeout_s: float
 ) -> dict[str, Any]:
     """A CSV campaign, started and followed to its end."""
@@ -124,7 +130,7 @@ async def _demo(
         f"{settings.xoxzo_api_url}, API at {settings.public_url}"
     )
     upgrade_to_head(settings.database_url)
-    key = await _make_key(settings)
+    key = await make_demo_key(settings)
     console_line = f"[bold]console[/]: {settings.public_url}/ (sign in with the key {key})"
     console.print(console_line)
     sandbox = SandboxConfig(
@@ -155,7 +161,7 @@ async def _demo(
                 answer.raise_for_status()
                 ids.append(answer.json()["id"])
             results = await _follow(console, api, ids, timeout_s)
-            campaign = await _campaign(console, api, count, timeout_s)
+            campaign = await run_demo_campaign(console, api, count, timeout_s)
             if keep:
                 _print_table(console, results)
                 console.print(console_line)

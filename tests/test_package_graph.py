@@ -117,3 +117,12 @@ def test_routes_leave_the_database_to_their_service() -> None:
             elif isinstance(called, ast.Attribute) and isinstance(called.value, ast.Name):
                 asks = called.value.id == "session" and called.attr in _QUERIES
                 assert not asks, f"dialer/{name}/api.py:{node.lineno} session.{called.attr}"
+
+
+def test_the_console_calls_services_and_only_the_app_imports_it() -> None:
+    for module, imported in GRAPH.modules.items():
+        if module.startswith("dialer.console"):
+            assert not [m for m in imported if m.endswith(".api")], module
+    importers = {a for a, b in GRAPH.package_edges() if b == "console"}
+    # The web app mounts it; the console benchmark signs in as it does.
+    assert importers == {"app", "bench"}, importers
