@@ -25,7 +25,18 @@ from dialer.console.auth import ConsoleRefused, SignInRequired
 from dialer.console.pages import render
 from dialer.errors import DialerError
 
-__all__ = ["install_console"]
+__all__ = ["ROUTERS", "install_console"]
+
+# In this order: /campaigns/new before /campaigns/{campaign_id}.
+ROUTERS = [
+    signin.router,
+    new_campaign.router,
+    campaigns.router,
+    notifications.router,
+    donotcontact.router,
+    webhooks.router,
+    providers.router,
+]
 
 
 def _in_console(request: Request) -> bool:
@@ -59,14 +70,8 @@ async def _delegate(handler: Any, request: Request, exc: Exception) -> Response:
 
 
 def install_console(app: FastAPI) -> None:
-    app.include_router(signin.router)
-    # /campaigns/new before /campaigns/{campaign_id}.
-    app.include_router(new_campaign.router)
-    app.include_router(campaigns.router)
-    app.include_router(notifications.router)
-    app.include_router(donotcontact.router)
-    app.include_router(webhooks.router)
-    app.include_router(providers.router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(ConsoleRefused, _refused)
     api_errors = app.exception_handlers[DialerError]
