@@ -174,9 +174,9 @@ def _insert_sql(postgres: bool) -> str:
     if postgres:
         return (
             f"INSERT INTO notification ({names}) {select} "
-            "ON CONFLICT (campaign_id, to_number) DO NOTHING RETURNING status"
+            "ON CONFLICT (campaign_id, to_number) DO NOTHING"
         )
-    return f"INSERT OR IGNORE INTO notification ({names}) {select} RETURNING status"
+    return f"INSERT OR IGNORE INTO notification ({names}) {select}"
 
 
 def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
@@ -191,9 +191,11 @@ def copy_text(rows: list[tuple[Any, ...]]) -> bytes:
     return "".join(lines).encode()
 
 
-def _insert_new(conn: Connection, rows: list[tuple[Any, ...]], constants: dict[str, Any]) -> int:
-    """Insert what is new, counted in the campaign's tallies; returns how many were (a number
-    already in the campaign is not)."""
+def _insert_new(
+    conn: Connection, rows: list[tuple[Any, ...]], constants: dict[str, Any], blocked: int
+) -> int:
+    """Insert what is new (`blocked` of the rows as suppressed), counted in the campaign's
+    tallies; returns how many were (a number another import added meanwhile is not)."""
     if not rows:
         return 0
     postgres = conn.dialect.name == "postgresql"
@@ -209,12 +211,25 @@ def _insert_new(conn: Connection, rows: list[tuple[Any, ...]], constants: dict[s
         conn.exec_driver_sql("DELETE FROM contact_stage")
         conn.exec_driver_sql("INSERT INTO contact_stage VALUES (?, ?, ?, ?, ?, ?)", rows)
     # On PostgreSQL the stage empties itself at commit (ON COMMIT DELETE ROWS).
-    statuses = Counter(s for (s,) in conn.execute(text(_insert_sql(postgres)), constants))
+    inserted = int(conn.execute(text(_insert_sql(postgres)), constants).rowcount)
     campaign_id = constants["campaign_id"]
+    if inserted == len(rows):
+        statuses = {constants["status"]: len(rows) - blocked, "suppressed": blocked}
+    else:
+        # Some numbers were taken by another import meanwhile: count what is ours, exactly.
+        ours = conn.execute(
+            text(
+                "SELECT n.status, count(*) FROM notification n JOIN contact_stage s "
+                "ON n.campaign_id = :campaign_id AND n.to_number = s.to_number "
+                "WHERE n.import_id = :import_id GROUP BY n.status"
+            ),
+            constants,
+        )
+        statuses = {str(status): n for status, n in ours.all()}
     add_tallies(
         conn, Counter({tally_key(campaign_id, s, None, None): n for s, n in statuses.items()})
     )
-    return sum(statuses.values())
+    return inserted
 
 
 @dataclass
@@ -248,7 +263,7 @@ class _BatchWriter:
     def _write(self, batch: _Batch) -> None:
         conn = self._connection()
         with conn.begin():
-            inserted = _insert_new(conn, batch.rows, self.constants)
+            inserted = _insert_new(conn, batch.rows, self.constants, batch.suppressed)
             # A number another import added meanwhile is a duplicate too.
             self.conflicts += len(batch.rows) - inserted
             self.imported += inserted - batch.suppressed

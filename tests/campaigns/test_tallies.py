@@ -4,11 +4,16 @@ themselves."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 from collections import Counter
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlmodel import col, func
 
+from dialer.contacts.importer import import_contacts
+from dialer.contacts.reader import CsvLayout
 from dialer.models import CampaignTally, Notification
 from dialer.serve import running_worker
 from tests.support import Harness, wait_for
@@ -99,3 +104,47 @@ async def test_tallies_follow_every_change_of_a_campaign(harness: Harness) -> No
     assert sum(counted.values()) == 40
     shown = (await harness.api.get(f"/v1/campaigns/{campaign_id}")).json()["counts"]
     assert sum(shown.values()) == 40
+
+
+class _Meanwhile(io.BytesIO):
+    """A CSV that, once the import is past its start, lets another import take some of its
+    numbers: the first import's later batches then conflict with rows it never saw."""
+
+    def __init__(self, data: bytes, at: int, meanwhile: Callable[[], object]) -> None:
+        super().__init__(data)
+        self.at, self.meanwhile, self.done = at, meanwhile, False
+
+    def _maybe(self) -> None:
+        if not self.done and self.tell() > self.at:
+            self.done = True
+            self.meanwhile()
+
+    def read(self, size: int | None = -1) -> bytes:
+        self._maybe()
+        return super().read(size)
+
+    def read1(self, size: int = -1) -> bytes:
+        self._maybe()
+        return super().read1(size)
+
+
+async def test_numbers_another_import_takes_meanwhile_are_counted_once(
+    harness: Harness,
+) -> None:
+    body = {"name": "meanwhile", "channel": "tts", "from": "+81312345678", "template": "hi"}
+    campaign_id = (await harness.api.post("/v1/campaigns", json=body)).json()["id"]
+    numbers = [f"+8190{20_000_000 + i:08d}" for i in range(20_000)]
+    engine = harness.runtime.sync_engine
+
+    def other() -> None:
+        taken = "phone\n" + "".join(f"{n}\n" for n in numbers[-100:])
+        import_contacts(engine, campaign_id, io.BytesIO(taken.encode()))
+
+    text = ("phone\n" + "".join(f"{n}\n" for n in numbers)).encode()
+    stream = _Meanwhile(text, len(text) // 2, other)
+    report = await asyncio.to_thread(
+        import_contacts, engine, campaign_id, stream, CsvLayout(), batch_size=500
+    )
+    assert stream.done
+    assert (report.imported, report.duplicate) == (19_900, 100)
+    assert await _same(harness, campaign_id) == Counter({("held", "", ""): 20_000})
