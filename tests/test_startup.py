@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -122,3 +123,63 @@ async def test_the_web_process_says_when_its_public_url_misses_it(
 
 async def _said(caplog: pytest.LogCaptureFixture, words: str) -> bool:
     return any(words in r.getMessage() for r in caplog.records if r.name == "dialer.app")
+
+
+def test_up_with_the_sandbox_runs_a_campaign_with_nothing_outside(tmp_path: Path) -> None:
+    """`up --sandbox`: the console's address first, and calls that reach the sandbox, not
+    Xoxzo; no placeholder warning, since nothing goes to the real provider."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XOXZO_", "VOXOLOGY_"))}
+    env |= {"DIALER_DATABASE_URL": f"sqlite:///{tmp_path / 'd.db'}", "DIALER_REDIS_URL": ""}
+    port = free_port()
+    with subprocess.Popen(
+        [sys.executable, "-m", "dialer", "up", "--sandbox", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            lines = [process.stdout.readline() for _ in range(3)]
+            assert lines[1] == (
+                f"console at http://127.0.0.1:{port}/: sign in with a key from "
+                "`dialer apikey create`\n"
+            )
+            assert lines[2].startswith(
+                "every call and text goes to the sandbox at http://127.0.0.1:"
+            )
+            key = subprocess.run(
+                [sys.executable, "-m", "dialer", "apikey", "create"],
+                cwd=tmp_path,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            ).stdout.strip()
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{port}",
+                headers={"Authorization": f"Bearer {key}"},
+                timeout=30,
+            ) as api:
+                body = {
+                    "name": "up",
+                    "channel": "tts",
+                    "from": "+81312345678",
+                    "template": "hi",
+                    "schedule": {"window_start": "00:00", "window_end": "23:59"},
+                }
+                created = api.post("/v1/campaigns", json=body).json()
+                contacts = {"contacts": [{"phone": "090-1234-5670"}, {"phone": "090-1234-5671"}]}
+                api.post(f"/v1/campaigns/{created['id']}/contacts/json", json=contacts)
+                assert api.post(f"/v1/campaigns/{created['id']}/start").status_code == 200
+                for _ in range(120):
+                    found = api.get(f"/v1/campaigns/{created['id']}").json()
+                    if found["status"] == "completed":
+                        break
+                    time.sleep(0.25)
+                assert found["status"] == "completed" and found["counts"] == {"delivered": 2}
+        finally:
+            process.terminate()
+            _, errors = process.communicate(timeout=30)
+    assert "WARNING" not in errors

@@ -6,9 +6,11 @@ import asyncio
 import logging
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import click
 import uvicorn
+from pydantic import SecretStr
 
 from dialer.cli.shared import (
     load_settings,
@@ -21,6 +23,9 @@ from dialer.cli.shared import (
 from dialer.config import Settings
 from dialer.logs import fields, settings_summary
 from dialer.startup import serving_url
+
+if TYPE_CHECKING:
+    from dialer.sandbox import SandboxConfig
 
 __all__ = ["demo", "sandbox", "up", "web", "worker"]
 
@@ -37,12 +42,30 @@ def _started(process: str, settings: Settings, **more: object) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=1, show_default=True, help="arq workers in this process.")
-def up(host: str, port: int, workers: int) -> None:
-    """Web and worker together; embedded Redis and SQLite unless configured."""
-    from dialer.serve import running_services
+@click.option(
+    "--sandbox",
+    "with_sandbox",
+    is_flag=True,
+    help="Run the provider simulator in this process and send every call and text to it "
+    "(development only).",
+)
+@click.option(
+    "--time-scale", default=0.05, show_default=True, help="The sandbox's clock (with --sandbox)."
+)
+def up(host: str, port: int, workers: int, with_sandbox: bool, time_scale: float) -> None:
+    """Web (the API and the console) and worker together; embedded Redis and SQLite unless
+    configured."""
+    from dialer.serve import free_port, running_services
 
     port_free(host, port)
     settings = serving_url(load_settings(), host, port)
+    sandbox: SandboxConfig | None = None
+    sandbox_port: int | None = None
+    if with_sandbox:
+        if settings.env == "production":
+            raise click.UsageError("--sandbox is for development: DIALER_ENV is production")
+        sandbox_port = free_port()
+        settings, sandbox = _on_sandbox(settings, sandbox_port, time_scale)
     warn_at_start(settings)
     upgrade_if_embedded(settings)
 
@@ -52,14 +75,53 @@ def up(host: str, port: int, workers: int) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         async with running_services(
-            settings, redis_url, host=host, port=port, workers=workers
+            settings,
+            redis_url,
+            host=host,
+            port=port,
+            workers=workers,
+            sandbox=sandbox,
+            sandbox_port=sandbox_port,
         ) as services:
             click.echo(f"dialer up: API at {services.web_url}, {workers} worker(s); Ctrl-C stops")
+            click.echo(
+                f"console at {services.web_url}/: sign in with a key from `dialer apikey create`"
+            )
+            if services.sandbox_url:
+                click.echo(f"every call and text goes to the sandbox at {services.sandbox_url}")
             _started("up", settings, api=services.web_url, workers=workers)
             await stop.wait()
 
     with redis_for(settings) as redis_url:
         asyncio.run(serve(redis_url))
+
+
+def _on_sandbox(
+    settings: Settings, sandbox_port: int, time_scale: float
+) -> tuple[Settings, SandboxConfig]:
+    """Settings that send both providers' requests to a sandbox on this port, and its config
+    (it takes the credentials the settings have, or its own where they have none)."""
+    from dialer.sandbox import SandboxConfig
+
+    config = SandboxConfig(
+        sid=settings.xoxzo_sid,
+        auth_token=settings.xoxzo_auth_token.get_secret_value(),
+        time_scale=time_scale,
+    )
+    if settings.voxology_api_key is not None:
+        config.voxology_api_key = settings.voxology_api_key.get_secret_value()
+    if settings.voxology_basic_auth is not None:
+        config.voxology_basic_auth = settings.voxology_basic_auth.get_secret_value()
+    url = f"http://127.0.0.1:{sandbox_port}"
+    moved = settings.model_copy(
+        update={
+            "xoxzo_api_url": url,
+            "voxology_api_url": f"{url}/v1",
+            "voxology_api_key": SecretStr(config.voxology_api_key),
+            "voxology_basic_auth": SecretStr(config.voxology_basic_auth),
+        }
+    )
+    return moved, config
 
 
 @click.command()
