@@ -9,6 +9,9 @@ import signal
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,10 @@ from dialer.templating import render_file
 from dialer.vocabulary import FINAL_NOTIFICATION
 
 __all__ = [
+    "DemoStack",
     "demo_campaign_csv",
     "demo_settings",
+    "demo_stack",
     "make_demo_key",
     "run_demo",
     "run_demo_campaign",
@@ -119,20 +124,24 @@ async def run_demo_campaign(
     return found
 
 
-async def _demo(
-    console: Console, count: int, time_scale: float, timeout_s: float, keep: bool
-) -> int:
+@dataclass(frozen=True)
+class DemoStack:
+    settings: Settings
+    key: str
+    web_url: str
+    # The API, with the key.
+    api: httpx.AsyncClient
+
+
+@asynccontextmanager
+async def demo_stack(time_scale: float) -> AsyncIterator[DemoStack]:
+    """A new SQLite database in a temporary folder, embedded Redis, the sandbox, the web
+    process and a worker, all in this process; and an API key."""
     workdir = Path(tempfile.mkdtemp(prefix="dialer-demo-"))
     web_port, sandbox_port = free_ports(2)
     settings = demo_settings(workdir, web_port, sandbox_port)
-    console.print(
-        f"[bold]dialer demo[/]: database {workdir / 'demo.db'}, sandbox at "
-        f"{settings.xoxzo_api_url}, API at {settings.public_url}"
-    )
     upgrade_to_head(settings.database_url)
     key = await make_demo_key(settings)
-    console_line = f"[bold]console[/]: {settings.public_url}/ (sign in with the key {key})"
-    console.print(console_line)
     sandbox = SandboxConfig(
         sid=settings.xoxzo_sid,
         auth_token=settings.xoxzo_auth_token.get_secret_value(),
@@ -153,20 +162,36 @@ async def _demo(
                 base_url=services.web_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
             ) as api,
         ):
-            ids = []
-            for idempotency, body in demo_requests(count):
-                answer = await api.post(
-                    "/v1/notifications", json=body, headers={"Idempotency-Key": idempotency}
-                )
-                answer.raise_for_status()
-                ids.append(answer.json()["id"])
-            results = await _follow(console, api, ids, timeout_s)
-            campaign = await run_demo_campaign(console, api, count, timeout_s)
-            if keep:
-                _print_table(console, results)
-                console.print(console_line)
-                console.print("[bold]--keep[/]: the services run until Ctrl-C")
-                await _wait_for_interrupt()
+            yield DemoStack(settings, key, services.web_url, api)
+
+
+async def _demo(
+    console: Console, count: int, time_scale: float, timeout_s: float, keep: bool
+) -> int:
+    async with demo_stack(time_scale) as stack:
+        settings, api = stack.settings, stack.api
+        console.print(
+            f"[bold]dialer demo[/]: database {settings.database_url.removeprefix('sqlite:///')}, "
+            f"sandbox at {settings.xoxzo_api_url}, API at {settings.public_url}"
+        )
+        console_line = (
+            f"[bold]console[/]: {settings.public_url}/ (sign in with the key {stack.key})"
+        )
+        console.print(console_line)
+        ids = []
+        for idempotency, body in demo_requests(count):
+            answer = await api.post(
+                "/v1/notifications", json=body, headers={"Idempotency-Key": idempotency}
+            )
+            answer.raise_for_status()
+            ids.append(answer.json()["id"])
+        results = await _follow(console, api, ids, timeout_s)
+        campaign = await run_demo_campaign(console, api, count, timeout_s)
+        if keep:
+            _print_table(console, results)
+            console.print(console_line)
+            console.print("[bold]--keep[/]: the services run until Ctrl-C")
+            await _wait_for_interrupt()
     if not keep:
         _print_table(console, results)
     tts = [results[i] for i in ids[:count]]  # demo_requests() puts the Xoxzo TTS calls first

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import uvicorn
@@ -96,22 +96,27 @@ def up(host: str, port: int, workers: int, with_sandbox: bool, time_scale: float
         asyncio.run(serve(redis_url))
 
 
-def _on_sandbox(
-    settings: Settings, sandbox_port: int, time_scale: float
-) -> tuple[Settings, SandboxConfig]:
-    """Settings that send both providers' requests to a sandbox on this port, and its config
-    (it takes the credentials the settings have, or its own where they have none)."""
+def _sandbox_config(settings: Settings, **knobs: Any) -> SandboxConfig:
+    """A sandbox that takes the credentials these settings send (its own where they have
+    none)."""
     from dialer.sandbox import SandboxConfig
 
     config = SandboxConfig(
-        sid=settings.xoxzo_sid,
-        auth_token=settings.xoxzo_auth_token.get_secret_value(),
-        time_scale=time_scale,
+        sid=settings.xoxzo_sid, auth_token=settings.xoxzo_auth_token.get_secret_value(), **knobs
     )
     if settings.voxology_api_key is not None:
         config.voxology_api_key = settings.voxology_api_key.get_secret_value()
     if settings.voxology_basic_auth is not None:
         config.voxology_basic_auth = settings.voxology_basic_auth.get_secret_value()
+    return config
+
+
+def _on_sandbox(
+    settings: Settings, sandbox_port: int, time_scale: float
+) -> tuple[Settings, SandboxConfig]:
+    """Settings that send both providers' requests to a sandbox on this port, and its config
+    (it takes the credentials the settings have, or its own where they have none)."""
+    config = _sandbox_config(settings, time_scale=time_scale)
     url = f"http://127.0.0.1:{sandbox_port}"
     moved = settings.model_copy(
         update={
@@ -188,22 +193,16 @@ def sandbox(
     log_requests: bool,
 ) -> None:
     """The provider simulator. Credentials: XOXZO_SID and XOXZO_AUTH_TOKEN, as the dialer's."""
-    from dialer.sandbox import SandboxConfig, create_sandbox_app
+    from dialer.sandbox import create_sandbox_app
 
-    settings = load_settings()
-    config = SandboxConfig(
-        sid=settings.xoxzo_sid,
-        auth_token=settings.xoxzo_auth_token.get_secret_value(),
+    config = _sandbox_config(
+        load_settings(),
         time_scale=time_scale,
         rate=rate,
         balance=balance,
         min_credits=min_credits,
         seed=seed,
     )
-    if settings.voxology_api_key is not None:
-        config.voxology_api_key = settings.voxology_api_key.get_secret_value()
-    if settings.voxology_basic_auth is not None:
-        config.voxology_basic_auth = settings.voxology_basic_auth.get_secret_value()
     url = f"http://{host}:{port}"
     log.info(
         "sandbox at %s: Xoxzo at %s/, Voxology at %s/v1, knobs at %s/_sandbox/knobs",

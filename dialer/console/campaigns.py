@@ -263,29 +263,13 @@ async def _refused(
     return await campaign_view(runtime, operator, campaign_id, problem, status)
 
 
-@router.post("/campaigns/{campaign_id}/start")
-async def start(
-    campaign_id: RowId, request: Request, runtime: RuntimeDep, operator: AdminDep
+@router.post("/campaigns/{campaign_id}/{action}")
+async def act(
+    campaign_id: RowId,
+    action: Action,
+    request: Request,
+    runtime: RuntimeDep,
+    operator: AdminDep,
 ) -> Response:
-    return await _act(request, runtime, operator, campaign_id, "start")
-
-
-@router.post("/campaigns/{campaign_id}/pause")
-async def pause(
-    campaign_id: RowId, request: Request, runtime: RuntimeDep, operator: AdminDep
-) -> Response:
-    return await _act(request, runtime, operator, campaign_id, "pause")
-
-
-@router.post("/campaigns/{campaign_id}/resume")
-async def resume(
-    campaign_id: RowId, request: Request, runtime: RuntimeDep, operator: AdminDep
-) -> Response:
-    return await _act(request, runtime, operator, campaign_id, "resume")
-
-
-@router.post("/campaigns/{campaign_id}/cancel")
-async def cancel(
-    campaign_id: RowId, request: Request, runtime: RuntimeDep, operator: AdminDep
-) -> Response:
-    return await _act(request, runtime, operator, campaign_id, "cancel")
+    """Start, pause (with a reason), resume, or cancel (once confirmed)."""
+    return await _act(request, runtime, operator, campaign_id, action)

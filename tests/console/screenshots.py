@@ -11,14 +11,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-import httpx
 from playwright.async_api import Page, async_playwright
 
-from dialer.demo import demo_campaign_csv, demo_settings, make_demo_key, run_demo_campaign
-from dialer.migrations import upgrade_to_head
-from dialer.redis_embedded import EmbeddedRedis
-from dialer.sandbox import SandboxConfig
-from dialer.serve import free_ports, running_services
+from dialer.demo import demo_campaign_csv, demo_stack, run_demo_campaign
 from tests.console.conftest import ARGS, CHROMIUM
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "console"
@@ -38,57 +33,33 @@ async def main() -> int:
 
     OUT.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="dialer-shots-"))
-    web_port, sandbox_port = free_ports(2)
-    settings = demo_settings(workdir, web_port, sandbox_port)
-    upgrade_to_head(settings.database_url)
-    key = await make_demo_key(settings)
-    sandbox = SandboxConfig(
-        sid=settings.xoxzo_sid,
-        auth_token=settings.xoxzo_auth_token.get_secret_value(),
-        time_scale=0.05,
-    )
-    with EmbeddedRedis() as redis:
-        async with (
-            running_services(
-                settings,
-                redis.url,
-                host="127.0.0.1",
-                port=web_port,
-                workers=1,
-                sandbox=sandbox,
-                sandbox_port=sandbox_port,
-            ) as services,
-            httpx.AsyncClient(
-                base_url=services.web_url, headers={"Authorization": f"Bearer {key}"}, timeout=30
-            ) as api,
-            async_playwright() as playwright,
-        ):
-            campaign = await run_demo_campaign(Console(quiet=True), api, 40, 120)
-            browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            for width, suffix in ((1280, ""), (390, "-narrow")):
-                context = await browser.new_context(
-                    base_url=services.web_url, viewport={"width": width, "height": 900}
-                )
-                page = await context.new_page()
-                await page.goto("/login")
-                await page.fill("#api_key", key)
-                await page.click("button[type=submit]")
-                await page.wait_for_url("**/campaigns")
-                await _shoot(page, f"/campaigns/{campaign['id']}", f"campaign{suffix}")
-                if not suffix:
-                    await _shoot(page, "/campaigns", "campaigns")
-                    await page.goto("/campaigns/new")
-                    await page.fill("#name", "健診のご案内")
-                    await page.fill("#from", "+81312345678")
-                    await page.fill("#template", "{{ 氏名 }}様、{{ 日時 }}に健診があります。")
-                    sample = workdir / "予約.csv"
-                    sample.write_bytes(demo_campaign_csv(5))
-                    await page.set_input_files("#file", str(sample))
-                    await page.wait_for_selector("#preview-rows")
-                    await page.screenshot(path=str(OUT / "new-campaign.png"), full_page=True)
-                    print("wrote docs/console/new-campaign.png")
-                await context.close()
-            await browser.close()
+    async with demo_stack(0.05) as stack, async_playwright() as playwright:
+        campaign = await run_demo_campaign(Console(quiet=True), stack.api, 40, 120)
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        for width, suffix in ((1280, ""), (390, "-narrow")):
+            context = await browser.new_context(
+                base_url=stack.web_url, viewport={"width": width, "height": 900}
+            )
+            page = await context.new_page()
+            await page.goto("/login")
+            await page.fill("#api_key", stack.key)
+            await page.click("button[type=submit]")
+            await page.wait_for_url("**/campaigns")
+            await _shoot(page, f"/campaigns/{campaign['id']}", f"campaign{suffix}")
+            if not suffix:
+                await _shoot(page, "/campaigns", "campaigns")
+                await page.goto("/campaigns/new")
+                await page.fill("#name", "健診のご案内")
+                await page.fill("#from", "+81312345678")
+                await page.fill("#template", "{{ 氏名 }}様、{{ 日時 }}に健診があります。")
+                sample = workdir / "予約.csv"
+                sample.write_bytes(demo_campaign_csv(5))
+                await page.set_input_files("#file", str(sample))
+                await page.wait_for_selector("#preview-rows")
+                await page.screenshot(path=str(OUT / "new-campaign.png"), full_page=True)
+                print("wrote docs/console/new-campaign.png")
+            await context.close()
+        await browser.close()
     return 0
 
 

@@ -72,7 +72,11 @@ async def test_every_console_post_is_403_for_a_viewer_and_changes_nothing(
         json={"name": "x", "channel": "tts", "from": "+81312345678", "template": "hi"},
     )
     posts = [p for m, p in _console_routes() if m == "POST" and p not in PUBLIC]
-    assert len(posts) >= 12, posts
+    actions = ("start", "pause", "resume", "cancel")
+    posts = [
+        p.replace("{action}", a) for p in posts for a in (actions if "{action}" in p else [""])
+    ]
+    assert len(posts) >= 13, posts
     client, token = await _session(harness, Scope.viewer)
     async with client:
         for path in posts:
