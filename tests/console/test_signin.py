@@ -69,3 +69,27 @@ async def test_next_never_leads_to_another_site(harness: Harness) -> None:
             )
             assert answer.status_code == 303
             assert answer.headers["location"] == "/campaigns", target
+
+
+async def test_the_session_cookie_is_secure_behind_an_https_public_url(harness: Harness) -> None:
+    from dialer.app import create_app
+    from dialer.serve import free_port, running_server
+
+    # Nothing listens there: the start-up check of the public URL fails at once, locally.
+    settings = harness.settings.model_copy(update={"public_url": "https://127.0.0.1:1"})
+    port = free_port()
+    key = await new_key(harness)
+    async with (
+        running_server(create_app(settings, harness.redis_url), "127.0.0.1", port),
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client,
+    ):
+        form = await client.get("/login")
+        assert "secure" in form.headers["set-cookie"].lower()
+        token = form.text.split('name="csrf_token" value="')[1].split('"')[0]
+        # A client keeps a Secure cookie for https only: this one is handed back by hand.
+        nonce = form.headers["set-cookie"].split(";")[0]
+        answer = await client.post(
+            "/login", data={"api_key": key, "csrf_token": token}, headers={"Cookie": nonce}
+        )
+    [session] = [c for c in answer.headers.get_list("set-cookie") if c.startswith(SESSION_COOKIE)]
+    assert "Secure" in session and "HttpOnly" in session and "SameSite=strict" in session
