@@ -19,7 +19,14 @@
       return previous;
     }
     if (note) { note.hidden = true; }
-    var rows = [data.minutes].concat(names.map(function (n) { return data.outcomes[n]; }));
+    var minutes = data.minutes;
+    var counts = names.map(function (n) { return data.outcomes[n]; });
+    if (minutes.length === 1) {
+      // One minute alone is no line: the minute before it, when nothing had ended, goes first.
+      minutes = [minutes[0] - 60, minutes[0]];
+      counts = counts.map(function (c) { return [0, c[0]]; });
+    }
+    var rows = [minutes].concat(counts);
     var width = Math.max(box.clientWidth - 8, 260);
     if (previous && previous.series.length === names.length + 1) {
       previous.setData(rows);
@@ -28,18 +35,14 @@
     }
     if (previous) { previous.destroy(); }
     var series = [{ label: "minute" }].concat(names.map(function (n, i) {
-      return { label: n, stroke: colour(n, i), width: 2, points: { show: data.minutes.length < 40 } };
+      return { label: n, stroke: colour(n, i), width: 2, points: { show: minutes.length < 40 } };
     }));
     var zone = box.getAttribute("data-zone") || "UTC";
     return new uPlot({
       width: width, height: 240, series: series,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), zone); },
       axes: [{}, { label: "finals per minute", size: 60 }],
-      scales: {
-        // A minute either side, so that one minute alone is a point, not a span of years.
-        x: { range: function (u, min, max) { return [min - 60, max + 60]; } },
-        y: { range: function (u, min, max) { return [0, Math.max(max, 1)]; } }
-      }
+      scales: { y: { range: function (u, min, max) { return [0, Math.max(max, 1)]; } } }
     }, rows, box.querySelector(".chart-area"));
   }
 
