@@ -86,10 +86,9 @@ def postgres_template(postgres_url: str) -> str:
 _databases = itertools.count()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A freshly migrated database of each kind, one per test."""
-    if request.param == "sqlite":
+def make_database_url(request: pytest.FixtureRequest, tmp_path: Path, kind: str) -> str:
+    """A freshly migrated database of this kind (sqlite or postgresql) for one test."""
+    if kind == "sqlite":
         path = tmp_path / "dialer.db"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         return f"sqlite:///{path}"
@@ -99,6 +98,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
     return _pg_url(server, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated database of each kind, one per test."""
+    return make_database_url(request, tmp_path, request.param)
 
 
 @pytest.fixture

@@ -74,7 +74,7 @@ def _number(value: str) -> float | str | None:
 def campaign_body(values: FormValues) -> dict[str, Any]:
     """The API's JSON body for what the form says; blank fields are left to the API's defaults."""
     schedule: dict[str, Any] = {
-        "weekdays": [int(d) for d in values["weekdays"] if d.isdigit()],
+        "weekdays": [int(d) for d in values["weekdays"] if d.isascii() and d.isdigit()],
         "holidays": [line.strip() for line in values["holidays"].splitlines() if line.strip()],
     }
     for name in ("window_start", "window_end", "timezone"):

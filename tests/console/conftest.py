@@ -13,6 +13,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from dialer.apikeys import create_api_key
 from dialer.db import session_scope
 from dialer.vocabulary import Scope
+from tests.conftest import make_database_url
 from tests.support import Harness
 
 CHROMIUM = Path(os.environ.get("DIALER_CHROMIUM", "/usr/bin/chromium"))
@@ -26,6 +27,19 @@ ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """SQLite only, for the pages in a browser: what they read is tested on both databases
+    where it is written (the tallies, the searches), and by the modules here that ask for both
+    with `both_databases`."""
+    return make_database_url(request, tmp_path, "sqlite")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_databases(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return make_database_url(request, tmp_path, request.param)
 
 
 @pytest.fixture

@@ -24,6 +24,13 @@ from dialer.vocabulary import Scope
 from tests.console.conftest import new_key
 from tests.support import Harness
 
+
+@pytest.fixture
+def database_url(both_databases: str) -> str:
+    """Both databases here: the searches and the refusals are the console's own."""
+    return both_databases
+
+
 # Sign-in itself, and / (which only sends everyone on to /campaigns).
 PUBLIC = {"/login", "/logout", "/"}
 

@@ -3,11 +3,19 @@ notification's attempts as a timeline."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import Browser, expect
 
 from dialer.serve import running_worker
 from tests.console.conftest import new_key, signed_in
 from tests.support import Harness
+
+
+@pytest.fixture
+def database_url(both_databases: str) -> str:
+    """Both databases here: the searches and the refusals are the console's own."""
+    return both_databases
+
 
 NUMBER = "+819012345670"
 
