@@ -34,6 +34,7 @@ from dialer.contacts.reader import CsvLayout
 from dialer.db import read_scope
 from dialer.deps import RuntimeDep
 from dialer.errors import DialerError, FieldError
+from dialer.models import Campaign
 from dialer.runtime import Runtime
 from dialer.vocabulary import FINAL_NOTIFICATION, CampaignStatus
 
@@ -115,6 +116,7 @@ async def _live(runtime: Runtime, campaign_id: int) -> dict[str, Any]:
         "total": sum(counts.statuses.values()),
         "open": open_,
         "settled": campaign.status in ENDED and open_ == 0,
+        "campaign_row": campaign,
     }
 
 
@@ -131,21 +133,20 @@ async def campaign_view(
     status: int = 200,
 ) -> Response:
     live = await _live(runtime, campaign_id)
-    before_start = live["campaign"].status in (CampaignStatus.draft, CampaignStatus.paused)
+    campaign: Campaign = live["campaign_row"]
+    draft = campaign.status is CampaignStatus.draft
     async with read_scope(runtime.sessions) as session:
-        campaign = await service.get_campaign(session, campaign_id)
         uploads = await imports_of(session, campaign_id)
         issues = {u.id: await first_issues(session, u) for u in uploads}
-        firsts = await first_contacts(session, campaign_id, PREVIEW_CONTACTS)
-        estimate = await campaign_estimate(session, runtime, campaign) if before_start else None
-    previews = (
-        [
-            (contact, await render_contact(runtime.templates, contact, campaign))
-            for contact in firsts
-        ]
-        if live["campaign"].status is CampaignStatus.draft
-        else []
-    )
+        firsts = await first_contacts(session, campaign_id, PREVIEW_CONTACTS) if draft else []
+        estimate = (
+            await campaign_estimate(session, runtime, campaign)
+            if campaign.status in (CampaignStatus.draft, CampaignStatus.paused)
+            else None
+        )
+    previews = [
+        (contact, await render_contact(runtime.templates, contact, campaign)) for contact in firsts
+    ]
     context = {
         **_base(operator, runtime, "campaigns"),
         **live,
