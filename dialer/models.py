@@ -30,6 +30,7 @@ __all__ = [
     "ApiKey",
     "Attempt",
     "Campaign",
+    "CampaignAnswer",
     "CampaignMinute",
     "CampaignTally",
     "ContactImport",
@@ -136,8 +137,12 @@ class Notification(SQLModel, table=True):
         default=NotificationStatus.queued, sa_type=_enum_column(NotificationStatus)
     )
     outcome: Outcome | None = Field(default=None, sa_type=_enum_column(Outcome))
-    # What the person answered on a call (a key press), the latest attempt's that heard one.
-    answer: str | None = Field(default=None, max_length=16)
+    # What the person answered on a call (a key press), the latest attempt's that heard one:
+    # the label of the first question answered, and every question's (dialer.scripts).
+    answer: str | None = Field(default=None, max_length=64)
+    answers: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
+    # A Voxology call's script (dialer.scripts.schemas.Script), its texts rendered.
+    script: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     attempts_made: int = 0
     last_error: str | None = Field(default=None)
     due_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -166,6 +171,8 @@ class Campaign(SQLModel, table=True):
     template: str | None = Field(default=None)
     recording_url: str | None = Field(default=None, max_length=2048)
     lang: str | None = Field(default=None, max_length=8)
+    # A Voxology call script (dialer.scripts.schemas.Script) whose texts are templates.
+    script: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     # dialer.campaigns.schemas.Schedule and CampaignPolicy, as JSON.
     schedule: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     policy: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
@@ -248,8 +255,13 @@ class Attempt(SQLModel, table=True):
     duration_s: int | None = Field(default=None)
     # SMS: how many parts the provider bills the message as.
     parts: int | None = Field(default=None)
-    # Voxology flows: what the person answered at the confirmation prompt.
-    answer: str | None = Field(default=None, max_length=16)
+    # Voxology flows: the label of the first question answered, and every question's.
+    answer: str | None = Field(default=None, max_length=64)
+    answers: dict[str, str] | None = Field(default=None, sa_type=sa.JSON)
+    # A script's transfer: the number, the call's length (ms) when it began, and its seconds.
+    transferred_to: str | None = Field(default=None, max_length=20)
+    transfer_start_ms: int | None = Field(default=None, sa_type=sa.BigInteger)
+    transfer_s: int | None = Field(default=None)
     # Conference: the participant this attempt rang, and the provider's id for the conference.
     recipient: str | None = Field(default=None, max_length=20)
     conference_id: str | None = Field(default=None, max_length=128)
@@ -381,7 +393,19 @@ class CampaignTally(SQLModel, table=True):
     campaign_id: int = Field(primary_key=True, sa_type=sa.BigInteger)
     status: str = Field(primary_key=True, max_length=16)
     outcome: str = Field(primary_key=True, max_length=16)
-    answer: str = Field(primary_key=True, max_length=16)
+    answer: str = Field(primary_key=True, max_length=64)
+    contacts: int
+
+
+class CampaignAnswer(SQLModel, table=True):
+    """How many of a campaign's contacts gave each answer to each question of its script: kept
+    with every change to their answers (dialer.outbox)."""
+
+    __tablename__ = "campaign_answer"
+
+    campaign_id: int = Field(primary_key=True, sa_type=sa.BigInteger)
+    question: str = Field(primary_key=True, max_length=40)
+    label: str = Field(primary_key=True, max_length=64)
     contacts: int
 
 

@@ -61,7 +61,10 @@ def flow_of_action(action: DinAction) -> FlowContext:
 async def answer_inbound(
     session: AsyncSession, body: Mapping[str, Any], default_action: str, default_region: str
 ) -> dict[str, Any]:
-    """The flow for a call someone made to one of our numbers; {} for its later callbacks."""
+    """The flow for a call someone made to one of our numbers; a HANGUP for a live_call (its
+    flow has run out), {} for its end."""
+    if body.get("type") == "live_call":
+        return {"actions": [{"type": "HANGUP"}]}
     if body.get("type") != "init_call":
         return {}
     ours = str(body.get("api_no") or "")[:20]

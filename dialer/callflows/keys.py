@@ -1,38 +1,32 @@
-"""What a key press during the confirmation COLLECT means."""
+"""The keys a call reports in its callbacks' `key_presses`, by the name of the COLLECT that
+took them."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from dialer.providers.fields import MalformedField
 
-__all__ = ["CONFIRM_COLLECT", "CONFIRM_KEY", "OPT_OUT_KEY", "Answer", "read_answer"]
+__all__ = ["MAX_PRESSES", "read_presses"]
 
-CONFIRM_COLLECT = "confirm"
-CONFIRM_KEY = "1"
-OPT_OUT_KEY = "9"
-
-
-class Answer(StrEnum):
-    confirmed = "confirmed"
-    opted_out = "opted_out"
-    none = "none"
+# More COLLECTs than a script can ask in one call (dialer.scripts.walk.MAX_ASKS), with room.
+MAX_PRESSES = 100
+_MAX_DIGITS = 32
 
 
-def read_answer(key_presses: Any) -> Answer:
-    """The answer in a live_call's `key_presses`: the last digits of the confirmation COLLECT.
-    MalformedField if they are not the list of objects the reference describes."""
+def read_presses(key_presses: Any) -> dict[str, str]:
+    """{COLLECT name: the last digits pressed there}; MalformedField if `key_presses` is not
+    the list of objects the reference describes."""
     if key_presses is None:
-        return Answer.none
+        return {}
     if not isinstance(key_presses, list) or not all(isinstance(p, dict) for p in key_presses):
         raise MalformedField("key_presses", key_presses, "a list of key press objects")
+    if len(key_presses) > MAX_PRESSES:
+        raise MalformedField("key_presses", len(key_presses), f"at most {MAX_PRESSES} entries")
+    presses: dict[str, str] = {}
     for press in key_presses:
-        if press.get("name") != CONFIRM_COLLECT:
-            continue
-        digits = str(press.get("digits") or "")
-        if digits.startswith(OPT_OUT_KEY):
-            return Answer.opted_out
-        if digits.startswith(CONFIRM_KEY):
-            return Answer.confirmed
-    return Answer.none
+        name, digits = press.get("name"), press.get("digits")
+        if not isinstance(name, str) or not isinstance(digits, str | int | type(None)):
+            raise MalformedField("key_presses", press, "a name and its digits")
+        presses[name[:100]] = str(digits if digits is not None else "")[:_MAX_DIGITS]
+    return presses

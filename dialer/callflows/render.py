@@ -14,7 +14,6 @@ from dialer.templating import render_file
 
 __all__ = [
     "ConferenceFlow",
-    "DetectFlow",
     "FlowContext",
     "Recording",
     "RenderedFlow",
@@ -55,19 +54,6 @@ Message = Speech | Recording
 
 class FlowContext(BaseModel):
     template: ClassVar[str]
-
-
-class DetectFlow(FlowContext):
-    """Answering-machine detection: a person hears the message and is asked to confirm."""
-
-    template: ClassVar[str] = "flows/detect.json.j2"
-    message: Message
-    voicemail_message: Message | None = None
-    # False: hang up on a machine (and retry later) instead of leaving the message.
-    leave_voicemail: bool = True
-    early_sms: str | None = None
-    confirm_prompt: str = "Press 1 to confirm. Press 9 to stop these calls."
-    trigger_live_in_ms: int = Field(3000, ge=0, le=60_000)
 
 
 class SayFlow(FlowContext):

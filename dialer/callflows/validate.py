@@ -88,6 +88,22 @@ def _needs(*names: str) -> Callable[[Mapping[str, Any]], str | None]:
     return rule
 
 
+_NATIVE_VOICES = frozenset({"Kate", "Kevin"})
+_VOICES = _NATIVE_VOICES | {"Watson"}
+
+
+def _say(action: Mapping[str, Any]) -> str | None:
+    params = _params(action)
+    if params.get("text") in (None, ""):
+        return "params.text required"
+    voice, language = params.get("voice", "Kate"), params.get("language", "english")
+    if voice not in _VOICES:
+        return f"params.voice is Kate, Kevin or Watson, not {voice!r}"
+    if voice in _NATIVE_VOICES and language != "english":
+        return f"params.voice {voice} speaks english only, not {language!r} (Watson does)"
+    return None
+
+
 def _play(action: Mapping[str, Any]) -> str | None:
     params = _params(action)
     return None if params.get("url") or params.get("dtmf") else "params.url or params.dtmf required"
@@ -113,7 +129,7 @@ def _collect(action: Mapping[str, Any]) -> str | None:
 
 
 _RULES: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
-    "SAY": _needs("text"),
+    "SAY": _say,
     "PLAY": _play,
     "SMS": _needs("message"),
     "GOTO": _needs("label"),

@@ -62,6 +62,9 @@ class SandboxConfig:
     voxology_requests_per_minute: int = 0
     voxology_max_live_calls: int = 0
     voxology_provisioning_s: float = 2.0
+    # The application has IBM Watson credentials (PUT /Integrations/TTS/Watson): SAY with
+    # voice Watson (Japanese among others) works; without them such a call ends in error.
+    voxology_watson: bool = True
     # Provider seconds per real second: 0.001 makes a 30 s ring last 30 ms.
     time_scale: float = 1.0
     # Requests per second per account; 0 means unlimited. Beyond it: 429.
@@ -110,6 +113,7 @@ class SandboxConfig:
         "voxology_requests_per_minute",
         "voxology_max_live_calls",
         "voxology_provisioning_s",
+        "voxology_watson",
     )
 
     def public(self) -> dict[str, Any]:

@@ -5,7 +5,16 @@ A call's fate is set by the dialled number, so every run is the same:
 
     last digit      0-4: a person answers   5: voicemail   6: no-answer   7: busy   8: failed
                     9: a person answers
-    second to last  1: the person presses 1 at a COLLECT   9: presses 9   else: presses nothing
+    the digits before it, right to left: the key pressed at each COLLECT the call reaches, in
+                    order (the second to last digit at the first COLLECT, the third to last at
+                    the second, ...); 8, or no digit left, presses nothing (the COLLECT times out)
+
+A TRANSFER rings its number, whose last digit sets what happens as above: a person (or a
+machine, 5) talks for a while, then the flow goes on; no-answer, busy and failed go on at once.
+
+Each callback response runs in order; once it runs out (no HANGUP), the call asks for more with
+a live_call, whose key_presses hold every COLLECT's keys so far. An answer of no actions hangs
+up (the reference leaves it unsaid; a 204 does, documented).
 """
 
 from __future__ import annotations
@@ -35,10 +44,16 @@ CALL_FATES: dict[str, tuple[str, str | None]] = {
     "7": ("busy", None),
     "8": ("failed", None),
 }
-_KEYS = {"1": "1", "9": "9"}
+# A COLLECT given this digit by the dialled number waits for a key that never comes.
+NO_KEY = "8"
 # Provider seconds each step takes, before the time scale.
 RING_S, SPEAK_S, BEEP_S, CONFERENCE_S = 4.0, 2.0, 3.0, 10.0
 _MAX_JUMPS = 20
+# Callback responses one call may run through before the sandbox calls it a runaway flow.
+_MAX_LOOPS = 60
+_WATSON_ONLY = frozenset(
+    {"englishUS", "englishGB", "french", "german", "italian", "japanese", "portuguese", "spanish"}
+)
 # The reference's hard limit on a callback response, whitespace removed.
 HARD_LIMIT_BYTES = 81_000
 
@@ -89,6 +104,10 @@ class VoxologyCall:
     sms_sent: list[str] = field(default_factory=list)
     conference: str | None = None
     transferred_to: str | None = None
+    # Each TRANSFER: the number rung and what became of it (a status word of the reference).
+    transfers: list[tuple[str, str]] = field(default_factory=list)
+    collects: int = 0
+    webhooks: list[dict[str, Any]] = field(default_factory=list)
     direction: str = "outbound"
     error_code: int | None = None
     error: str | None = None
@@ -108,12 +127,12 @@ class VoxologyCall:
         end = self.end_time or datetime.now(UTC)
         return int((end - self.connected_at).total_seconds())
 
-    def payload(self, kind: str) -> dict[str, Any]:
+    def payload(self, kind: str, *, webhook: bool = False) -> dict[str, Any]:
         end = self.end_time or datetime.now(UTC)
         return {
             "service": "programmable_voice",
             "type": kind,
-            "is_webhook": "false",
+            "is_webhook": "true" if webhook else "false",
             "app_id": "sandbox-app",
             "subaccount_id": 0,
             "call_id": self.id,
@@ -178,7 +197,12 @@ def voxology_calls_router(
     def key_ok(request: Request) -> bool:
         return request.headers.get("X-API-Key") == account.config.voxology_api_key
 
-    async def post(call: VoxologyCall, target: Mapping[str, Any], kind: str) -> httpx.Response:
+    async def post(
+        call: VoxologyCall,
+        target: Mapping[str, Any],
+        kind: str,
+        extra: Mapping[str, Any] | None = None,
+    ) -> httpx.Response:
         """One callback request to `target`; its timeout is the configuration's, 5 s unless
         set (the reference allows 1 to 15)."""
         try:
@@ -186,9 +210,10 @@ def voxology_calls_router(
         except (TypeError, ValueError):
             timeout = 5.0
         headers = dict(target.get("headers") or {})
+        body = {**call.payload(kind, webhook=extra is not None), **(extra or {})}
         try:
             answer = await client().post(
-                str(target["url"]), json=call.payload(kind), headers=headers, timeout=timeout
+                str(target["url"]), json=body, headers=headers, timeout=timeout
             )
         except httpx.TimeoutException:
             call.callbacks.append((kind, 0))
@@ -234,17 +259,67 @@ def voxology_calls_router(
         call.heard.append(text)
         await asyncio.sleep(scaled(SPEAK_S))
 
-    async def collect(call: VoxologyCall, action: Mapping[str, Any]) -> list[Any]:
-        await execute(call, action.get("actions") or [])
-        digits = _KEYS.get(call.no[-2], "")
-        if digits:
-            call.key_presses.append(
-                {"name": action.get("name"), "digits": digits, "history": [digits]}
+    async def say(call: VoxologyCall, params: Mapping[str, Any]) -> None:
+        voice, language = params.get("voice", "Kate"), params.get("language", "english")
+        if voice not in ("Kate", "Kevin", "Watson"):
+            raise _FlowError(400913, f"SAY voice {voice!r} is not Kate, Kevin or Watson")
+        watson = voice == "Watson" or language in _WATSON_ONLY
+        if watson and not account.config.voxology_watson:
+            raise _FlowError(
+                400913, "SAY with Watson needs IBM Watson credentials (/Integrations/TTS/Watson)"
             )
+        if voice in ("Kate", "Kevin") and language != "english":
+            raise _FlowError(400913, f"SAY voice {voice} speaks english, not {language!r}")
+        await speak(call, str(params["text"]))
+
+    async def collect(call: VoxologyCall, action: Mapping[str, Any]) -> None:
+        """The child actions, then the key the dialled number gives this COLLECT, if any."""
+        await execute(call, action.get("actions") or [])
+        call.collects += 1
+        digits = call.no[1:-1]
+        key = digits[-call.collects] if call.collects <= len(digits) else NO_KEY
+        if key != NO_KEY:
+            name = str(action.get("name") or "")
+            earlier = [p for p in call.key_presses if p["name"] == name]
+            history = [*earlier[0]["history"], key] if earlier else [key]
+            call.key_presses = [p for p in call.key_presses if p["name"] != name]
+            call.key_presses.append({"name": name, "digits": key, "history": history})
         else:
             timeout_ms = (action.get("params") or {}).get("timeout", 5000)
             await asyncio.sleep(scaled(timeout_ms / 1000))
-        return await call_back(call, "live_call")
+
+    async def transfer(call: VoxologyCall, params: Mapping[str, Any]) -> None:
+        """Ring the number and, if someone answers, hold the call while they talk."""
+        no = str(params.get("no", ""))
+        if not no.startswith("+") or not no[1:].isdigit():
+            raise _FlowError(400913, "TRANSFER needs params.no in E.164")
+        if params.get("event") == "stop":
+            return
+        status, detection = CALL_FATES[no[-1]]
+        call.transferred_to = no
+        call.transfers.append((no, "completed" if detection else status))
+        if params.get("async") is True:
+            return
+        await asyncio.sleep(scaled(RING_S))
+        if detection is not None:
+            await asyncio.sleep(scaled(CONFERENCE_S))
+
+    async def webhook(call: VoxologyCall, params: Mapping[str, Any]) -> None:
+        if not params.get("event_name"):
+            raise _FlowError(400913, "WEBHOOK needs params.event_name")
+        assert call.callback is not None
+        target = {**call.callback, **({"url": params["url"]} if params.get("url") else {})}
+        extra = {"event_name": params["event_name"], "webhook_data": params.get("webhook_data")}
+        call.webhooks.append(extra)
+
+        async def send() -> None:
+            with contextlib.suppress(httpx.HTTPError):
+                await post(call, target, "live_call", extra)
+
+        if params.get("await_response") is True:
+            await send()
+        else:
+            spawn(send())
 
     async def execute(call: VoxologyCall, actions: list[Any]) -> None:
         labels = {
@@ -261,7 +336,7 @@ def voxology_calls_router(
             if kind is None:  # a variable assignment: nothing to play
                 pass
             elif kind == "SAY":
-                await speak(call, str(params["text"]))
+                await say(call, params)
             elif kind == "PLAY":
                 await speak(call, str(params.get("url") or params.get("dtmf")))
             elif kind == "PAUSE":
@@ -270,12 +345,15 @@ def voxology_calls_router(
                 raise _Hangup
             elif kind == "SMS":
                 call.sms_sent.append(str(params["message"]))
+            elif kind == "SESSIONDATA":
+                data = action.get("session_data")
+                if not isinstance(data, Mapping):
+                    raise _FlowError(400913, "SESSIONDATA needs a session_data object")
+                call.session_data = dict(data)
+            elif kind == "WEBHOOK":
+                await webhook(call, params)
             elif kind == "TRANSFER":
-                if not str(params.get("no", "")).startswith("+"):
-                    raise _FlowError(400913, "TRANSFER needs params.no")
-                call.transferred_to = str(params["no"])
-                await asyncio.sleep(scaled(CONFERENCE_S))
-                raise _Hangup
+                await transfer(call, params)
             elif kind == "CONFERENCE":
                 call.conference = str(params["name"])
                 await asyncio.sleep(scaled(CONFERENCE_S))
@@ -288,9 +366,7 @@ def voxology_calls_router(
                 else:
                     await execute(call, events["on_live_person"])
             elif kind == "COLLECT":
-                # The live_call answer decides what follows the collected keys.
-                await execute(call, await collect(call, action))
-                return
+                await collect(call, action)
             elif kind == "GOTO":
                 jumps += 1
                 if jumps > _MAX_JUMPS or params.get("label") not in labels:
@@ -299,6 +375,16 @@ def voxology_calls_router(
             elif kind != "LABEL":
                 raise _FlowError(400913, f"action {kind!r} is not one the sandbox can run")
             i += 1
+
+    async def loop(call: VoxologyCall) -> None:
+        """The callback-response loop: each answer runs to its end, then the call asks again."""
+        actions = await call_back(call, "init_call")
+        for _ in range(_MAX_LOOPS):
+            if not actions:
+                raise _Hangup
+            await execute(call, actions)
+            actions = await call_back(call, "live_call")
+        raise _FlowError(400913, f"more than {_MAX_LOOPS} callback responses in one call")
 
     async def run(call: VoxologyCall, fate: tuple[str, str | None]) -> None:
         status, detection = fate
@@ -313,7 +399,7 @@ def voxology_calls_router(
         try:
             if account.config.voxology_balance <= 0:
                 raise _FlowError(2001, "account balance is $0.00")
-            await execute(call, await call_back(call, "init_call"))
+            await loop(call)
         except _Hangup:
             pass
         except _FlowError as exc:
@@ -349,6 +435,18 @@ def voxology_calls_router(
         return call
 
     account.voxology_ring_in = ring_in
+
+    @router.put("/Integrations/TTS/Watson")
+    async def set_watson(request: Request) -> Response:
+        """IBM Watson credentials for the application: its SAY may use the Watson voices."""
+        if not key_ok(request):
+            return voxology_error(401, 401001, "Failed Authentication")
+        body = await request.json()
+        tts = body.get("text_to_speech") if isinstance(body, dict) else None
+        if not isinstance(tts, dict) or not str(tts.get("api_key") or ""):
+            return voxology_error(400, 400001, "Validation Error: text_to_speech.api_key")
+        account.config.voxology_watson = True
+        return JSONResponse({"text_to_speech": {"api_key": str(tts["api_key"])}})
 
     @router.put("/CallFlows/Configurations/PhoneNumbers/{number}")
     async def configure(number: str, request: Request) -> Response:

@@ -239,7 +239,7 @@ async def test_a_flow_that_cannot_be_rendered_is_refused_before_anyone_is_rung(
     )
     final = await harness.read(body["id"])
     assert final["status"] == "failed" and final["attempts"] == []
-    assert "text" in final["last_error"]
+    assert "steps.message.say" in final["last_error"]
     assert harness.sandbox.voxology_calls == {}
 
 

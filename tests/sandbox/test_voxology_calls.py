@@ -1,5 +1,6 @@
 """The sandbox's Voxology call platform, driven by our adapter and answered with our own flows:
-a stand-in for the call-flow endpoint renders DETECT and replies to key presses."""
+a stand-in for the call-flow endpoint plays a script (dialer.scripts) as our server does, without
+the database."""
 
 from __future__ import annotations
 
@@ -12,30 +13,38 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from dialer.callflows.keys import Answer, read_answer
-from dialer.callflows.render import DetectFlow, SayFlow, Speech, render_flow
+from dialer.callflows.keys import read_presses
+from dialer.callflows.scripted import script_flow
 from dialer.providers.base import CallRequest, Rejected
 from dialer.providers.voxology import VoxologyProvider
 from dialer.sandbox import SandboxConfig, create_sandbox_app
 from dialer.sandbox.state import SandboxAccount
+from dialer.scripts.defaults import DEFAULT_TEXTS, default_script
+from dialer.scripts.schemas import Script
+from dialer.scripts.walk import walk
 from dialer.serve import free_ports, running_server
 from dialer.vocabulary import Outcome
 from tests.support import wait_for
 
 CALLER_ID = "+14155550999"
-REPLIES = {
-    Answer.confirmed: "Thank you, confirmed.",
-    Answer.opted_out: "You will not be called.",
-    Answer.none: "Goodbye.",
-}
+TEXTS = DEFAULT_TEXTS["en"]
+HELLO = default_script(text="Hi Aiko", recording_url=None, lang="en")
 
 
 @dataclass
 class Platform:
     account: SandboxAccount
     provider: VoxologyProvider
+    base_url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
     answer_status: int = 200
+    script: Script = field(default_factory=lambda: HELLO)
+
+    def answers(self) -> dict[str, str]:
+        """What the last request's keys answered."""
+        last = self.requests[-1]
+        done = walk(self.script, read_presses(last["key_presses"]), last["session_data"].get("at"))
+        return done.answers
 
 
 @pytest.fixture
@@ -51,12 +60,14 @@ async def platform() -> AsyncIterator[Platform]:
         state.requests.append({**body, "secret": request.headers.get("X-Dialer-Secret")})
         if state.answer_status != 200:
             return Response(status_code=state.answer_status)
-        if body["type"] == "init_call":
-            return JSONResponse(render_flow(DetectFlow(message=Speech(text="Hi Aiko"))).flow)
-        if body["type"] == "live_call":
-            reply = REPLIES[read_answer(body["key_presses"])]
-            return JSONResponse(render_flow(SayFlow(message=Speech(text=reply))).flow)
-        return Response(status_code=200)
+        if body.get("is_webhook") == "true" or body["type"] not in ("init_call", "live_call"):
+            return Response(status_code=200)
+        session = {k: v for k, v in body["session_data"].items() if k != "at"}
+        at = None if body["type"] == "init_call" else body["session_data"].get("at")
+        done = walk(state.script, read_presses(body["key_presses"]), at)
+        first = body["type"] == "init_call"
+        flow = script_flow(state.script, done.resume, done.visits, session, lang="en", detect=first)
+        return JSONResponse(flow.flow)
 
     sandbox_port, endpoint_port = free_ports(2)
     async with (
@@ -70,7 +81,8 @@ async def platform() -> AsyncIterator[Platform]:
         await provider.configure_number(
             CALLER_ID, f"http://127.0.0.1:{endpoint_port}/flow", {"X-Dialer-Secret": "s3cret"}
         )
-        holder["platform"] = Platform(sandbox.state.account, provider)
+        base_url = f"http://127.0.0.1:{sandbox_port}/v1"
+        holder["platform"] = Platform(sandbox.state.account, provider, base_url)
         yield holder["platform"]
 
 
@@ -93,30 +105,38 @@ async def _call(platform: Platform, number: str) -> tuple[str, list[dict[str, An
 
 
 @pytest.mark.parametrize(
-    ("number", "types", "heard_last", "answer", "outcome"),
+    ("number", "types", "heard_last", "answers", "outcome"),
     [
+        # 0 is a key the question does not take, and 8 presses none: goodbye either way.
         (
             "+14155550100",
             ["init_call", "live_call", "end_call"],
-            "Goodbye.",
-            Answer.none,
+            TEXTS["goodbye"],
+            {},
+            Outcome.answered,
+        ),
+        (
+            "+14155550180",
+            ["init_call", "live_call", "end_call"],
+            TEXTS["goodbye"],
+            {},
             Outcome.answered,
         ),
         (
             "+14155550110",
             ["init_call", "live_call", "end_call"],
-            "Thank you, confirmed.",
-            Answer.confirmed,
+            TEXTS["thanks"],
+            {"confirm": "confirmed"},
             Outcome.answered,
         ),
         (
             "+14155550190",
             ["init_call", "live_call", "end_call"],
-            "You will not be called.",
-            Answer.opted_out,
+            TEXTS["opted_out"],
+            {"confirm": "opted_out"},
             Outcome.answered,
         ),
-        ("+14155550105", ["init_call", "end_call"], "Hi Aiko", Answer.none, Outcome.voicemail),
+        ("+14155550105", ["init_call", "end_call"], "Hi Aiko", {}, Outcome.voicemail),
     ],
 )
 async def test_connected_calls_run_the_flow_loop(
@@ -124,17 +144,18 @@ async def test_connected_calls_run_the_flow_loop(
     number: str,
     types: list[str],
     heard_last: str,
-    answer: Answer,
+    answers: dict[str, str],
     outcome: Outcome,
 ) -> None:
     call_id, requests = await _call(platform, number)
     assert [r["type"] for r in requests] == types
     assert {r["call_id"] for r in requests} == {call_id}
-    assert all(r["session_data"] == {"attempt": 3, "tag": "attempt-3"} for r in requests)
+    kept = [{k: v for k, v in r["session_data"].items() if k != "at"} for r in requests]
+    assert kept == [{"attempt": 3, "tag": "attempt-3"}] * len(requests)
     assert {r["secret"] for r in requests} == {"s3cret"}
     call = platform.account.voxology_calls[call_id]
     assert call.heard[-1] == heard_last
-    assert read_answer(requests[-1]["key_presses"]) is answer
+    assert platform.answers() == answers
     report = await platform.provider.call_status(call_id)  # ended: read from the call log
     assert report.outcome is outcome and report.raw_status == "completed"
     assert report.detection == ("voicemail" if outcome is Outcome.voicemail else "live_person")
@@ -193,7 +214,7 @@ async def test_the_failover_endpoint_answers_when_the_first_fails(platform: Plat
     config["callback_failover"] = {**config["callback_failover"], "url": good}
     call_id, _ = await _call(platform, "+14155550110")
     call = platform.account.voxology_calls[call_id]
-    assert call.error_code is None and call.heard[-1] == "Thank you, confirmed."
+    assert call.error_code is None and call.heard[-1] == TEXTS["thanks"]
     assert [kind for kind, code in call.callbacks if code == 404][:1] == ["init_call"]
 
 
@@ -228,3 +249,71 @@ async def test_ring_and_call_time_outside_the_reference_are_refused(
                 **{"ring_timeout_s" if name == "timeout" else "max_call_time_s": value},
             )
         )
+
+
+def _clinic(desk: str) -> Script:
+    from tests.scripts.clinic import CLINIC
+
+    steps = {**CLINIC["steps"], "desk": {"transfer": desk, "next": "bye"}}
+    return Script.model_validate({**CLINIC, "lang": "en", "steps": steps})
+
+
+@pytest.mark.parametrize(
+    ("number", "desk", "answers", "transfers"),
+    [
+        ("+14155550113", "+14155550200", {"confirm": "confirmed"}, []),
+        ("+14155550123", "+14155550200", {"confirm": "reschedule"}, []),
+        # The desk answers (0), does not (6), is busy (7).
+        (
+            "+14155550102",
+            "+14155550200",
+            {"confirm": "front desk"},
+            [("+14155550200", "completed")],
+        ),
+        (
+            "+14155550102",
+            "+14155550206",
+            {"confirm": "front desk"},
+            [("+14155550206", "no-answer")],
+        ),
+        ("+14155550103", "+14155550207", {"confirm": "front desk"}, [("+14155550207", "busy")]),
+        # 8 presses nothing, then 5, a key it does not take: asked a third time, 2.
+        ("+14155552583", "+14155550200", {"confirm": "reschedule"}, []),
+    ],
+)
+async def test_a_script_asks_and_transfers(
+    platform: Platform,
+    number: str,
+    desk: str,
+    answers: dict[str, str],
+    transfers: list[tuple[str, str]],
+) -> None:
+    platform.script = _clinic(desk)
+    call_id, requests = await _call(platform, number)
+    call = platform.account.voxology_calls[call_id]
+    assert call.error_code is None
+    assert platform.answers() == answers and call.transfers == transfers
+    if transfers:
+        # The transfer's WEBHOOK went to the callback URL, marked as one.
+        hooks = [r for r in requests if r.get("is_webhook") == "true"]
+        assert [h["event_name"] for h in hooks] == ["transfer"]
+        assert hooks[0]["webhook_data"] == {"at": "desk"}
+
+
+async def test_japanese_needs_the_watson_integration(platform: Platform) -> None:
+    platform.script = default_script(text="明日のご予約です。", recording_url=None, lang="ja")
+    platform.account.config.voxology_watson = False
+    call_id, _ = await _call(platform, "+81312345610")
+    call = platform.account.voxology_calls[call_id]
+    assert call.error_code == 400913 and "Watson" in (call.error or "")
+    async with httpx.AsyncClient() as client:
+        answer = await client.put(
+            f"{platform.base_url}/Integrations/TTS/Watson",
+            json={"text_to_speech": {"api_key": "ibm-key"}},
+            headers={"X-API-Key": "vk"},
+        )
+    assert answer.status_code == 200 and platform.account.config.voxology_watson
+    platform.requests.clear()
+    call_id, _ = await _call(platform, "+81312345610")
+    call = platform.account.voxology_calls[call_id]
+    assert call.error_code is None and call.heard[0] == "明日のご予約です。"
