@@ -22,6 +22,7 @@ from dialer.metrics import ATTEMPTS
 from dialer.models import (
     Attempt,
     Campaign,
+    CampaignAnswer,
     CampaignMinute,
     CampaignTally,
     Notification,
@@ -72,6 +73,7 @@ def notification_event(notification: Notification) -> NotificationEvent:
         status=notification.status,
         outcome=notification.outcome,
         answer=notification.answer,
+        answers=notification.answers,
         attempts=notification.attempts_made,
         last_error=notification.last_error,
         created_at=notification.created_at,
@@ -89,6 +91,9 @@ def attempt_event(attempt: Attempt, notification: Notification) -> AttemptEvent:
         status=attempt.status,
         outcome=attempt.outcome,
         answer=attempt.answer,
+        answers=attempt.answers,
+        transferred_to=attempt.transferred_to,
+        transfer_s=attempt.transfer_s,
         provider=attempt.provider,
         provider_id=attempt.provider_id,
         provider_status=attempt.provider_status,
@@ -164,6 +169,7 @@ def _record_flush(session: Session, _context: Any, _instances: Any) -> None:
                 )
     # campaign.finished is written by dialer.campaigns.endings, once nothing of it is ringing.
     tallies: Tally = Counter()
+    answers: Counter[tuple[int, str, str]] = Counter()
     for obj in [*session.new, *changed]:
         if isinstance(obj, Notification) and obj.campaign_id is not None:
             before, now = _tallied(obj)
@@ -171,10 +177,25 @@ def _record_flush(session: Session, _context: Any, _instances: Any) -> None:
                 tallies[now] += 1
                 if before is not None:
                     tallies[before] -= 1
-    if minutes or tallies:
+            _count_answers(obj, answers)
+    if minutes or tallies or answers:
         connection = session.connection()  # not session.execute: that would flush again
         _add_counts(connection, CampaignMinute, "finals", minutes)
         add_tallies(connection, tallies)
+        _add_counts(connection, CampaignAnswer, "contacts", answers)
+
+
+def _count_answers(obj: Notification, answers: Counter[tuple[int, str, str]]) -> None:
+    """Move a campaign contact's answers in its campaign's per-question counts."""
+    assert obj.campaign_id is not None
+    history = sa.inspect(obj).attrs.answers.history
+    if not history.added:
+        return
+    before = (history.deleted[0] if history.deleted else None) or {}
+    for question, label in (history.added[0] or {}).items():
+        answers[(obj.campaign_id, question, label)] += 1
+    for question, label in before.items():
+        answers[(obj.campaign_id, question, label)] -= 1
 
 
 def _add_counts(
@@ -258,5 +279,10 @@ def _old_value_first(_target: Any, value: Any, _old: Any, _initiator: Any) -> An
 
 # A contact's counts move from its old status to its new one: the old value must be known at
 # flush even when the attribute was set without being read first.
-for _attribute in (Notification.status, Notification.outcome, Notification.answer):
+for _attribute in (
+    Notification.status,
+    Notification.outcome,
+    Notification.answer,
+    Notification.answers,
+):
     event.listen(_attribute, "set", _old_value_first, active_history=True, retval=True)

@@ -32,8 +32,10 @@ class NotificationFacts(BaseModel):
     channel: Channel
     status: NotificationStatus
     outcome: Outcome | None
-    # A Voxology flow's key press: confirmed or opted_out (None: no key, or no flow).
+    # A Voxology call's answers, by question (dialer.scripts); `answer` is the label of the
+    # first question answered: confirmed or opted_out for the default script.
     answer: str | None
+    answers: dict[str, str] | None = None
     last_error: str | None
 
 
@@ -59,6 +61,10 @@ class AttemptFacts(BaseModel):
     cost: float | None
     duration_s: int | None
     answer: str | None
+    answers: dict[str, str] | None = None
+    # A script's transfer: the number the person was put through to, and for how long.
+    transferred_to: str | None = None
+    transfer_s: int | None = None
 
 
 class AttemptEvent(AttemptFacts):
@@ -78,6 +84,8 @@ class CampaignFacts(BaseModel):
     counts: dict[str, int] = Field(default_factory=dict)
     outcomes: dict[str, int] = Field(default_factory=dict)
     answers: dict[str, int] = Field(default_factory=dict)
+    # Each question of the campaign's script: contacts by the answer they gave.
+    questions: dict[str, dict[str, int]] = Field(default_factory=dict)
     progress: float = 0.0
 
 

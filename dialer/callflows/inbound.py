@@ -11,7 +11,9 @@ from typing import Any
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.callflows.render import (
+from dialer.din.actions import DinAction, Playback, Say, Transfer, Voicemail, parse_action
+from dialer.din.service import inbound_action
+from dialer.flows.render import (
     FlowContext,
     Recording,
     SayFlow,
@@ -19,8 +21,6 @@ from dialer.callflows.render import (
     render_flow,
     speech,
 )
-from dialer.din.actions import DinAction, Playback, Say, Transfer, Voicemail, parse_action
-from dialer.din.service import inbound_action
 from dialer.models import NumberAction, utcnow
 from dialer.phone import InvalidNumber, to_e164
 

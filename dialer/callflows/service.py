@@ -11,7 +11,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.attempts import rounds
 from dialer.bounds import STORED
 from dialer.callflows.keys import read_presses
-from dialer.callflows.render import (
+from dialer.errors import FieldError, Forbidden
+from dialer.flows.render import (
     ConferenceFlow,
     FlowContext,
     Recording,
@@ -19,8 +20,7 @@ from dialer.callflows.render import (
     render_flow,
     speech,
 )
-from dialer.callflows.scripted import TRANSFER_EVENT, script_flow
-from dialer.errors import FieldError, Forbidden
+from dialer.flows.scripted import TRANSFER_EVENT, script_flow
 from dialer.models import Attempt, Notification, utcnow
 from dialer.optouts.service import block_number
 from dialer.providers import fields

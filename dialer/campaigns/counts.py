@@ -3,14 +3,14 @@ and the shape the API and the campaign.finished event give them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.models import CampaignTally
+from dialer.models import CampaignAnswer, CampaignTally
 from dialer.vocabulary import FINAL_NOTIFICATION
 
 __all__ = ["Counts", "campaign_counts", "counts_of", "tallies"]
@@ -21,6 +21,8 @@ class Counts:
     statuses: dict[str, int]
     outcomes: dict[str, int]
     answers: dict[str, int]
+    # Each question of a script: contacts by the answer they gave.
+    questions: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def count_rows(rows: Any) -> Counts:
@@ -56,7 +58,17 @@ async def counts_of(session: AsyncSession, campaign_ids: list[int]) -> dict[int,
     tallied = (await session.exec(query)).all()  # type: ignore[call-overload]
     for campaign_id, status, outcome, answer, n in tallied:
         rows[campaign_id].append((status, outcome or None, answer or None, n))
-    return {i: count_rows(found) for i, found in rows.items()}
+    counts = {i: count_rows(found) for i, found in rows.items()}
+    answered = sa.select(  # SQLAlchemy's select(), as above
+        col(CampaignAnswer.campaign_id),
+        col(CampaignAnswer.question),
+        col(CampaignAnswer.label),
+        col(CampaignAnswer.contacts),
+    ).where(col(CampaignAnswer.campaign_id).in_(campaign_ids), col(CampaignAnswer.contacts) != 0)
+    given = (await session.exec(answered)).all()  # type: ignore[call-overload]
+    for campaign_id, question, label, n in given:
+        counts[campaign_id].questions.setdefault(question, {})[label] = n
+    return counts
 
 
 def tallies(counts: Counts) -> dict[str, Any]:
@@ -67,5 +79,6 @@ def tallies(counts: Counts) -> dict[str, Any]:
         "counts": counts.statuses,
         "outcomes": counts.outcomes,
         "answers": counts.answers,
+        "questions": counts.questions,
         "progress": round(done / total, 4) if total else 0.0,
     }

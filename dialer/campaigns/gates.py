@@ -93,6 +93,10 @@ async def campaign_gate(
         if rendered.text is None:
             return await _unrendered(session, campaign, notification, rendered)
         notification.text = rendered.text
+    if campaign.script and notification.script is None:
+        if rendered.script is None:
+            return await _unrendered(session, campaign, notification, rendered)
+        notification.script = rendered.script
     return None
 
 

@@ -4,6 +4,7 @@ child process under a time budget (dialer.user_templates), outside any transacti
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -11,6 +12,7 @@ from dialer.campaigns.schemas import CampaignCreate
 from dialer.models import Campaign, Notification
 from dialer.notifications.schemas import MAX_TTS_CHARS
 from dialer.scheduling.policies import CampaignPolicy
+from dialer.scripts.schemas import Script
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import template_variables
 from dialer.user_templates import RenderFailed, TemplatePool
@@ -27,6 +29,8 @@ class Rendered:
 
     text: str | None = None
     fallback_text: str | None = None
+    # A call script, its texts rendered (dialer.scripts.schemas.Script as JSON).
+    script: dict[str, Any] | None = None
     problem: str | None = None
     bound: bool = False
 
@@ -59,6 +63,8 @@ async def render_contact(
             if refusal is not None:
                 return Rendered(problem=f"sms_fallback: {refusal}")
             return Rendered(fallback_text=text)
+        if campaign.script is not None and notification.script is None:
+            return await _render_script(templates, campaign.script, variables)
         if campaign.template is None or notification.text is not None:
             return Rendered()
         text = await templates.render(campaign.template, variables)
@@ -66,11 +72,32 @@ async def render_contact(
         where = "sms_fallback template" if notification.on_fallback else "template"
         return Rendered(problem=f"{where}: {exc.reason}", bound=exc.bound)
     except ValidationError as exc:
-        return Rendered(problem=f"the campaign's policy is no longer valid: {exc}")
+        return Rendered(problem=f"the campaign is no longer valid: {exc}")
     refusal = text_refusal(text, campaign.channel)
     if refusal is not None:
         return Rendered(problem=f"template: {refusal}")
     return Rendered(text=text)
+
+
+async def _render_script(
+    templates: TemplatePool, source: dict[str, Any], variables: dict[str, str]
+) -> Rendered:
+    """The campaign's script with each text rendered for this contact."""
+    script = Script.model_validate(source)
+    texts: dict[str, str] = {}
+    for where, template in script.texts():
+        try:
+            text = await templates.render(template, variables)
+        except RenderFailed as exc:
+            return Rendered(problem=f"script {where}: {exc.reason}", bound=exc.bound)
+        refusal = text_refusal(text, Channel.sms if where == "voicemail.sms" else Channel.tts)
+        if refusal is not None:
+            return Rendered(problem=f"script {where}: {refusal}")
+        texts[where] = text
+    try:
+        return Rendered(script=script.with_texts(texts).model_dump(mode="json", exclude_none=True))
+    except ValidationError as exc:
+        return Rendered(problem=f"script: {exc}")
 
 
 async def template_refusals(templates: TemplatePool, body: CampaignCreate) -> dict[str, str]:
@@ -78,6 +105,8 @@ async def template_refusals(templates: TemplatePool, body: CampaignCreate) -> di
     each variable, it ran past its budget or was refused by the sandbox. (Problems that depend
     on a contact's data are that contact's, reported when it is dialled.)"""
     sources = {"template": body.template}
+    if body.script is not None:
+        sources.update((f"script.{where}", text) for where, text in body.script.texts())
     if body.policy.sms_fallback is not None:
         sources["policy.sms_fallback.template"] = body.policy.sms_fallback.template
     refusals: dict[str, str] = {}

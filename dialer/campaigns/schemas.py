@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import (
     AnyHttpUrl,
@@ -15,12 +15,15 @@ from pydantic import (
 
 from dialer.bounds import STORED
 from dialer.campaigns.counts import Counts, tallies
+from dialer.flows.placement import script_placement
 from dialer.models import Campaign
 from dialer.pacing.limiter import Pace
 from dialer.payloads import CampaignFacts
 from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.scheduling.policies import CampaignPolicy
 from dialer.scheduling.schedule import Schedule
+from dialer.scripts.schemas import Script
+from dialer.scripts.single import OneMessage
 from dialer.sms import MAX_SMS_CHARS
 from dialer.templating import TemplateProblem, template_variables
 from dialer.vocabulary import Channel, PauseKind
@@ -51,17 +54,25 @@ class CampaignCreate(BaseModel):
     default_region: str = Field("JP", min_length=2, max_length=2)
     # A registered webhook endpoint (POST /v1/webhooks) for the campaign's events.
     webhook_url: AnyHttpUrl | None = None
+    # What each call says and asks (dialer.scripts), its texts templates over the contact's
+    # columns, instead of `template` or `recording_url`: on Voxology for channels voice_flow
+    # and tts; on Xoxzo only say steps (one tts call) or one play step (one playback).
+    script: Script | None = None
 
     @model_validator(mode="after")
     def _message_matches_channel(self) -> Self:
         refusal = channel_refusal(self.provider, self.channel)
         if refusal is not None:
             raise ValueError(refusal)
+        if self.script is not None:
+            self._take_script(self.script)
         if self.channel is Channel.conference:
             raise ValueError("a campaign sends one message to each contact: no conferences")
         if self.channel is Channel.playback:
             if self.recording_url is None or self.template is not None:
                 raise ValueError("channel playback takes recording_url, not template")
+        elif self.script is not None:
+            pass  # the script holds the message
         elif self.channel is Channel.voice_flow:
             if (self.template is None) == (self.recording_url is None):
                 raise ValueError("channel voice_flow takes template or recording_url, exactly one")
@@ -89,6 +100,24 @@ class CampaignCreate(BaseModel):
             if refusal is not None:
                 raise ValueError(f"policy.sms_fallback: {refusal}")
         return self
+
+    def _take_script(self, script: Script) -> None:
+        if self.template is not None or self.recording_url is not None:
+            raise ValueError("a script holds what the calls say: no template or recording_url")
+        for where, text in script.texts():
+            try:
+                template_variables(text)
+            except TemplateProblem as exc:
+                raise ValueError(f"script.{where}: {exc}") from exc
+        self.lang = self.lang or script.lang
+        leave = self.policy.voicemail != "retry"
+        placed = script_placement(
+            self.provider, self.channel, script, self.lang, leave_voicemail=leave
+        )
+        if isinstance(placed, OneMessage):
+            self.script = None
+            self.template = placed.text
+            self.recording_url = AnyHttpUrl(placed.recording_url) if placed.recording_url else None
 
 
 class PacePublic(BaseModel):
@@ -124,6 +153,7 @@ class CampaignPublic(CampaignFacts):
     from_: str = Field(validation_alias="from_number", serialization_alias="from")
     template: str | None
     recording_url: str | None
+    script: dict[str, Any] | None = None
     lang: str | None
     schedule: Schedule
     policy: CampaignPolicy

@@ -56,6 +56,7 @@ async def create_campaign(
         from_number=sender,
         template=data.template,
         recording_url=str(data.recording_url) if data.recording_url else None,
+        script=data.script.model_dump(mode="json", exclude_none=True) if data.script else None,
         lang=data.lang,
         schedule=data.schedule.model_dump(mode="json"),
         policy=data.policy.model_dump(mode="json"),

@@ -33,6 +33,7 @@ from dialer.phone import InvalidNumber, fast_normaliser, to_e164
 from dialer.scheduling.policies import CampaignPolicy
 from dialer.scheduling.schedule import Schedule
 from dialer.scheduling.windows import zones_for
+from dialer.scripts.schemas import Script
 from dialer.templating import template_variables
 from dialer.vocabulary import CampaignStatus, ImportStatus
 
@@ -323,6 +324,9 @@ def _plan(conn: Connection, campaign_id: int, now: datetime) -> _Plan:
     schedule = Schedule.model_validate(campaign.schedule, context=STORED)
     campaign_policy = CampaignPolicy.model_validate(campaign.policy)
     needed = template_variables(campaign.template) if campaign.template else frozenset()
+    if campaign.script is not None:
+        for _, text in Script.model_validate(campaign.script).texts():
+            needed |= template_variables(text)
     return _Plan(
         campaign=campaign,
         needed=needed | campaign_policy.template_variables(),
@@ -379,7 +383,8 @@ def import_contacts(
         variables = [column.name for column in columns]
         absent = sorted(plan.needed - set(variables))
         if absent:
-            raise CsvProblem(f"the template needs column(s) {', '.join(absent)}")
+            what = "script" if plan.campaign.script is not None else "template"
+            raise CsvProblem(f"the {what} needs column(s) {', '.join(absent)}")
         created = conn.execute(
             insert(ContactImport).values(
                 campaign_id=campaign_id, filename=filename, columns=[list(c) for c in columns]

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
 from dialer.bounds import STORED, Moment
+from dialer.flows.placement import script_placement
 from dialer.models import Attempt, Notification
 from dialer.payloads import AttemptFacts, NotificationFacts
 from dialer.providers import channel_refusal, default_lang, recording_refusal
 from dialer.scheduling.policies import RetryPolicy
 from dialer.scheduling.timing import parse_offset
+from dialer.scripts.schemas import Script
+from dialer.scripts.single import OneMessage
 from dialer.sms import MAX_SMS_CHARS
 from dialer.vocabulary import Channel, Outcome
 
@@ -62,18 +65,26 @@ class NotificationCreate(BaseModel):
     # A registered webhook endpoint (POST /v1/webhooks) for this notification's events.
     webhook_url: AnyHttpUrl | None = None
     sms_fallback: SmsFallback | None = None
+    # What the call says and asks (dialer.scripts), instead of `text` or `recording_url`: on
+    # Voxology for channels voice_flow and tts; on Xoxzo only say steps (one tts call) or one
+    # play step (one playback).
+    script: Script | None = None
 
     @model_validator(mode="after")
     def _message_matches_channel(self) -> Self:
         refusal = channel_refusal(self.provider, self.channel)
         if refusal is not None:
             raise ValueError(refusal)
+        if self.script is not None:
+            self._take_script(self.script)
         channel = self.channel.value
         if self.channel is Channel.sms:
             if self.text is None:
                 raise ValueError("text is required for channel sms")
             if self.recording_url is not None or self.lang is not None:
                 raise ValueError("channel sms takes text only, not recording_url or lang")
+        elif self.script is not None:
+            pass  # the script holds the message (script_placement checked its channel)
         elif self.channel is Channel.tts:
             if self.text is None:
                 raise ValueError("text is required for channel tts")
@@ -102,7 +113,8 @@ class NotificationCreate(BaseModel):
             refusal = recording_refusal(self.provider, self.recording_url.scheme)
             if refusal is not None:
                 raise ValueError(refusal)
-        if self.channel.is_voice and (self.text is not None or self.participants is not None):
+        speaks = self.text is not None or self.participants is not None or self.script is not None
+        if self.channel.is_voice and speaks:
             self.lang = self.lang or default_lang(self.provider)
         if self.expires_at is not None and self.expires_at.tzinfo is None:
             raise ValueError("expires_at needs a time zone offset")
@@ -118,6 +130,19 @@ class NotificationCreate(BaseModel):
         elif self.policy.fallback_on:
             raise ValueError("policy.fallback_on needs sms_fallback, the text to send")
         return self
+
+    def _take_script(self, script: Script) -> None:
+        if self.text is not None or self.recording_url is not None:
+            raise ValueError("a script holds what the call says: no text or recording_url")
+        self.lang = self.lang or script.lang
+        leave = Outcome.voicemail not in self.policy.retry_on
+        placed = script_placement(
+            self.provider, self.channel, script, self.lang, leave_voicemail=leave
+        )
+        if isinstance(placed, OneMessage):
+            self.script = None
+            self.text = placed.text
+            self.recording_url = AnyHttpUrl(placed.recording_url) if placed.recording_url else None
 
 
 class ReminderCreate(NotificationCreate):
@@ -169,6 +194,8 @@ class NotificationPublic(NotificationFacts):
     text: str | None
     lang: str | None
     recording_url: str | None
+    # Its call script as stored: a campaign contact's with its texts rendered for it.
+    script: dict[str, Any] | None = None
     participants: list[str] | None
     policy: RetryPolicy
     attempts_made: int

@@ -145,6 +145,7 @@ async def create_notification(
         text=data.text,
         lang=data.lang,
         recording_url=str(data.recording_url) if data.recording_url else None,
+        script=data.script.model_dump(mode="json", exclude_none=True) if data.script else None,
         participants=participants or None,
         policy=data.policy.model_dump(mode="json"),
         expires_at=expires,

@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dialer.callflows.validate import check_flow
 from dialer.dispatch.service import dial_notification
+from dialer.flows.validate import check_flow
 from dialer.security import FLOW_SECRET_HEADER, flow_secret
 from tests.support import Harness
 

@@ -54,7 +54,7 @@ def test_every_uploaded_cell_reads_back_under_its_header(
     )
     header, row = list(csv.reader(io.StringIO(buffer.getvalue())))
     assert len(set(header)) == len(header)  # no column hides another
-    assert header[-len(OUR_COLUMNS) :] == OUR_COLUMNS
+    assert header[-len(OUR_COLUMNS) :] == OUR_COLUMNS  # no script: no question columns
     for i, uploaded in enumerate(headers):
         shown = header[2 + i]
         assert shown == uploaded or (shown == f"{uploaded} (csv)" and uploaded in OUR_COLUMNS)

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from dialer.callflows.keys import read_presses
-from dialer.callflows.scripted import script_flow
+from dialer.flows.scripted import script_flow
 from dialer.providers.base import CallRequest, Rejected
 from dialer.providers.voxology import VoxologyProvider
 from dialer.sandbox import SandboxConfig, create_sandbox_app

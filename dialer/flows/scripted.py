@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dialer.callflows.render import speech
-from dialer.callflows.validate import FlowCheck, check_flow
+from dialer.flows.render import speech
+from dialer.flows.validate import FlowCheck, InvalidFlow, check_flow
 from dialer.scripts.schemas import Script, Step, Voicemail
 from dialer.scripts.walk import marker
 
-__all__ = ["TRANSFER_EVENT", "ScriptFlow", "script_flow", "script_segment"]
+__all__ = ["TRANSFER_EVENT", "ScriptFlow", "check_script", "script_flow", "script_segment"]
 
 # The WEBHOOK event a transfer step sends as it starts: the call's duration then times it.
 TRANSFER_EVENT = "transfer"
@@ -144,3 +144,44 @@ def script_flow(
         actions = [{"type": "DETECT", "params": params, "events": events}]
     flow = {"actions": actions}
     return ScriptFlow(flow=flow, check=check_flow(flow), opts_out=opts_out)
+
+
+# A call's session_data as long as ours gets: the flows are measured with it.
+_SAMPLE_SESSION = {"attempt_id": 10**12, "token": "0" * 40, "tag": "0" * 40}
+
+
+def _flow_starts(script: Script) -> list[str]:
+    """Every step a flow can start from: the start, and wherever a callback can resume."""
+    starts = [script.start]
+    for name, step in script.steps.items():
+        if step.kind == "ask":
+            starts.append(name)  # asked again
+        if step.kind in ("ask", "transfer"):
+            starts.extend(target for field, target, _ in step.targets() if field != "next")
+            if step.kind == "transfer" and step.next is not None:
+                starts.append(step.next)
+    return list(dict.fromkeys(starts))
+
+
+def check_script(
+    script: Script, *, lang: str | None, detect: bool, leave_voicemail: bool = True
+) -> list[str]:
+    """Every flow the script can answer a callback with, rendered and checked as Voxology
+    will run it (its size included): the problems, each naming the step its flow starts at."""
+    problems: list[str] = []
+    for start in _flow_starts(script):
+        first = start == script.start
+        try:
+            script_flow(
+                script,
+                start,
+                Counter(),
+                _SAMPLE_SESSION,
+                lang=lang,
+                detect=detect and first,
+                leave_voicemail=leave_voicemail,
+            )
+        except InvalidFlow as exc:
+            where = f"the flow from steps.{start}" + (" (with voicemail)" if first else "")
+            problems.extend(f"{where}: {problem}" for problem in exc.problems)
+    return problems

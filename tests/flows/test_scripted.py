@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from dialer.callflows.scripted import script_flow
-from dialer.callflows.validate import InvalidFlow
+from dialer.flows.scripted import script_flow
+from dialer.flows.validate import InvalidFlow
 from dialer.scripts.defaults import DEFAULT_TEXTS, default_script
 from dialer.scripts.schemas import Script
 from dialer.scripts.walk import walk

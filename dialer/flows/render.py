@@ -9,7 +9,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import AnyHttpUrl, BaseModel, Field
 
-from dialer.callflows.validate import FlowCheck, InvalidFlow, check_flow
+from dialer.flows.validate import FlowCheck, InvalidFlow, check_flow
 from dialer.templating import render_file
 
 __all__ = [

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from dialer.callflows.validate import (
+from dialer.flows.validate import (
     HARD_LIMIT_BYTES,
     InvalidFlow,
     check_flow,

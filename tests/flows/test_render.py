@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from dialer.callflows.render import (
+from dialer.flows.render import (
     ConferenceFlow,
     SayFlow,
     Speech,
