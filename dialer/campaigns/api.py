@@ -6,7 +6,7 @@ import csv
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile, status
 from fastapi.responses import StreamingResponse
 from pydantic import Json
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -31,6 +31,7 @@ from dialer.contacts.reader import CsvLayout
 from dialer.db import read_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.models import Campaign
+from dialer.repeated_keys import refuse_repeated_keys
 from dialer.responses import problems
 from dialer.runtime import Runtime
 from dialer.vocabulary import CampaignStatus
@@ -68,7 +69,11 @@ async def _public(session: AsyncSession, campaign: Campaign) -> CampaignPublic:
 
 
 @router.post(
-    "", status_code=status.HTTP_201_CREATED, response_model_by_alias=True, responses=problems(409)
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model_by_alias=True,
+    responses=problems(409),
+    dependencies=[Depends(refuse_repeated_keys)],
 )
 async def create(
     body: CampaignCreate, runtime: RuntimeDep, session: SessionDep, _key: ApiKeyDep

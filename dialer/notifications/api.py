@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 from sqlalchemy.exc import IntegrityError
 
 from dialer.bounds import AfterId, RowId
@@ -21,6 +21,7 @@ from dialer.notifications.schemas import (
     Reschedule,
 )
 from dialer.phone import InvalidNumber, to_e164
+from dialer.repeated_keys import refuse_repeated_keys
 from dialer.responses import problems
 from dialer.runtime import enqueue_dial
 from dialer.vocabulary import NotificationStatus
@@ -52,6 +53,7 @@ def _input(body: NotificationCreate, field: str) -> object:
 
 @router.post(
     "",
+    dependencies=[Depends(refuse_repeated_keys)],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=NotificationPublic,
     response_model_by_alias=True,
@@ -84,6 +86,7 @@ async def create(
 
 @reminders_router.post(
     "",
+    dependencies=[Depends(refuse_repeated_keys)],
     status_code=status.HTTP_202_ACCEPTED,
     response_model=list[NotificationPublic],
     response_model_by_alias=True,
