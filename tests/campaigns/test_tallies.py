@@ -148,3 +148,54 @@ async def test_numbers_another_import_takes_meanwhile_are_counted_once(
     assert stream.done
     assert (report.imported, report.duplicate) == (19_900, 100)
     assert await _same(harness, campaign_id) == Counter({("held", "", ""): 20_000})
+
+
+async def test_answers_per_question_follow_every_change_of_a_contact(harness: Harness) -> None:
+    from dialer.db import session_scope
+    from dialer.models import CampaignAnswer
+    from dialer.vocabulary import Channel
+
+    async def answers_of(campaign_id: int) -> dict[tuple[str, str], int]:
+        async with harness.runtime.engine.connect() as conn:
+            kept = await conn.execute(
+                sa.select(
+                    col(CampaignAnswer.question),
+                    col(CampaignAnswer.label),
+                    col(CampaignAnswer.contacts),
+                ).where(col(CampaignAnswer.campaign_id) == campaign_id)
+            )
+            return {(q, label): n for q, label, n in kept.all() if n}
+
+    changes: list[dict[str, str] | None] = [
+        {"confirm": "confirmed"},
+        {"confirm": "reschedule", "time": "2"},
+        {"time": "3"},
+        None,
+        {"confirm": "confirmed"},
+    ]
+    async with session_scope(harness.runtime.sessions) as session:
+        contacts = [
+            Notification(
+                campaign_id=77,
+                provider="voxology",
+                channel=Channel.voice_flow,
+                to_number=f"+1415555010{i}",
+                from_number="+14155550100",
+            )
+            for i in range(3)
+        ]
+        session.add_all(contacts)
+    for step, answers in enumerate(changes):
+        async with session_scope(harness.runtime.sessions) as session:
+            for i, contact in enumerate(contacts):
+                row = await session.get(Notification, contact.id)
+                assert row is not None
+                # Each contact a step behind the one before: several answers move at once.
+                row.answers = changes[(step + i) % len(changes)] if i else answers
+        expected: Counter[tuple[str, str]] = Counter()
+        async with session_scope(harness.runtime.sessions) as session:
+            for contact in contacts:
+                row = await session.get(Notification, contact.id)
+                assert row is not None
+                expected.update((row.answers or {}).items())
+        assert await answers_of(77) == dict(expected)

@@ -193,3 +193,42 @@ async def test_a_forged_or_missing_csrf_token_is_refused(
         assert answer.status == 403
         assert "security token" in await answer.text()
     assert (await harness.api.get(f"/v1/campaigns/{campaign_id}")).json()["status"] == "draft"
+
+
+async def test_a_scripts_answers_are_shown_per_question(browser: Browser, harness: Harness) -> None:
+    from sqlmodel import col, select
+
+    from dialer.db import session_scope
+    from dialer.models import Notification
+    from tests.scripts.clinic import CLINIC
+
+    script = {
+        **CLINIC,
+        "steps": {**CLINIC["steps"], "greet": {"say": "{{ 氏名 }}様", "next": "confirm"}},
+    }
+    campaign_id = await _campaign(
+        harness,
+        ["+14155550113,青木", "+14155550123,井上", "+14155550133,上田"],
+        provider="voxology",
+        channel="voice_flow",
+        template=None,
+        script=script,
+        **{"from": "+14155550999"},
+    )
+    async with session_scope(harness.runtime.sessions) as session:
+        found = await session.exec(
+            select(Notification).where(col(Notification.campaign_id) == campaign_id)
+        )
+        contacts = sorted(found.all(), key=lambda n: n.to_number)
+        for contact, label in zip(contacts, ["confirmed", "confirmed", "front desk"], strict=True):
+            contact.answers = {"confirm": label}
+            contact.answer = label
+    page = await signed_in(
+        browser, harness, await new_key(harness), path=f"/campaigns/{campaign_id}"
+    )
+    table = page.locator("#answers-1")
+    await expect(table).to_contain_text("confirmed")
+    assert await table.locator("tr").all_inner_texts() == ["confirmed\t2", "front desk\t1"]
+    await expect(page.locator("h3", has_text="Answers to")).to_contain_text("confirm")
+    await page.goto(f"{harness.settings.public_url}/notifications/{contacts[2].id}")
+    await expect(page.locator("dl.facts").first).to_contain_text("front desk")
