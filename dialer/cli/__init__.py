@@ -12,6 +12,7 @@ from dialer.cli.dnc import dnc
 from dialer.cli.notifications import notification, remind
 from dialer.cli.notify import notify
 from dialer.cli.numbers import numbers
+from dialer.cli.scripts import script
 from dialer.cli.services import demo, sandbox, up, web, worker
 from dialer.cli.webhooks import webhooks
 from dialer.logs import FORMATS, Format, configure
@@ -36,5 +37,5 @@ def main(verbose: bool, log_format: Format) -> None:
 
 for command in (up, web, worker, sandbox, demo, bench, chaos, db, apikey, din, campaign, numbers):
     main.add_command(command)
-for command in (notify, notification, remind, dnc, webhooks, providers):
+for command in (notify, notification, remind, dnc, webhooks, providers, script):
     main.add_command(command)

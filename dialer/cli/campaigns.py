@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from dialer.cli.remote import Remote, api_options, show
+from dialer.cli.scripts import read_script, script_option
 from dialer.terminal import printable
 from dialer.vocabulary import CampaignStatus
 
@@ -210,6 +211,7 @@ def _campaign_line(c: dict[str, Any]) -> str:
 @click.option("--schedule", "schedule", help="The schedule as JSON (see the API).")
 @click.option("--policy", "policy", help="The retry policy as JSON (see the API).")
 @click.option("--webhook-url", help="A registered webhook endpoint for its events.")
+@script_option
 @api_options
 def create(
     name: str,
@@ -222,6 +224,7 @@ def create(
     schedule: str | None,
     policy: str | None,
     webhook_url: str | None,
+    script_file: Path | None,
     remote: Remote,
     as_json: bool,
 ) -> None:
@@ -234,6 +237,8 @@ def create(
         "webhook_url": webhook_url,
     }
     body |= {k: v for k, v in optional.items() if v is not None}
+    if script_file is not None:
+        body["script"] = read_script(script_file)
     for field, text in (("schedule", schedule), ("policy", policy)):
         if text is not None:
             try:

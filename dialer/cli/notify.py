@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import click
 
 from dialer.cli.remote import Remote, api_options, show
+from dialer.cli.scripts import read_script, script_option
 from dialer.vocabulary import FINAL_NOTIFICATION
 
 __all__ = ["notification_line", "notify"]
@@ -38,6 +40,7 @@ def notification_line(n: dict[str, Any]) -> str:
 @click.option("--idempotency-key", help="Sent again with the same key, it makes nothing new.")
 @click.option("--webhook-url", help="A registered webhook endpoint for its events.")
 @click.option("--wait", type=float, help="Wait up to this many seconds for its final status.")
+@script_option
 @api_options
 def notify(
     to: str,
@@ -51,6 +54,7 @@ def notify(
     idempotency_key: str | None,
     webhook_url: str | None,
     wait: float | None,
+    script_file: Path | None,
     remote: Remote,
     as_json: bool,
 ) -> None:
@@ -64,6 +68,8 @@ def notify(
         "webhook_url": webhook_url,
     }
     body |= {k: v for k, v in optional.items() if v is not None}
+    if script_file is not None:
+        body["script"] = read_script(script_file)
     headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
     made = remote.json("POST", "/v1/notifications", json=body, headers=headers)
     if wait is not None:
