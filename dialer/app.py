@@ -17,6 +17,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from dialer import __version__
+from dialer.audio.api import files_router as audio_files_router
+from dialer.audio.api import router as audio_router
 from dialer.callflows.api import numbers_router
 from dialer.callflows.api import router as flows_router
 from dialer.campaigns.accounts import router as providers_router
@@ -113,6 +115,8 @@ def create_app(settings: Settings | None = None, redis_url: str | None = None) -
     app.include_router(webhook_events_router)
     app.include_router(providers_router)
     app.include_router(numbers_router)
+    app.include_router(audio_router)
+    app.include_router(audio_files_router)
 
     document_errors(app)
     install_error_handler(app)

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -165,6 +166,10 @@ class Settings(BaseSettings):
     template_processes: int = Field(2, ge=1, le=32)
     # The time zone the console shows times in (an IANA name: Asia/Tokyo).
     console_timezone: str = "UTC"
+    # The audio library's files (POST /v1/audio), and what one may be.
+    audio_dir: Path = Path("audio")
+    audio_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    audio_max_s: float = Field(600.0, gt=0)
 
     def account_credential(self, provider: str) -> str:
         """What names the provider account (its limits are the account's, shared by every

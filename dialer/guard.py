@@ -34,7 +34,7 @@ API_KEY_STATE = "api_key"
 # Files of contacts or numbers, through the API and the console (a new campaign's form carries
 # its CSV).
 _UPLOADS = re.compile(
-    r"^(/v1/campaigns/[^/]+/contacts(/json)?|/v1/do-not-contact/import"
+    r"^(/v1/campaigns/[^/]+/contacts(/json)?|/v1/do-not-contact/import|/v1/audio"
     r"|/campaigns/(new|[^/]+/contacts)|/do-not-contact/import)$"
 )
 UNAUTHORIZED = "a valid API key is required: Authorization: Bearer <key>"

@@ -29,6 +29,7 @@ from dialer.vocabulary import (
 __all__ = [
     "ApiKey",
     "Attempt",
+    "Audio",
     "Campaign",
     "CampaignAnswer",
     "CampaignMinute",
@@ -395,6 +396,23 @@ class CampaignTally(SQLModel, table=True):
     outcome: str = Field(primary_key=True, max_length=16)
     answer: str = Field(primary_key=True, max_length=64)
     contacts: int
+
+
+class Audio(SQLModel, table=True):
+    """An MP3 in the audio library (dialer.audio): its file is DIALER_AUDIO_DIR/<id>.mp3."""
+
+    __tablename__ = "audio"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
+    # Letters, digits, _ and -: its URL's file name, with `key` after it.
+    name: str = Field(max_length=64)
+    # Random: the URL of a file cannot be guessed from its id.
+    key: str = Field(max_length=32)
+    filename: str | None = Field(default=None, max_length=255)
+    size_bytes: int
+    duration_s: float
+    sha256: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class CampaignAnswer(SQLModel, table=True):

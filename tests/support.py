@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -46,6 +48,7 @@ def make_settings(database_url: str, *, web_port: int, sandbox_port: int, **extr
             "provider_limits": UNPACED.root,
             # Test receivers listen on loopback.
             "webhook_allow_private": True,
+            "audio_dir": Path(tempfile.mkdtemp(prefix="dialer-audio-")),
             **extra,
         }
     )

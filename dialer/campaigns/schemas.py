@@ -13,7 +13,8 @@ from pydantic import (
     model_validator,
 )
 
-from dialer.bounds import STORED
+from dialer.audio.refs import pending_url
+from dialer.bounds import MAX_ID, STORED
 from dialer.campaigns.counts import Counts, tallies
 from dialer.flows.placement import script_placement
 from dialer.models import Campaign
@@ -48,6 +49,8 @@ class CampaignCreate(BaseModel):
     from_: str = Field(alias="from", min_length=1, max_length=32)
     template: str | None = Field(None, min_length=1, max_length=MAX_SMS_CHARS * 4)
     recording_url: AnyHttpUrl | None = None
+    # Instead of recording_url: an audio of the library (POST /v1/audio).
+    audio_id: int | None = Field(None, ge=1, le=MAX_ID)
     lang: Literal["ja", "en"] | None = None
     schedule: Schedule = Field(default_factory=Schedule)
     policy: CampaignPolicy = Field(default_factory=CampaignPolicy)
@@ -64,6 +67,10 @@ class CampaignCreate(BaseModel):
         refusal = channel_refusal(self.provider, self.channel)
         if refusal is not None:
             raise ValueError(refusal)
+        if self.audio_id is not None:
+            if self.recording_url is not None:
+                raise ValueError("recording_url or audio_id, not both")
+            self.recording_url = AnyHttpUrl(pending_url(self.audio_id))
         if self.script is not None:
             self._take_script(self.script)
         if self.channel is Channel.conference:

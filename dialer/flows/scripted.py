@@ -19,6 +19,8 @@ from dialer.scripts.walk import marker
 
 __all__ = ["TRANSFER_EVENT", "ScriptFlow", "check_script", "script_flow", "script_segment"]
 
+# How long an ask waits for a key unless it says.
+ASK_TIMEOUT_S = 8
 # The WEBHOOK event a transfer step sends as it starts: the call's duration then times it.
 TRANSFER_EVENT = "transfer"
 
@@ -76,7 +78,7 @@ def script_segment(
                     "actions": [spoken] if spoken else [],
                     "params": {
                         "num_digits": 1,
-                        "timeout": step.timeout_s * 1000,
+                        "timeout": (step.timeout_s or ASK_TIMEOUT_S) * 1000,
                         "finish_on_key": "off" if "#" in keys else "#",
                     },
                 }

@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
-from dialer.bounds import STORED, Moment
+from dialer.audio.refs import pending_url
+from dialer.bounds import MAX_ID, STORED, Moment
 from dialer.flows.placement import script_placement
 from dialer.models import Attempt, Notification
 from dialer.payloads import AttemptFacts, NotificationFacts
@@ -54,6 +55,8 @@ class NotificationCreate(BaseModel):
     text: str | None = Field(None, min_length=1, max_length=MAX_SMS_CHARS)
     lang: Literal["ja", "en"] | None = None
     recording_url: AnyHttpUrl | None = None
+    # Instead of recording_url: an audio of the library (POST /v1/audio).
+    audio_id: int | None = Field(None, ge=1, le=MAX_ID)
     # Conference: the one or two people joined with `to`.
     participants: list[str] | None = Field(None, min_length=1, max_length=2)
     policy: RetryPolicy = Field(default_factory=lambda: RetryPolicy())
@@ -75,6 +78,10 @@ class NotificationCreate(BaseModel):
         refusal = channel_refusal(self.provider, self.channel)
         if refusal is not None:
             raise ValueError(refusal)
+        if self.audio_id is not None:
+            if self.recording_url is not None:
+                raise ValueError("recording_url or audio_id, not both")
+            self.recording_url = AnyHttpUrl(pending_url(self.audio_id))
         if self.script is not None:
             self._take_script(self.script)
         channel = self.channel.value

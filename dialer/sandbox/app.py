@@ -26,6 +26,7 @@ from dialer.sandbox.state import (
     SMS_DELIVERING_AFTER_S,
     SMS_FAILS_ON_LAST_DIGIT,
     SMS_FINAL_AFTER_S,
+    CallScript,
     SandboxAccount,
     SandboxCall,
     SandboxConference,
@@ -44,6 +45,19 @@ _CALLER = re.compile(r"^\+?[0-9]{1,15}$")
 # Xoxzo: "The URL can ONLY contain ascii letters or digits, underscores, slash or hyphens."
 _RECORDING_URL = re.compile(r"^http://[A-Za-z0-9.\-]+(:[0-9]+)?(/[A-Za-z0-9_\-/.]*)?$")
 _TTS_LANGS = {"ja", "en"}
+
+
+def _looks_like_mp3(data: bytes) -> bool:
+    """An MPEG Layer III frame header where the audio starts, after an ID3v2 tag if any: what a
+    player checks before it plays (the sandbox decodes nothing)."""
+    start = 0
+    if data[:3] == b"ID3" and len(data) >= 10:
+        size = (data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9]
+        start = 10 + size
+    head = data[start : start + 2]
+    return len(head) == 2 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2
+
+
 _REQUIRED = "This field is required."
 
 
@@ -259,9 +273,29 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             await asyncio.sleep(scaled(min(2.0**attempt, 600.0)))
 
     async def run_call(call: SandboxCall, base_url: str) -> None:
-        await asyncio.sleep(scaled(call.script.ring_s + call.script.talk_s))
+        await asyncio.sleep(scaled(call.script.ring_s))
+        if call.recording_url and call.script.status == "ANSWERED":
+            if account.config.fetch_recordings:
+                call.play_error = await fetch_recording(call)
+            if call.play_error is not None:
+                call.script = CallScript("FAILED", ring_s=call.script.ring_s, talk_s=0)
+        await asyncio.sleep(scaled(call.script.talk_s))
         account.finish(call)
         await call_back(call.callbackurl, call.as_status(base_url), call.callback_deliveries)
+
+    async def fetch_recording(call: SandboxCall) -> str | None:
+        """Why the call's recording cannot be played, if it cannot."""
+        assert call.recording_url is not None
+        try:
+            answer = await holder["client"].get(call.recording_url, timeout=10)
+        except httpx.HTTPError as exc:
+            return f"recording not fetched: {exc!r}"
+        if answer.status_code != 200:
+            return f"recording not fetched: HTTP {answer.status_code}"
+        if not _looks_like_mp3(answer.content):
+            return "recording is not MP3 audio"
+        call.played_bytes = len(answer.content)
+        return None
 
     async def run_message(sms: SandboxMessage, base_url: str) -> None:
         await asyncio.sleep(scaled(SMS_DELIVERING_AFTER_S))
@@ -290,6 +324,7 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             callbackurl=form.get("callbackurl") or None,
             tts=not form.get("recording_url"),
         )
+        call.recording_url = form.get("recording_url") or None
         spawn(run_call(call, str(request.base_url).rstrip("/")))
         if account.config.post_delay_s:
             await asyncio.sleep(account.config.post_delay_s)

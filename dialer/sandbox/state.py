@@ -65,6 +65,9 @@ class SandboxConfig:
     # The application has IBM Watson credentials (PUT /Integrations/TTS/Watson): SAY with
     # voice Watson (Japanese among others) works; without them such a call ends in error.
     voxology_watson: bool = True
+    # Fetch each recording a call plays, as the platform would: a Xoxzo playback whose mp3
+    # cannot be fetched, or is not MP3 audio, ends FAILED; a Voxology PLAY, error 400931.
+    fetch_recordings: bool = False
     # Provider seconds per real second: 0.001 makes a 30 s ring last 30 ms.
     time_scale: float = 1.0
     # Requests per second per account; 0 means unlimited. Beyond it: 429.
@@ -114,6 +117,7 @@ class SandboxConfig:
         "voxology_max_live_calls",
         "voxology_provisioning_s",
         "voxology_watson",
+        "fetch_recordings",
     )
 
     def public(self) -> dict[str, Any]:
@@ -141,6 +145,10 @@ class SandboxCall:
     cost: float = 0.0
     duration: int = 0
     callback_deliveries: list[int] = field(default_factory=list)
+    recording_url: str | None = None
+    # What fetching the recording gave (fetch_recordings): its bytes, or why it failed.
+    played_bytes: int | None = None
+    play_error: str | None = None
 
     def as_status(self, base_url: str) -> dict[str, Any]:
         return {

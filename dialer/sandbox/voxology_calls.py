@@ -272,6 +272,15 @@ def voxology_calls_router(
             raise _FlowError(400913, f"SAY voice {voice} speaks english, not {language!r}")
         await speak(call, str(params["text"]))
 
+    async def fetch(url: str) -> None:
+        """The audio a PLAY names, fetched as the platform would; 400931 if it cannot be."""
+        try:
+            answer = await client().get(url, timeout=10)
+        except httpx.HTTPError as exc:
+            raise _FlowError(400931, f"PLAY url could not be fetched: {exc!r}") from exc
+        if answer.status_code != 200:
+            raise _FlowError(400931, f"PLAY url answered {answer.status_code}")
+
     async def collect(call: VoxologyCall, action: Mapping[str, Any]) -> None:
         """The child actions, then the key the dialled number gives this COLLECT, if any."""
         await execute(call, action.get("actions") or [])
@@ -338,6 +347,8 @@ def voxology_calls_router(
             elif kind == "SAY":
                 await say(call, params)
             elif kind == "PLAY":
+                if params.get("url") and account.config.fetch_recordings:
+                    await fetch(str(params["url"]))
                 await speak(call, str(params.get("url") or params.get("dtmf")))
             elif kind == "PAUSE":
                 await asyncio.sleep(scaled(float(params.get("seconds", 5))))

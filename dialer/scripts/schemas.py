@@ -10,6 +10,9 @@ from typing import Literal, Self
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dialer.audio.refs import pending_url
+from dialer.bounds import MAX_ID
+
 __all__ = [
     "KEYS",
     "MAX_STEPS",
@@ -63,9 +66,19 @@ class Retry(_Strict):
 
 class _Speaks(_Strict):
     say: str | None = Field(None, min_length=1, max_length=_TEXT_CHARS)
+    # A recording: its URL, or an audio of the library (POST /v1/audio) by its id.
     play: AnyHttpUrl | None = None
+    audio_id: int | None = Field(None, ge=1, le=MAX_ID)
     lang: Lang | None = None
     voice: Voice | None = None
+
+    @model_validator(mode="after")
+    def _audio_is_played(self) -> Self:
+        if self.audio_id is not None:
+            if self.play is not None and str(self.play) != pending_url(self.audio_id):
+                raise ValueError("play a URL or an audio_id, not both")
+            self.play = AnyHttpUrl(pending_url(self.audio_id))
+        return self
 
 
 class Step(_Speaks):
@@ -77,7 +90,8 @@ class Step(_Speaks):
     keys: dict[str, Choice] | None = None
     no_input: Retry | None = None
     wrong_key: Retry | None = None
-    timeout_s: int = Field(8, ge=1, le=60)
+    # How long an ask waits for a key, seconds (8 unless set).
+    timeout_s: int | None = Field(None, ge=1, le=60)
     transfer: str | None = Field(None, pattern=_E164)
     caller_id: str | None = Field(None, pattern=_E164)
     opt_out: Literal[True] | None = None
@@ -110,8 +124,8 @@ class Step(_Speaks):
                 raise ValueError(f"keys are single keypad keys 0-9, * and #, not {wrong}")
             if self.next is not None:
                 raise ValueError("an ask leads on by its keys, no_input and wrong_key: no next")
-        elif self.keys is not None or self.no_input is not None or self.wrong_key is not None:
-            raise ValueError("keys, no_input and wrong_key belong to an ask")
+        elif any(v is not None for v in (self.keys, self.no_input, self.wrong_key, self.timeout_s)):
+            raise ValueError("keys, no_input, wrong_key and timeout_s belong to an ask")
         if self.caller_id is not None and self.transfer is None:
             raise ValueError("caller_id belongs to a transfer")
         if self.hangup is not None and self.next is not None:
