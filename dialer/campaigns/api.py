@@ -25,12 +25,16 @@ from dialer.campaigns.schemas import (
     ContactsIn,
     EstimatePublic,
     PauseBody,
+    TestCall,
 )
 from dialer.campaigns.setup import create_checked, import_file
+from dialer.campaigns.testcall import place_test_call
 from dialer.contacts.reader import CsvLayout
 from dialer.db import read_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep, SessionDep
 from dialer.models import Campaign
+from dialer.notifications.schemas import NotificationPublic
+from dialer.notifications.service import get_notification
 from dialer.repeated_keys import refuse_repeated_keys
 from dialer.responses import problems
 from dialer.runtime import Runtime
@@ -176,6 +180,27 @@ async def results(
     campaign_id: RowId, runtime: RuntimeDep, _key: ApiKeyDep, bom: BomQuery = False
 ) -> StreamingResponse:
     return await results_download(runtime, campaign_id, bom=bom)
+
+
+@router.post(
+    "/{campaign_id}/test-call",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=NotificationPublic,
+    response_model_by_alias=True,
+    responses=problems(409),
+)
+async def test_call(
+    campaign_id: RowId, body: TestCall, runtime: RuntimeDep, api_key: ApiKeyDep
+) -> NotificationPublic:
+    """One call of the campaign's message or script, rendered with its first contact's columns,
+    to `to`: a notification of its own, outside the campaign's counts (GET
+    /v1/notifications/{id} follows it)."""
+    made = await place_test_call(runtime, campaign_id, body.to, api_key.id)
+    assert made.id is not None
+    async with read_scope(runtime.sessions) as session:
+        found = await get_notification(session, made.id)
+    assert found is not None
+    return NotificationPublic.of(*found)
 
 
 @router.post("/{campaign_id}/start", response_model_by_alias=True, responses=problems(409))

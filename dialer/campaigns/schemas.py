@@ -127,6 +127,14 @@ class CampaignCreate(BaseModel):
             self.recording_url = AnyHttpUrl(placed.recording_url) if placed.recording_url else None
 
 
+class TestCall(BaseModel):
+    """POST /v1/campaigns/{id}/test-call: the number the test call rings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    to: str = Field(min_length=1, max_length=32)
+
+
 class PacePublic(BaseModel):
     """A limit the campaign's requests keep to, as it stands: the rate now, what it was set to,
     the ceiling a 429 taught it, and how recently the provider throttled."""

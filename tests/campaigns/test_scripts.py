@@ -127,3 +127,30 @@ async def test_a_broken_script_is_refused_at_creation_naming_the_step(harness: H
     assert huge and "hard limit of 81000" in refused.text
     listed = await harness.api.get("/v1/campaigns")
     assert listed.json() == [] and harness.sandbox.voxology_calls == {}
+
+
+async def test_a_test_call_rings_only_the_given_number_outside_the_counts(harness: Harness) -> None:
+    created = await _campaign(harness, _script())
+    cid = created.json()["id"]
+    upload = await harness.api.post(
+        f"/v1/campaigns/{cid}/contacts", files={"file": ("予約.csv", CSV.encode(), "text/csv")}
+    )
+    assert upload.status_code == 201, upload.text
+    before = (await harness.api.get(f"/v1/campaigns/{cid}")).json()
+    async with running_worker(harness.settings, harness.redis_url):
+        tried = await harness.api.post(
+            f"/v1/campaigns/{cid}/test-call", json={"to": "+14155550123"}
+        )
+        assert tried.status_code == 202, tried.text
+        assert tried.json()["campaign_id"] is None
+        final = await harness.wait_final(tried.json()["id"])
+    assert final["answers"] == {"confirm": "reschedule"}
+    [call] = harness.sandbox.voxology_calls.values()
+    # The first contact's columns, to the given number only.
+    assert call.no == "+14155550123" and call.heard[0] == "青木様、明日10時のご予約です。"
+    after = (await harness.api.get(f"/v1/campaigns/{cid}")).json()
+    for tally in ("counts", "outcomes", "answers", "questions"):
+        assert after[tally] == before[tally], tally
+    assert after["status"] == "draft"
+    missing = await harness.api.post("/v1/campaigns/999/test-call", json={"to": "+14155550123"})
+    assert missing.status_code == 404
