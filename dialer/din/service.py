@@ -10,6 +10,7 @@ from dialer.models import Din, Notification, utcnow
 from dialer.phone import InvalidNumber, to_e164
 from dialer.providers.base import NotFound
 from dialer.providers.xoxzo import DinOffer, XoxzoProvider
+from dialer.scripts.schemas import Script
 from dialer.vocabulary import Channel
 
 __all__ = [
@@ -80,7 +81,19 @@ async def record_unsubscribed(session: AsyncSession, din_uid: str) -> Din | None
 
 
 def replay_action(notification: Notification) -> DinAction | None:
-    """The message of a voice notification as an action, to play it again to its person."""
+    """The message of a voice notification as an action, to play it again to its person: a
+    script's first step if it speaks."""
+    if notification.script is not None:
+        try:
+            script = Script.model_validate(notification.script)
+        except ValueError:
+            return None
+        first = script.steps[script.start]
+        if first.play is not None:
+            return Playback(str(first.play))
+        if first.say is not None:
+            return Say(first.lang or script.lang or notification.lang or "ja", first.say)
+        return None
     if notification.recording_url and notification.channel is not Channel.sms:
         return Playback(notification.recording_url)
     if notification.channel in (Channel.tts, Channel.voice_flow) and notification.text:

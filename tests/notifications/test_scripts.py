@@ -102,3 +102,13 @@ def test_repeated_keys_are_found_anywhere() -> None:
     assert repeated_key(b'{"x": [{"b": 1}, {"c": 1, "c": 2}]}') == ("x.1", "c")
     assert repeated_key(b'{"a": {"b": 1}, "c": {"d": 1}}') is None
     assert repeated_key(b"not json") is None
+
+
+async def test_a_person_calling_back_hears_the_scripts_first_words(harness: Harness) -> None:
+    from tests.callflows.test_inbound import _ring_in
+
+    body = await harness.notify("+14155550113", text=None, script=_english(), **VOXOLOGY)
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
+    await harness.wait_final(body["id"])
+    back = await _ring_in(harness, "+14155550113", to="+14155550100")
+    assert back["heard"] == ["Your appointment is tomorrow."]
