@@ -11,15 +11,18 @@ from starlette.concurrency import run_in_threadpool
 
 from dialer.audio.service import resolve_audio
 from dialer.campaigns import service
-from dialer.campaigns.messages import template_refusals
+from dialer.campaigns.messages import render_contact, template_refusals
 from dialer.campaigns.schemas import CampaignCreate
 from dialer.contacts.importer import import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import session_scope
 from dialer.errors import FieldError, FieldErrors
-from dialer.models import Campaign
+from dialer.flows.scripted import check_script
+from dialer.models import Campaign, Notification
 from dialer.runtime import Runtime
+from dialer.scheduling.policies import CampaignPolicy
 from dialer.scripts.schemas import Script
+from dialer.vocabulary import Channel
 from dialer.webhooks.service import webhook_for
 
 __all__ = ["create_checked", "import_file"]
@@ -63,7 +66,41 @@ async def import_file(
         )
     except CsvProblem as exc:
         raise FieldError(field, str(exc)) from exc
-    return {
+    answer: dict[str, Any] = {
         **report.as_dict(),
         "issues_url": f"/v1/campaigns/{campaign_id}/imports/{report.import_id}/issues.csv",
+    }
+    if report.longest:
+        answer["script_check"] = await _script_at_its_largest(runtime, campaign_id, report.longest)
+    return answer
+
+
+async def _script_at_its_largest(
+    runtime: Runtime, campaign_id: int, longest: dict[str, str]
+) -> dict[str, Any]:
+    """The campaign's script rendered with the upload's longest values and measured: a contact
+    whose own flows would be over Voxology's limit is closed with the reason before its call."""
+    async with session_scope(runtime.sessions) as session:
+        campaign = await service.get_campaign(session, campaign_id)
+    largest = Notification(
+        provider=campaign.provider,
+        channel=campaign.channel,
+        to_number="",
+        from_number=campaign.from_number,
+        variables=longest,
+    )
+    rendered = await render_contact(runtime.templates, largest, campaign)
+    if rendered.script is None:
+        return {"largest_flow_bytes": None, "problems": [rendered.problem], "warnings": []}
+    policy = CampaignPolicy.model_validate(campaign.policy)
+    checked = check_script(
+        Script.model_validate(rendered.script),
+        lang=campaign.lang,
+        detect=campaign.channel is Channel.voice_flow,
+        leave_voicemail=policy.voicemail != "retry",
+    )
+    return {
+        "largest_flow_bytes": checked.largest_bytes,
+        "problems": checked.problems,
+        "warnings": [checked.warning] if checked.warning else [],
     }

@@ -88,6 +88,9 @@ class ImportReport:
     duplicate: int = 0
     suppressed: int = 0
     invalid: int = 0
+    # For a campaign with a script: the longest value of each column its texts use, to check
+    # the script's flows at their largest (dialer.campaigns.setup).
+    longest: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, int]:
         return {
@@ -460,6 +463,7 @@ def _read_into(
     zones = zoneinfo.available_timezones()
     fallback_zone = Schedule.model_validate(plan.campaign.schedule, context=STORED).timezone
     batch = _Batch()
+    longest = report.longest if plan.campaign.script is not None else None
     for row in rows:
         report.rows += 1
         problem = _problem(row, plan, zones)
@@ -490,6 +494,10 @@ def _read_into(
             batch.issues.append(_issue(report, row, reason))
             continue
         seen[key] = row.number
+        if longest is not None:
+            for name in plan.needed:
+                if len(row.variables[name]) > len(longest.get(name, "")):
+                    longest[name] = row.variables[name]
         is_blocked = number in blocked
         batch.suppressed += is_blocked
         if is_blocked:  # a contact, `suppressed` in the results; listed with the issues too

@@ -30,11 +30,11 @@ def script_placement(
             raise ValueError(f"a script is for channel voice_flow or tts, not {channel.value}")
         if script.voicemail is not None and channel is not Channel.voice_flow:
             raise ValueError("script.voicemail needs channel voice_flow (machine detection)")
-        problems = check_script(
+        checked = check_script(
             script, lang=lang, detect=channel is Channel.voice_flow, leave_voicemail=leave_voicemail
         )
-        if problems:
-            raise ValueError("script: " + "; ".join(problems))
+        if checked.problems:
+            raise ValueError("script: " + "; ".join(checked.problems))
         return script
     message = one_message(script)
     wanted = Channel.playback if message.recording_url else Channel.tts

@@ -13,11 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from dialer.flows.render import speech
-from dialer.flows.validate import FlowCheck, InvalidFlow, check_flow
+from dialer.flows.validate import SOFT_LIMIT_BYTES, FlowCheck, InvalidFlow, check_flow
 from dialer.scripts.schemas import Script, Step, Voicemail
 from dialer.scripts.walk import marker
 
-__all__ = ["TRANSFER_EVENT", "ScriptFlow", "check_script", "script_flow", "script_segment"]
+__all__ = [
+    "TRANSFER_EVENT",
+    "ScriptCheck",
+    "ScriptFlow",
+    "check_script",
+    "script_flow",
+    "script_segment",
+]
 
 # How long an ask waits for a key unless it says.
 ASK_TIMEOUT_S = 8
@@ -165,16 +172,31 @@ def _flow_starts(script: Script) -> list[str]:
     return list(dict.fromkeys(starts))
 
 
+@dataclass(frozen=True)
+class ScriptCheck:
+    # Each naming the step its flow starts at.
+    problems: list[str]
+    # The largest flow, as Voxology measures it (whitespace removed).
+    largest_bytes: int
+
+    @property
+    def warning(self) -> str | None:
+        if self.largest_bytes <= SOFT_LIMIT_BYTES:
+            return None
+        return f"its largest flow is {self.largest_bytes} bytes: over Voxology's soft limit"
+
+
 def check_script(
     script: Script, *, lang: str | None, detect: bool, leave_voicemail: bool = True
-) -> list[str]:
+) -> ScriptCheck:
     """Every flow the script can answer a callback with, rendered and checked as Voxology
-    will run it (its size included): the problems, each naming the step its flow starts at."""
+    will run it (its size included)."""
     problems: list[str] = []
+    largest = 0
     for start in _flow_starts(script):
         first = start == script.start
         try:
-            script_flow(
+            made = script_flow(
                 script,
                 start,
                 Counter(),
@@ -184,6 +206,8 @@ def check_script(
                 leave_voicemail=leave_voicemail,
             )
         except InvalidFlow as exc:
-            where = f"the flow from steps.{start}" + (" (with voicemail)" if first else "")
+            where = f"the flow from steps.{start}" + (" (with DETECT)" if first and detect else "")
             problems.extend(f"{where}: {problem}" for problem in exc.problems)
-    return problems
+        else:
+            largest = max(largest, made.check.size_bytes)
+    return ScriptCheck(problems, largest)

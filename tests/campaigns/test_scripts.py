@@ -60,6 +60,8 @@ async def test_answers_per_question_transfers_and_counts(
         f"/v1/campaigns/{cid}/contacts", files={"file": ("予約.csv", CSV.encode(), "text/csv")}
     )
     assert upload.status_code == 201 and upload.json()["imported"] == 5, upload.text
+    checked = upload.json()["script_check"]
+    assert checked["problems"] == [] and 300 < checked["largest_flow_bytes"] < 31_415
     assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 200
     async with running_worker(harness.settings, harness.redis_url):
 
@@ -154,3 +156,18 @@ async def test_a_test_call_rings_only_the_given_number_outside_the_counts(harnes
     assert after["status"] == "draft"
     missing = await harness.api.post("/v1/campaigns/999/test-call", json={"to": "+14155550123"})
     assert missing.status_code == 404
+
+
+async def test_an_upload_whose_longest_values_make_a_flow_too_big_is_told(harness: Harness) -> None:
+    steps: dict[str, Any] = {f"s{n}": {"say": "{{ メモ }}", "next": f"s{n + 1}"} for n in range(30)}
+    steps["s30"] = {"hangup": True}
+    created = await _campaign(harness, {"start": "s0", "steps": steps})
+    assert created.status_code == 201, created.text
+    cid = created.json()["id"]
+    rows = "電話番号,メモ\n+14155550113,短い\n+14155550123," + "長" * 990 + "\n"
+    upload = await harness.api.post(
+        f"/v1/campaigns/{cid}/contacts", files={"file": ("c.csv", rows.encode(), "text/csv")}
+    )
+    assert upload.status_code == 201, upload.text
+    [problem] = upload.json()["script_check"]["problems"]
+    assert "the flow from steps.s0 (with DETECT)" in problem and "hard limit" in problem
