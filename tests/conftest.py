@@ -107,6 +107,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def sqlite_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A freshly migrated SQLite database: a module whose subject is not the database makes
+    its `database_url` this one (see SQLITE_ONLY in tests.support for one test)."""
+    return make_database_url(request, tmp_path, "sqlite")
+
+
+@pytest.fixture
 async def harness(database_url: str, redis: ArqRedis, redis_url: str) -> AsyncIterator[Harness]:
     """The web app and the sandbox, each on its own port; no worker unless a test starts one."""
     web_port, sandbox_port = free_ports(2)

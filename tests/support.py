@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pytest
 from pydantic import RootModel, SecretStr
 
 from dialer.config import ProviderLimits, Settings
@@ -26,6 +27,11 @@ T = TypeVar("T")
 # Limits far above anything a functional test sends: pacing has its own tests.
 _FAST = ProviderLimits(calls=1000, sms=1000, status=1000, provisioning=1000)
 UNPACED = RootModel[dict[str, ProviderLimits]]({name: _FAST for name in ("xoxzo", "voxology")})
+
+
+# For a test whose subject is not the database (the command line, a script's rules): SQLite
+# only, where the default runs each test on both databases.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 def make_settings(database_url: str, *, web_port: int, sandbox_port: int, **extra: Any) -> Settings:

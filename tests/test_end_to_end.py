@@ -13,7 +13,7 @@ from arq.connections import ArqRedis
 
 from dialer.processes import DialerProcess
 from tests.stack import Stack
-from tests.support import wait_for
+from tests.support import SQLITE_ONLY, wait_for
 
 
 async def _post_in_flight(stack: Stack, number: str) -> tuple[DialerProcess, int]:
@@ -66,6 +66,7 @@ async def test_a_worker_killed_between_post_and_call_id_never_rings_twice(
     assert attempt["provider_status"] == "ANSWERED"
 
 
+@SQLITE_ONLY  # the fence is tested on both by the test above
 async def test_killed_mid_post_and_callback_lost_it_is_closed_unknown_not_redialled(
     stack: Stack, redis: ArqRedis
 ) -> None:
@@ -99,6 +100,7 @@ async def test_a_worker_stopped_mid_post_finishes_it_before_exiting(
     assert attempt["status"] in {"in_progress", "finished"}
 
 
+@SQLITE_ONLY  # the fence is tested on both by the test above
 async def test_redis_flushed_while_notifications_are_pending_every_one_completes(
     stack: Stack, redis: ArqRedis
 ) -> None:

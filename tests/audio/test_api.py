@@ -10,7 +10,7 @@ import httpx
 
 from dialer.serve import running_worker
 from tests.audio.mp3s import mp3_bytes
-from tests.support import Harness, wait_for
+from tests.support import SQLITE_ONLY, Harness, wait_for
 
 ALL_DAY = {"window_start": "00:00", "window_end": "23:59"}
 
@@ -23,6 +23,7 @@ async def _upload(
     )
 
 
+@SQLITE_ONLY  # files and rules; the in-use query runs on both below
 async def test_an_mp3_is_kept_listed_and_served(harness: Harness) -> None:
     data = mp3_bytes(3.0)
     made = await _upload(harness, data)
@@ -54,6 +55,7 @@ async def test_an_mp3_is_kept_listed_and_served(harness: Harness) -> None:
         assert (await anyone.get(xoxzo)).status_code == 404
 
 
+@SQLITE_ONLY  # files and rules; the in-use query runs on both below
 async def test_what_is_not_an_mp3_is_refused(harness: Harness) -> None:
     text = b"Dear patient, your appointment is tomorrow.\n" * 100
     refused = await _upload(harness, text, "notice.mp3")
@@ -104,6 +106,7 @@ async def test_a_xoxzo_playback_campaign_plays_an_uploaded_mp3(harness: Harness)
     assert (await harness.api.delete(f"/v1/audio/{audio['id']}")).status_code == 204
 
 
+@SQLITE_ONLY  # files and rules; the in-use query runs on both below
 async def test_a_missing_audio_is_refused_and_a_script_plays_one(harness: Harness) -> None:
     body = {"channel": "playback", "to": "+819012340001", "from": "+81312345678", "audio_id": 999}
     missing = await harness.api.post("/v1/notifications", json=body)

@@ -19,7 +19,7 @@ from dialer.config import to_driver_url
 from dialer.db import make_async_engine, make_sessionmaker, read_scope
 from dialer.models import Attempt, Notification
 from tests.stack import Stack
-from tests.support import wait_for
+from tests.support import SQLITE_ONLY, wait_for
 
 CONTACTS = int(os.environ.get("DIALER_E2E_CONTACTS", "300"))
 ZONES = ("Asia/Tokyo", "Europe/London", "America/New_York")
@@ -113,6 +113,7 @@ class Watch:
 
 
 @pytest.mark.timeout(1800)
+@SQLITE_ONLY  # zones and windows; the hopper on PostgreSQL is in test_dispatch
 async def test_a_campaign_across_three_zones_runs_paused_and_resumed(
     stack: Stack, database_url: str
 ) -> None:

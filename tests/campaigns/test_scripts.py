@@ -13,7 +13,7 @@ from typing import Any
 
 from dialer.serve import running_worker
 from tests.scripts.clinic import CLINIC
-from tests.support import Harness, wait_for
+from tests.support import SQLITE_ONLY, Harness, wait_for
 from tests.webhooks.receiver import Receiver
 
 DESK = "+81312345670"  # its last digit: the front desk answers
@@ -108,6 +108,7 @@ async def test_answers_per_question_transfers_and_counts(
     assert answers["+14155558883"] == (None, None)
 
 
+@SQLITE_ONLY  # a script's rules, not the database's
 async def test_a_broken_script_is_refused_at_creation_naming_the_step(harness: Harness) -> None:
     missing = _script()
     missing["steps"]["thanks"]["next"] = "goodbye"
@@ -131,6 +132,7 @@ async def test_a_broken_script_is_refused_at_creation_naming_the_step(harness: H
     assert listed.json() == [] and harness.sandbox.voxology_calls == {}
 
 
+@SQLITE_ONLY  # a script's rules, not the database's
 async def test_a_test_call_rings_only_the_given_number_outside_the_counts(harness: Harness) -> None:
     created = await _campaign(harness, _script())
     cid = created.json()["id"]
@@ -158,6 +160,7 @@ async def test_a_test_call_rings_only_the_given_number_outside_the_counts(harnes
     assert missing.status_code == 404
 
 
+@SQLITE_ONLY  # a script's rules, not the database's
 async def test_an_upload_whose_longest_values_make_a_flow_too_big_is_told(harness: Harness) -> None:
     steps: dict[str, Any] = {f"s{n}": {"say": "{{ メモ }}", "next": f"s{n + 1}"} for n in range(30)}
     steps["s30"] = {"hangup": True}

@@ -11,7 +11,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.stack import Stack
+
+
+# The command line and scripts go through the API: what they store is tested on both databases
+# where it is written.
+@pytest.fixture
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
 
 
 async def _dialer(

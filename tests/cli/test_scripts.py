@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
@@ -13,6 +14,14 @@ from dialer.scripts.defaults import DEFAULT_TEXTS
 from tests.cli.test_remote import _json
 from tests.scripts.clinic import CLINIC
 from tests.stack import Stack
+
+
+# The command line and scripts go through the API: what they store is tested on both databases
+# where it is written.
+@pytest.fixture
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
+
 
 CLINIC_YAML = yaml.safe_dump(CLINIC, allow_unicode=True)
 
