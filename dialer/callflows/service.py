@@ -20,7 +20,8 @@ from dialer.flows.render import (
     render_flow,
     speech,
 )
-from dialer.flows.scripted import TRANSFER_EVENT, script_flow
+from dialer.flows.scripted import TRANSFER_EVENT, check_script, script_flow
+from dialer.flows.validate import InvalidFlow
 from dialer.models import Attempt, Notification, utcnow
 from dialer.optouts.service import block_number
 from dialer.providers import fields
@@ -114,10 +115,21 @@ def _first_flow(notification: Notification, session: dict[str, Any]) -> dict[str
 
 
 def check_flow_of(notification: Notification) -> None:
-    """Render a Voxology call's first flow as its init_call will; raises InvalidFlow (or
-    pydantic's ValidationError, both ValueErrors) with what is wrong."""
-    if capabilities_of(notification.provider).call_flows:
-        _first_flow(notification, {"attempt_id": 0, "token": "x" * 40, "tag": "x" * 40})
+    """Render a Voxology call's first flow as its init_call will, and every other flow of a
+    script of its own; raises InvalidFlow (or pydantic's ValidationError, both ValueErrors)
+    with what is wrong. (The default script's other flows are texts of ours.)"""
+    if not capabilities_of(notification.provider).call_flows:
+        return
+    _first_flow(notification, {"attempt_id": 0, "token": "x" * 40, "tag": "x" * 40})
+    if notification.script is not None:
+        checked = check_script(
+            Script.model_validate(notification.script),
+            lang=notification.lang,
+            detect=notification.channel is Channel.voice_flow,
+            leave_voicemail=_leaves_voicemail(notification),
+        )
+        if checked.problems:
+            raise InvalidFlow(checked.problems)
 
 
 def _record_walk(attempt: Attempt, notification: Notification, done: Walk, script: Script) -> None:

@@ -162,9 +162,11 @@ async def test_a_test_call_rings_only_the_given_number_outside_the_counts(harnes
 
 @SQLITE_ONLY  # a script's rules, not the database's
 async def test_an_upload_whose_longest_values_make_a_flow_too_big_is_told(harness: Harness) -> None:
+    # The memo is read after the question: the first flow is small, the next one too big.
     steps: dict[str, Any] = {f"s{n}": {"say": "{{ メモ }}", "next": f"s{n + 1}"} for n in range(30)}
     steps["s30"] = {"hangup": True}
-    created = await _campaign(harness, {"start": "s0", "steps": steps})
+    steps["ask"] = {"ask": "Press 1.", "keys": {"1": {"label": "yes", "next": "s0"}}}
+    created = await _campaign(harness, {"start": "ask", "steps": steps})
     assert created.status_code == 201, created.text
     cid = created.json()["id"]
     rows = "電話番号,メモ\n+14155550113,短い\n+14155550123," + "長" * 990 + "\n"
@@ -173,4 +175,19 @@ async def test_an_upload_whose_longest_values_make_a_flow_too_big_is_told(harnes
     )
     assert upload.status_code == 201, upload.text
     [problem] = upload.json()["script_check"]["problems"]
-    assert "the flow from steps.s0 (with DETECT)" in problem and "hard limit" in problem
+    assert problem.startswith("the flow from steps.s0: ") and "hard limit" in problem
+    assert (await harness.api.post(f"/v1/campaigns/{cid}/start")).status_code == 200
+    async with running_worker(harness.settings, harness.redis_url):
+
+        async def done() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await harness.api.get(f"/v1/campaigns/{cid}")).json()
+            return body if body["status"] == "completed" else None
+
+        await wait_for(done, 60, "the campaign to complete")
+    results = await harness.api.get(f"/v1/campaigns/{cid}/results.csv")
+    rows_out = {r["phone"]: r for r in csv.DictReader(io.StringIO(results.text))}
+    long = rows_out["+14155550123"]
+    assert (long["status"], long["attempts"]) == ("failed", "0") and "hard limit" in long[
+        "last_error"
+    ]
+    assert [c.no for c in harness.sandbox.voxology_calls.values()] == ["+14155550113"]
