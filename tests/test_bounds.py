@@ -7,6 +7,13 @@ import pytest
 from dialer.bounds import MAX_ID
 from tests.support import Harness
 
+
+# Refusals and bounds at the door, the same whatever the database: SQLite only.
+@pytest.fixture
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
+
+
 TOO_BIG = [MAX_ID + 1, 2**64, 10**30]
 
 

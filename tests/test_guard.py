@@ -15,6 +15,13 @@ from dialer.guard import READ_ONLY, SAFE_METHODS, needs_key
 from dialer.vocabulary import Scope
 from tests.support import Harness
 
+
+# Refusals and bounds at the door, the same whatever the database: SQLite only.
+@pytest.fixture
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
+
+
 MB = 1024 * 1024
 
 

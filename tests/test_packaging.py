@@ -29,7 +29,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_carries_templates_migrations_and_licence(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     data = "dialer-0.1.0.data/data/share/dialer/"
-    assert f"{data}templates/flows/detect.json.j2" in names
+    assert f"{data}templates/flows/say.json.j2" in names
     assert f"{data}templates/tts/demo.txt.j2" in names
     assert f"{data}alembic/env.py" in names
     migrations = sorted(n for n in names if n.startswith(f"{data}alembic/versions/"))

@@ -33,7 +33,9 @@ _TEXT_CHARS = 1000
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 StepKind = Literal["say", "play", "ask", "transfer", "opt_out", "hangup"]
-Lang = Literal["en", "ja"]
+# In the order every other `lang` of the API names them: typing caches a Literal by its set
+# of values, so the first order made is the one every error message shows.
+Lang = Literal["ja", "en"]
 Voice = Literal["Kate", "Kevin", "Watson"]
 _ACTS: tuple[StepKind, ...] = ("ask", "transfer", "opt_out", "hangup")
 

@@ -10,7 +10,7 @@ import pytest
 from dialer.attempts.tags import session_data_for
 from dialer.dispatch.service import dial_notification
 from dialer.security import FLOW_SECRET_HEADER, flow_secret
-from tests.support import Harness
+from tests.support import SQLITE_ONLY, Harness
 
 VOICE_FLOW: dict[str, Any] = {
     "channel": "voice_flow",
@@ -77,6 +77,7 @@ async def test_init_call_is_answered_with_the_detect_flow(harness: Harness) -> N
         ("good", "unknown", 403, "no Voxology attempt"),
     ],
 )
+@SQLITE_ONLY  # a refusal before any row is written
 async def test_a_forged_callback_is_refused_and_changes_nothing(
     harness: Harness, secret: str | None, data: Any, status: int, words: str
 ) -> None:
@@ -150,6 +151,7 @@ async def test_a_replayed_end_call_changes_nothing(harness: Harness) -> None:
         {"connect_time_sec": "Infinity"},
     ],
 )
+@SQLITE_ONLY  # a refusal before any row is written
 async def test_a_malformed_flow_field_is_422_and_changes_nothing(
     harness: Harness, bad: dict[str, Any]
 ) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from dialer.pacing.service import account_limit
-from tests.support import Harness
+from tests.support import SQLITE_ONLY, Harness
 
 CAMPAIGN: dict[str, Any] = {
     "name": "clinic reminders",
@@ -72,6 +72,7 @@ async def test_a_campaign_is_created_as_a_draft_with_its_defaults(harness: Harne
         ),
     ],
 )
+@SQLITE_ONLY  # a refusal before any row is written
 async def test_a_bad_campaign_is_422_naming_the_problem(
     harness: Harness, change: dict[str, Any], words: str
 ) -> None:

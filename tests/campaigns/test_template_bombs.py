@@ -13,6 +13,13 @@ from dialer.dispatch.service import dial_notification
 from tests.campaigns.test_dispatch import ALL_DAY, CAMPAIGN, _contacts
 from tests.support import Harness
 
+
+# What the template sandbox refuses is the same whatever the database: SQLite only.
+@pytest.fixture
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
+
+
 SPIN = (
     "{% for i in range(1000) %}{% for j in range(1000) %}{% for k in range(1000) %}"
     "{% endfor %}{% endfor %}{% endfor %}"

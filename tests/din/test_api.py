@@ -5,10 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from dialer.din.actions import parse_action
 from dialer.dispatch.service import dial_notification
 from tests.support import Harness
+
+
+# The DIN API goes to Xoxzo (the sandbox) and keeps a few rows: SQLite only.
+@pytest.fixture
+def database_url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
+
 
 DIN_UID = "JPascfdrwersdf12"  # +81312345678, the harness's default caller ID
 CALLER = "+819012345670"

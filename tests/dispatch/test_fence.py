@@ -107,10 +107,11 @@ async def test_a_dial_whose_attempt_is_taken_back_while_it_waits_sends_nothing(
     harness: Harness,
 ) -> None:
     # The provider asked for a pause: the dial claims its contact, then waits for its slot
-    # (3 s, within the dial's longest wait, so that a slow machine still takes it back first).
-    harness.runtime.settings = harness.settings.model_copy(update={"pacing_max_wait_s": 5.0})
+    # (6 s, within the dial's longest wait, so that a slow machine still takes it back first:
+    # 3 s was not enough once, in a full run).
+    harness.runtime.settings = harness.settings.model_copy(update={"pacing_max_wait_s": 8.0})
     limit = account_limit(harness.settings, "xoxzo", "calls")
-    await harness.runtime.limiter.throttled(limit, retry_after_s=3.0)
+    await harness.runtime.limiter.throttled(limit, retry_after_s=6.0)
     body = await harness.notify("+819012345670")
     dial = asyncio.create_task(dial_notification(harness.runtime, body["id"]))
 
@@ -118,7 +119,7 @@ async def test_a_dial_whose_attempt_is_taken_back_while_it_waits_sends_nothing(
         attempts = (await harness.read(body["id"]))["attempts"]
         return attempts[0]["id"] if attempts else None
 
-    attempt_id = await wait_for(claimed, 5, "the claim")
+    attempt_id = await wait_for(claimed, 6, "the claim")
     async with session_scope(harness.runtime.sessions) as session:
         attempt = await session.get(Attempt, attempt_id)
         assert attempt is not None

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support import Harness
+from tests.support import SQLITE_ONLY, Harness
 
 VALID = {
     "channel": "tts",
@@ -27,6 +27,7 @@ VALID = {
         {"Authorization": "Bearer dk_000000000000_wrongsecret"},
     ],
 )
+@SQLITE_ONLY  # a refusal before any row is written
 async def test_without_a_valid_key_it_is_401(harness: Harness, headers: dict[str, str]) -> None:
     async with httpx.AsyncClient(base_url=str(harness.api.base_url), headers=headers) as anon:
         created = await anon.post("/v1/notifications", json=VALID)
@@ -72,6 +73,7 @@ def _errors(answer: httpx.Response) -> list[dict[str, Any]]:
         ({"expires_at": "2030-01-01T00:00:00"}, None, "time zone"),
     ],
 )
+@SQLITE_ONLY  # a refusal before any row is written
 async def test_a_bad_body_is_422_naming_the_field(
     harness: Harness, change: dict[str, Any], field: str | None, words: str
 ) -> None:
@@ -90,6 +92,7 @@ async def test_a_bad_body_is_422_naming_the_field(
         ("from", "hello", "not a phone number"),
     ],
 )
+@SQLITE_ONLY  # a refusal before any row is written
 async def test_an_invalid_phone_number_is_422_with_the_reason(
     harness: Harness, field: str, value: str, reason: str
 ) -> None:

@@ -70,7 +70,7 @@ _step_keys = st.sampled_from(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(
     start=st.text(max_size=6),
     steps=st.dictionaries(

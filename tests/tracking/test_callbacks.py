@@ -9,7 +9,7 @@ import pytest
 
 from dialer.dispatch.service import dial_notification
 from dialer.security import callback_token
-from tests.support import Harness
+from tests.support import SQLITE_ONLY, Harness
 
 
 async def _placed(harness: Harness, number: str = "+819012345670") -> dict[str, Any]:
@@ -49,6 +49,7 @@ async def _post(harness: Harness, url: str, **kwargs: Any) -> httpx.Response:
 
 
 @pytest.mark.parametrize("token", ["0" * 40, "short", "x"])
+@SQLITE_ONLY  # a refusal before any row is written
 async def test_a_wrong_token_is_403_and_changes_nothing(harness: Harness, token: str) -> None:
     before = await _placed(harness)
     attempt = before["attempts"][0]
@@ -138,6 +139,7 @@ async def test_a_callback_naming_another_call_changes_nothing(harness: Harness) 
         {"data": {"callid": "c", "status": "ANSWERED", "start_time": "yesterday"}},
     ],
 )
+@SQLITE_ONLY  # a refusal before any row is written
 async def test_a_bad_body_with_a_good_token_is_422(
     harness: Harness, kwargs: dict[str, Any]
 ) -> None:
@@ -165,6 +167,7 @@ async def test_an_unknown_attempt_with_a_valid_token_is_404(harness: Harness) ->
         {"end_time": "9999-12-31 23:59:59x"},
     ],
 )
+@SQLITE_ONLY  # a refusal before any row is written
 async def test_an_out_of_range_field_is_422_and_changes_nothing(
     harness: Harness, bad: dict[str, str]
 ) -> None:
