@@ -73,7 +73,8 @@ async def platform() -> AsyncIterator[Platform]:
     async with (
         running_server(sandbox, "127.0.0.1", sandbox_port),
         running_server(endpoint, "127.0.0.1", endpoint_port),
-        httpx.AsyncClient() as client,
+        # Patient: a loaded machine once took over 5 s to accept the first connection.
+        httpx.AsyncClient(timeout=30) as client,
     ):
         provider = VoxologyProvider(
             client, api_key="vk", base_url=f"http://127.0.0.1:{sandbox_port}/v1"
