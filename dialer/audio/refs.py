@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["PENDING", "pending_ids", "pending_url", "swap_pending"]
+from pydantic import AnyHttpUrl
+
+__all__ = ["PENDING", "pending_ids", "pending_url", "recording_or_audio", "swap_pending"]
 
 PENDING = re.compile(r"http://audio\.invalid/([0-9]{1,18})/x+\.mp3")
 
@@ -23,3 +25,12 @@ def pending_ids(text: str) -> set[int]:
 def swap_pending(text: str, urls: dict[int, str]) -> str:
     """`text` with each stand-in replaced by its audio's URL."""
     return PENDING.sub(lambda m: urls[int(m.group(1))], text)
+
+
+def recording_or_audio(recording_url: AnyHttpUrl | None, audio_id: int | None) -> AnyHttpUrl | None:
+    """A request's recording: its URL, or its audio's stand-in; ValueError for both."""
+    if audio_id is None:
+        return recording_url
+    if recording_url is not None:
+        raise ValueError("recording_url or audio_id, not both")
+    return AnyHttpUrl(pending_url(audio_id))

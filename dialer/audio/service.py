@@ -10,9 +10,10 @@ import secrets
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import sqlalchemy as sa
+from pydantic import AnyHttpUrl
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,6 +28,7 @@ from dialer.vocabulary import CampaignStatus
 __all__ = [
     "AudioInUse",
     "Checked",
+    "PlaysAudio",
     "audio_path",
     "audio_url",
     "check_upload",
@@ -34,9 +36,9 @@ __all__ = [
     "file_name",
     "find_audio",
     "get_audio",
+    "give_audio_urls",
     "keep_upload",
     "list_audio",
-    "resolve_audio",
     "slug",
 ]
 
@@ -148,7 +150,7 @@ async def find_audio(session: AsyncSession, audio_id: int) -> Audio | None:
 
 
 async def get_audio(session: AsyncSession, audio_id: int) -> Audio:
-    audio = await session.get(Audio, audio_id)
+    audio = await find_audio(session, audio_id)
     if audio is None:
         raise NotFound(f"no audio {audio_id}")
     return audio
@@ -178,7 +180,28 @@ async def delete_audio(session: AsyncSession, settings: Settings, audio_id: int)
     audio_path(settings, audio_id).unlink(missing_ok=True)
 
 
-async def resolve_audio(
+class PlaysAudio(Protocol):
+    """A request that may name audio of the library by id: a notification or a campaign."""
+
+    @property
+    def provider(self) -> str: ...
+
+    recording_url: AnyHttpUrl | None
+    # Its dialer.scripts.schemas.Script, if any (typed loosely: scripts imports this package).
+    script: Any
+
+
+async def give_audio_urls(session: AsyncSession, settings: Settings, body: PlaysAudio) -> None:
+    """Each audio `body` names by id given its URL for the body's provider, in place;
+    FieldError on `audio_id` for an id the library lacks."""
+    script = body.script.model_dump(mode="json", exclude_none=True) if body.script else None
+    recording = str(body.recording_url) if body.recording_url else None
+    url, script = await _resolve_audio(session, settings, body.provider, recording, script)
+    body.recording_url = AnyHttpUrl(url) if url else None
+    body.script = body.script.model_validate(script) if script else None
+
+
+async def _resolve_audio(
     session: AsyncSession,
     settings: Settings,
     provider: str,

@@ -20,7 +20,7 @@ from dialer.flows.render import (
     render_flow,
     speech,
 )
-from dialer.flows.scripted import TRANSFER_EVENT, check_script, script_flow
+from dialer.flows.scripted import SAMPLE_SESSION, TRANSFER_EVENT, check_script, script_flow
 from dialer.flows.validate import InvalidFlow
 from dialer.models import Attempt, Notification, utcnow
 from dialer.optouts.service import block_number
@@ -96,10 +96,11 @@ def _plain_flow(notification: Notification) -> FlowContext:
     return SayFlow(message=speech(notification.text or "", notification.lang))
 
 
-def _first_flow(notification: Notification, session: dict[str, Any]) -> dict[str, Any]:
-    """The flow init_call gets; raises InvalidFlow (or pydantic's ValidationError, both
-    ValueErrors) with what is wrong."""
-    script = script_of(notification)
+def _first_flow(
+    notification: Notification, script: Script | None, session: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The flow init_call gets (`script`: the call's, script_of); raises InvalidFlow (or
+    pydantic's ValidationError, both ValueErrors) with what is wrong."""
     if script is None:
         return render_flow(_plain_flow(notification)).flow
     start = walk(script, {}, None)
@@ -115,21 +116,22 @@ def _first_flow(notification: Notification, session: dict[str, Any]) -> dict[str
 
 
 def check_flow_of(notification: Notification) -> None:
-    """Render a Voxology call's first flow as its init_call will, and every other flow of a
-    script of its own; raises InvalidFlow (or pydantic's ValidationError, both ValueErrors)
-    with what is wrong. (The default script's other flows are texts of ours.)"""
+    """Render a Voxology call's flows as its callbacks will: every flow of a script of its own,
+    else the one its init_call gets (the default script's other flows are texts of ours).
+    Raises InvalidFlow (or pydantic's ValidationError, both ValueErrors) with what is wrong."""
     if not capabilities_of(notification.provider).call_flows:
         return
-    _first_flow(notification, {"attempt_id": 0, "token": "x" * 40, "tag": "x" * 40})
-    if notification.script is not None:
-        checked = check_script(
-            Script.model_validate(notification.script),
-            lang=notification.lang,
-            detect=notification.channel is Channel.voice_flow,
-            leave_voicemail=_leaves_voicemail(notification),
-        )
-        if checked.problems:
-            raise InvalidFlow(checked.problems)
+    if notification.script is None:
+        _first_flow(notification, script_of(notification), SAMPLE_SESSION)
+        return
+    checked = check_script(
+        Script.model_validate(notification.script),
+        lang=notification.lang,
+        detect=notification.channel is Channel.voice_flow,
+        leave_voicemail=_leaves_voicemail(notification),
+    )
+    if checked.problems:
+        raise InvalidFlow(checked.problems)
 
 
 def _record_walk(attempt: Attempt, notification: Notification, done: Walk, script: Script) -> None:
@@ -184,8 +186,9 @@ async def answer_callback(
         script = script_of(notification)
     except ValueError as exc:
         raise FlowUnservable(f"the script of attempt {attempt_id} is invalid: {exc}") from exc
-    done = walk(script, presses, None if kind == "init_call" else at) if script else None
-    if script is not None and done is not None:
+    done: Walk | None = None
+    if script is not None:
+        done = walk(script, presses, None if kind == "init_call" else at)
         _record_walk(attempt, notification, done, script)
         if done.transfers and kind != "init_call":
             _time_transfer(attempt, body, started=False)
@@ -200,7 +203,7 @@ async def answer_callback(
     await apply_report(session, round_, report, utcnow(), poll_interval_s)
     try:
         if kind == "init_call":
-            return _first_flow(notification, kept)
+            return _first_flow(notification, script, kept)
         if kind == "live_call" and script is not None and done is not None:
             if done.lost:
                 return {"actions": [{"type": "HANGUP"}]}

@@ -13,7 +13,7 @@ from pydantic import (
     model_validator,
 )
 
-from dialer.audio.refs import pending_url
+from dialer.audio.refs import recording_or_audio
 from dialer.bounds import MAX_ID, STORED
 from dialer.campaigns.counts import Counts, tallies
 from dialer.flows.placement import script_placement
@@ -67,10 +67,7 @@ class CampaignCreate(BaseModel):
         refusal = channel_refusal(self.provider, self.channel)
         if refusal is not None:
             raise ValueError(refusal)
-        if self.audio_id is not None:
-            if self.recording_url is not None:
-                raise ValueError("recording_url or audio_id, not both")
-            self.recording_url = AnyHttpUrl(pending_url(self.audio_id))
+        self.recording_url = recording_or_audio(self.recording_url, self.audio_id)
         if self.script is not None:
             self._take_script(self.script)
         if self.channel is Channel.conference:
@@ -124,7 +121,7 @@ class CampaignCreate(BaseModel):
         if isinstance(placed, OneMessage):
             self.script = None
             self.template = placed.text
-            self.recording_url = AnyHttpUrl(placed.recording_url) if placed.recording_url else None
+            self.recording_url = placed.recording_url
 
 
 class TestCall(BaseModel):

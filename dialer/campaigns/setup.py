@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO
 
-from pydantic import AnyHttpUrl
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
-from dialer.audio.service import resolve_audio
+from dialer.audio.service import give_audio_urls
 from dialer.campaigns import service
 from dialer.campaigns.messages import render_contact, template_refusals
 from dialer.campaigns.schemas import CampaignCreate
@@ -39,11 +38,7 @@ async def create_checked(runtime: Runtime, session: AsyncSession, body: Campaign
         raise FieldErrors([FieldError(field, why) for field, why in refusals.items()])
     webhook = str(body.webhook_url) if body.webhook_url else None
     webhook_id = await webhook_for(session, webhook, runtime.settings)
-    script = body.script.model_dump(mode="json", exclude_none=True) if body.script else None
-    recording = str(body.recording_url) if body.recording_url else None
-    url, script = await resolve_audio(session, runtime.settings, body.provider, recording, script)
-    body.recording_url = AnyHttpUrl(url) if url else None
-    body.script = Script.model_validate(script) if script else None
+    await give_audio_urls(session, runtime.settings, body)
     return await service.create_campaign(session, body, webhook_id)
 
 

@@ -18,6 +18,7 @@ from dialer.scripts.schemas import Script, Step, Voicemail
 from dialer.scripts.walk import marker
 
 __all__ = [
+    "SAMPLE_SESSION",
     "TRANSFER_EVENT",
     "ScriptCheck",
     "ScriptFlow",
@@ -155,8 +156,8 @@ def script_flow(
     return ScriptFlow(flow=flow, check=check_flow(flow), opts_out=opts_out)
 
 
-# A call's session_data as long as ours gets: the flows are measured with it.
-_SAMPLE_SESSION = {"attempt_id": 10**12, "token": "0" * 40, "tag": "0" * 40}
+# A call's session_data as long as ours gets: flows are checked with it before any call.
+SAMPLE_SESSION = {"attempt_id": 10**12, "token": "0" * 40, "tag": "0" * 40}
 
 
 def _flow_starts(script: Script) -> list[str]:
@@ -200,7 +201,7 @@ def check_script(
                 script,
                 start,
                 Counter(),
-                _SAMPLE_SESSION,
+                SAMPLE_SESSION,
                 lang=lang,
                 detect=detect and first,
                 leave_voicemail=leave_voicemail,

@@ -6,11 +6,9 @@ import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
-from pydantic import AnyHttpUrl
 from sqlalchemy.exc import IntegrityError
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.audio.service import resolve_audio
+from dialer.audio.service import give_audio_urls
 from dialer.bounds import AfterId, RowId
 from dialer.db import session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep
@@ -27,7 +25,6 @@ from dialer.phone import InvalidNumber, to_e164
 from dialer.repeated_keys import refuse_repeated_keys
 from dialer.responses import problems
 from dialer.runtime import enqueue_dial
-from dialer.scripts.schemas import Script
 from dialer.vocabulary import NotificationStatus
 from dialer.webhooks.service import webhook_for
 
@@ -127,7 +124,7 @@ async def _create(
         async with session_scope(runtime.sessions) as session:
             webhook = str(body.webhook_url) if body.webhook_url else None
             webhook_id = await webhook_for(session, webhook, runtime.settings)
-            await _library_audio(session, runtime, body)
+            await give_audio_urls(session, runtime.settings, body)
             if isinstance(body, ReminderCreate):
                 return await service.create_reminders(
                     session,
@@ -149,17 +146,6 @@ async def _create(
     except FieldError as exc:
         exc.value = _input(body, exc.field)
         raise
-
-
-async def _library_audio(
-    session: AsyncSession, runtime: RuntimeDep, body: NotificationCreate
-) -> None:
-    """The audio the request names by id, given the URL its provider plays it from."""
-    script = body.script.model_dump(mode="json", exclude_none=True) if body.script else None
-    recording = str(body.recording_url) if body.recording_url else None
-    url, script = await resolve_audio(session, runtime.settings, body.provider, recording, script)
-    body.recording_url = AnyHttpUrl(url) if url else None
-    body.script = Script.model_validate(script) if script else None
 
 
 @router.patch(

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, model_validator
 
-from dialer.audio.refs import pending_url
+from dialer.audio.refs import recording_or_audio
 from dialer.bounds import MAX_ID, STORED, Moment
 from dialer.flows.placement import script_placement
 from dialer.models import Attempt, Notification
@@ -78,10 +78,7 @@ class NotificationCreate(BaseModel):
         refusal = channel_refusal(self.provider, self.channel)
         if refusal is not None:
             raise ValueError(refusal)
-        if self.audio_id is not None:
-            if self.recording_url is not None:
-                raise ValueError("recording_url or audio_id, not both")
-            self.recording_url = AnyHttpUrl(pending_url(self.audio_id))
+        self.recording_url = recording_or_audio(self.recording_url, self.audio_id)
         if self.script is not None:
             self._take_script(self.script)
         channel = self.channel.value
@@ -149,7 +146,7 @@ class NotificationCreate(BaseModel):
         if isinstance(placed, OneMessage):
             self.script = None
             self.text = placed.text
-            self.recording_url = AnyHttpUrl(placed.recording_url) if placed.recording_url else None
+            self.recording_url = placed.recording_url
 
 
 class ReminderCreate(NotificationCreate):
