@@ -141,6 +141,9 @@ async def test_a_replayed_end_call_changes_nothing(harness: Harness) -> None:
         {"key_presses": "19"},
         {"key_presses": [1]},
         {"key_presses": {"name": "confirm"}},
+        {"key_presses": [{"name": "confirm", "digits": "1"}] * 101},
+        {"key_presses": [{"name": 7, "digits": "1"}]},
+        {"key_presses": [{"name": "confirm", "digits": ["1"]}]},
         {"connected_time": "abc"},
         {"connected_time": 1e30},
         {"start_time": "garbage"},
@@ -159,4 +162,14 @@ async def test_a_malformed_flow_field_is_422_and_changes_nothing(
     body = _callback(attempt, "live_call", _data(harness, attempt["id"]), **bad)
     answer = await _post(harness, body, _secret(harness))
     assert answer.status_code == 422, answer.text
+    assert await harness.read(notification["id"]) == notification
+
+
+@SQLITE_ONLY  # a refusal before any row is written
+async def test_a_mark_that_is_not_text_is_422_and_changes_nothing(harness: Harness) -> None:
+    notification, attempt = await _ringing(harness)
+    data = {**_data(harness, attempt["id"]), "at": {"step": "confirm"}}
+    answer = await _post(harness, _callback(attempt, "live_call", data), _secret(harness))
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "session_data", "at"]
     assert await harness.read(notification["id"]) == notification

@@ -158,6 +158,10 @@ async def test_a_test_call_rings_only_the_given_number_outside_the_counts(harnes
     assert after["status"] == "draft"
     missing = await harness.api.post("/v1/campaigns/999/test-call", json={"to": "+14155550123"})
     assert missing.status_code == 404
+    for bad in ("not a number", "+1" * 20, ""):
+        refused = await harness.api.post(f"/v1/campaigns/{cid}/test-call", json={"to": bad})
+        assert refused.status_code == 422, (bad, refused.text)
+    assert len(harness.sandbox.voxology_calls) == 1
 
 
 @SQLITE_ONLY  # a script's rules, not the database's
