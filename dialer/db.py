@@ -52,14 +52,22 @@ def make_async_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "rollback", turns.end)
         event.listen(engine.sync_engine.pool, "checkin", turns.checked_in)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=_POSTGRES_ARGS
+    )
 
 
 def make_sync_engine(url: str) -> Engine:
-    engine = create_engine(url)
     if url.startswith("sqlite"):
+        engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
-    return engine
+        return engine
+    return create_engine(url, connect_args=_POSTGRES_ARGS)
+
+
+# No JIT: PostgreSQL compiles a statement whose estimate is high (a page of results.csv, with
+# its subqueries per row) for about 25 ms, and this program's statements never pay it back.
+_POSTGRES_ARGS = {"options": "-c jit=off"}
 
 
 # A session that only reads says so, and on SQLite then takes no write lock: WAL readers see a

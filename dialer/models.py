@@ -102,6 +102,8 @@ class Notification(SQLModel, table=True):
         # A campaign calls each number once; API notifications (no campaign) are not limited.
         sa.UniqueConstraint("campaign_id", "to_number", name="uq_notification_campaign_number"),
         sa.Index("ix_notification_status_due_at", "status", "due_at"),
+        # results.csv reads a campaign's contacts in id order, a page at a time from the last.
+        sa.Index("ix_notification_campaign_id_id", "campaign_id", "id"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
@@ -219,9 +221,11 @@ class ImportIssue(SQLModel, table=True):
     """A CSV row that was not imported, and why."""
 
     __tablename__ = "import_issue"
+    # issues.csv reads an import's rows in id order, a page at a time from the last.
+    __table_args__ = (sa.Index("ix_import_issue_import_id_id", "import_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    import_id: int = Field(foreign_key="contact_import.id", index=True, sa_type=sa.BigInteger)
+    import_id: int = Field(foreign_key="contact_import.id", sa_type=sa.BigInteger)
     row_number: int
     reason: str
     phone: str | None = Field(default=None, max_length=64)

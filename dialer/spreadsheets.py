@@ -12,6 +12,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Where a spreadsheet may split one of our cells into several: the separators of the CSV
 # dialects in use (a European Excel splits on ";" a cell we wrote for ","), and line breaks.
 _PLAIN_NUMBER = re.compile(r"\A[+-]?[0-9]{1,30}(\.[0-9]{1,30})?\Z")
+# Without any of these a cell can hold no formula, wherever a spreadsheet splits it.
+_FORMULA_CHAR = re.compile(r"[=+\-@\t\r]")
 _SPLIT_FORMULA = re.compile(r"([,;\t|\r\n][ ]*)(?=[=+\-@])")
 
 
@@ -20,7 +22,7 @@ def safe_cell(value: Any) -> Any:
     start of the cell, after leading spaces, and after any separator a spreadsheet may split it
     on. Numbers stay numbers, signed ones too: +819012345678 (a phone number in E.164) is a
     number to a spreadsheet, never a formula, and a program reading the file gets it as sent."""
-    if not isinstance(value, str) or _PLAIN_NUMBER.match(value):
+    if not isinstance(value, str) or not _FORMULA_CHAR.search(value) or _PLAIN_NUMBER.match(value):
         return value
     guarded = _SPLIT_FORMULA.sub(r"\1'", value)
     if guarded.lstrip(" ").startswith(FORMULA_STARTS):

@@ -29,7 +29,7 @@ from dialer.redis_embedded import EmbeddedRedis
 from dialer.runtime import Runtime
 from dialer.serve import free_port, running_server
 
-__all__ = ["ConsoleFigures", "run_console_bench"]
+__all__ = ["ConsoleFigures", "mid_run", "mid_run_campaign", "run_console_bench"]
 
 PAGES = {
     "page": "/campaigns/{id}",
@@ -55,7 +55,7 @@ class ConsoleFigures:
         return asdict(self)
 
 
-def _mid_run(engine: Engine, campaign_id: int) -> None:
+def mid_run(engine: Engine, campaign_id: int) -> None:
     """60% of the contacts ended with one attempt each; the rest queued; ten hours of minutes."""
     now = utcnow().replace(tzinfo=None)
     with engine.begin() as conn:
@@ -109,7 +109,7 @@ def _mid_run(engine: Engine, campaign_id: int) -> None:
         )
 
 
-def _campaign(engine: Engine, contacts: int, workdir_csv: str, name: str) -> int:
+def mid_run_campaign(engine: Engine, contacts: int, workdir_csv: str, name: str) -> int:
     from pathlib import Path
 
     path = Path(workdir_csv)
@@ -117,7 +117,7 @@ def _campaign(engine: Engine, contacts: int, workdir_csv: str, name: str) -> int
     campaign_id = bench_campaign(engine, name)
     with path.open("rb") as stream:
         import_contacts(engine, campaign_id, stream, filename=path.name)
-    _mid_run(engine, campaign_id)
+    mid_run(engine, campaign_id)
     return campaign_id
 
 
@@ -172,8 +172,8 @@ def run_console_bench(contacts: int, database_url: str | None, requests: int) ->
     with bench_setting(1, database_url) as (url, csv_path):
         engine = make_sync_engine(url)
         try:
-            small = _campaign(engine, BASELINE_CONTACTS, str(csv_path), "baseline")
-            big = _campaign(engine, contacts, str(csv_path), f"bench console {contacts}")
+            small = mid_run_campaign(engine, BASELINE_CONTACTS, str(csv_path), "baseline")
+            big = mid_run_campaign(engine, contacts, str(csv_path), f"bench console {contacts}")
             if engine.dialect.name == "postgresql":
                 with engine.begin() as conn:
                     conn.execute(text("ANALYZE"))

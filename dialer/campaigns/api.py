@@ -166,11 +166,11 @@ async def add_contacts(
 async def import_issues(
     campaign_id: RowId,
     import_id: RowId,
-    session: ReadSessionDep,
+    runtime: RuntimeDep,
     _key: ApiKeyDep,
     bom: BomQuery = False,
 ) -> StreamingResponse:
-    return await issues_download(session, campaign_id, import_id, bom=bom)
+    return await issues_download(runtime, campaign_id, import_id, bom=bom)
 
 
 @router.get(

@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import Query
 from fastapi.responses import StreamingResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns import service
 from dialer.campaigns.results import campaign_results
@@ -32,19 +31,26 @@ async def results_download(runtime: Runtime, campaign_id: int, *, bom: bool) -> 
         await service.get_campaign(session, campaign_id)
         found = await campaign_results(session, campaign_id)
 
-    async def rows() -> AsyncIterator[list[Any]]:
+    async def pages() -> AsyncIterator[list[list[Any]]]:
         # Its own read session, open only while the response streams.
         async with read_scope(runtime.sessions) as session:
-            async for row in found.rows(session, campaign_id):
-                yield row
+            async for page in found.pages(session, campaign_id):
+                yield page
 
-    return csv_response(found.header, rows(), f"campaign-{campaign_id}-results.csv", bom=bom)
+    name = f"campaign-{campaign_id}-results.csv"
+    return csv_response(found.header, pages(), name, bom=bom, guarded=True)
 
 
 async def issues_download(
-    session: AsyncSession, campaign_id: int, import_id: int, *, bom: bool
+    runtime: Runtime, campaign_id: int, import_id: int, *, bom: bool
 ) -> StreamingResponse:
-    issues = await service.import_issues(session, campaign_id, import_id)
-    rows = ([i.row_number, i.phone or "", i.reason] for i in issues)
+    async with read_scope(runtime.sessions) as session:
+        await service.get_import(session, campaign_id, import_id)
+
+    async def pages() -> AsyncIterator[list[list[Any]]]:
+        async with read_scope(runtime.sessions) as session:
+            async for page in service.issue_pages(session, import_id):
+                yield page
+
     name = f"import-{import_id}-issues.csv"
-    return csv_response(["row", "phone", "reason"], rows, name, bom=bom)
+    return csv_response(["row", "phone", "reason"], pages(), name, bom=bom)

@@ -7,8 +7,11 @@ and are moved together, with one UPDATE, when it starts, pauses or is canceled.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy import update
 from sqlmodel import col, select
@@ -29,7 +32,8 @@ __all__ = [
     "cancel_campaign",
     "create_campaign",
     "get_campaign",
-    "import_issues",
+    "get_import",
+    "issue_pages",
     "list_campaigns",
     "pause_campaign",
     "pause_if_live",
@@ -179,16 +183,34 @@ async def list_campaigns(
     return list((await session.exec(query)).all())
 
 
-async def import_issues(
-    session: AsyncSession, campaign_id: int, import_id: int
-) -> list[ImportIssue]:
-    """The rows an import of this campaign did not take, in row order."""
+async def get_import(session: AsyncSession, campaign_id: int, import_id: int) -> ContactImport:
     record = await session.get(ContactImport, import_id)
     if record is None or record.campaign_id != campaign_id:
         raise NotFound(f"no import {import_id} in this campaign")
-    issues = await session.exec(
-        select(ImportIssue)
-        .where(col(ImportIssue.import_id) == import_id)
-        .order_by(col(ImportIssue.row_number))
-    )
-    return list(issues.all())
+    return record
+
+
+async def issue_pages(
+    session: AsyncSession, import_id: int, page: int = 5000
+) -> AsyncIterator[list[list[Any]]]:
+    """The rows an import did not take, in row order (the importer writes them so), a page at
+    a time: keyset on the index (import_id, id)."""
+    after = 0
+    while True:
+        issues = (
+            await session.exec(  # type: ignore[call-overload]
+                sa.select(
+                    col(ImportIssue.id),
+                    col(ImportIssue.row_number),
+                    col(ImportIssue.phone),
+                    col(ImportIssue.reason),
+                )
+                .where(col(ImportIssue.import_id) == import_id, col(ImportIssue.id) > after)
+                .order_by(col(ImportIssue.id))
+                .limit(page)
+            )
+        ).all()
+        if not issues:
+            return
+        after = issues[-1].id
+        yield [[i.row_number, i.phone or "", i.reason] for i in issues]

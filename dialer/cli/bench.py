@@ -69,6 +69,36 @@ def bench_console(contacts: int, database_url: str | None, requests: int, as_jso
         )
 
 
+@bench.command("export")
+@click.option("--contacts", default=1_000_000, show_default=True)
+@click.option("--bad-rows", default=100_000, show_default=True, help="An upload of invalid rows.")
+@click.option(
+    "--database-url",
+    help="A database to fill (migrated to head); default: a fresh SQLite file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: results_rows_per_s, ...")
+def bench_export(contacts: int, bad_rows: int, database_url: str | None, as_json: bool) -> None:
+    """Download a mid-run campaign's results.csv and an import's issues.csv from a web process,
+    against a minimal script reading the same rows from the database."""
+    import json
+
+    from dialer.bench.exports import run_export_bench
+    from dialer.processes import unwind_on_sigterm
+
+    unwind_on_sigterm()
+    f = run_export_bench(contacts, bad_rows, database_url)
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+        return
+    click.echo(
+        f"{f.database}: results.csv {f.results_rows:,} rows in {f.results_s} s, "
+        f"{f.results_rows_per_s:,} rows/s (a minimal script: {f.baseline_rows_per_s:,} rows/s, "
+        f"ratio {f.ratio}); issues.csv {f.issues_rows:,} rows in {f.issues_s} s, "
+        f"{f.issues_rows_per_s:,} rows/s; web process RSS {f.web_rss_before_mb} MB before, "
+        f"{f.web_rss_peak_mb} MB at its peak"
+    )
+
+
 @bench.command("templates")
 @click.option("--renders", default=5_000, show_default=True)
 @click.option("--processes", default=2, show_default=True)

@@ -235,8 +235,7 @@ async def import_issues(
     _operator: OperatorDep,
     bom: bool = True,
 ) -> StreamingResponse:
-    async with read_scope(runtime.sessions) as session:
-        return await issues_download(session, campaign_id, import_id, bom=bom)
+    return await issues_download(runtime, campaign_id, import_id, bom=bom)
 
 
 async def _act(

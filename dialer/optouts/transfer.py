@@ -189,7 +189,7 @@ async def _listed(session: AsyncSession, numbers: list[str]) -> set[str]:
     return set(found.all())
 
 
-async def exported_rows(runtime: Runtime, page: int = 5000) -> AsyncIterator[list[Any]]:
+async def exported_rows(runtime: Runtime, page: int = 5000) -> AsyncIterator[list[list[Any]]]:
     """The global list, oldest entry first, read a page at a time (keyset on id)."""
     after = 0
     while True:
@@ -206,6 +206,5 @@ async def exported_rows(runtime: Runtime, page: int = 5000) -> AsyncIterator[lis
             )
         if not rows:
             return
-        for entry in rows:
-            yield [entry.number, entry.source, entry.reason or "", entry.created_at.isoformat()]
+        yield [[e.number, e.source, e.reason or "", e.created_at.isoformat()] for e in rows]
         after = rows[-1].id or after
