@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import httpx
 import uvicorn
 from arq import Worker
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from dialer.app import create_app
 from dialer.config import Settings
@@ -50,7 +50,7 @@ class _OwnedServer(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def running_server(app: FastAPI, host: str, port: int) -> AsyncIterator[uvicorn.Server]:
+async def running_server(app: ASGIApp, host: str, port: int) -> AsyncIterator[uvicorn.Server]:
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, lifespan="on"
     )

@@ -27,7 +27,12 @@ from dialer.processes import DialerProcess, deployment_env
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.serve import free_ports
 
-__all__ = ["PacingFigures", "most_in_one_second", "run_pacing_bench"]
+__all__ = [
+    "PacingFigures",
+    "most_in_one_second",
+    "run_pacing_bench",
+    "start_bench_campaign",
+]
 
 _ALWAYS = {"window_start": "00:00:00", "window_end": "23:59:59"}
 _CALLS = "POST /voice/simple/playbacks/"
@@ -95,7 +100,7 @@ def figures_from_traffic(
     )
 
 
-async def _start(database_url: str, campaign_id: int) -> None:
+async def start_bench_campaign(database_url: str, campaign_id: int) -> None:
     engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
     try:
         async with session_scope(make_sessionmaker(engine)) as session:
@@ -178,7 +183,7 @@ def run_pacing_bench(
             for worker in started:
                 worker.wait_log("worker ready")
             _await_credit_watch(redis.url)
-            asyncio.run(_start(url, campaign_id))
+            asyncio.run(start_bench_campaign(url, campaign_id))
             time.sleep(seconds + 3.0)
             traffic = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/traffic").json()
             if traffic_file is not None:

@@ -99,6 +99,45 @@ def bench_export(contacts: int, bad_rows: int, database_url: str | None, as_json
     )
 
 
+@bench.command("throughput")
+@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+@click.option("--seconds", default=30.0, show_default=True, help="How long to measure.")
+@click.option(
+    "--database-url",
+    help="A database to use (migrated to head); default: a fresh SQLite file.",
+)
+@click.option("--contacts", type=int, help="The campaign's size; default: 600 per second run.")
+@click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object of figures.")
+def bench_throughput(
+    workers: int, seconds: float, database_url: str | None, contacts: int | None, as_json: bool
+) -> None:
+    """Dial one campaign through the sandbox with no provider limit, against a raw asyncio +
+    httpx loop on the same sandbox, and print finals/s and what each final cost."""
+    import json
+
+    from dialer.bench.throughput import run_throughput_bench
+    from dialer.processes import unwind_on_sigterm
+
+    unwind_on_sigterm()
+    f = run_throughput_bench(workers, seconds, database_url, contacts)
+    commits = (
+        ""
+        if f.sql_commits_per_notification is None
+        else (f", {f.sql_commits_per_notification} SQL commits")
+    )
+    click.echo(
+        f"{f.database}, {f.workers} worker(s), {f.seconds:.0f} s: {f.finals_per_s} finals/s "
+        f"(baseline {f.baseline_finals_per_s}/s, ratio {f.ratio}); per final: worker CPU "
+        f"{f.worker_cpu_ms_per_notification} ms, web {f.web_cpu_ms_per_notification} ms, "
+        f"sandbox {f.sandbox_cpu_ms_per_notification} ms (baseline script "
+        f"{f.baseline_cpu_ms_per_notification} ms), {f.redis_commands_per_notification} Redis "
+        f"commands{commits}; sent to final p50 {f.sent_to_final_p50_s} s, p99 "
+        f"{f.sent_to_final_p99_s} s; the sandbox used {f.sandbox_cores} cores"
+    )
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+
+
 @bench.command("templates")
 @click.option("--renders", default=5_000, show_default=True)
 @click.option("--processes", default=2, show_default=True)

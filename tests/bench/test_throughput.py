@@ -1,0 +1,41 @@
+"""`dialer bench throughput`: one short run of the real thing, read as a program reads it."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from dialer.bench.throughput import _quantile
+from dialer.cli import main
+
+
+def test_quantiles_of_few_values() -> None:
+    assert _quantile([], 0.99) == 0.0
+    assert _quantile([2.0], 0.5) == 2.0
+    assert _quantile([float(i) for i in range(1, 101)], 0.5) == 50.5
+    assert _quantile([float(i) for i in range(1, 101)], 0.99) == 99.01
+
+
+def test_a_short_run_prints_its_figures_as_json_on_its_last_line() -> None:
+    result = CliRunner().invoke(
+        main, ["bench", "throughput", "--seconds", "4", "--contacts", "3000", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output.strip().splitlines()[-1])
+    for key in (
+        "finals_per_s",
+        "baseline_finals_per_s",
+        "ratio",
+        "worker_cpu_ms_per_notification",
+        "redis_commands_per_notification",
+        "sent_to_final_p99_s",
+    ):
+        assert key in figures
+    assert figures["finals"] == round(figures["finals_per_s"] * 4)
+    assert figures["finals_per_s"] > 0 and figures["baseline_finals_per_s"] > 0
+    assert figures["ratio"] == round(figures["finals_per_s"] / figures["baseline_finals_per_s"], 2)
+    assert figures["sql_commits_per_notification"] is None  # SQLite keeps no count
+    assert 0 < figures["sent_to_final_p50_s"] <= figures["sent_to_final_p99_s"]
+    assert figures["redis_commands_per_notification"] > 0
+    assert figures["worker_cpu_ms_per_notification"] > 0
