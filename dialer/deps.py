@@ -19,7 +19,8 @@ from dialer.runtime import Runtime
 __all__ = ["ApiKeyDep", "ReadSessionDep", "RuntimeDep", "SessionDep"]
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain def dependency on its thread pool, a hop per request.
     runtime: Runtime = request.app.state.runtime
     return runtime
 

@@ -105,11 +105,24 @@ def attempt_event(attempt: Attempt, notification: Notification) -> AttemptEvent:
     )
 
 
+# A campaign's webhook is set when it is created and never changes: read once per database.
+_CAMPAIGN_WEBHOOKS: dict[tuple[str, int], int | None] = {}
+_CAMPAIGN_WEBHOOKS_KEPT = 10_000
+
+
 def _endpoint_of(session: Session, notification: Notification) -> int | None:
     if notification.campaign_id is None:
         return notification.webhook_id
+    key = (str(session.get_bind().engine.url), notification.campaign_id)
+    if key in _CAMPAIGN_WEBHOOKS:
+        return _CAMPAIGN_WEBHOOKS[key]
     campaign = session.get(Campaign, notification.campaign_id)
-    return campaign.webhook_id if campaign is not None else None
+    if campaign is None:
+        return None
+    if len(_CAMPAIGN_WEBHOOKS) >= _CAMPAIGN_WEBHOOKS_KEPT:
+        _CAMPAIGN_WEBHOOKS.clear()
+    _CAMPAIGN_WEBHOOKS[key] = campaign.webhook_id
+    return campaign.webhook_id
 
 
 def add_event(

@@ -170,9 +170,12 @@ async def _baseline(sandbox_url: str, seconds: float) -> tuple[float, float]:
                 "tts_message": "Hello",
                 "tts_lang": "ja",
             }
-            answer = await client.post(f"{sandbox_url}/voice/simple/playbacks/", data=form)
-            answer.raise_for_status()
             i += _BASELINE_CONCURRENCY
+            try:
+                answer = await client.post(f"{sandbox_url}/voice/simple/playbacks/", data=form)
+            except httpx.TransportError:
+                continue  # a kept-alive connection closed under it, say: the call never left
+            answer.raise_for_status()
 
     async def measure() -> None:
         await asyncio.sleep(_WARM_UP_S)
@@ -218,7 +221,9 @@ def run_throughput_bench(
             }
             sandbox_args = ["sandbox", "--port", str(sandbox_port), "--rate", str(_UNLIMITED)]
             sandbox_args += ["--no-log-requests", "--balance", "1e12", "--time-scale", _TIME_SCALE]
-            sandbox = DialerProcess("sandbox", sandbox_args, env, Path(workdir))
+            # The sandbox stands in for a provider's own machines: ahead of the rest for the CPU.
+            nice = -10 if os.geteuid() == 0 else 0
+            sandbox = DialerProcess("sandbox", sandbox_args, env, Path(workdir), nice=nice)
             processes.append(sandbox)
             sandbox_url = f"http://127.0.0.1:{sandbox_port}"
             sandbox.wait_http(f"{sandbox_url}/_sandbox/knobs")

@@ -169,7 +169,7 @@ def _validate_sms(form: dict[str, str]) -> dict[str, list[str]]:
 # Callbacks in flight at once. Thousands of calls ending together against a slow receiver would
 # otherwise queue inside httpcore's pool, whose bookkeeping is quadratic in that queue: the
 # sandbox spun at 100% CPU with every callback stalled (a 10,000-contact run).
-_CALLBACKS_AT_ONCE = 50
+_CALLBACKS_AT_ONCE = 16
 
 
 class _BoundedTransport(httpx.AsyncBaseTransport):
