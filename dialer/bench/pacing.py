@@ -7,9 +7,11 @@ import asyncio
 import json
 import math
 import os
+import subprocess
+import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import httpx
@@ -52,6 +54,9 @@ class PacingFigures:
     responses_429: int
     # Seconds from the first call to the last 429; None without any.
     last_429_after_s: float | None
+    # What it ran beside: processes keeping a core busy, the sandbox's network jitter (s).
+    cpu_hogs: int = 0
+    jitter_s: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -125,6 +130,12 @@ def _await_credit_watch(redis_url: str) -> None:
         client.close()
 
 
+def _cpu_hog(seconds: float) -> subprocess.Popen[bytes]:
+    """A process that keeps one core busy for `seconds`, then stops by itself."""
+    spin = f"import time\nend = time.monotonic() + {seconds}\nwhile time.monotonic() < end: pass"
+    return subprocess.Popen([sys.executable, "-c", spin])
+
+
 def run_pacing_bench(
     rate: float,
     workers: int,
@@ -133,6 +144,8 @@ def run_pacing_bench(
     sandbox_rate: float | None = None,
     database_url: str | None = None,
     traffic_file: Path | None = None,
+    cpu_hogs: int = 0,
+    jitter_s: float = 0.0,
 ) -> PacingFigures:
     enforced = sandbox_rate if sandbox_rate is not None else rate
     # Enough contacts that the campaign never runs dry, whichever rate is the higher.
@@ -183,14 +196,24 @@ def run_pacing_bench(
             for worker in started:
                 worker.wait_log("worker ready")
             _await_credit_watch(redis.url)
-            asyncio.run(start_bench_campaign(url, campaign_id))
-            time.sleep(seconds + 3.0)
+            if jitter_s:
+                knobs = {"network_jitter_s": jitter_s}
+                httpx.post(f"http://127.0.0.1:{sandbox_port}/_sandbox/knobs", json=knobs)
+            hogs = [_cpu_hog(seconds + 10.0) for _ in range(cpu_hogs)]
+            try:
+                asyncio.run(start_bench_campaign(url, campaign_id))
+                time.sleep(seconds + 3.0)
+            finally:
+                for hog in hogs:
+                    hog.kill()
+                    hog.wait()
             traffic = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/traffic").json()
             if traffic_file is not None:
                 traffic_file.write_text(json.dumps(traffic))
         finally:
             for process in processes:
                 process.stop()
-    return figures_from_traffic(
+    figures = figures_from_traffic(
         traffic, rate=rate, sandbox_rate=enforced, workers=workers, seconds=seconds
     )
+    return replace(figures, cpu_hogs=cpu_hogs, jitter_s=jitter_s)

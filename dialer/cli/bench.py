@@ -201,6 +201,15 @@ def bench_waiting(contacts: int, database_url: str | None, ticks: int, as_json: 
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write every request the sandbox counted (time, request, accepted) here, as JSON.",
 )
+@click.option(
+    "--cpu-hog", default=0, show_default=True, help="Processes keeping a core busy beside it."
+)
+@click.option(
+    "--jitter",
+    default=0.0,
+    show_default=True,
+    help="Network delay, at random up to this many seconds, each way at the sandbox.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: achieved_per_s, ...")
 def bench_pacing(
     rate: float,
@@ -209,6 +218,8 @@ def bench_pacing(
     sandbox_rate: float | None,
     database_url: str | None,
     traffic: Path | None,
+    cpu_hog: int,
+    jitter: float,
     as_json: bool,
 ) -> None:
     """Dial one campaign with WORKERS worker processes through a sandbox that answers 429 over
@@ -226,6 +237,8 @@ def bench_pacing(
         sandbox_rate=sandbox_rate,
         database_url=database_url,
         traffic_file=traffic,
+        cpu_hogs=cpu_hog,
+        jitter_s=jitter,
     )
     if as_json:
         click.echo(json.dumps(f.as_dict()))
@@ -235,7 +248,8 @@ def bench_pacing(
         f"limiter {f.rate:g}/s, sandbox {f.sandbox_rate:g}/s, {f.workers} workers, "
         f"{f.seconds:g} s: {f.calls:,} calls, {f.achieved_per_s} calls/s; busiest second "
         f"{f.max_in_any_1s_window} calls ({f.max_requests_in_any_1s_window} requests); "
-        f"{f.responses_429} responses 429 ({last})"
+        f"{f.responses_429} responses 429 ({last}); {f.cpu_hogs} CPU hog(s), network jitter "
+        f"up to {f.jitter_s:g} s"
     )
 
 

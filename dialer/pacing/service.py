@@ -105,16 +105,23 @@ class Ticket:
 
     async def arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
         """Wait for the slot, then until the provider's window has room."""
-        asked = time.monotonic()
-        try:
-            await self._arrive(limiter, limit, request)
-        finally:
-            LIMITER_WAIT.labels(*limit_labels(limit)).observe(time.monotonic() - asked)
+        await self.reach_slot()
+        await self.enter_window(limiter, limit, request)
 
-    async def _arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
+    async def reach_slot(self) -> None:
         delay = self.at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+
+    async def enter_window(self, limiter: Limiter, limit: Limit, request: str) -> None:
+        """Wait until the provider's window has room, and take a place in it."""
+        asked = time.monotonic()
+        try:
+            await self._enter_window(limiter, limit, request)
+        finally:
+            LIMITER_WAIT.labels(*limit_labels(limit)).observe(time.monotonic() - asked)
+
+    async def _enter_window(self, limiter: Limiter, limit: Limit, request: str) -> None:
         deadline = time.monotonic() + _MOST_WAIT_S
         while time.monotonic() < deadline:
             wait = await limiter.clear_to_send(limit, request)

@@ -237,10 +237,16 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
             return _not_found()
         if not _credentials_ok(request, account.config):
             return _unauthorized()
+        await _on_the_way()
         wait = account.throttle_wait(f"{request.method} {path}")
-        if wait is not None:
-            return _throttled(wait)
-        return await call_next(request)
+        answer = _throttled(wait) if wait is not None else await call_next(request)
+        await _on_the_way()
+        return answer
+
+    async def _on_the_way() -> None:
+        jitter = account.config.network_jitter_s
+        if jitter > 0:
+            await asyncio.sleep(account.random.uniform(0, jitter))
 
     def spawn(work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)

@@ -96,6 +96,10 @@ class SandboxConfig:
     callback_loss_rate: float = 0.0
     callback_duplicate_rate: float = 0.0
     callback_delay_s: float = 0.0
+    # The network between client and provider: each request reaches the account (and is
+    # counted against its rate) up to this many real seconds after it was sent, at random,
+    # and its answer takes as long again to come back.
+    network_jitter_s: float = 0.0
     seed: int = 1
 
     KNOBS = (
@@ -112,6 +116,7 @@ class SandboxConfig:
         "callback_loss_rate",
         "callback_duplicate_rate",
         "callback_delay_s",
+        "network_jitter_s",
         "voxology_balance",
         "voxology_requests_per_minute",
         "voxology_max_live_calls",

@@ -29,7 +29,9 @@ def test_figures_count_calls_from_the_first_call_request_for_the_measured_second
 
 
 def test_a_short_run_keeps_to_the_rate_without_a_429() -> None:
-    f = run_pacing_bench(5, 2, 4)
+    # With the network's delay each way at random: the provider counts a request late.
+    f = run_pacing_bench(5, 2, 4, jitter_s=0.05)
+    assert f.jitter_s == 0.05
     assert f.calls >= 16
     # A request holds its place in the window until a second after its answer, so however
     # late it reached the sandbox, the sandbox never saw more than the rate in a second.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -352,3 +353,30 @@ async def test_the_official_client_sends_an_sms_and_reads_its_status(sandbox: Sa
     assert status.errors is None, status.message
     assert status.message["msgid"] == msgid
     assert status.message["status"] in {"QUEUED", "DELIVERING", "DELIVERED"}
+
+
+async def test_network_jitter_delays_a_request_before_it_is_counted_and_its_answer_after(
+    sandbox: Sandbox,
+) -> None:
+    """The knob `network_jitter_s`: a request reaches the account up to that late, at random,
+    and is counted against the rate when it arrives; its answer comes back as late again."""
+    await sandbox.client.post("/_sandbox/knobs", json={"network_jitter_s": 0.2, "rate": 1000})
+    took: list[float] = []
+    arrived: list[float] = []
+    for i in range(12):
+        sent = time.monotonic()
+        sent_wall = time.time()
+        answer = await sandbox.client.post(
+            "/voice/simple/playbacks/", data=_tts(f"+81901234567{i % 10}")
+        )
+        took.append(time.monotonic() - sent)
+        assert answer.status_code == 201
+        at = sandbox.account.traffic[-1][0]
+        arrived.append(at - sent_wall)
+    assert all(t <= 0.5 for t in took)  # two legs of at most 0.2 s, and the work
+    assert sum(took) / len(took) > 0.1  # uniform on [0, 0.2] each way: about 0.2 on average
+    assert all(a >= 0 for a in arrived) and max(arrived) > 0.05  # counted on arrival
+    await sandbox.client.post("/_sandbox/knobs", json={"network_jitter_s": 0})
+    sent = time.monotonic()
+    await sandbox.client.post("/voice/simple/playbacks/", data=_tts())
+    assert time.monotonic() - sent < 0.2
