@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from dialer.bench.minimal_import import minimal_import
 from dialer.contacts.importer import ImportReport, import_contacts
 from dialer.contacts.tuning import tuned_for_import
 from dialer.db import make_sync_engine
@@ -87,12 +88,22 @@ class ImportFigures:
     rows_per_s: float
     peak_rss_mb: float
     report: ImportReport
+    # The same file through a minimal script on the same database (dialer.bench.minimal_import).
+    baseline_rows_per_s: float
+    baseline_written: int
+
+    @property
+    def ratio(self) -> float:
+        return self.rows_per_s / self.baseline_rows_per_s if self.baseline_rows_per_s else 0.0
 
     def as_dict(self) -> dict[str, object]:
         return {
             "rows": self.rows,
             "seconds": round(self.seconds, 2),
             "rows_per_s": round(self.rows_per_s),
+            "baseline_rows_per_s": round(self.baseline_rows_per_s),
+            "ratio": round(self.ratio, 2),
+            "baseline_written": self.baseline_written,
             "peak_rss_mb": round(self.peak_rss_mb, 1),
             **{k: v for k, v in self.report.as_dict().items() if k not in {"rows"}},
         }
@@ -120,13 +131,18 @@ def run_import_bench(rows: int, database_url: str | None, batch_size: int) -> Im
                     engine, campaign_id, stream, filename=csv_path.name, batch_size=batch_size
                 )
             seconds = time.perf_counter() - started
+            # Peak memory is the importer's: read before the baseline runs.
+            peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            with tuned_for_import():
+                read, written, baseline_s = minimal_import(engine, csv_path)
         finally:
             engine.dispose()
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return ImportFigures(
         rows=report.rows,
         seconds=seconds,
         rows_per_s=report.rows / seconds if seconds else 0.0,
         peak_rss_mb=peak_kb / 1024,
         report=report,
+        baseline_rows_per_s=read / baseline_s if baseline_s else 0.0,
+        baseline_written=written,
     )
