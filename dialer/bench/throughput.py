@@ -217,7 +217,6 @@ def run_throughput_bench(
                 **deployment_env(url, redis.url, web_port, sandbox_port, _UNLIMITED),
                 "DIALER_POLL_INTERVAL_S": "300",
                 "DIALER_CREDIT_CHECK_INTERVAL_S": "300",
-                "DIALER_HOPPER_BATCH": "1000",
             }
             sandbox_args = ["sandbox", "--port", str(sandbox_port), "--rate", str(_UNLIMITED)]
             sandbox_args += ["--no-log-requests", "--balance", "1e12", "--time-scale", _TIME_SCALE]
