@@ -264,11 +264,11 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
             # it across the clearance's write as well cost a fifth of the rate on SQLite. The
             # slots keep to the rate, so the wait for a place is rare and short; a worker lost
             # in it leaves an attempt that might have rung, reconciled like any other.
-            await ticket.reach_slot()
+            slept = await ticket.reach_slot()
             if not await _clear_to_leave(runtime, attempt_ids):
                 results.append("taken back")
                 continue
-            await ticket.enter_window(runtime.limiter, limits[0], request_id)
+            await ticket.enter_window(runtime.limiter, limits[0], request_id, slept=slept)
             sending = time.monotonic()
             try:
                 placed = await send(provider, request)

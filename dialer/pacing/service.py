@@ -105,21 +105,27 @@ class Ticket:
 
     async def arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
         """Wait for the slot, then until the provider's window has room."""
-        await self.reach_slot()
-        await self.enter_window(limiter, limit, request)
+        slept = await self.reach_slot()
+        await self.enter_window(limiter, limit, request, slept=slept)
 
-    async def reach_slot(self) -> None:
+    async def reach_slot(self) -> float:
+        """Sleep until the slot; the seconds slept."""
         delay = self.at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
+        return max(delay, 0.0)
 
-    async def enter_window(self, limiter: Limiter, limit: Limit, request: str) -> None:
-        """Wait until the provider's window has room, and take a place in it."""
+    async def enter_window(
+        self, limiter: Limiter, limit: Limit, request: str, *, slept: float = 0.0
+    ) -> None:
+        """Wait until the provider's window has room, and take a place in it. The time
+        waited is measured with the `slept` for the slot before it."""
         asked = time.monotonic()
         try:
             await self._enter_window(limiter, limit, request)
         finally:
-            LIMITER_WAIT.labels(*limit_labels(limit)).observe(time.monotonic() - asked)
+            waited = slept + time.monotonic() - asked
+            LIMITER_WAIT.labels(*limit_labels(limit)).observe(waited)
 
     async def _enter_window(self, limiter: Limiter, limit: Limit, request: str) -> None:
         deadline = time.monotonic() + _MOST_WAIT_S

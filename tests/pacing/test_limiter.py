@@ -143,3 +143,28 @@ async def test_an_unanswered_request_leaves_the_window_after_the_in_flight_time(
     assert await limiter.clear_to_send(limit, "lost") == 0
     await asyncio.sleep(1.25)
     assert await limiter.clear_to_send(limit, "next") == 0
+
+
+async def test_the_wait_measured_is_the_slot_and_the_window_together(redis: ArqRedis) -> None:
+    """dialer_limiter_wait_seconds: a request that sleeps for its slot, is cleared to leave,
+    then takes its place in the window is measured once, for both waits."""
+    import time
+
+    from dialer.metrics import LIMITER_WAIT
+    from dialer.pacing.service import Ticket, limit_labels
+
+    limit = Limit("test:wait", 5.0)
+    series = LIMITER_WAIT.labels(*limit_labels(limit))
+
+    def observed() -> tuple[float, float]:
+        samples = {s.name: s.value for s in series.collect()[0].samples}
+        return samples[f"{series._name}_count"], samples[f"{series._name}_sum"]  # type: ignore[attr-defined]
+
+    count, total = observed()
+    ticket = Ticket(at=time.monotonic() + 0.3)
+    slept = await ticket.reach_slot()
+    await asyncio.sleep(0.1)  # the clearance's write: not a wait for the limiter
+    await ticket.enter_window(Limiter(redis, lead_s=0), limit, "r1", slept=slept)
+    after_count, after_total = observed()
+    assert after_count == count + 1
+    assert 0.25 <= after_total - total < 0.4
