@@ -3,11 +3,12 @@ each import's issues.csv, streamed a page of rows at a time."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Query
 from fastapi.responses import StreamingResponse
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns import service
 from dialer.campaigns.results import campaign_results
@@ -31,14 +32,9 @@ async def results_download(runtime: Runtime, campaign_id: int, *, bom: bool) -> 
         await service.get_campaign(session, campaign_id)
         found = await campaign_results(session, campaign_id)
 
-    async def pages() -> AsyncIterator[list[list[Any]]]:
-        # Its own read session, open only while the response streams.
-        async with read_scope(runtime.sessions) as session:
-            async for page in found.pages(session, campaign_id):
-                yield page
-
+    pages = _streamed(runtime, lambda session: found.pages(session, campaign_id))
     name = f"campaign-{campaign_id}-results.csv"
-    return csv_response(found.header, pages(), name, bom=bom, guarded=True)
+    return csv_response(found.header, pages, name, bom=bom, guarded=True)
 
 
 async def issues_download(
@@ -47,10 +43,16 @@ async def issues_download(
     async with read_scope(runtime.sessions) as session:
         await service.get_import(session, campaign_id, import_id)
 
-    async def pages() -> AsyncIterator[list[list[Any]]]:
-        async with read_scope(runtime.sessions) as session:
-            async for page in service.issue_pages(session, import_id):
-                yield page
-
+    pages = _streamed(runtime, lambda session: service.issue_pages(session, import_id))
     name = f"import-{import_id}-issues.csv"
-    return csv_response(["row", "phone", "reason"], pages(), name, bom=bom)
+    return csv_response(["row", "phone", "reason"], pages, name, bom=bom)
+
+
+async def _streamed(
+    runtime: Runtime, read: Callable[[AsyncSession], AsyncIterator[list[list[Any]]]]
+) -> AsyncIterator[list[list[Any]]]:
+    """The pages `read` gives, in a read session of their own, open only while the response
+    streams."""
+    async with read_scope(runtime.sessions) as session:
+        async for page in read(session):
+            yield page

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncGenerator, Sequence
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -58,7 +57,9 @@ class Results:
         for columns in self._columns.values():
             own += [h for h in columns if h not in own]
         self._own = own
-        self._keys: dict[int | None, list[str | None]] = {}
+        # Per import: the key of each of those columns in its contacts' variables, if it has it.
+        self._keys = {i: [mine.get(h) for h in own] for i, mine in self._columns.items()}
+        self._no_keys: list[str | None] = [None] * len(own)
         taken = {"import_id", "row", *OUR_COLUMNS}
         # A column of the upload named like one of ours keeps its name, marked as the upload's.
         shown = [f"{h} (csv)" if h in taken else h for h in own]
@@ -71,15 +72,9 @@ class Results:
 
     def own_cells(self, import_id: int | None, variables: dict[str, str] | None) -> list[str]:
         """The contact's own columns, each through the spreadsheet guard."""
-        keys = self._keys.get(import_id)
-        if keys is None:
-            keys = self._keys[import_id] = self._keys_of(import_id)
         found = variables or {}
+        keys = self._keys.get(import_id, self._no_keys)
         return [safe_cell(found.get(k, "")) if k else "" for k in keys]
-
-    def _keys_of(self, import_id: int | None) -> list[str | None]:
-        mine = self._columns.get(import_id, {})
-        return [mine.get(h) for h in self._own]
 
     def answer_cells(self, answers: dict[str, str] | None) -> list[str]:
         found = answers or {}
@@ -191,25 +186,19 @@ def _page_query(campaign_id: int, after: int, size: int, *, transfers: bool) -> 
 
 
 def _plain(column: Any) -> Any:
-    """A column read as the driver gives it, without SQLAlchemy's conversion per value (three
-    times the cost of the rest of a row): an enum's text, a JSON or a timestamp as the driver
-    returns it, which `_json` and `_iso` read for both databases."""
+    """A column read as text, without SQLAlchemy's or the driver's conversion per value (three
+    times the cost of the rest of a row): an enum's value, a JSON document, a timestamp."""
     return sa.cast(column, sa.Text()).label(column.key)
 
 
-def _json(value: Any) -> Any:
-    """A JSON column's value: text on SQLite, decoded already by PostgreSQL's driver."""
-    return json.loads(value) if isinstance(value, str) else value
+def _json(text: str | None) -> Any:
+    return json.loads(text) if text else None
 
 
-def _iso(value: str | datetime | None) -> str:
-    """A stored UTC timestamp in ISO 8601 with its offset: on SQLite the text SQLAlchemy
-    stored ('2026-12-02 19:20:00.123456'), on PostgreSQL a naive datetime."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.replace(" ", "T", 1) + "+00:00"
-    return value.isoformat() + "+00:00"
+def _iso(text: str | None) -> str:
+    """A stored UTC timestamp, read as text ('2026-12-02 19:20:00.123456'), in ISO 8601 with
+    its offset."""
+    return "" if text is None else text.replace(" ", "T", 1) + "+00:00"
 
 
 _CONTACT = (
