@@ -41,6 +41,8 @@ __all__ = [
     "add_tallies",
     "attempt_event",
     "count_finished_attempts",
+    "forget_ended_since",
+    "noted_ended",
     "notification_event",
     "tally_key",
 ]
@@ -275,6 +277,16 @@ def _count_ended(session: Session) -> None:
 
 def _forget_ended(session: Session) -> None:
     session.info.pop(_ENDED, None)
+
+
+def noted_ended(session: Session) -> int:
+    """How many ended attempts the session has noted so far (see forget_ended_since)."""
+    return len(session.info.get(_ENDED, ()))
+
+
+def forget_ended_since(session: Session, mark: int) -> None:
+    """Forget the ended attempts noted after `mark`: their savepoint was rolled back."""
+    del session.info.get(_ENDED, [])[mark:]
 
 
 def count_finished_attempts() -> None:

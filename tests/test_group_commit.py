@@ -1,0 +1,130 @@
+"""Group commit: many coroutines' writes in one transaction, each as if it were alone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dialer.config import to_driver_url
+from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, read_scope
+from dialer.group_commit import GroupCommit, Write
+from dialer.models import ApiKey
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[SessionMaker]:
+    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
+
+
+def add_key(name: str, *, fail: bool = False) -> Write[ApiKey]:
+    async def write(session: AsyncSession) -> ApiKey:
+        key = ApiKey(name=name, prefix=name, key_hash="x")
+        session.add(key)
+        await session.flush()
+        if fail:
+            raise ValueError(f"{name} refused")
+        return key
+
+    return write
+
+
+async def names(sessions: SessionMaker) -> set[str]:
+    async with read_scope(sessions) as session:
+        return set((await session.exec(select(ApiKey.name))).all())
+
+
+async def test_writes_handed_in_together_share_a_transaction(sessions: SessionMaker) -> None:
+    writes = GroupCommit(sessions)
+    keys = await asyncio.gather(*(writes.run(add_key(f"k{i}")) for i in range(40)))
+    assert [k.name for k in keys] == [f"k{i}" for i in range(40)]
+    assert all(k.id is not None for k in keys)
+    assert await names(sessions) == {f"k{i}" for i in range(40)}
+    assert writes.writes == 40
+    assert writes.groups == 1  # all were handed in before the writer's first turn
+    await asyncio.gather(*(writes.run(add_key(f"more{i}")) for i in range(100)))
+    assert writes.groups == 3  # at most MAX_GROUP = 64 at once
+
+
+async def test_a_failing_write_is_undone_alone_and_its_caller_gets_the_error(
+    sessions: SessionMaker,
+) -> None:
+    writes = GroupCommit(sessions)
+    results = await asyncio.gather(
+        *(writes.run(add_key(f"k{i}", fail=i % 3 == 1)) for i in range(9)),
+        return_exceptions=True,
+    )
+    failed = [i for i, r in enumerate(results) if isinstance(r, ValueError)]
+    assert failed == [1, 4, 7]
+    assert str(results[4]) == "k4 refused"
+    assert await names(sessions) == {f"k{i}" for i in range(9) if i % 3 != 1}
+
+
+async def test_a_lost_unique_race_is_tried_again_alone_and_reported(
+    sessions: SessionMaker,
+) -> None:
+    writes = GroupCommit(sessions)
+    await writes.run(add_key("taken"))
+    results = await asyncio.gather(
+        writes.run(add_key("a")),
+        writes.run(add_key("taken")),
+        writes.run(add_key("b")),
+        writes.run(add_key("c")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], IntegrityError)
+    assert [getattr(r, "name", None) for r in results] == ["a", None, "b", "c"]
+    assert await names(sessions) == {"taken", "a", "b", "c"}
+
+
+async def test_what_a_write_hands_back_stays_readable_after_a_later_one_is_undone(
+    sessions: SessionMaker,
+) -> None:
+    writes = GroupCommit(sessions)
+    [made] = await asyncio.gather(writes.run(add_key("shared")))
+
+    def rename(to: str, *, fail: bool) -> Write[ApiKey]:
+        async def write(session: AsyncSession) -> ApiKey:
+            key = await session.get(ApiKey, made.id)
+            assert key is not None
+            key.name = to
+            await session.flush()
+            if fail:
+                raise ValueError("undone")
+            return key
+
+        return write
+
+    _, second, third = await asyncio.gather(
+        writes.run(add_key("other")),
+        writes.run(rename("renamed", fail=False)),
+        writes.run(rename("never", fail=True)),
+        return_exceptions=True,
+    )
+    assert isinstance(third, ValueError)
+    assert not isinstance(second, BaseException)
+    assert second.name == "renamed"  # read after the commit, with no session behind it
+    assert await names(sessions) == {"renamed", "other"}
+
+
+async def test_a_caller_cancelled_before_its_group_writes_nothing(sessions: SessionMaker) -> None:
+    writes = GroupCommit(sessions)
+    first = asyncio.create_task(writes.run(add_key("first")))
+    await asyncio.sleep(0)  # the first is being written; the next waits for the next group
+    waiting = asyncio.create_task(writes.run(add_key("cancelled")))
+    kept = asyncio.create_task(writes.run(add_key("kept")))
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await first
+    await kept
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert await names(sessions) == {"first", "kept"}
