@@ -133,6 +133,8 @@ class Settings(BaseSettings):
     # "module:function" building the arq worker (dialer.workers.make_worker calls it).
     worker_factory: str = Field("jobs.worker:make_worker", pattern=r"^[\w.]+:\w+$")
     hopper_batch: int = 200
+    # Due notifications of one account per dial job: claimed, cleared and recorded together.
+    dial_batch: int = Field(50, ge=1, le=1000)
     # First status check after a call is accepted, then every poll_interval_s until final.
     poll_interval_s: float = 60.0
     # A `dialing` attempt this old has lost its worker mid-POST and must be reconciled.

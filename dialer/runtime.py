@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.config import Settings
 from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, make_sync_engine
+from dialer.group_commit import GroupCommit
 from dialer.outbox import count_finished_attempts
 from dialer.pacing.limiter import Limiter
 from dialer.providers.base import Provider
@@ -23,18 +25,21 @@ from dialer.user_templates import TemplatePool
 
 __all__ = [
     "CHECK_JOB",
+    "DIALS_JOB",
     "DIAL_JOB",
     "Runtime",
     "check_job_id",
     "dial_job_id",
     "enqueue_check",
     "enqueue_dial",
+    "enqueue_dials",
     "redis_settings",
 ]
 
 log = logging.getLogger(__name__)
 
 DIAL_JOB = "dial_notification"
+DIALS_JOB = "dial_notifications"
 CHECK_JOB = "check_attempt"
 
 
@@ -53,6 +58,15 @@ def check_job_id(attempt_id: int) -> str:
 async def enqueue_dial(redis: ArqRedis, notification_id: int) -> None:
     # One job id per notification: arq drops a second enqueue while the first is waiting.
     await redis.enqueue_job(DIAL_JOB, notification_id, _job_id=dial_job_id(notification_id))
+
+
+async def enqueue_dials(redis: ArqRedis, notification_ids: list[int]) -> bool:
+    """One job for a batch of one account's due notifications. Its id is made of theirs, so
+    the same batch enqueued again by the next tick while it waits is dropped as a duplicate
+    (False)."""
+    digest = hashlib.blake2b(",".join(map(str, notification_ids)).encode(), digest_size=12)
+    job_id = f"dials:{digest.hexdigest()}"
+    return await redis.enqueue_job(DIALS_JOB, notification_ids, _job_id=job_id) is not None
 
 
 async def enqueue_check(redis: ArqRedis, attempt_id: int) -> None:
@@ -99,6 +113,11 @@ class Runtime:
     # Users' templates render here, never in the event loop.
     templates: TemplatePool
     _sync_engine: Engine | None = field(default=None, repr=False)
+    # The process's short write transactions (dials, callbacks), committed in groups.
+    writes: GroupCommit = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.writes = GroupCommit(self.sessions)
 
     @classmethod
     async def open(cls, settings: Settings, redis: ArqRedis | str) -> Runtime:

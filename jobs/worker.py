@@ -10,12 +10,12 @@ from arq.typing import WorkerCoroutine
 
 from dialer.config import Settings, get_settings
 from dialer.metrics import serve_worker_metrics
-from dialer.runtime import CHECK_JOB, DIAL_JOB, Runtime, redis_settings
+from dialer.runtime import CHECK_JOB, DIAL_JOB, DIALS_JOB, Runtime, redis_settings
 from dialer.workers import shutdown_grace_s
 from jobs.context import JobContext
 from jobs.costs import cost_tick
 from jobs.credit import credit_tick
-from jobs.dispatch import dial_notification, hopper_tick
+from jobs.dispatch import dial_notification, dial_notifications, hopper_tick
 from jobs.tracking import check_attempt
 from jobs.webhooks import webhook_tick
 
@@ -51,6 +51,12 @@ def _functions(settings: Settings) -> list[Any]:
         func(
             cast(WorkerCoroutine, dial_notification),
             name=DIAL_JOB,
+            keep_result=0,
+            timeout=settings.job_timeout_s,
+        ),
+        func(
+            cast(WorkerCoroutine, dial_notifications),
+            name=DIALS_JOB,
             keep_result=0,
             timeout=settings.job_timeout_s,
         ),

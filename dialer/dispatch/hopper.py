@@ -21,7 +21,7 @@ from dialer.campaigns.gates import defer_closed_windows, settle_campaigns
 from dialer.db import session_scope
 from dialer.models import Attempt, Notification, utcnow
 from dialer.pacing.service import Kind, account_limit, kind_of
-from dialer.runtime import Runtime, check_job_id, dial_job_id, enqueue_check, enqueue_dial
+from dialer.runtime import Runtime, check_job_id, dial_job_id, enqueue_check, enqueue_dials
 from dialer.vocabulary import FINAL_ATTEMPT, Channel, NotificationStatus
 
 __all__ = ["LOOKAHEAD_S", "DueWork", "expire_overdue", "find_due_work", "run_hopper"]
@@ -120,13 +120,15 @@ async def _not_queued(redis: ArqRedis, ids: list[int], job_id: Callable[[int], s
     return [i for i in ids if i not in queued]
 
 
-async def _paced(runtime: Runtime, due: list[tuple[int, str, Kind]]) -> list[int]:
-    """The due notifications to enqueue now: those with no job yet, no more per provider
-    account and kind than its limit lets through before the next tick or two. More would only
-    wait in Redis, or start jobs that find no slot and end."""
+async def _paced(
+    runtime: Runtime, due: list[tuple[int, str, Kind]]
+) -> dict[tuple[str, Kind], list[int]]:
+    """The due notifications to enqueue now, by provider account and kind: those with no job
+    of their own yet, no more per account than its limit lets through before the next tick or
+    two. More would only wait in Redis, or start dials that find no slot and end."""
     queued = set(await _queued(runtime.redis, [row[0] for row in due], dial_job_id))
     room: dict[tuple[str, Kind], int] = {}
-    chosen: list[int] = []
+    chosen: dict[tuple[str, Kind], list[int]] = {}
     for notification_id, provider, kind in due:
         if (provider, kind) not in room:
             limit = account_limit(runtime.settings, provider, kind)
@@ -136,8 +138,12 @@ async def _paced(runtime: Runtime, due: list[tuple[int, str, Kind]]) -> list[int
         if notification_id in queued or room[provider, kind] <= 0:
             continue
         room[provider, kind] -= 1
-        chosen.append(notification_id)
+        chosen.setdefault((provider, kind), []).append(notification_id)
     return chosen
+
+
+def batches(ids: list[int], size: int) -> list[list[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 async def run_hopper(runtime: Runtime) -> dict[str, int]:
@@ -150,8 +156,13 @@ async def run_hopper(runtime: Runtime) -> dict[str, int]:
         work = await find_due_work(session, now, limit)
     dials = await _paced(runtime, work.notifications)
     checks = await _not_queued(runtime.redis, work.attempt_ids, check_job_id)
-    for notification_id in dials:
-        await enqueue_dial(runtime.redis, notification_id)
+    dialled = 0
+    for ids in dials.values():
+        # One job per batch of an account's dials; a few per account, so that every worker
+        # takes a share when one account has all the work.
+        for batch in batches(ids, runtime.settings.dial_batch):
+            if await enqueue_dials(runtime.redis, batch):
+                dialled += len(batch)
     for attempt_id in checks:
         await enqueue_check(runtime.redis, attempt_id)
-    return {"expired": expired, "dials": len(dials), "checks": len(checks), **campaigns}
+    return {"expired": expired, "dials": dialled, "checks": len(checks), **campaigns}

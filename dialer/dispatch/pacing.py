@@ -19,20 +19,30 @@ __all__ = ["account_at_live_cap", "load_due", "slot_for"]
 
 
 async def load_due(
-    runtime: Runtime, notification_id: int
-) -> tuple[Notification, Campaign | None] | None:
-    """The notification and its campaign, read without a lock, if it is queued and due; None
-    if its job has nothing to do."""
+    runtime: Runtime, notification_ids: list[int]
+) -> list[tuple[Notification, Campaign | None]]:
+    """Those of the notifications that are queued and due, each with its campaign, read in one
+    go without a lock (the claim checks again under one)."""
     async with read_scope(runtime.sessions) as session:
-        notification = await session.get(Notification, notification_id)
-        if notification is None:
-            return None
-        campaign = None
-        if notification.campaign_id is not None:
-            campaign = await session.get(Campaign, notification.campaign_id)
-    if notification.status is not NotificationStatus.queued or notification.due_at > utcnow():
-        return None
-    return notification, campaign
+        found = await session.exec(
+            select(Notification).where(col(Notification.id).in_(notification_ids))
+        )
+        now = utcnow()
+        due = [n for n in found.all() if n.status is NotificationStatus.queued and n.due_at <= now]
+        campaign_ids = {n.campaign_id for n in due if n.campaign_id is not None}
+        campaigns = (
+            {
+                c.id: c
+                for c in (
+                    await session.exec(select(Campaign).where(col(Campaign.id).in_(campaign_ids)))
+                ).all()
+            }
+            if campaign_ids
+            else {}
+        )
+    order = {i: k for k, i in enumerate(notification_ids)}
+    due.sort(key=lambda n: order.get(n.id or 0, 0))
+    return [(n, campaigns.get(n.campaign_id) if n.campaign_id else None) for n in due]
 
 
 async def slot_for(runtime: Runtime, limits: list[Limit], *, must: bool = False) -> Ticket | float:

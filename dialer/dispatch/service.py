@@ -8,8 +8,10 @@ a guess. Our attempt id rides along in the call's tags and callback URL.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -28,11 +30,10 @@ from dialer.campaigns.credit import out_of_credit
 from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
 from dialer.campaigns.messages import Rendered, render_contact
 from dialer.config import Settings
-from dialer.db import session_scope
 from dialer.dispatch.pacing import account_at_live_cap, load_due, slot_for
 from dialer.logs import fields
 from dialer.metrics import PROVIDER_SECONDS
-from dialer.models import Attempt, Notification, channel_of, utcnow
+from dialer.models import Attempt, Campaign, Notification, channel_of, utcnow
 from dialer.notifications.service import suppress
 from dialer.optouts.service import is_blocked, scopes_for
 from dialer.pacing.limiter import Limit
@@ -65,6 +66,7 @@ __all__ = [
     "callback_url",
     "claim_for_dialing",
     "dial_notification",
+    "dial_notifications",
     "send",
 ]
 
@@ -72,6 +74,8 @@ log = logging.getLogger(__name__)
 
 Request = CallRequest | SmsRequest | ConferenceRequest
 Answer = PlacedCall | PlacedMessage | PlacedConference
+# A claimed notification, its round's attempts, and the requests that place them.
+_Claimed = tuple[Notification, list[Attempt], list[tuple[list[int], Request]]]
 
 A = AttemptStatus
 N = NotificationStatus
@@ -216,32 +220,74 @@ async def send(provider: Provider, request: Request) -> Answer:
 
 async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     """One dial for one notification if it is due; returns what happened, for the job log."""
-    settings = runtime.settings
     try:
-        due = await load_due(runtime, notification_id)
-        if due is None:
-            return "not due"
-        limits = dial_limits(settings, *due)
-        rendered = await render_contact(runtime.templates, *due)
-        async with session_scope(runtime.sessions) as session:
+        due = await load_due(runtime, [notification_id])
+    except _BAD_DATA as exc:
+        return await _close_unworkable(runtime, notification_id, exc)
+    if not due:
+        return "not due"
+    return await _dial(runtime, *due[0])
+
+
+async def dial_notifications(runtime: Runtime, notification_ids: list[int]) -> dict[str, int]:
+    """One dial for each of a batch of due notifications (one account's, from the hopper), all
+    at once: their claims, clearances and answers are written in groups (dialer.group_commit),
+    and each keeps every rule of a dial on its own. How many ended how, for the job log."""
+    try:
+        due = await load_due(runtime, notification_ids)
+    except _BAD_DATA:
+        # One of them cannot even be read: each alone, so that one is closed, not the batch.
+        dials = [dial_notification(runtime, i) for i in notification_ids]
+        ids = notification_ids
+    else:
+        dials = [_dial(runtime, *d) for d in due]
+        ids = [n.id or 0 for n, _ in due]
+    results = await asyncio.gather(*dials, return_exceptions=True)
+    counts: Counter[str] = Counter({"not due": len(notification_ids) - len(ids)})
+    for notification_id, result in zip(ids, results, strict=True):
+        if isinstance(result, BaseException):
+            if not isinstance(result, Exception):
+                raise result
+            # The database or Redis away: this one waits for the next tick, the others go on.
+            log.error("dial of notification %s failed", notification_id, exc_info=result)
+            result = "error"
+        counts[result] += 1
+    return {what: n for what, n in counts.items() if n}
+
+
+async def _dial(runtime: Runtime, notification: Notification, campaign: Campaign | None) -> str:
+    settings = runtime.settings
+    notification_id = notification.id
+    assert notification_id is not None
+    try:
+        limits = dial_limits(settings, notification, campaign)
+        rendered = await render_contact(runtime.templates, notification, campaign)
+
+        async def claim(session: AsyncSession) -> _Claimed | None:
             now = utcnow()
             claimed = await claim_for_dialing(session, notification_id, now, settings, rendered)
             if claimed is None:
-                return "not due"
+                return None
             notification, attempts = claimed
-            rounds = [
+            requests = [
                 ([a.id for a in group if a.id is not None], request)
                 for group, request in build_requests(settings, notification, attempts)
             ]
-            provider = runtime.providers[notification.provider]
-            kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
             # Voxology asks for the flow once the person answers: one it could not run must
             # be found now, before anyone's phone rings.
-            if any(isinstance(request, CallRequest) for _, request in rounds):
+            if any(isinstance(request, CallRequest) for _, request in requests):
                 check_flow_of(notification)
+            return notification, attempts, requests
+
+        claimed = await runtime.writes.run(claim)
     except _BAD_DATA as exc:
         # Rolled back: no attempt was opened, nothing was sent.
         return await _close_unworkable(runtime, notification_id, exc)
+    if claimed is None:
+        return "not due"
+    notification, attempts, rounds = claimed
+    provider = runtime.providers[notification.provider]
+    kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
     # The slot is taken after the claim, however long the claim took, so requests leave on
     # the limiter's even grid rather than in bursts behind slow writes.
     ticket = await slot_for(runtime, limits)
@@ -320,32 +366,40 @@ _BAD_DATA = (ValueError, TypeError, OverflowError, LookupError)
 async def _close_unworkable(runtime: Runtime, notification_id: int, exc: Exception) -> str:
     """A notification whose claim fails on its own data is closed with the reason, once,
     rather than failing its job again every tick for ever."""
-    log.exception("notification %s cannot be dialled", notification_id)
+    log.error("notification %s cannot be dialled", notification_id, exc_info=exc)
     reason = f"cannot be dialled: {type(exc).__name__}: {str(exc)[:300]}"
-    async with session_scope(runtime.sessions) as session:
+
+    async def close(session: AsyncSession) -> str:
         notification = await session.get(Notification, notification_id, with_for_update=True)
         if notification is None or notification.status is not N.queued:
             return "not due"
         move_notification(notification, N.failed)
         notification.last_error = reason
-    return "failed: its data cannot be dialled"
+        return "failed: its data cannot be dialled"
+
+    return await runtime.writes.run(close)
 
 
 async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:
     """The fence (dialer.attempts.fence): from here on the request may have left."""
+
+    async def clear(session: AsyncSession) -> None:
+        await mark_sent(session, attempt_ids, utcnow(), runtime.settings.ambiguous_after_s)
+
     try:
-        async with session_scope(runtime.sessions) as session:
-            await mark_sent(session, attempt_ids, utcnow(), runtime.settings.ambiguous_after_s)
+        await runtime.writes.run(clear)
     except TakenBack:
         return False
     return True
 
 
 async def _record(runtime: Runtime, attempt_ids: list[int], event: Event) -> None:
-    async with session_scope(runtime.sessions) as session:
+    async def record(session: AsyncSession) -> None:
         round_ = await rounds.load(session, attempt_ids)
         assert round_ is not None  # attempts are never deleted
         rounds.apply(round_, event, utcnow(), runtime.settings.poll_interval_s)
+
+    await runtime.writes.run(record)
 
 
 async def _tell_limiter(

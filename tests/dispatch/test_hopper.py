@@ -27,10 +27,12 @@ async def test_after_a_flush_the_hopper_enqueues_every_due_notification_once(
     assert await redis.zcard("arq:queue") == 5
     await redis.flushall()
     assert await run_hopper(harness.runtime) == {**NOTHING, "dials": 5}
-    assert {int(m.decode().split(":")[1]) for m in await redis.zrange("arq:queue", 0, -1)} == set(
-        ids
-    )
+    [batch] = await redis.queued_jobs()  # one account's: one job
+    assert batch.function == "dial_notifications"
+    assert sorted(batch.args[0]) == sorted(ids)
+    # While it waits, the next tick's batch is the same job, dropped as a duplicate.
     assert await run_hopper(harness.runtime) == NOTHING
+    assert len(await redis.queued_jobs()) == 1
 
 
 async def test_a_notification_not_yet_due_is_left_alone(harness: Harness) -> None:

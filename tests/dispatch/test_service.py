@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlmodel import select
 from dialer.attempts import rounds
 from dialer.attempts.events import NotPlaced
 from dialer.db import session_scope
-from dialer.dispatch.service import dial_notification
+from dialer.dispatch.service import dial_notification, dial_notifications
 from dialer.models import Attempt, Notification, utcnow
 from dialer.providers.base import RateLimited
 from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus
@@ -64,6 +65,35 @@ async def test_two_workers_racing_for_one_notification_dial_once(harness: Harnes
     )
     assert sorted(results) == ["not due", "not due", "not due", "placed"]
     assert harness.calls_to("+819012345672") == 1
+
+
+async def test_a_batch_dials_each_once_and_one_broken_contact_stops_no_other(
+    harness: Harness,
+) -> None:
+    numbers = [f"+81901234{n:04d}" for n in range(12)]
+    ids = [(await harness.notify(number))["id"] for number in numbers]
+    async with session_scope(harness.runtime.sessions) as session:
+        broken = await session.get(Notification, ids[3])
+        assert broken is not None
+        broken.policy = {**broken.policy, "window_start": "09:00+09:00", "window_end": "20:00"}
+    assert await dial_notification(harness.runtime, ids[5]) == "placed"
+    # The same batch twice at once, as arq may run a job twice: nobody is rung twice.
+    first, second = await asyncio.gather(
+        dial_notifications(harness.runtime, ids), dial_notifications(harness.runtime, ids)
+    )
+    both = Counter(first) + Counter(second)
+    assert both["placed"] == 10
+    assert both["failed: its data cannot be dialled"] == 1
+    assert both["error"] == 0
+    for number in numbers:
+        assert harness.calls_to(number) == (0 if number == numbers[3] else 1)
+    read = await harness.read(ids[3])
+    assert read["status"] == "failed" and "cannot be dialled" in read["last_error"]
+    for i in ids:
+        if i != ids[3]:
+            final = await harness.wait_final(i)  # the sandbox's outcome for the number
+            assert len(final["attempts"]) == 1 and final["attempts"][0]["provider_id"]
+    assert await dial_notifications(harness.runtime, ids) == {"not due": 12}
 
 
 async def test_no_answer_is_retried_by_policy_then_fails(harness: Harness) -> None:
