@@ -15,6 +15,7 @@ from sqlalchemy.util import await_only
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.outbox import EventSession
+from dialer.sqlite_turns import ProcessTurns
 
 __all__ = [
     "SessionMaker",
@@ -46,7 +47,9 @@ def make_async_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "connect", _driver_begins_nothing)
-        turns = _WriterTurns()
+        database = engine.url.database or ":memory:"
+        on_disk = database != ":memory:" and "mode=memory" not in url
+        turns = _WriterTurns(ProcessTurns(database, _TURN_TIMEOUT_S) if on_disk else None)
         event.listen(engine.sync_engine, "begin", turns.begin)
         event.listen(engine.sync_engine, "commit", turns.end)
         event.listen(engine.sync_engine, "rollback", turns.end)
@@ -83,10 +86,11 @@ class _WriterTurns:
     100 ms and it sits free between them; this way only one connection per process polls.
 
     A write transaction takes the lock at BEGIN (IMMEDIATE), so two processes never both
-    read-then-upgrade and deadlock."""
+    read-then-upgrade and deadlock. Between processes, turns go round by dialer.sqlite_turns."""
 
-    def __init__(self) -> None:
+    def __init__(self, processes: ProcessTurns | None) -> None:
         self._lock = asyncio.Lock()
+        self._processes = processes
 
     def begin(self, conn: Connection) -> None:
         if conn.get_execution_options().get(_READ_ONLY, False):
@@ -112,9 +116,20 @@ class _WriterTurns:
             await asyncio.wait_for(self._lock.acquire(), _TURN_TIMEOUT_S)
         except TimeoutError as exc:
             raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+        if self._processes is None:
+            return
+        try:
+            await self._processes.acquire()
+        except BaseException as exc:
+            self._lock.release()
+            if isinstance(exc, TimeoutError):
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+            raise
 
     def _give_back(self, info: dict[Any, Any]) -> None:
         if info.pop(_HOLDS_TURN, False):
+            if self._processes is not None:
+                self._processes.release()
             self._lock.release()
 
 

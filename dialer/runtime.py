@@ -113,11 +113,11 @@ class Runtime:
     # Users' templates render here, never in the event loop.
     templates: TemplatePool
     _sync_engine: Engine | None = field(default=None, repr=False)
-    # The process's short write transactions (dials, callbacks), committed in groups.
+    # The dial path's short write transactions, one after another in the order they come.
     writes: GroupCommit = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self.writes = GroupCommit(self.sessions)
+        self.writes = GroupCommit(self.sessions, self.settings.write_group)
 
     @classmethod
     async def open(cls, settings: Settings, redis: ArqRedis | str) -> Runtime:

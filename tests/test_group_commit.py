@@ -43,7 +43,7 @@ async def names(sessions: SessionMaker) -> set[str]:
 
 
 async def test_writes_handed_in_together_share_a_transaction(sessions: SessionMaker) -> None:
-    writes = GroupCommit(sessions)
+    writes = GroupCommit(sessions, max_group=64)
     keys = await asyncio.gather(*(writes.run(add_key(f"k{i}")) for i in range(40)))
     assert [k.name for k in keys] == [f"k{i}" for i in range(40)]
     assert all(k.id is not None for k in keys)
@@ -51,13 +51,13 @@ async def test_writes_handed_in_together_share_a_transaction(sessions: SessionMa
     assert writes.writes == 40
     assert writes.groups == 1  # all were handed in before the writer's first turn
     await asyncio.gather(*(writes.run(add_key(f"more{i}")) for i in range(100)))
-    assert writes.groups == 3  # at most MAX_GROUP = 64 at once
+    assert writes.groups == 3  # at most max_group at once
 
 
 async def test_a_failing_write_is_undone_alone_and_its_caller_gets_the_error(
     sessions: SessionMaker,
 ) -> None:
-    writes = GroupCommit(sessions)
+    writes = GroupCommit(sessions, max_group=64)
     results = await asyncio.gather(
         *(writes.run(add_key(f"k{i}", fail=i % 3 == 1)) for i in range(9)),
         return_exceptions=True,
@@ -71,7 +71,7 @@ async def test_a_failing_write_is_undone_alone_and_its_caller_gets_the_error(
 async def test_a_lost_unique_race_is_tried_again_alone_and_reported(
     sessions: SessionMaker,
 ) -> None:
-    writes = GroupCommit(sessions)
+    writes = GroupCommit(sessions, max_group=64)
     await writes.run(add_key("taken"))
     results = await asyncio.gather(
         writes.run(add_key("a")),
@@ -88,7 +88,7 @@ async def test_a_lost_unique_race_is_tried_again_alone_and_reported(
 async def test_what_a_write_hands_back_stays_readable_after_a_later_one_is_undone(
     sessions: SessionMaker,
 ) -> None:
-    writes = GroupCommit(sessions)
+    writes = GroupCommit(sessions, max_group=64)
     [made] = await asyncio.gather(writes.run(add_key("shared")))
 
     def rename(to: str, *, fail: bool) -> Write[ApiKey]:
@@ -116,7 +116,7 @@ async def test_what_a_write_hands_back_stays_readable_after_a_later_one_is_undon
 
 
 async def test_a_caller_cancelled_before_its_group_writes_nothing(sessions: SessionMaker) -> None:
-    writes = GroupCommit(sessions)
+    writes = GroupCommit(sessions, max_group=64)
     first = asyncio.create_task(writes.run(add_key("first")))
     await asyncio.sleep(0)  # the first is being written; the next waits for the next group
     waiting = asyncio.create_task(writes.run(add_key("cancelled")))
