@@ -31,7 +31,7 @@ from dialer.redis_embedded import EmbeddedRedis
 from dialer.security import generate_api_key
 from dialer.serve import free_ports
 
-__all__ = ["ExportFigures", "run_export_bench"]
+__all__ = ["ExportFigures", "api_key", "run_export_bench"]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,8 @@ def _invalid_csv(path: Path, rows: int) -> None:
         out.writelines(f"090-12{i % 100:02d},Bad {i},{i}\n" for i in range(rows))
 
 
-def _api_key(engine: Engine) -> str:
+def api_key(engine: Engine) -> str:
+    """A new admin API key for a benchmark's requests."""
     new = generate_api_key()
     with Session(engine) as session:
         session.add(ApiKey(name="bench", prefix=new.prefix, key_hash=new.key_hash))
@@ -130,7 +131,7 @@ def run_export_bench(contacts: int, bad_rows: int, database_url: str | None) -> 
             _invalid_csv(bad, bad_rows)
             with bad.open("rb") as stream:
                 report = import_contacts(engine, campaign_id, stream, filename=bad.name)
-            key = _api_key(engine)
+            key = api_key(engine)
             with engine.connect() as conn:
                 in_campaign = conn.scalar(
                     sa.text("SELECT count(*) FROM notification WHERE campaign_id = :c"),

@@ -15,7 +15,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs
@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from redis import Redis
 from starlette.types import Receive, Scope, Send
 
+from dialer.bench.exports import api_key
 from dialer.bench.imports import bench_campaign, generate_csv
 from dialer.bench.pacing import start_bench_campaign
 from dialer.contacts.importer import import_contacts
@@ -66,6 +67,11 @@ class ThroughputFigures:
     sent_to_final_p99_s: float
     # The sandbox's own CPU share of the window (1.0 = one core all the time).
     sandbox_cores: float
+    # The burst of API notifications sent while the campaign dials (none unless asked for).
+    api_requests: int = 0
+    api_accepted: int = 0
+    api_p50_ms: float | None = None
+    api_p99_ms: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -196,8 +202,43 @@ async def _baseline(sandbox_url: str, seconds: float) -> tuple[float, float]:
     return per_s, cpu_ms
 
 
+@dataclass(frozen=True)
+class _Burst:
+    accepted: int
+    latencies_ms: list[float]
+
+
+async def _api_burst(web_url: str, key: str, requests: int, delay_s: float) -> _Burst:
+    """`requests` POST /v1/notifications, `_BASELINE_CONCURRENCY` at once, after `delay_s`."""
+    await asyncio.sleep(delay_s)
+    latencies: list[float] = []
+    accepted = 0
+    numbers = iter(range(requests))
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=_BASELINE_CONCURRENCY)
+
+    async def sender(client: httpx.AsyncClient) -> None:
+        nonlocal accepted
+        for i in numbers:
+            body = {"channel": "tts", "to": f"+8180{20_000_000 + i}", "from": "+81312345678"}
+            began = time.monotonic()
+            answer = await client.post("/v1/notifications", json={**body, "text": "Hello"})
+            latencies.append((time.monotonic() - began) * 1000)
+            accepted += answer.status_code == 202
+
+    async with httpx.AsyncClient(
+        base_url=web_url, headers=headers, limits=limits, timeout=60
+    ) as client:
+        await asyncio.gather(*(sender(client) for _ in range(_BASELINE_CONCURRENCY)))
+    return _Burst(accepted, latencies)
+
+
 def run_throughput_bench(
-    workers: int, seconds: float, database_url: str | None, contacts: int | None = None
+    workers: int,
+    seconds: float,
+    database_url: str | None,
+    contacts: int | None = None,
+    api_requests: int = 0,
 ) -> ThroughputFigures:
     # Enough contacts that the campaign never runs dry at several times today's ceiling.
     contacts = contacts or int(600 * (seconds + _WARM_UP_S + 10))
@@ -239,12 +280,17 @@ def run_throughput_bench(
                 worker.wait_log("worker ready")
             client = Redis.from_url(redis.url)
             asyncio.run(start_bench_campaign(url, campaign_id))
+            key = api_key(engine) if api_requests else ""
             time.sleep(_WARM_UP_S)
             since = datetime.now(UTC)
             cpu_before = {p.name: _cpu_s(p.popen.pid) for p in processes}
             commands_before = _redis_commands(client)
             commits_before = _commits(engine)
-            time.sleep(seconds)
+            burst = _Burst(0, [])
+            if api_requests:
+                web_url = f"http://127.0.0.1:{web_port}"
+                burst = asyncio.run(_api_burst(web_url, key, api_requests, 1.0))
+            time.sleep(max(0.0, seconds - (datetime.now(UTC) - since).total_seconds()))
             until = datetime.now(UTC)
             cpu_after = {p.name: _cpu_s(p.popen.pid) for p in processes}
             commands = _redis_commands(client) - commands_before
@@ -259,6 +305,8 @@ def run_throughput_bench(
     count = len(finals)
     if not count:
         raise RuntimeError("no attempt was closed in the window")
+    if api_requests and until - since > timedelta(seconds=seconds * 1.05):
+        raise RuntimeError("the API burst outlasted the window: ask for more seconds")
     used = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
     worker_cpu = sum(v for name, v in used.items() if name.startswith("worker-"))
     latencies = [(closed - sent).total_seconds() for closed, sent in finals if sent is not None]
@@ -285,4 +333,8 @@ def run_throughput_bench(
         sent_to_final_p50_s=round(_quantile(latencies, 0.5), 3),
         sent_to_final_p99_s=round(_quantile(latencies, 0.99), 3),
         sandbox_cores=round(used["sandbox"] / seconds, 2),
+        api_requests=api_requests,
+        api_accepted=burst.accepted,
+        api_p50_ms=round(_quantile(burst.latencies_ms, 0.5), 1) if api_requests else None,
+        api_p99_ms=round(_quantile(burst.latencies_ms, 0.99), 1) if api_requests else None,
     )

@@ -108,9 +108,20 @@ def bench_export(contacts: int, bad_rows: int, database_url: str | None, as_json
     help="A database to use (migrated to head); default: a fresh SQLite file.",
 )
 @click.option("--contacts", type=int, help="The campaign's size; default: 600 per second run.")
+@click.option(
+    "--api-requests",
+    default=0,
+    show_default=True,
+    help="POST /v1/notifications this many times, 50 at once, a second into the window.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object of figures.")
 def bench_throughput(
-    workers: int, seconds: float, database_url: str | None, contacts: int | None, as_json: bool
+    workers: int,
+    seconds: float,
+    database_url: str | None,
+    contacts: int | None,
+    api_requests: int,
+    as_json: bool,
 ) -> None:
     """Dial one campaign through the sandbox with no provider limit, against a raw asyncio +
     httpx loop on the same sandbox, and print finals/s and what each final cost."""
@@ -120,7 +131,7 @@ def bench_throughput(
     from dialer.processes import unwind_on_sigterm
 
     unwind_on_sigterm()
-    f = run_throughput_bench(workers, seconds, database_url, contacts)
+    f = run_throughput_bench(workers, seconds, database_url, contacts, api_requests)
     commits = (
         ""
         if f.sql_commits_per_notification is None
@@ -135,6 +146,11 @@ def bench_throughput(
         f"commands{commits}; sent to final p50 {f.sent_to_final_p50_s} s, p99 "
         f"{f.sent_to_final_p99_s} s; the sandbox used {f.sandbox_cores} cores"
     )
+    if f.api_requests:
+        click.echo(
+            f"API while dialling: {f.api_accepted} of {f.api_requests} POSTs accepted (202), "
+            f"p50 {f.api_p50_ms} ms, p99 {f.api_p99_ms} ms"
+        )
     if as_json:
         click.echo(json.dumps(f.as_dict()))
 
