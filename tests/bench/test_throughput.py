@@ -19,9 +19,8 @@ def test_quantiles_of_few_values() -> None:
 
 
 def test_a_short_run_prints_its_figures_as_json_on_its_last_line() -> None:
-    result = CliRunner().invoke(
-        main, ["bench", "throughput", "--seconds", "4", "--contacts", "3000", "--json"]
-    )
+    args = "bench throughput --seconds 4 --contacts 3000 --api-requests 50 --json"
+    result = CliRunner().invoke(main, args.split())
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output.strip().splitlines()[-1])
     for key in (
@@ -43,3 +42,6 @@ def test_a_short_run_prints_its_figures_as_json_on_its_last_line() -> None:
     assert 0 < figures["sent_to_final_p50_s"] <= figures["sent_to_final_p99_s"]
     assert figures["redis_commands_per_notification"] > 0
     assert figures["worker_cpu_ms_per_notification"] > 0
+    assert figures["api_requests"] == figures["api_accepted"] == 50
+    assert 0 < figures["api_p50_ms"] <= figures["api_p99_ms"]
+    assert "API while dialling: 50 of 50 POSTs accepted" in result.output

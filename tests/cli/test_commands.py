@@ -183,7 +183,8 @@ def test_procfile_release_and_worker_lines_run_as_written(tmp_path: Path, redis_
         try:
             deadline = time.monotonic() + 30
             # The worker's every function, by name: `arq jobs.worker.WorkerSettings` found them.
-            while "dial_notification, check_attempt, cron:hopper_tick" not in log.read_text():
+            functions = "dial_notification, dial_notifications, check_attempt, cron:hopper_tick"
+            while functions not in log.read_text():
                 assert worker.poll() is None, log.read_text()
                 assert time.monotonic() < deadline, log.read_text()
                 time.sleep(0.1)
