@@ -15,7 +15,7 @@ import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs
@@ -305,8 +305,8 @@ def run_throughput_bench(
     count = len(finals)
     if not count:
         raise RuntimeError("no attempt was closed in the window")
-    if api_requests and until - since > timedelta(seconds=seconds * 1.05):
-        raise RuntimeError("the API burst outlasted the window: ask for more seconds")
+    # A burst that outlasts the window asked for stretches it: every rate is over the window.
+    seconds = (until - since).total_seconds()
     used = {name: cpu_after[name] - cpu_before[name] for name in cpu_before}
     worker_cpu = sum(v for name, v in used.items() if name.startswith("worker-"))
     latencies = [(closed - sent).total_seconds() for closed, sent in finals if sent is not None]
@@ -319,7 +319,7 @@ def run_throughput_bench(
     return ThroughputFigures(
         database=database,
         workers=workers,
-        seconds=seconds,
+        seconds=round(seconds, 1),
         finals=count,
         finals_per_s=round(per_s, 1),
         baseline_finals_per_s=round(baseline_per_s, 1),

@@ -231,8 +231,9 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
 
 async def dial_notifications(runtime: Runtime, notification_ids: list[int]) -> dict[str, int]:
     """One dial for each of a batch of due notifications (one account's, from the hopper), all
-    at once: their claims, clearances and answers are written in groups (dialer.group_commit),
-    and each keeps every rule of a dial on its own. How many ended how, for the job log."""
+    at once, read in one query; their claims, clearances and answers go through the process's
+    writer (dialer.group_commit) in the order they come, and each keeps every rule of a dial on
+    its own. How many ended how, for the job log."""
     try:
         due = await load_due(runtime, notification_ids)
     except _BAD_DATA:
