@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 DIAL_JOB = "dial_notification"
+_CONNECTIONS = 50
+# As many as a worker ran when each dial was a job of its own (arq's max_jobs): a worker that
+# dies leaves no more requests unanswered, and so reconciled, than it did then.
+SENDS_AT_ONCE = 20
 DIALS_JOB = "dial_notifications"
 CHECK_JOB = "check_attempt"
 
@@ -116,8 +121,13 @@ class Runtime:
     # The dial path's short write transactions, one after another in the order they come.
     writes: GroupCommit = field(init=False, repr=False)
 
+    # Dials between their clearance to leave and their answer, fewer than the HTTP pool's
+    # connections, which status checks and balance reads share.
+    sends: asyncio.Semaphore = field(init=False, repr=False)
+
     def __post_init__(self) -> None:
         self.writes = GroupCommit(self.sessions, self.settings.write_group)
+        self.sends = asyncio.Semaphore(SENDS_AT_ONCE)
 
     @classmethod
     async def open(cls, settings: Settings, redis: ArqRedis | str) -> Runtime:
@@ -129,7 +139,7 @@ class Runtime:
             # and many proxies' is 5 s, httpx's default expiry too): a POST written just as the
             # server closes the socket fails with no answer, an ambiguous call that never rang.
             limits=httpx.Limits(
-                max_connections=50, max_keepalive_connections=20, keepalive_expiry=2.0
+                max_connections=_CONNECTIONS, max_keepalive_connections=20, keepalive_expiry=2.0
             ),
         )
         if isinstance(redis, str):
