@@ -311,11 +311,12 @@ async def _dial(runtime: Runtime, notification: Notification, campaign: Campaign
             # it across the clearance's write as well cost a fifth of the rate on SQLite. The
             # slots keep to the rate, so the wait for a place is rare and short; a worker lost
             # in it leaves an attempt that might have rung, reconciled like any other.
+            slept = await ticket.reach_slot()
             # A request cleared to leave always has a connection to leave on: one cleared and
             # then queued for a connection, if its worker died, would be reconciled as a call
-            # that may have rung, though it never left.
+            # that may have rung, though it never left. Taken after the slot's sleep, so a dial
+            # waiting for a slow account's slot holds no place another account's could use.
             async with runtime.sends:
-                slept = await ticket.reach_slot()
                 if not await _clear_to_leave(runtime, attempt_ids):
                     results.append("taken back")
                     continue
