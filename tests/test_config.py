@@ -182,3 +182,19 @@ def test_an_unknown_log_format_is_refused() -> None:
 
     result = CliRunner().invoke(main, ["--log-format", "xml", "db", "--help"])
     assert result.exit_code == 2 and "'xml' is not one of 'text', 'json'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("dial_batch", 0),
+        ("dial_batch", 1001),
+        ("dial_batch", "many"),
+        ("write_group", 0),
+        ("write_group", 257),
+        ("write_group", "all"),
+    ],
+)
+def test_malformed_dial_batch_and_write_group_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ValidationError, match=field):
+        Settings.model_validate({field: value})
