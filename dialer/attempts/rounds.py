@@ -42,7 +42,7 @@ from dialer.providers.base import PlacedConference, PlacedMessage, StatusReport
 from dialer.scheduling.policies import RetryPolicy
 from dialer.vocabulary import FINAL_ATTEMPT, AttemptStatus, Channel, NotificationStatus, Outcome
 
-__all__ = ["Applied", "Round", "apply", "load", "open_round"]
+__all__ = ["Applied", "Opener", "Round", "apply", "load", "open_round"]
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +86,61 @@ async def open_round(
 ) -> list[Attempt]:
     """The attempts of the notification's next round, written `dialing`: one, or one per
     participant of a conference. The notification is `dialing` and has one more attempt made."""
+    opener = await Opener.counting(session, [notification], now, ambiguous_after_s)
+    attempts = opener.open(notification)
+    await opener.write()
+    return attempts
+
+
+class Opener:
+    """Opens the next rounds of several notifications in one transaction: their attempts are
+    counted in one query, each round is added to the session as it is opened (so that a count
+    of live calls made later in the transaction sees it), and all are written in one flush."""
+
+    def __init__(
+        self, session: AsyncSession, made: dict[int, int], now: datetime, ambiguous_after_s: float
+    ) -> None:
+        self._session = session
+        self._made = made
+        self._now = now
+        self._ambiguous_after_s = ambiguous_after_s
+        self._opened: list[tuple[Notification, list[Attempt]]] = []
+
+    @classmethod
+    async def counting(
+        cls,
+        session: AsyncSession,
+        notifications: list[Notification],
+        now: datetime,
+        ambiguous_after_s: float,
+    ) -> Opener:
+        counted = await session.exec(
+            select(Attempt.notification_id, func.count())
+            .where(col(Attempt.notification_id).in_([n.id for n in notifications]))
+            .group_by(col(Attempt.notification_id))
+        )
+        return cls(session, dict(counted.all()), now, ambiguous_after_s)
+
+    def open(self, notification: Notification) -> list[Attempt]:
+        assert notification.id is not None
+        made = self._made.get(notification.id, 0)
+        attempts = _new_round(notification, made, self._now, self._ambiguous_after_s)
+        self._session.add_all(attempts)
+        self._opened.append((notification, attempts))
+        return attempts
+
+    async def write(self) -> None:
+        await self._session.flush()
+        for notification, attempts in self._opened:
+            for attempt in attempts:
+                _log_move(notification, attempt, None, "claimed")
+
+
+def _new_round(
+    notification: Notification, made: int, now: datetime, ambiguous_after_s: float
+) -> list[Attempt]:
     assert notification.id is not None
     legs = notification.recipients if _conference(notification) else [None]
-    numbered = select(func.count()).select_from(Attempt)
-    made = (await session.exec(numbered.where(Attempt.notification_id == notification.id))).one()
     attempts = [
         Attempt(
             notification_id=notification.id,
@@ -106,10 +157,6 @@ async def open_round(
     ]
     move_notification(notification, N.dialing)
     notification.attempts_made += 1
-    session.add_all(attempts)
-    await session.flush()
-    for attempt in attempts:
-        _log_move(notification, attempt, None, "claimed")
     return attempts
 
 

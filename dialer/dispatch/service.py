@@ -12,11 +12,11 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from datetime import datetime, timedelta
-from typing import cast
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.attempts import rounds
@@ -27,15 +27,13 @@ from dialer.attempts.transitions import move_notification
 from dialer.bounds import STORED
 from dialer.callflows.service import check_flow_of
 from dialer.campaigns.credit import out_of_credit
-from dialer.campaigns.gates import CAP_WAIT_S, campaign_gate
 from dialer.campaigns.messages import Rendered, render_contact
 from dialer.config import Settings
-from dialer.dispatch.pacing import account_at_live_cap, load_due, slot_for
+from dialer.dispatch.claims import claim_batch
+from dialer.dispatch.pacing import load_due, slot_for
 from dialer.logs import fields
 from dialer.metrics import PROVIDER_SECONDS
 from dialer.models import Attempt, Campaign, Notification, channel_of, utcnow
-from dialer.notifications.service import suppress
-from dialer.optouts.service import is_blocked, scopes_for
 from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Paced, Ticket, dial_limits, kind_of, learn
 from dialer.providers.base import (
@@ -56,7 +54,6 @@ from dialer.providers.base import (
 from dialer.providers.capabilities import capabilities_of
 from dialer.runtime import Runtime
 from dialer.scheduling.policies import RetryPolicy
-from dialer.scheduling.timing import person_zones, plan_send, window_of
 from dialer.security import callback_token
 from dialer.vocabulary import AttemptStatus, Channel, NotificationStatus
 
@@ -64,7 +61,6 @@ __all__ = [
     "build_request",
     "build_requests",
     "callback_url",
-    "claim_for_dialing",
     "dial_notification",
     "dial_notifications",
     "send",
@@ -79,73 +75,6 @@ _Claimed = tuple[Notification, list[Attempt], list[tuple[list[int], Request]]]
 
 A = AttemptStatus
 N = NotificationStatus
-
-
-def _outside_its_window(notification: Notification, policy: RetryPolicy, now: datetime) -> bool:
-    """A notification with its own calling window (a reminder, say) that is closed now: moved
-    to its opening, or expired, as its policy says. (A campaign's contacts keep its schedule.)"""
-    if notification.campaign_id is not None or window_of(policy) is None:
-        return False
-    zones = person_zones(notification.to_number, notification.timezone)
-    plan = plan_send(now, policy, zones, notification.expires_at)
-    if plan.expired is not None:
-        move_notification(notification, N.expired)
-        notification.last_error = plan.expired
-        return True
-    if plan.due_at <= now:
-        return False
-    notification.due_at = plan.due_at
-    return True
-
-
-async def claim_for_dialing(
-    session: AsyncSession,
-    notification_id: int,
-    now: datetime,
-    settings: Settings,
-    rendered: Rendered | None = None,
-) -> tuple[Notification, list[Attempt]] | None:
-    """Take a due, queued notification and open its next attempt as `dialing` (a conference:
-    one per participant, counted as one against the policy); else None."""
-    notification = (
-        await session.exec(
-            select(Notification)
-            .where(Notification.id == notification_id)
-            .with_for_update(skip_locked=True)
-        )
-    ).first()
-    if notification is None or notification.status is not N.queued or notification.due_at > now:
-        return None
-    if notification.expires_at is not None and notification.expires_at <= now:
-        move_notification(notification, N.expired)
-        notification.last_error = "expired before it could be dialled"
-        return None
-    scopes = scopes_for(notification.campaign_id)
-    for number in notification.recipients:
-        if await is_blocked(session, number, scopes):
-            suppress(notification)
-            return None
-    if await campaign_gate(session, notification, now, rendered or Rendered()) is not None:
-        return None
-    policy = RetryPolicy.model_validate(notification.policy)
-    if _outside_its_window(notification, policy, now):
-        return None
-    if await account_at_live_cap(session, settings, notification):
-        notification.due_at = now + timedelta(seconds=CAP_WAIT_S)
-        return None
-    if notification.on_fallback:
-        if not notification.fallback_text:
-            move_notification(notification, N.failed)
-            notification.last_error = "no fallback text to send"
-            return None
-    elif notification.attempts_made >= policy.max_attempts:
-        log.error("notification %s is queued with no attempts left", notification_id)
-        move_notification(notification, N.expired)
-        notification.last_error = "no attempts left"
-        return None
-    return notification, await rounds.open_round(
-        session, notification, now, settings.ambiguous_after_s
-    )
 
 
 def callback_url(settings: Settings, notification: Notification, attempt: Attempt) -> str:
@@ -231,9 +160,10 @@ async def dial_notification(runtime: Runtime, notification_id: int) -> str:
 
 async def dial_notifications(runtime: Runtime, notification_ids: list[int]) -> dict[str, int]:
     """One dial for each of a batch of due notifications (one account's, from the hopper), all
-    at once, read in one query; their claims, clearances and answers go through the process's
-    writer (dialer.group_commit) in the order they come, and each keeps every rule of a dial on
-    its own. How many ended how, for the job log."""
+    at once: read in one query, claimed in one transaction (dialer.dispatch.claims); their
+    clearances and answers go through the process's writer (dialer.group_commit) in the order
+    they come, and each keeps every rule of a dial on its own. How many ended how, for the job
+    log."""
     try:
         due = await load_due(runtime, notification_ids)
     except _BAD_DATA:
@@ -241,7 +171,7 @@ async def dial_notifications(runtime: Runtime, notification_ids: list[int]) -> d
         dials = [dial_notification(runtime, i) for i in notification_ids]
         ids = notification_ids
     else:
-        dials = [_dial(runtime, *d) for d in due]
+        dials = await _dial_batch(runtime, due)
         ids = [n.id or 0 for n, _ in due]
     results = await asyncio.gather(*dials, return_exceptions=True)
     counts: Counter[str] = Counter({"not due": len(notification_ids) - len(ids)})
@@ -256,36 +186,99 @@ async def dial_notifications(runtime: Runtime, notification_ids: list[int]) -> d
     return {what: n for what, n in counts.items() if n}
 
 
-async def _dial(runtime: Runtime, notification: Notification, campaign: Campaign | None) -> str:
+@dataclass(frozen=True)
+class _Prepared:
+    """A due notification as its claim needs it: the limits it is under and its texts,
+    worked out before the claim's transaction."""
+
+    notification: Notification
+    limits: list[Limit]
+    rendered: Rendered
+
+
+async def _prepare(
+    runtime: Runtime, notification: Notification, campaign: Campaign | None
+) -> _Prepared:
+    limits = dial_limits(runtime.settings, notification, campaign)
+    rendered = await render_contact(runtime.templates, notification, campaign)
+    return _Prepared(notification, limits, rendered)
+
+
+async def _claim(runtime: Runtime, prepared: list[_Prepared]) -> dict[int, _Claimed]:
+    """Claim these in one transaction (dialer.dispatch.claims), with the requests that will
+    place each claimed one's round, by notification id."""
     settings = runtime.settings
+    rendered = {p.notification.id: p.rendered for p in prepared if p.notification.id}
+
+    async def claim(session: AsyncSession) -> dict[int, _Claimed]:
+        claimed = await claim_batch(session, list(rendered), utcnow(), settings, rendered)
+        return {i: _with_requests(settings, n, attempts) for i, (n, attempts) in claimed.items()}
+
+    return await runtime.writes.run(claim)
+
+
+def _with_requests(
+    settings: Settings, notification: Notification, attempts: list[Attempt]
+) -> _Claimed:
+    requests = [
+        ([a.id for a in group if a.id is not None], request)
+        for group, request in build_requests(settings, notification, attempts)
+    ]
+    # Voxology asks for the flow once the person answers: one it could not run must be found
+    # now, before anyone's phone rings.
+    if any(isinstance(request, CallRequest) for _, request in requests):
+        check_flow_of(notification)
+    return notification, attempts, requests
+
+
+async def _dial(runtime: Runtime, notification: Notification, campaign: Campaign | None) -> str:
     notification_id = notification.id
     assert notification_id is not None
     try:
-        limits = dial_limits(settings, notification, campaign)
-        rendered = await render_contact(runtime.templates, notification, campaign)
-
-        async def claim(session: AsyncSession) -> _Claimed | None:
-            now = utcnow()
-            claimed = await claim_for_dialing(session, notification_id, now, settings, rendered)
-            if claimed is None:
-                return None
-            notification, attempts = claimed
-            requests = [
-                ([a.id for a in group if a.id is not None], request)
-                for group, request in build_requests(settings, notification, attempts)
-            ]
-            # Voxology asks for the flow once the person answers: one it could not run must
-            # be found now, before anyone's phone rings.
-            if any(isinstance(request, CallRequest) for _, request in requests):
-                check_flow_of(notification)
-            return notification, attempts, requests
-
-        claimed = await runtime.writes.run(claim)
+        prepared = await _prepare(runtime, notification, campaign)
+        claimed = await _claim(runtime, [prepared])
     except _BAD_DATA as exc:
         # Rolled back: no attempt was opened, nothing was sent.
         return await _close_unworkable(runtime, notification_id, exc)
-    if claimed is None:
+    if notification_id not in claimed:
         return "not due"
+    return await _place(runtime, prepared.limits, claimed[notification_id])
+
+
+async def _dial_batch(
+    runtime: Runtime, due: list[tuple[Notification, Campaign | None]]
+) -> list[Coroutine[Any, Any, str]]:
+    """The dials of a batch, claimed together. A notification whose own data fails before the
+    claim is dialled alone (which closes it with the reason); if the batch's claim fails, every
+    one is, so that what one notification's data raises stops no other."""
+    made = await asyncio.gather(*(_prepare(runtime, n, c) for n, c in due), return_exceptions=True)
+    for outcome in made:
+        if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+            raise outcome
+    ready = [p for p in made if isinstance(p, _Prepared)]
+    try:
+        claimed = await _claim(runtime, ready) if ready else {}
+    except Exception as exc:
+        log.warning("a batch of %d could not be claimed together: each alone: %r", len(due), exc)
+        return [_dial(runtime, n, c) for n, c in due]
+    dials: list[Coroutine[Any, Any, str]] = []
+    for (notification, campaign), prepared in zip(due, made, strict=True):
+        if not isinstance(prepared, _Prepared):
+            dials.append(_dial(runtime, notification, campaign))
+        elif (found := claimed.get(notification.id or 0)) is not None:
+            dials.append(_place(runtime, prepared.limits, found))
+        else:
+            dials.append(_said("not due"))
+    return dials
+
+
+async def _said(result: str) -> str:
+    return result
+
+
+async def _place(runtime: Runtime, limits: list[Limit], claimed: _Claimed) -> str:
+    """Send a claimed round's requests, each at its slot and after its clearance to leave, and
+    record what the provider answered."""
     notification, attempts, rounds = claimed
     provider = runtime.providers[notification.provider]
     kind = kind_of(notification.channel, on_fallback=notification.on_fallback)

@@ -15,6 +15,7 @@ from dialer.vocabulary import OptOutChange
 __all__ = [
     "GLOBAL",
     "block_number",
+    "blocked_among",
     "campaign_region",
     "campaign_scope",
     "entries_for",
@@ -44,12 +45,28 @@ def scopes_for(campaign_id: int | None) -> tuple[str, ...]:
 async def is_blocked(
     session: AsyncSession, number: str, scopes: tuple[str, ...] = (GLOBAL,)
 ) -> bool:
+    return await blocked_among(session, [(number, scopes)]) != set()
+
+
+async def blocked_among(
+    session: AsyncSession, wanted: list[tuple[str, tuple[str, ...]]]
+) -> set[tuple[str, tuple[str, ...]]]:
+    """Which of these (number, lists) pairs are blocked: the number is on one of its lists.
+    One query for them all, however many."""
     # Both spellings of a number stored with another script's digits before they were folded.
-    spellings = {number, ascii_e164(number)}
-    stmt = select(DoNotContact.id).where(
-        col(DoNotContact.number).in_(spellings), col(DoNotContact.scope).in_(scopes)
+    spellings = {number: {number, ascii_e164(number)} for number, _ in wanted}
+    if not wanted:
+        return set()
+    stmt = select(DoNotContact.number, DoNotContact.scope).where(
+        col(DoNotContact.number).in_(set().union(*spellings.values())),
+        col(DoNotContact.scope).in_({scope for _, scopes in wanted for scope in scopes}),
     )
-    return (await session.exec(stmt)).first() is not None
+    found = {(number, scope) for number, scope in (await session.exec(stmt)).all()}
+    return {
+        (number, scopes)
+        for number, scopes in wanted
+        if any((spelled, scope) in found for spelled in spellings[number] for scope in scopes)
+    }
 
 
 async def block_number(

@@ -13,7 +13,8 @@ from sqlmodel import col, select
 
 from dialer.attempts.fence import TakenBack, mark_sent, take_back
 from dialer.db import session_scope
-from dialer.dispatch.service import claim_for_dialing, dial_notification
+from dialer.dispatch.claims import claim_for_dialing
+from dialer.dispatch.service import dial_notification
 from dialer.models import Attempt, Notification, utcnow
 from dialer.pacing.service import account_limit
 from dialer.tracking.checks import check_attempt

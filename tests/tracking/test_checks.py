@@ -8,7 +8,8 @@ import pytest
 
 from dialer.attempts.fence import TakenBack, mark_sent
 from dialer.db import session_scope
-from dialer.dispatch.service import claim_for_dialing, dial_notification
+from dialer.dispatch.claims import claim_for_dialing
+from dialer.dispatch.service import dial_notification
 from dialer.models import Attempt, utcnow
 from dialer.serve import running_worker
 from dialer.tracking.checks import check_attempt

@@ -8,7 +8,8 @@ from typing import Any
 
 from dialer.attempts.fence import mark_sent
 from dialer.db import session_scope
-from dialer.dispatch.service import build_request, claim_for_dialing, dial_notification, send
+from dialer.dispatch.claims import claim_for_dialing
+from dialer.dispatch.service import build_request, dial_notification, send
 from dialer.models import Attempt, utcnow
 from dialer.tracking.checks import check_attempt
 from tests.support import Harness, wait_for
