@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,7 +21,7 @@ from dialer.attempts.events import NeverSent, NotPlaced
 from dialer.models import Attempt, Notification
 from dialer.vocabulary import AttemptStatus
 
-__all__ = ["TakenBack", "mark_sent", "take_back"]
+__all__ = ["TakenBack", "mark_each_sent", "mark_sent", "take_back"]
 
 A = AttemptStatus
 
@@ -35,7 +36,23 @@ async def mark_sent(
 ) -> None:
     """Clear one request's attempts to leave, all or none; TakenBack if the sweeper took any
     of them back."""
-    result = await session.exec(
+    result = await session.exec(_clearing(attempt_ids, now, ambiguous_after_s))
+    if int(result.rowcount) != len(attempt_ids):
+        raise TakenBack(f"attempts {attempt_ids}: taken back before they were cleared to leave")
+
+
+async def mark_each_sent(
+    session: AsyncSession, attempt_ids: list[int], now: datetime, ambiguous_after_s: float
+) -> list[bool]:
+    """Clear each of these attempts, each one request's only attempt, to leave, in one
+    statement: whether each was cleared (False: the sweeper took it back first)."""
+    clearing = _clearing(attempt_ids, now, ambiguous_after_s).returning(col(Attempt.id))
+    cleared = set((await session.exec(clearing)).scalars().all())
+    return [attempt_id in cleared for attempt_id in attempt_ids]
+
+
+def _clearing(attempt_ids: list[int], now: datetime, ambiguous_after_s: float) -> Any:
+    return (
         update(Attempt)
         .where(
             col(Attempt.id).in_(attempt_ids),
@@ -48,8 +65,6 @@ async def mark_sent(
             next_check_at=now + timedelta(seconds=ambiguous_after_s),
         )
     )
-    if int(result.rowcount) != len(attempt_ids):
-        raise TakenBack(f"attempts {attempt_ids}: taken back before they were cleared to leave")
 
 
 async def take_back(

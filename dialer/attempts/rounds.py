@@ -42,7 +42,7 @@ from dialer.providers.base import PlacedConference, PlacedMessage, StatusReport
 from dialer.scheduling.policies import RetryPolicy
 from dialer.vocabulary import FINAL_ATTEMPT, AttemptStatus, Channel, NotificationStatus, Outcome
 
-__all__ = ["Applied", "Opener", "Round", "apply", "load", "open_round"]
+__all__ = ["Applied", "Opener", "Round", "apply", "load", "load_each", "open_round"]
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +187,37 @@ async def load(session: AsyncSession, attempt_ids: list[int]) -> Round | None:
     if not any(leg in legs for leg in attempts):
         legs = list(attempts)  # a late word about an earlier round
     return Round(notification, attempts, sorted(legs, key=lambda leg: leg.number))
+
+
+async def load_each(session: AsyncSession, attempt_ids: list[int]) -> list[Round | None]:
+    """load() for each of these attempts alone, in two queries: the attempts locked, then
+    their notifications (in that order, as load). None for one that is gone or of a
+    conference, whose legs only load() reads."""
+    found = await session.exec(
+        select(Attempt)
+        .where(col(Attempt.id).in_(attempt_ids))
+        .order_by(col(Attempt.id))
+        .with_for_update()
+    )
+    attempts = {a.id: a for a in found.all()}
+    of = {a.notification_id for a in attempts.values()}
+    locked = await session.exec(
+        select(Notification)
+        .where(col(Notification.id).in_(of))
+        .order_by(col(Notification.id))
+        .with_for_update()
+    )
+    notifications = {n.id: n for n in locked.all()}
+    loaded: list[Round | None] = []
+    for attempt_id in attempt_ids:
+        attempt = attempts.get(attempt_id)
+        notification = notifications.get(attempt.notification_id) if attempt else None
+        if attempt is None or notification is None or _conference(notification):
+            loaded.append(None)
+        else:
+            # One leg: the attempt itself, whether the newest or a late word about an earlier.
+            loaded.append(Round(notification, [attempt], [attempt]))
+    return loaded
 
 
 def apply(round_: Round, event: Event, now: datetime, poll_interval_s: float) -> Applied:

@@ -21,7 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.attempts import rounds
 from dialer.attempts.events import Event, NotPlaced, Placed, error_event
-from dialer.attempts.fence import TakenBack, mark_sent
+from dialer.attempts.fence import TakenBack, mark_each_sent, mark_sent
 from dialer.attempts.tags import attempt_tag, session_data_for
 from dialer.attempts.transitions import move_notification
 from dialer.bounds import STORED
@@ -31,6 +31,7 @@ from dialer.campaigns.messages import Rendered, render_contact
 from dialer.config import Settings
 from dialer.dispatch.claims import claim_batch
 from dialer.dispatch.pacing import load_due, slot_for
+from dialer.group_commit import Merge
 from dialer.logs import fields
 from dialer.metrics import PROVIDER_SECONDS
 from dialer.models import Attempt, Campaign, Notification, channel_of, utcnow
@@ -380,10 +381,15 @@ async def _close_unworkable(runtime: Runtime, notification_id: int, exc: Excepti
 
 
 async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:
-    """The fence (dialer.attempts.fence): from here on the request may have left."""
+    """The fence (dialer.attempts.fence): from here on the request may have left. A request
+    of one attempt is cleared with those of the other dials that wait at the same moment, in
+    one statement."""
+    after = runtime.settings.ambiguous_after_s
+    if len(attempt_ids) == 1:
+        return await runtime.writes.merged(_CLEARANCES, (attempt_ids[0], after))
 
     async def clear(session: AsyncSession) -> None:
-        await mark_sent(session, attempt_ids, utcnow(), runtime.settings.ambiguous_after_s)
+        await mark_sent(session, attempt_ids, utcnow(), after)
 
     try:
         await runtime.writes.run(clear)
@@ -392,13 +398,46 @@ async def _clear_to_leave(runtime: Runtime, attempt_ids: list[int]) -> bool:
     return True
 
 
+async def _clear_each(session: AsyncSession, waiting: list[tuple[int, float]]) -> list[bool]:
+    now = utcnow()
+    cleared: dict[int, bool] = {}
+    for after in {after for _, after in waiting}:
+        ids = [attempt_id for attempt_id, its in waiting if its == after]
+        cleared.update(zip(ids, await mark_each_sent(session, ids, now, after), strict=True))
+    return [cleared[attempt_id] for attempt_id, _ in waiting]
+
+
 async def _record(runtime: Runtime, attempt_ids: list[int], event: Event) -> None:
+    """The provider's answer to a request, on its attempts. One attempt's is written with those
+    of the other dials answered at the same moment, in one transaction."""
+    poll_interval_s = runtime.settings.poll_interval_s
+    if len(attempt_ids) == 1:
+        await runtime.writes.merged(_ANSWERS, (attempt_ids[0], event, poll_interval_s))
+        return
+
     async def record(session: AsyncSession) -> None:
         round_ = await rounds.load(session, attempt_ids)
         assert round_ is not None  # attempts are never deleted
-        rounds.apply(round_, event, utcnow(), runtime.settings.poll_interval_s)
+        rounds.apply(round_, event, utcnow(), poll_interval_s)
 
     await runtime.writes.run(record)
+
+
+async def _record_each(
+    session: AsyncSession, answers: list[tuple[int, Event, float]]
+) -> list[None]:
+    loaded = await rounds.load_each(session, [attempt_id for attempt_id, _, _ in answers])
+    now = utcnow()
+    for (attempt_id, event, poll_interval_s), round_ in zip(answers, loaded, strict=True):
+        if round_ is None:  # a conference's leg: its round read as a whole
+            round_ = await rounds.load(session, [attempt_id])
+            assert round_ is not None  # attempts are never deleted
+        rounds.apply(round_, event, now, poll_interval_s)
+    return [None] * len(answers)
+
+
+_CLEARANCES = Merge(_clear_each)
+_ANSWERS = Merge(_record_each)
 
 
 async def _tell_limiter(

@@ -9,22 +9,21 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
 
-from dialer.attempts import rounds
 from dialer.bounds import RowId
-from dialer.db import session_scope
 from dialer.deps import RuntimeDep
 from dialer.errors import FieldError, FieldErrors, Forbidden, NotFound
+from dialer.group_commit import Merge
 from dialer.metrics import CALLBACKS
-from dialer.models import channel_of, utcnow
 from dialer.security import verify_callback_token
 from dialer.tracking.schemas import ID_FIELD, PARSERS, Kind, Provider
-from dialer.tracking.service import apply_report
+from dialer.tracking.service import Callback, apply_callbacks
 
 __all__ = ["router"]
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/callbacks", tags=["callbacks"], include_in_schema=False)
+_CALLBACKS = Merge(apply_callbacks)
 
 
 async def _fields(request: Request) -> dict[str, Any]:
@@ -70,17 +69,12 @@ async def provider_status(
         report = parse(fields)
     except (ValueError, TypeError) as exc:
         raise FieldError("", f"bad field: {exc}") from exc
-    async with session_scope(runtime.sessions) as session:
-        round_ = await rounds.load(session, [attempt_id])
-        if (
-            round_ is None
-            or round_.attempts[0].provider != provider
-            or (kind == "voice") != channel_of(round_.notification, round_.attempts[0]).is_voice
-        ):
-            raise NotFound(f"no {provider} {kind} attempt")
-        result = await apply_report(
-            session, round_, report, utcnow(), runtime.settings.poll_interval_s
-        )
+    interval = runtime.settings.poll_interval_s
+    callback = Callback(attempt_id, provider, kind == "voice", report, interval)
+    # Recorded with the other callbacks that wait at the same moment, in one transaction.
+    result = await runtime.writes.merged(_CALLBACKS, callback)
+    if result is None:
+        raise NotFound(f"no {provider} {kind} attempt")
     log.debug("%s %s callback for attempt %s: %s", provider, kind, attempt_id, result)
     CALLBACKS.labels(provider, "taken").inc()
     # 200 even for a duplicate, or the provider sends it again.
