@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.config import to_driver_url
 from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, read_scope
-from dialer.group_commit import GroupCommit, Write
+from dialer.group_commit import GroupCommit, Merge, Write
 from dialer.models import ApiKey
 
 
@@ -128,3 +128,52 @@ async def test_a_caller_cancelled_before_its_group_writes_nothing(sessions: Sess
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert await names(sessions) == {"first", "kept"}
+
+
+async def _add_keys(session: AsyncSession, names: list[str]) -> list[int]:
+    if any(name.startswith("bad") for name in names):
+        raise ValueError(f"refused: {[n for n in names if n.startswith('bad')]}")
+    keys = [ApiKey(name=name, prefix=name, key_hash="x") for name in names]
+    session.add_all(keys)
+    await session.flush()
+    return [key.id or 0 for key in keys]
+
+
+ADD_KEYS = Merge(_add_keys)
+
+
+async def test_items_of_a_merge_that_wait_together_are_written_by_one_call(
+    sessions: SessionMaker,
+) -> None:
+    writes = GroupCommit(sessions, max_group=1)
+    first = writes.run(add_key("before"))  # the writer's first turn: the items wait behind it
+    ids = await asyncio.gather(first, *(writes.merged(ADD_KEYS, f"m{i}") for i in range(30)))
+    assert writes.groups == 2 and writes.writes == 31
+    assert len(set(ids[1:])) == 30
+    async with read_scope(sessions) as session:
+        found = dict((await session.exec(select(ApiKey.id, ApiKey.name))).all())
+    assert [found[i] for i in ids[1:]] == [f"m{i}" for i in range(30)]  # each its own result
+
+
+async def test_a_merge_that_fails_is_made_again_item_by_item(sessions: SessionMaker) -> None:
+    writes = GroupCommit(sessions, max_group=1)
+    values = ["a", "bad1", "b", "c", "bad2"]
+    results = await asyncio.gather(
+        *(writes.merged(ADD_KEYS, v) for v in values), return_exceptions=True
+    )
+    errors = [str(r) for r in results if isinstance(r, ValueError)]
+    assert errors == ["refused: ['bad1']", "refused: ['bad2']"]
+    assert await names(sessions) == {"a", "b", "c"}
+
+
+async def test_an_item_whose_caller_went_away_before_its_turn_is_not_written(
+    sessions: SessionMaker,
+) -> None:
+    writes = GroupCommit(sessions, max_group=1)
+    first = asyncio.ensure_future(writes.run(add_key("before")))
+    gone = asyncio.ensure_future(writes.merged(ADD_KEYS, "gone"))
+    kept = asyncio.ensure_future(writes.merged(ADD_KEYS, "kept"))
+    await asyncio.sleep(0)
+    gone.cancel()
+    await asyncio.gather(first, kept)
+    assert await names(sessions) == {"before", "kept"}
