@@ -10,7 +10,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
+import sqlalchemy as sa
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix
 from sqlmodel import col, select
@@ -24,13 +26,22 @@ from dialer.pacing.service import Kind, account_limit, kind_of
 from dialer.runtime import Runtime, check_job_id, dial_job_id, enqueue_check, enqueue_dials
 from dialer.vocabulary import FINAL_ATTEMPT, Channel, NotificationStatus
 
-__all__ = ["LOOKAHEAD_S", "DueWork", "expire_overdue", "find_due_work", "run_hopper"]
+__all__ = ["LOOKAHEAD_S", "Due", "DueWork", "expire_overdue", "find_due_work", "run_hopper"]
+
+
+class Due(NamedTuple):
+    """A due notification, with its provider and the kind of request it makes, for pacing."""
+
+    id: int
+    provider: str
+    kind: Kind
+    # Made through the API (not a campaign's): it may have a dial job of its own already.
+    own_job: bool
 
 
 @dataclass(frozen=True)
 class DueWork:
-    # Each with its provider and the kind of request it makes, for pacing.
-    notifications: list[tuple[int, str, Kind]]
+    notifications: list[Due]
     attempt_ids: list[int]
 
 
@@ -58,31 +69,34 @@ _WINDOW_ROUNDS = 3
 LOOKAHEAD_S = 1.0
 
 
-async def _due_notifications(
-    session: AsyncSession, now: datetime, limit: int
-) -> list[tuple[int, str, Kind]]:
+async def _due_notifications(session: AsyncSession, now: datetime, limit: int) -> list[Due]:
     """Up to `limit` due notifications whose window is open, moving the others to theirs; each
     with the provider and the kind of request its next attempt makes."""
     for _ in range(_WINDOW_ROUNDS):
-        due = await session.exec(
-            select(
-                Notification.id,
-                Notification.provider,
-                Notification.channel,
-                Notification.on_fallback,
+        query = (
+            sa.select(  # SQLAlchemy's: sqlmodel's select() is typed for four columns at most
+                col(Notification.id),
+                col(Notification.provider),
+                col(Notification.channel),
+                col(Notification.on_fallback),
+                col(Notification.campaign_id),
             )
-            .where(Notification.status == NotificationStatus.queued, Notification.due_at <= now)
+            .where(
+                col(Notification.status) == NotificationStatus.queued,
+                col(Notification.due_at) <= now,
+            )
             .order_by(col(Notification.due_at))
             .limit(limit)
         )
+        due = await session.exec(query)  # type: ignore[call-overload]
         rows = [
-            (i, provider, kind_of(Channel(channel), on_fallback=fallback))
-            for i, provider, channel, fallback in due.all()
+            Due(i, provider, kind_of(Channel(channel), on_fallback=fallback), campaign is None)
+            for i, provider, channel, fallback, campaign in due.all()
             if i is not None
         ]
-        deferred = await defer_closed_windows(session, now, [row[0] for row in rows])
+        deferred = await defer_closed_windows(session, now, [row.id for row in rows])
         if not deferred or len(rows) > len(deferred):
-            return [row for row in rows if row[0] not in deferred]
+            return [row for row in rows if row.id not in deferred]
     return []
 
 
@@ -120,20 +134,22 @@ async def _not_queued(redis: ArqRedis, ids: list[int], job_id: Callable[[int], s
     return [i for i in ids if i not in queued]
 
 
-async def _paced(
-    runtime: Runtime, due: list[tuple[int, str, Kind]]
-) -> dict[tuple[str, Kind], list[int]]:
+async def _paced(runtime: Runtime, due: list[Due]) -> dict[tuple[str, Kind], list[int]]:
     """The due notifications to enqueue now, by provider account and kind: those with no job
     of their own yet, no more per account than its limit lets through before the next tick or
-    two. More would only wait in Redis, or start dials that find no slot and end."""
-    queued = set(await _queued(runtime.redis, [row[0] for row in due], dial_job_id))
+    two. More would only wait in Redis, or start dials that find no slot and end. (Only an
+    API's notification may have a job of its own; a campaign's are looked up in none.)"""
+    own = [row.id for row in due if row.own_job]
+    queued = set(await _queued(runtime.redis, own, dial_job_id))
     room: dict[tuple[str, Kind], int] = {}
     chosen: dict[tuple[str, Kind], list[int]] = {}
-    for notification_id, provider, kind in due:
+    for notification_id, provider, kind, _ in due:
         if (provider, kind) not in room:
             limit = account_limit(runtime.settings, provider, kind)
             pace = await runtime.limiter.pace(limit)
-            lined_up = sum(1 for i, p, k in due if (p, k) == (provider, kind) and i in queued)
+            lined_up = sum(
+                1 for r in due if (r.provider, r.kind) == (provider, kind) and r.id in queued
+            )
             room[provider, kind] = math.ceil(pace.rate * LOOKAHEAD_S) - lined_up
         if notification_id in queued or room[provider, kind] <= 0:
             continue

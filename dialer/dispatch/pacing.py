@@ -11,11 +11,11 @@ from dialer.config import Settings
 from dialer.db import read_scope
 from dialer.models import Attempt, Campaign, Notification, utcnow
 from dialer.pacing.limiter import Limit
-from dialer.pacing.service import Ticket, kind_of, take_slot
+from dialer.pacing.service import Ticket, kind_of, take_slot, take_slots
 from dialer.runtime import Runtime
 from dialer.vocabulary import FINAL_ATTEMPT, Channel, NotificationStatus
 
-__all__ = ["account_at_live_cap", "load_due", "slot_for"]
+__all__ = ["account_at_live_cap", "load_due", "slot_for", "slots_for"]
 
 
 async def load_due(
@@ -49,6 +49,13 @@ async def slot_for(runtime: Runtime, limits: list[Limit], *, must: bool = False)
     """A ticket within the configured wait, or how long until one; `must`: the attempt is
     already committed, so wait for one."""
     return await take_slot(runtime.limiter, limits, runtime.settings.pacing_max_wait_s, must=must)
+
+
+async def slots_for(runtime: Runtime, limits: list[Limit], count: int) -> list[Ticket]:
+    """Tickets for up to `count` requests under the same limits, one call to the limiter: those
+    whose slot begins within the configured wait, in order (none if even the first is later)."""
+    found = await take_slots(runtime.limiter, limits, runtime.settings.pacing_max_wait_s, count)
+    return [] if isinstance(found, float) else found
 
 
 async def account_at_live_cap(

@@ -30,7 +30,7 @@ from dialer.campaigns.credit import out_of_credit
 from dialer.campaigns.messages import Rendered, render_contact
 from dialer.config import Settings
 from dialer.dispatch.claims import claim_batch
-from dialer.dispatch.pacing import load_due, slot_for
+from dialer.dispatch.pacing import load_due, slot_for, slots_for
 from dialer.group_commit import Merge
 from dialer.logs import fields
 from dialer.metrics import PROVIDER_SECONDS
@@ -262,30 +262,48 @@ async def _dial_batch(
     except Exception as exc:
         log.warning("a batch of %d could not be claimed together: each alone: %r", len(due), exc)
         return [_dial(runtime, n, c) for n, c in due]
+    slots = await _slots(runtime, [p for p in ready if p.notification.id in claimed])
     dials: list[Coroutine[Any, Any, str]] = []
     for (notification, campaign), prepared in zip(due, made, strict=True):
         if not isinstance(prepared, _Prepared):
             dials.append(_dial(runtime, notification, campaign))
         elif (found := claimed.get(notification.id or 0)) is not None:
-            dials.append(_place(runtime, prepared.limits, found))
+            slot = slots.get(notification.id or 0)
+            dials.append(_place(runtime, prepared.limits, found, slot))
         else:
             dials.append(_said("not due"))
     return dials
+
+
+async def _slots(runtime: Runtime, claimed: list[_Prepared]) -> dict[int, Ticket]:
+    """Slots for a batch's claimed dials, one call to the limiter for all those under the same
+    limits, in their order; a dial left without one (the wait is too long for it) takes its
+    own and learns how long to wait."""
+    under: dict[tuple[Limit, ...], list[int]] = {}
+    for prepared in claimed:
+        under.setdefault(tuple(prepared.limits), []).append(prepared.notification.id or 0)
+    slots: dict[int, Ticket] = {}
+    for limits, ids in under.items():
+        tickets = await slots_for(runtime, list(limits), len(ids))
+        slots.update(zip(ids, tickets, strict=False))
+    return slots
 
 
 async def _said(result: str) -> str:
     return result
 
 
-async def _place(runtime: Runtime, limits: list[Limit], claimed: _Claimed) -> str:
-    """Send a claimed round's requests, each at its slot and after its clearance to leave, and
-    record what the provider answered."""
+async def _place(
+    runtime: Runtime, limits: list[Limit], claimed: _Claimed, slot: Ticket | None = None
+) -> str:
+    """Send a claimed round's requests, each at its slot (`slot`, reserved with its batch's,
+    or taken now) and after its clearance to leave, and record what the provider answered."""
     notification, attempts, rounds = claimed
     provider = runtime.providers[notification.provider]
     kind = kind_of(notification.channel, on_fallback=notification.on_fallback)
     # The slot is taken after the claim, however long the claim took, so requests leave on
     # the limiter's even grid rather than in bursts behind slow writes.
-    ticket = await slot_for(runtime, limits)
+    ticket = slot or await slot_for(runtime, limits)
     if not isinstance(ticket, Ticket):
         paced = Paced(f"no slot under {limits[0].name} for {ticket:.1f} s", retry_after=ticket)
         await _record(runtime, [a.id for a in attempts if a.id], NotPlaced(paced))

@@ -50,24 +50,29 @@ end
 """
 
 # KEYS: one hash per limit. ARGV: max_wait_ms, lead_ms, raise_every_ms, probe_after_ms, margin,
-# then each limit's configured rate. Returns {granted, wait_ms, the first limit's rate, slot}.
+# count, then each limit's configured rate. Reserves up to `count` slots one step apart (the
+# longest of the limits' intervals), as many as begin within max_wait. Returns {slots granted,
+# wait_ms until the first, the first limit's rate, the first slot, step_ms}.
 _RESERVE = (
     _CURRENT_RATE
     + """
 local now = now_ms()
 local max_wait, lead = tonumber(ARGV[1]), tonumber(ARGV[2])
 local raise_every, probe_after, margin = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local count = tonumber(ARGV[6])
 local slot = now + lead
 local intervals = {}
+local step = 0
 local first_rate = 0
 local granted = 1
 for i, key in ipairs(KEYS) do
-  local configured = tonumber(ARGV[5 + i])
+  local configured = tonumber(ARGV[6 + i])
   local rate, ceiling = current(key, configured, now, raise_every, probe_after)
   -- A little below the ceiling, so slots seldom wait on the window (see _SEND).
   rate = math.min(rate, ceiling * (1 - margin))
   if i == 1 then first_rate = rate end
   intervals[i] = 1000 / rate
+  step = math.max(step, intervals[i])
   local s = redis.call('HMGET', key, 'tat', 'hold')
   local free = math.max(tonumber(s[1]) or 0, tonumber(s[2]) or 0)
   if i > 1 and free > slot then
@@ -79,13 +84,14 @@ for i, key in ipairs(KEYS) do
 end
 local wait = slot - now
 if granted == 0 or wait > max_wait then
-  return {0, tostring(wait), tostring(first_rate), tostring(slot)}
+  return {0, tostring(wait), tostring(first_rate), tostring(slot), tostring(step)}
 end
+local slots = math.min(count, math.floor((max_wait - wait) / step) + 1)
 for i, key in ipairs(KEYS) do
-  redis.call('HSET', key, 'tat', tostring(slot + intervals[i]))
+  redis.call('HSET', key, 'tat', tostring(slot + (slots - 1) * step + intervals[i]))
   redis.call('PEXPIRE', key, 86400000)
 end
-return {1, tostring(wait), tostring(first_rate), tostring(slot)}
+return {slots, tostring(wait), tostring(first_rate), tostring(slot), tostring(step)}
 """
 )
 
@@ -205,10 +211,15 @@ class Limit:
 
 @dataclass(frozen=True)
 class Reservation:
-    granted: bool
-    wait_s: float  # until the slot; when not granted, until the first free one
+    slots: int  # slots reserved, one `step_s` apart from the first: 0 if none
+    wait_s: float  # until the first slot; when none was granted, until the first free one
     rate: float  # the first limit's rate now
-    slot_s: float  # the slot, on Redis's clock (Unix seconds)
+    slot_s: float  # the first slot, on Redis's clock (Unix seconds)
+    step_s: float = 0.0
+
+    @property
+    def granted(self) -> bool:
+        return self.slots > 0
 
 
 @dataclass(frozen=True)
@@ -256,26 +267,29 @@ class Limiter:
         for script in (self._reserve, self._throttled, self._answered, self._read, self._send):
             await self._redis.script_load(script.script)
 
-    async def reserve(self, limits: list[Limit], max_wait_s: float) -> Reservation:
+    async def reserve(self, limits: list[Limit], max_wait_s: float, count: int = 1) -> Reservation:
         """Reserve the first limit's next slot if it comes within `max_wait_s` and every other
-        limit is free by then; otherwise nothing, and how long until a slot might be had."""
+        limit is free by then, and up to `count - 1` more after it, each a step later, as many
+        as begin within the wait; otherwise nothing, and how long until a slot might be had."""
         if not limits:
-            return Reservation(granted=True, wait_s=0.0, rate=0.0, slot_s=0.0)
+            return Reservation(slots=count, wait_s=0.0, rate=0.0, slot_s=0.0)
         args: list[Any] = [
             max_wait_s * 1000,
             self.lead_s * 1000,
             self.raise_every_s * 1000,
             self.probe_after_s * 1000,
             self.margin,
+            count,
             *(limit.rate for limit in limits),
         ]
         keys = [limit.key for limit in limits]
-        granted, wait_ms, rate, slot_ms = await self._reserve(keys=keys, args=args)
+        slots, wait_ms, rate, slot_ms, step_ms = await self._reserve(keys=keys, args=args)
         return Reservation(
-            granted=bool(int(granted)),
+            slots=int(slots),
             wait_s=max(float(wait_ms), 0.0) / 1000,
             rate=float(rate),
             slot_s=float(slot_ms) / 1000,
+            step_s=float(step_ms) / 1000,
         )
 
     async def clear_to_send(self, limit: Limit, request_id: str) -> float:

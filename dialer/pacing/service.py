@@ -31,6 +31,7 @@ __all__ = [
     "learn",
     "limit_labels",
     "take_slot",
+    "take_slots",
 ]
 
 log = logging.getLogger(__name__)
@@ -146,13 +147,23 @@ async def take_slot(
     might be had. While a campaign's own limit is the one in the way and frees up within the
     wait, this waits for it and asks again; nothing is held meanwhile. `must`: the request is
     committed, so sleep until a slot is near and keep asking until there is one."""
+    found = await take_slots(limiter, limits, max_wait_s, 1, must=must)
+    return found if isinstance(found, float) else found[0]
+
+
+async def take_slots(
+    limiter: Limiter, limits: list[Limit], max_wait_s: float, count: int, *, must: bool = False
+) -> list[Ticket] | float:
+    """As take_slot, for up to `count` requests under the same limits at once, in one call to
+    the limiter: tickets for the slots that begin within the wait (at least one), in order."""
     started = time.monotonic()
     while True:
         left = max_wait_s - (time.monotonic() - started)
-        found = await limiter.reserve(limits, max_wait_s=max(left, 0.0))
+        found = await limiter.reserve(limits, max_wait_s=max(left, 0.0), count=count)
         if found.granted:
             # Counted from the answer, not the question: a round trip late, never early.
-            return Ticket(at=time.monotonic() + found.wait_s)
+            first = time.monotonic() + found.wait_s
+            return [Ticket(at=first + i * found.step_s) for i in range(found.slots)]
         if found.wait_s <= left:
             await asyncio.sleep(found.wait_s)
         elif not must:

@@ -24,6 +24,18 @@ async def test_slots_are_spaced_by_the_rate_less_the_margin(redis: ArqRedis) -> 
     assert all(step == pytest.approx(INTERVAL, abs=0.001) for step in steps), steps
 
 
+async def test_a_batch_reserves_the_slots_within_the_wait_in_one_call(redis: ArqRedis) -> None:
+    limiter = Limiter(redis, lead_s=0)
+    batch = await limiter.reserve([CALLS], max_wait_s=0.5, count=50)
+    # The slots beginning within half a second: 0, 50.5, ... 454.5 ms.
+    assert batch.slots == 10
+    assert batch.step_s == pytest.approx(INTERVAL, abs=0.001)
+    after = await limiter.reserve([CALLS], max_wait_s=5)
+    assert after.slot_s - batch.slot_s == pytest.approx(10 * INTERVAL, abs=0.002)
+    full = await limiter.reserve([CALLS], max_wait_s=0.1, count=5)
+    assert not full.granted and full.wait_s > 0.1  # the next free slot is beyond the wait
+
+
 async def test_concurrent_reservations_from_many_clients_never_share_a_slot(
     redis: ArqRedis,
 ) -> None:
