@@ -95,8 +95,9 @@ return {slots, tostring(wait), tostring(first_rate), tostring(slot), tostring(st
 """
 )
 
-# KEYS[1]: the limit's hash, KEYS[2]: its accepted-requests log. ARGV: configured rate,
-# retry_after_ms, raise_every_ms, probe_after_ms. Returns {rate, ceiling} after the cut.
+# KEYS[1]: the limit's hash, KEYS[2]: its log of requests sent, KEYS[3]: its log of refused
+# ones. ARGV: configured rate, retry_after_ms, raise_every_ms, probe_after_ms. Returns
+# {rate, ceiling} after the cut.
 _THROTTLED = (
     _CURRENT_RATE
     + """
@@ -113,7 +114,10 @@ if now - cut < math.max(1000, retry_after) then
   return {tostring(rate), tostring(ceiling)}
 end
 local floor = math.max(configured * 0.02, 0.05)
-local accepted = redis.call('ZCOUNT', KEYS[2], now - 1000, '+inf')
+-- Answered in the last second (a sent request's score is its answer's time once answered,
+-- later while in flight), less those refused.
+local answered = redis.call('ZCOUNT', KEYS[2], now - 1000, now)
+local accepted = answered - redis.call('ZCOUNT', KEYS[3], now - 1000, '+inf')
 if accepted > 0 then
   -- What the provider took in the second before it refused is what it allows.
   ceiling = math.min(ceiling, accepted)
@@ -134,14 +138,16 @@ return {tostring(rate), tostring(ceiling)}
 """
 )
 
-# KEYS[1]: the limit's log of requests sent, KEYS[2]: its accepted-requests log. ARGV: request
+# KEYS[1]: the limit's log of requests sent, KEYS[2]: its log of refused ones. ARGV: request
 # id, 1 if the provider took it. The request is in the provider's count from some moment before
-# now: it stays in the window for a whole window from now. The accepted log keeps two seconds.
+# now: it stays in the window for a whole window from now. What the provider accepted in a
+# second is read from the log of requests sent, less the refused (rare, so logged apart:
+# an accepted answer costs three commands).
 _ANSWERED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
-if ARGV[2] == '1' then
+if ARGV[2] ~= '1' then
   redis.call('ZADD', KEYS[2], now, tostring(now) .. ':' .. ARGV[1])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 2000)
   redis.call('PEXPIRE', KEYS[2], 5000)
@@ -201,8 +207,8 @@ class Limit:
         return f"dialer:pace:{self.name}"
 
     @property
-    def accepted_key(self) -> str:
-        return f"dialer:pace:{self.name}:accepted"
+    def refused_key(self) -> str:
+        return f"dialer:pace:{self.name}:refused"
 
     @property
     def sent_key(self) -> str:
@@ -305,7 +311,7 @@ class Limiter:
     async def answered(self, limit: Limit, request_id: str, *, accepted: bool) -> None:
         """The provider answered a request sent under `limit`; `accepted`: it took it, the
         measure of what it allows."""
-        keys = [limit.sent_key, limit.accepted_key]
+        keys = [limit.sent_key, limit.refused_key]
         await self._answered(keys=keys, args=[request_id, int(accepted)])
 
     async def throttled(self, limit: Limit, retry_after_s: float) -> float:
@@ -316,7 +322,8 @@ class Limiter:
             self.raise_every_s * 1000,
             self.probe_after_s * 1000,
         ]
-        rate, _ceiling = await self._throttled(keys=[limit.key, limit.accepted_key], args=args)
+        keys = [limit.key, limit.sent_key, limit.refused_key]
+        rate, _ceiling = await self._throttled(keys=keys, args=args)
         return float(rate)
 
     async def pace(self, limit: Limit) -> Pace:

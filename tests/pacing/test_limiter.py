@@ -15,6 +15,12 @@ CALLS = Limit("xoxzo:test:calls", 20.0)
 INTERVAL = 1 / 19.8
 
 
+async def _took(limiter: Limiter, limit: Limit, request: str) -> None:
+    """A request let into the window, sent, and accepted by the provider."""
+    assert await limiter.clear_to_send(limit, request) == 0
+    await limiter.answered(limit, request, accepted=True)
+
+
 async def test_slots_are_spaced_by_the_rate_less_the_margin(redis: ArqRedis) -> None:
     limiter = Limiter(redis, lead_s=0)
     found = [await limiter.reserve([CALLS], max_wait_s=5) for _ in range(10)]
@@ -75,7 +81,10 @@ async def test_a_429_holds_every_client_and_cuts_the_rate_to_what_was_accepted(
     limiter = Limiter(redis, lead_s=0)
     fast = Limit("xoxzo:test:calls", 40.0)
     for i in range(12):
-        await limiter.answered(fast, f"r{i}", accepted=True)
+        await _took(limiter, fast, f"r{i}")
+    for i in range(5):  # sent in the same second, and refused: not what the provider allows
+        assert await limiter.clear_to_send(fast, f"x{i}") == 0
+        await limiter.answered(fast, f"x{i}", accepted=False)
     rate = await limiter.throttled(fast, retry_after_s=1.0)
     # Far over the 12 the sandbox took in the last second: min(40 / 2, 12).
     assert rate == pytest.approx(12)
@@ -96,7 +105,7 @@ async def test_quiet_time_raises_a_cut_rate_up_to_its_ceiling_not_beyond(
     limiter = Limiter(redis, lead_s=0, raise_every_s=0.1)
     limit = Limit("voxology:test:calls", 10.0)
     for i in range(8):
-        await limiter.answered(limit, f"r{i}", accepted=True)
+        await _took(limiter, limit, f"r{i}")
     assert await limiter.throttled(limit, retry_after_s=0) == pytest.approx(5.0)
     await asyncio.sleep(0.25)  # two quiet steps of a tenth of 10/s
     assert (await limiter.reserve([limit], max_wait_s=5)).rate == pytest.approx(7.0)
@@ -109,7 +118,7 @@ async def test_a_429_at_about_the_accepted_rate_costs_only_the_wait(redis: ArqRe
     limiter = Limiter(redis, lead_s=0)
     limit = Limit("xoxzo:test:calls", 10.0)
     for i in range(10):
-        await limiter.answered(limit, f"r{i}", accepted=True)
+        await _took(limiter, limit, f"r{i}")
     assert await limiter.throttled(limit, retry_after_s=1.0) == pytest.approx(10)
     held = await limiter.reserve([limit], max_wait_s=5)
     assert held.wait_s == pytest.approx(1.0, abs=0.05) and held.rate == pytest.approx(9.9)
@@ -119,7 +128,7 @@ async def test_a_long_quiet_probes_above_the_learned_ceiling(redis: ArqRedis) ->
     limiter = Limiter(redis, lead_s=0, raise_every_s=0.05, probe_after_s=0.3)
     limit = Limit("voxology:test:calls", 10.0)
     for i in range(4):
-        await limiter.answered(limit, f"r{i}", accepted=True)
+        await _took(limiter, limit, f"r{i}")
     await limiter.throttled(limit, retry_after_s=0)
     assert (await limiter.pace(limit)).ceiling == pytest.approx(4)
     await asyncio.sleep(0.4)
