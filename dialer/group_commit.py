@@ -136,9 +136,7 @@ class GroupCommit:
         except Exception:
             log.warning("%d merged writes failed together: each alone", len(items), exc_info=True)
             for item in items:
-                await _alone(self._sessions, item)
-                self.groups += 1
-                self.writes += 1
+                await self._alone(item)
             return
         except BaseException:
             for item in items:
@@ -149,13 +147,23 @@ class GroupCommit:
         for item, result in zip(items, results, strict=True):
             _settle(item, result, None)
 
+    async def _alone(self, item: _Item[Any]) -> None:
+        """`item` in a transaction of its own."""
+        try:
+            async with session_scope(self._sessions) as session:
+                result = await item.write(session)
+        except Exception as exc:
+            _settle(item, None, exc)
+        else:
+            _settle(item, result, None)
+        self.groups += 1
+        self.writes += 1
+
     async def _write_group(self, group: list[_Item[Any]]) -> None:
         if not group:
             return
         if len(group) == 1:
-            await _alone(self._sessions, group[0])
-            self.groups += 1
-            self.writes += 1
+            await self._alone(group[0])
             return
         outcome = _Outcome()
         try:
@@ -177,9 +185,7 @@ class GroupCommit:
         for item, error in outcome.failed:
             _settle(item, None, error)
         for item in outcome.alone:
-            await _alone(self._sessions, item)
-            self.groups += 1
-            self.writes += 1
+            await self._alone(item)
 
 
 async def _in_savepoint(session: AsyncSession, item: _Item[Any], outcome: _Outcome) -> None:
@@ -199,16 +205,6 @@ async def _in_savepoint(session: AsyncSession, item: _Item[Any], outcome: _Outco
         # The next write loads its own copies: a later savepoint rolled back would expire
         # objects this write handed back to its caller, who reads them after the commit.
         session.expunge_all()
-
-
-async def _alone(sessions: SessionMaker, item: _Item[Any]) -> None:
-    try:
-        async with session_scope(sessions) as session:
-            result = await item.write(session)
-    except Exception as exc:
-        _settle(item, None, exc)
-    else:
-        _settle(item, result, None)
 
 
 def _settle(item: _Item[Any], result: Any, error: BaseException | None) -> None:

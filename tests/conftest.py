@@ -15,8 +15,8 @@ from arq import create_pool
 from arq.connections import ArqRedis
 
 from dialer.apikeys import create_api_key
-from dialer.config import Settings
-from dialer.db import session_scope
+from dialer.config import Settings, to_driver_url
+from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, session_scope
 from dialer.migrations import upgrade_to_head
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.runtime import Runtime, redis_settings
@@ -105,6 +105,16 @@ def make_database_url(request: pytest.FixtureRequest, tmp_path: Path, kind: str)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A freshly migrated database of each kind, one per test."""
     return make_database_url(request, tmp_path, request.param)
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[SessionMaker]:
+    """Sessions on the test's database, without the web app or a runtime."""
+    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dialer.config import to_driver_url
-from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, read_scope
+from dialer.db import SessionMaker, read_scope
 from dialer.group_commit import GroupCommit, Merge, Write
 from dialer.models import ApiKey
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[SessionMaker]:
-    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 def add_key(name: str, *, fail: bool = False) -> Write[ApiKey]:

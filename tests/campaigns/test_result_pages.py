@@ -5,7 +5,6 @@ outside through the spreadsheet guard."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -13,22 +12,12 @@ import pytest
 from sqlmodel import col, select
 
 from dialer.campaigns.results import Results
-from dialer.config import to_driver_url
-from dialer.db import make_async_engine, make_sessionmaker, read_scope, session_scope
+from dialer.db import read_scope, session_scope
 from dialer.models import Attempt, Campaign, ContactImport, Notification, utcnow
 from dialer.spreadsheets import safe_cell
 from dialer.vocabulary import Channel, NotificationStatus, Outcome
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2", "@SUM(A1)", "a,=b", "plain", "", "12", "ok;-x"]
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[Any]:
-    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def _campaign(sessions: Any, contacts: int) -> int:
