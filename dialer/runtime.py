@@ -21,6 +21,7 @@ from dialer.pacing.limiter import Limiter
 from dialer.providers.base import Provider
 from dialer.providers.voxology import FlowCallback, VoxologyProvider
 from dialer.providers.xoxzo import XoxzoProvider
+from dialer.room import Room
 from dialer.security import FLOW_SECRET_HEADER, flow_secret
 from dialer.user_templates import TemplatePool
 
@@ -44,6 +45,9 @@ _CONNECTIONS = 50
 # As many as a worker ran when each dial was a job of its own (arq's max_jobs): a worker that
 # dies leaves no more requests unanswered, and so reconciled, than it did then.
 SENDS_AT_ONCE = 20
+# Dials a worker has claimed and not yet seen answered: two batches. A worker claims no further
+# ahead of what it can send; the rest stay queued in SQL, for any worker.
+CLAIMED_AT_ONCE = 100
 DIALS_JOB = "dial_notifications"
 CHECK_JOB = "check_attempt"
 
@@ -124,10 +128,12 @@ class Runtime:
     # Dials between their clearance to leave and their answer, fewer than the HTTP pool's
     # connections, which status checks and balance reads share.
     sends: asyncio.Semaphore = field(init=False, repr=False)
+    claimed: Room = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.writes = GroupCommit(self.sessions, self.settings.write_group)
         self.sends = asyncio.Semaphore(SENDS_AT_ONCE)
+        self.claimed = Room(CLAIMED_AT_ONCE)
 
     @classmethod
     async def open(cls, settings: Settings, redis: ArqRedis | str) -> Runtime:

@@ -164,17 +164,43 @@ async def dial_notifications(runtime: Runtime, notification_ids: list[int]) -> d
     at once: read in one query, claimed in one transaction (dialer.dispatch.claims); their
     clearances and answers go through the process's writer (dialer.group_commit) in the order
     they come, and each keeps every rule of a dial on its own. How many ended how, for the job
-    log."""
+    log. A worker claims no further ahead than it sends: the batch waits for room among the
+    worker's dials claimed and not yet answered (runtime.claimed), and each dial gives its
+    place back as it ends."""
+    taken = await runtime.claimed.take(len(notification_ids))
     try:
-        due = await load_due(runtime, notification_ids)
-    except _BAD_DATA:
-        # One of them cannot even be read: each alone, so that one is closed, not the batch.
-        dials = [dial_notification(runtime, i) for i in notification_ids]
-        ids = notification_ids
-    else:
-        dials = await _dial_batch(runtime, due)
-        ids = [n.id or 0 for n, _ in due]
-    results = await asyncio.gather(*dials, return_exceptions=True)
+        try:
+            due = await load_due(runtime, notification_ids)
+        except _BAD_DATA:
+            # One of them cannot even be read: each alone, so that one is closed, not the batch.
+            dials = [dial_notification(runtime, i) for i in notification_ids]
+            ids = notification_ids
+        else:
+            dials = await _dial_batch(runtime, due)
+            ids = [n.id or 0 for n, _ in due]
+    except BaseException:
+        runtime.claimed.give(taken)
+        raise
+    # The places of those not dialled at all, then each dial's as it ends.
+    held = holding = min(taken, len(dials))
+    runtime.claimed.give(taken - held)
+
+    async def giving_back(dial: Coroutine[Any, Any, str], holds: bool) -> str:
+        nonlocal held
+        try:
+            return await dial
+        finally:
+            if holds:
+                held -= 1
+                runtime.claimed.give()
+
+    try:
+        results = await asyncio.gather(
+            *(giving_back(dial, i < holding) for i, dial in enumerate(dials)),
+            return_exceptions=True,
+        )
+    finally:
+        runtime.claimed.give(held)  # dials cancelled before they began, if any
     counts: Counter[str] = Counter({"not due": len(notification_ids) - len(ids)})
     for notification_id, result in zip(ids, results, strict=True):
         if isinstance(result, BaseException):

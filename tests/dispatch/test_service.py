@@ -225,3 +225,16 @@ def test_a_certain_not_sent_settles_an_attempt_already_being_reconciled() -> Non
     assert attempt.status is AttemptStatus.not_sent and attempt.provider_status == "HTTP 429"
     assert notification.status is NotificationStatus.queued and notification.attempts_made == 0
     assert notification.due_at == now + timedelta(seconds=1)
+
+
+async def test_a_batch_waits_for_room_among_its_workers_claimed_dials(harness: Harness) -> None:
+    ids = [(await harness.notify(f"+81901234{n:04d}"))["id"] for n in range(20, 23)]
+    room = harness.runtime.claimed
+    held = await room.take(room.places)  # as if the worker had all it may claim in hand
+    batch = asyncio.ensure_future(dial_notifications(harness.runtime, ids))
+    await asyncio.sleep(0.3)
+    assert not batch.done()
+    assert [(await harness.read(i))["status"] for i in ids] == ["queued"] * 3  # none claimed
+    room.give(held)
+    assert await batch == {"placed": 3}
+    assert room.free == room.places  # every place given back as its dial ended
