@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -196,6 +197,28 @@ def _throttled(wait: int) -> JSONResponse:
         status_code=429,
         headers={"Retry-After": str(wait)},
     )
+
+
+# No knob goes past this: seconds, balances and rates alike.
+_MOST_KNOB = 1e9
+
+
+def _knobs(body: Any) -> dict[str, float]:
+    """The knobs a request sets, each a number from 0 (a share: up to 1); ValueError names
+    what is wrong."""
+    if not isinstance(body, dict):
+        raise ValueError("the body is a JSON object of knobs")
+    unknown = sorted(set(body) - set(SandboxConfig.KNOBS))
+    if unknown:
+        raise ValueError(f"unknown knobs: {', '.join(unknown)}")
+    changes: dict[str, float] = {}
+    for name, value in body.items():
+        if not isinstance(value, int | float) or not 0 <= value <= _MOST_KNOB:
+            raise ValueError(f"{name}: a number from 0 to {_MOST_KNOB:g}")
+        if name.endswith("_rate") and name != "rate" and value > 1:
+            raise ValueError(f"{name}: a share, from 0 to 1")
+        changes[name] = float(value)
+    return changes
 
 
 def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
@@ -586,12 +609,12 @@ def create_sandbox_app(config: SandboxConfig | None = None) -> FastAPI:
 
     @app.post("/_sandbox/knobs")
     async def set_knobs(request: Request) -> Response:
-        changes = await request.json()
-        unknown = sorted(set(changes) - set(SandboxConfig.KNOBS))
-        if unknown:
-            return JSONResponse({"detail": f"unknown knobs: {', '.join(unknown)}"}, 422)
+        try:
+            changes = _knobs(json.loads(await request.body()))
+        except ValueError as exc:
+            return JSONResponse({"detail": str(exc)}, 422)
         for name, value in changes.items():
-            setattr(account.config, name, float(value))
+            setattr(account.config, name, value)
         return JSONResponse(account.config.public())
 
     return app

@@ -217,6 +217,28 @@ async def test_knobs_change_at_run_time_and_unknown_ones_are_refused(sandbox: Sa
     assert refused.status_code == 422
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[1]",
+        b"not json",
+        b'{"rate": "fast"}',
+        b'{"rate": -1}',
+        b'{"rate": null}',
+        b'{"post_hang_s": 1e300}',
+        b'{"throttle_rate": 2}',
+        b'{"rate": NaN}',
+    ],
+)
+async def test_a_knob_that_is_not_a_number_in_its_range_is_refused(
+    sandbox: Sandbox, body: bytes
+) -> None:
+    before = sandbox.account.config.public()
+    refused = await sandbox.client.post("/_sandbox/knobs", content=body)
+    assert refused.status_code == 422, refused.text
+    assert sandbox.account.config.public() == before
+
+
 async def test_a_5xx_fault_still_places_the_call(sandbox: Sandbox) -> None:
     sandbox.account.config.post_5xx_rate = 1.0
     answer = await sandbox.client.post("/voice/simple/playbacks/", data=_tts())
