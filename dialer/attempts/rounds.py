@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from sqlmodel import col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -190,34 +190,35 @@ async def load(session: AsyncSession, attempt_ids: list[int]) -> Round | None:
 
 
 async def load_each(session: AsyncSession, attempt_ids: list[int]) -> list[Round | None]:
-    """load() for each of these attempts alone, in two queries: the attempts locked, then
-    their notifications (in that order, as load). None for one that is gone or of a
-    conference, whose legs only load() reads."""
-    found = await session.exec(
-        select(Attempt)
-        .where(col(Attempt.id).in_(attempt_ids))
-        .order_by(col(Attempt.id))
-        .with_for_update()
-    )
-    attempts = {a.id: a for a in found.all()}
-    of = {a.notification_id for a in attempts.values()}
-    locked = await session.exec(
-        select(Notification)
-        .where(col(Notification.id).in_(of))
-        .order_by(col(Notification.id))
-        .with_for_update()
-    )
-    notifications = {n.id: n for n in locked.all()}
+    """load() for each of these attempts alone: the attempts locked in one query, then their
+    notifications in one (in that order, as load). A conference's leg, whose round has other
+    legs to read, is loaded by load(). None for one that is gone."""
+    attempts = await _locked(session, Attempt, attempt_ids)
+    of = [a.notification_id for a in attempts.values()]
+    notifications = await _locked(session, Notification, of)
     loaded: list[Round | None] = []
     for attempt_id in attempt_ids:
         attempt = attempts.get(attempt_id)
         notification = notifications.get(attempt.notification_id) if attempt else None
-        if attempt is None or notification is None or _conference(notification):
+        if attempt is None or notification is None:
             loaded.append(None)
+        elif _conference(notification):
+            loaded.append(await load(session, [attempt_id]))
         else:
             # One leg: the attempt itself, whether the newest or a late word about an earlier.
             loaded.append(Round(notification, [attempt], [attempt]))
     return loaded
+
+
+Row = TypeVar("Row", Attempt, Notification)
+
+
+async def _locked(session: AsyncSession, model: type[Row], ids: list[int]) -> dict[int, Row]:
+    """Rows of `model` by id, locked in id order."""
+    found = await session.exec(
+        select(model).where(col(model.id).in_(ids)).order_by(col(model.id)).with_for_update()
+    )
+    return {row.id: row for row in found.all() if row.id is not None}
 
 
 def apply(round_: Round, event: Event, now: datetime, poll_interval_s: float) -> Applied:

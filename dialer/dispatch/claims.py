@@ -69,7 +69,7 @@ async def claim_batch(
     if not due:
         return {}
     wanted = [(number, scopes_for(n.campaign_id)) for n in due for number in n.recipients]
-    blocked = await blocked_among(session, wanted) if wanted else set()
+    blocked = await blocked_among(session, wanted)
     opener = await Opener.counting(session, due, now, settings.ambiguous_after_s)
     claimed: dict[int, tuple[Notification, list[Attempt]]] = {}
     for notification in due:

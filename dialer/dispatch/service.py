@@ -181,24 +181,21 @@ async def dial_notifications(runtime: Runtime, notification_ids: list[int]) -> d
     except BaseException:
         runtime.claimed.give(taken)
         raise
-    # The places of those not dialled at all, then each dial's as it ends.
-    held = holding = min(taken, len(dials))
+    # The places of those not dialled at all, then one as each dial ends.
+    held = min(taken, len(dials))
     runtime.claimed.give(taken - held)
 
-    async def giving_back(dial: Coroutine[Any, Any, str], holds: bool) -> str:
+    async def giving_back(dial: Coroutine[Any, Any, str]) -> str:
         nonlocal held
         try:
             return await dial
         finally:
-            if holds:
+            if held > 0:
                 held -= 1
                 runtime.claimed.give()
 
     try:
-        results = await asyncio.gather(
-            *(giving_back(dial, i < holding) for i, dial in enumerate(dials)),
-            return_exceptions=True,
-        )
+        results = await asyncio.gather(*map(giving_back, dials), return_exceptions=True)
     finally:
         runtime.claimed.give(held)  # dials cancelled before they began, if any
     counts: Counter[str] = Counter({"not due": len(notification_ids) - len(ids)})
@@ -472,10 +469,8 @@ async def _record_each(
 ) -> list[None]:
     loaded = await rounds.load_each(session, [attempt_id for attempt_id, _, _ in answers])
     now = utcnow()
-    for (attempt_id, event, poll_interval_s), round_ in zip(answers, loaded, strict=True):
-        if round_ is None:  # a conference's leg: its round read as a whole
-            round_ = await rounds.load(session, [attempt_id])
-            assert round_ is not None  # attempts are never deleted
+    for (_, event, poll_interval_s), round_ in zip(answers, loaded, strict=True):
+        assert round_ is not None  # attempts are never deleted
         rounds.apply(round_, event, now, poll_interval_s)
     return [None] * len(answers)
 

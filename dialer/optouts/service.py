@@ -53,10 +53,10 @@ async def blocked_among(
 ) -> set[tuple[str, tuple[str, ...]]]:
     """Which of these (number, lists) pairs are blocked: the number is on one of its lists.
     One query for them all, however many."""
-    # Both spellings of a number stored with another script's digits before they were folded.
-    spellings = {number: {number, ascii_e164(number)} for number, _ in wanted}
     if not wanted:
         return set()
+    # Both spellings of a number stored with another script's digits before they were folded.
+    spellings = {number: {number, ascii_e164(number)} for number, _ in wanted}
     stmt = select(DoNotContact.number, DoNotContact.scope).where(
         col(DoNotContact.number).in_(set().union(*spellings.values())),
         col(DoNotContact.scope).in_({scope for _, scopes in wanted for scope in scopes}),

@@ -65,8 +65,6 @@ async def apply_callbacks(session: AsyncSession, callbacks: list[Callback]) -> l
     now = utcnow()
     results: list[Applied | None] = []
     for callback, round_ in zip(callbacks, loaded, strict=True):
-        if round_ is None:  # gone, or a conference's leg, whose round is read as a whole
-            round_ = await rounds.load(session, [callback.attempt_id])
         if (
             round_ is None
             or round_.attempts[0].provider != callback.provider
