@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -17,26 +16,13 @@ from pathlib import Path
 import httpx
 from redis import Redis
 
-from dialer.bench.imports import bench_campaign, generate_csv
+from dialer.bench.stack import imported_campaign, running_stack, start_bench_campaign
 from dialer.campaigns.credit import WATCH_KEY
-from dialer.campaigns.service import start_campaign
-from dialer.config import to_driver_url
-from dialer.contacts.importer import import_contacts
-from dialer.db import make_async_engine, make_sessionmaker, make_sync_engine, session_scope
 from dialer.migrations import upgrade_to_head
-from dialer.models import Campaign
-from dialer.processes import DialerProcess, deployment_env
 from dialer.redis_embedded import EmbeddedRedis
-from dialer.serve import free_ports
 
-__all__ = [
-    "PacingFigures",
-    "most_in_one_second",
-    "run_pacing_bench",
-    "start_bench_campaign",
-]
+__all__ = ["PacingFigures", "most_in_one_second", "run_pacing_bench"]
 
-_ALWAYS = {"window_start": "00:00:00", "window_end": "23:59:59"}
 _CALLS = "POST /voice/simple/playbacks/"
 
 
@@ -105,17 +91,6 @@ def figures_from_traffic(
     )
 
 
-async def start_bench_campaign(database_url: str, campaign_id: int) -> None:
-    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
-    try:
-        async with session_scope(make_sessionmaker(engine)) as session:
-            campaign = await session.get(Campaign, campaign_id)
-            assert campaign is not None
-            await start_campaign(session, campaign)
-    finally:
-        await engine.dispose()
-
-
 def _await_credit_watch(redis_url: str) -> None:
     """Until the credit watcher has taken its turn (it looks every 5 s): its balance read,
     which the sandbox counts under the same rate as calls, then falls after the run."""
@@ -153,52 +128,15 @@ def run_pacing_bench(
     with tempfile.TemporaryDirectory(prefix="dialer-bench-") as workdir, EmbeddedRedis() as redis:
         url = database_url or f"sqlite:///{Path(workdir) / 'bench.db'}"
         upgrade_to_head(url)
-        csv_path = Path(workdir) / "contacts.csv"
-        generate_csv(csv_path, contacts)
-        engine = make_sync_engine(url)
-        try:
-            campaign_id = bench_campaign(engine, f"bench pacing {rate}/s", _ALWAYS)
-            with csv_path.open("rb") as stream:
-                import_contacts(engine, campaign_id, stream, filename=csv_path.name)
-        finally:
-            engine.dispose()
-        web_port, sandbox_port = free_ports(2)
-        env = {
-            **deployment_env(url, redis.url, web_port, sandbox_port, rate),
-            # Callbacks report every call; status and balance reads would count against the
-            # same rate at the sandbox, which counts every request of an account together.
-            "DIALER_POLL_INTERVAL_S": "300",
-            "DIALER_CREDIT_CHECK_INTERVAL_S": "300",
-        }
-        sandbox_args = ["sandbox", "--port", str(sandbox_port), "--rate", str(enforced)]
-        sandbox_args += ["--no-log-requests"]  # a line per request would slow it
-        sandbox_args += ["--balance", "1e9"]  # credit is not what this measures
-        processes = [
-            # The sandbox stands in for a provider's own machines: ahead of the dialer for the
-            # CPU, it times each request as it arrives, not when a busy core gets to it.
-            DialerProcess(
-                "sandbox",
-                [*sandbox_args, "--time-scale", "0.01"],
-                env,
-                Path(workdir),
-                nice=-10 if os.geteuid() == 0 else 0,
-            ),
-            DialerProcess("web", ["web", "--port", str(web_port)], env, Path(workdir)),
-        ]
-        try:
-            processes[0].wait_http(f"http://127.0.0.1:{sandbox_port}/_sandbox/knobs")
-            processes[1].wait_http(f"http://127.0.0.1:{web_port}/healthz")
-            started = [
-                DialerProcess(f"worker-{i}", ["-v", "worker"], env, Path(workdir))
-                for i in range(workers)
-            ]
-            processes += started
-            for worker in started:
-                worker.wait_log("worker ready")
+        campaign_id = imported_campaign(url, Path(workdir), contacts, f"bench pacing {rate}/s")
+        with running_stack(url, redis.url, Path(workdir), rate) as stack:
+            stack.start_sandbox(enforced, balance=1e9)  # credit is not what this measures
+            stack.start_web()
+            stack.start_workers(workers, verbose=True)
             _await_credit_watch(redis.url)
             if jitter_s:
                 knobs = {"network_jitter_s": jitter_s}
-                httpx.post(f"http://127.0.0.1:{sandbox_port}/_sandbox/knobs", json=knobs)
+                httpx.post(f"{stack.sandbox_url}/_sandbox/knobs", json=knobs)
             hogs = [_cpu_hog(seconds + 10.0) for _ in range(cpu_hogs)]
             try:
                 asyncio.run(start_bench_campaign(url, campaign_id))
@@ -207,12 +145,9 @@ def run_pacing_bench(
                 for hog in hogs:
                     hog.kill()
                     hog.wait()
-            traffic = httpx.get(f"http://127.0.0.1:{sandbox_port}/_sandbox/traffic").json()
+            traffic = httpx.get(f"{stack.sandbox_url}/_sandbox/traffic").json()
             if traffic_file is not None:
                 traffic_file.write_text(json.dumps(traffic))
-        finally:
-            for process in processes:
-                process.stop()
     figures = figures_from_traffic(
         traffic, rate=rate, sandbox_rate=enforced, workers=workers, seconds=seconds
     )

@@ -10,8 +10,6 @@ from each request's clearance to leave to its final."""
 from __future__ import annotations
 
 import asyncio
-import os
-import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass
@@ -26,22 +24,18 @@ from redis import Redis
 from starlette.types import Receive, Scope, Send
 
 from dialer.bench.exports import api_key
-from dialer.bench.imports import bench_campaign, generate_csv
-from dialer.bench.pacing import start_bench_campaign
-from dialer.contacts.importer import import_contacts
+from dialer.bench.measures import quantile, utc
+from dialer.bench.stack import imported_campaign, running_stack, start_bench_campaign
 from dialer.db import make_sync_engine
 from dialer.migrations import upgrade_to_head
-from dialer.processes import DialerProcess, deployment_env
 from dialer.redis_embedded import EmbeddedRedis
 from dialer.serve import free_ports, running_server
 
 __all__ = ["ThroughputFigures", "run_throughput_bench"]
 
-_ALWAYS = {"window_start": "00:00:00", "window_end": "23:59:59"}
 # No provider limit: the limiter and the sandbox let through far more than the engine makes.
 _UNLIMITED = 100_000.0
 _WARM_UP_S = 3.0
-_TIME_SCALE = "0.01"  # a call rings and talks for about 0.3 s
 _SID, _TOKEN = "sandbox-sid", "sandbox-token"
 _BASELINE_CONCURRENCY = 50
 
@@ -77,12 +71,6 @@ class ThroughputFigures:
         return asdict(self)
 
 
-def _cpu_s(pid: int) -> float:
-    """User and system CPU seconds the process has used."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _redis_commands(client: Redis) -> int:
     info = cast(dict[str, Any], client.info("stats"))
     return int(info["total_commands_processed"])
@@ -110,21 +98,7 @@ def _finals(
     naive = {"since": since.replace(tzinfo=None), "until": until.replace(tzinfo=None)}
     with engine.connect() as conn:
         rows = conn.execute(query, {"c": campaign_id, **naive}).all()
-    return [(_utc(closed), _utc(sent) if sent is not None else None) for closed, sent in rows]
-
-
-def _utc(value: Any) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(moment, datetime)
-    return moment.replace(tzinfo=UTC)
-
-
-def _quantile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
+    return [(utc(closed), utc(sent) if sent is not None else None) for closed, sent in rows]
 
 
 class _Callbacks:
@@ -245,62 +219,35 @@ def run_throughput_bench(
     with tempfile.TemporaryDirectory(prefix="dialer-bench-") as workdir, EmbeddedRedis() as redis:
         url = database_url or f"sqlite:///{Path(workdir) / 'bench.db'}"
         upgrade_to_head(url)
-        csv_path = Path(workdir) / "contacts.csv"
-        generate_csv(csv_path, contacts)
+        name = f"bench throughput {workers}"
+        campaign_id = imported_campaign(url, Path(workdir), contacts, name)
         engine = make_sync_engine(url)
-        processes: list[DialerProcess] = []
         try:
-            campaign_id = bench_campaign(engine, f"bench throughput {workers}", _ALWAYS)
-            with csv_path.open("rb") as stream:
-                import_contacts(engine, campaign_id, stream, filename=csv_path.name)
-            web_port, sandbox_port = free_ports(2)
-            env = {
-                **deployment_env(url, redis.url, web_port, sandbox_port, _UNLIMITED),
-                "DIALER_POLL_INTERVAL_S": "300",
-                "DIALER_CREDIT_CHECK_INTERVAL_S": "300",
-            }
-            sandbox_args = ["sandbox", "--port", str(sandbox_port), "--rate", str(_UNLIMITED)]
-            sandbox_args += ["--no-log-requests", "--balance", "1e12", "--time-scale", _TIME_SCALE]
-            # The sandbox stands in for a provider's own machines: ahead of the rest for the CPU.
-            nice = -10 if os.geteuid() == 0 else 0
-            sandbox = DialerProcess("sandbox", sandbox_args, env, Path(workdir), nice=nice)
-            processes.append(sandbox)
-            sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-            sandbox.wait_http(f"{sandbox_url}/_sandbox/knobs")
-            baseline_per_s, baseline_cpu_ms = asyncio.run(_baseline(sandbox_url, seconds))
-
-            web = DialerProcess("web", ["web", "--port", str(web_port)], env, Path(workdir))
-            processes.append(web)
-            web.wait_http(f"http://127.0.0.1:{web_port}/healthz")
-            started = [
-                DialerProcess(f"worker-{i}", ["worker"], env, Path(workdir)) for i in range(workers)
-            ]
-            processes += started
-            for worker in started:
-                worker.wait_log("worker ready")
-            client = Redis.from_url(redis.url)
-            asyncio.run(start_bench_campaign(url, campaign_id))
-            key = api_key(engine) if api_requests else ""
-            time.sleep(_WARM_UP_S)
-            since = datetime.now(UTC)
-            cpu_before = {p.name: _cpu_s(p.popen.pid) for p in processes}
-            commands_before = _redis_commands(client)
-            commits_before = _commits(engine)
-            burst = _Burst(0, [])
-            if api_requests:
-                web_url = f"http://127.0.0.1:{web_port}"
-                burst = asyncio.run(_api_burst(web_url, key, api_requests, 1.0))
-            time.sleep(max(0.0, seconds - (datetime.now(UTC) - since).total_seconds()))
-            until = datetime.now(UTC)
-            cpu_after = {p.name: _cpu_s(p.popen.pid) for p in processes}
-            commands = _redis_commands(client) - commands_before
-            commits_after = _commits(engine)
-            client.close()
+            with running_stack(url, redis.url, Path(workdir), _UNLIMITED) as stack:
+                stack.start_sandbox(_UNLIMITED, balance=1e12)
+                baseline_per_s, baseline_cpu_ms = asyncio.run(_baseline(stack.sandbox_url, seconds))
+                stack.start_web()
+                stack.start_workers(workers)
+                client = Redis.from_url(redis.url)
+                asyncio.run(start_bench_campaign(url, campaign_id))
+                key = api_key(engine) if api_requests else ""
+                time.sleep(_WARM_UP_S)
+                since = datetime.now(UTC)
+                cpu_before = stack.cpu_s()
+                commands_before = _redis_commands(client)
+                commits_before = _commits(engine)
+                burst = _Burst(0, [])
+                if api_requests:
+                    burst = asyncio.run(_api_burst(stack.web_url, key, api_requests, 1.0))
+                time.sleep(max(0.0, seconds - (datetime.now(UTC) - since).total_seconds()))
+                until = datetime.now(UTC)
+                cpu_after = stack.cpu_s()
+                commands = _redis_commands(client) - commands_before
+                commits_after = _commits(engine)
+                client.close()
             finals = _finals(engine, campaign_id, since, until)
             database = engine.dialect.name
         finally:
-            for process in processes:
-                process.stop()
             engine.dispose()
     count = len(finals)
     if not count:
@@ -330,11 +277,11 @@ def run_throughput_bench(
         baseline_cpu_ms_per_notification=round(baseline_cpu_ms, 2),
         redis_commands_per_notification=round(commands / count, 1),
         sql_commits_per_notification=commits,
-        sent_to_final_p50_s=round(_quantile(latencies, 0.5), 3),
-        sent_to_final_p99_s=round(_quantile(latencies, 0.99), 3),
+        sent_to_final_p50_s=round(quantile(latencies, 0.5), 3),
+        sent_to_final_p99_s=round(quantile(latencies, 0.99), 3),
         sandbox_cores=round(used["sandbox"] / seconds, 2),
         api_requests=api_requests,
         api_accepted=burst.accepted,
-        api_p50_ms=round(_quantile(burst.latencies_ms, 0.5), 1) if api_requests else None,
-        api_p99_ms=round(_quantile(burst.latencies_ms, 0.99), 1) if api_requests else None,
+        api_p50_ms=round(quantile(burst.latencies_ms, 0.5), 1) if api_requests else None,
+        api_p99_ms=round(quantile(burst.latencies_ms, 0.99), 1) if api_requests else None,
     )

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from arq.constants import default_queue_name
 
 from dialer.bench.imports import bench_campaign, bench_setting
+from dialer.bench.stack import ALWAYS
 from dialer.campaigns.service import start_campaign
 from dialer.config import get_settings
 from dialer.contacts.importer import import_contacts
@@ -24,7 +25,6 @@ from dialer.runtime import Runtime
 __all__ = ["WaitingFigures", "run_waiting_bench"]
 
 # Every day, all day: every contact is due the moment the campaign starts.
-_ALWAYS = {"window_start": "00:00:00", "window_end": "23:59:59"}
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def run_waiting_bench(contacts: int, database_url: str | None, ticks: int) -> Wa
     with bench_setting(contacts, database_url) as (url, csv_path):
         engine = make_sync_engine(url)
         try:
-            campaign_id = bench_campaign(engine, f"bench waiting {contacts}", _ALWAYS)
+            campaign_id = bench_campaign(engine, f"bench waiting {contacts}", ALWAYS)
             with csv_path.open("rb") as stream:
                 report = import_contacts(engine, campaign_id, stream, filename=csv_path.name)
         finally:

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
 from dialer.bench.imports import bench_campaign, generate_csv
+from dialer.bench.stack import ALWAYS
 from dialer.chaos.receiver import Receiver
 from dialer.contacts.importer import import_contacts
 from dialer.db import make_sync_engine
@@ -46,7 +47,6 @@ _POLICY = {
     "max_attempts": _MAX_ATTEMPTS,
     "retry": {outcome: {"delay_s": 1} for outcome in ("no_answer", "busy", "failed")},
 }
-_ALWAYS = {"window_start": "00:00:00", "window_end": "23:59:59"}
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ def _sandbox_faults(rate: float) -> dict[str, float]:
 
 
 def _campaign(engine: Engine, workdir: Path, contacts: int, webhook_url: str) -> int:
-    campaign_id = bench_campaign(engine, "chaos", _ALWAYS)
+    campaign_id = bench_campaign(engine, "chaos", ALWAYS)
     with Session(engine) as session:
         endpoint = WebhookEndpoint(url=webhook_url, secret=new_secret())
         session.add(endpoint)

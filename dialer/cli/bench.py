@@ -155,6 +155,37 @@ def bench_throughput(
         click.echo(json.dumps(f.as_dict()))
 
 
+@bench.command("schedule")
+@click.option("--rate", default=50.0, show_default=True, help="Sends due per second.")
+@click.option("--seconds", default=30.0, show_default=True, help="Over how long they are due.")
+@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+@click.option(
+    "--database-url",
+    help="A database to use (migrated to head); default: a fresh SQLite file.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: lateness_p99_s, ...")
+def bench_schedule(
+    rate: float, seconds: float, workers: int, database_url: str | None, as_json: bool
+) -> None:
+    """Schedule RATE API notifications a second over SECONDS, dial them through the sandbox with
+    no provider limit, and print how late each request left after its send_at."""
+    import json
+
+    from dialer.bench.schedule import run_schedule_bench
+    from dialer.processes import unwind_on_sigterm
+
+    unwind_on_sigterm()
+    f = run_schedule_bench(rate, seconds, workers, database_url)
+    if as_json:
+        click.echo(json.dumps(f.as_dict()))
+        return
+    click.echo(
+        f"{f.database}, {f.workers} worker(s), {f.notifications:,} sends due at {f.rate}/s: "
+        f"late by p50 {f.lateness_p50_s} s, p99 {f.lateness_p99_s} s, max {f.lateness_max_s} s; "
+        f"{f.dialled_per_s} dialled/s; {f.undialled} never dialled, {f.early} early"
+    )
+
+
 @bench.command("templates")
 @click.option("--renders", default=5_000, show_default=True)
 @click.option("--processes", default=2, show_default=True)

@@ -7,15 +7,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from dialer.bench.throughput import _quantile
 from dialer.cli import main
-
-
-def test_quantiles_of_few_values() -> None:
-    assert _quantile([], 0.99) == 0.0
-    assert _quantile([2.0], 0.5) == 2.0
-    assert _quantile([float(i) for i in range(1, 101)], 0.5) == 50.5
-    assert _quantile([float(i) for i in range(1, 101)], 0.99) == 99.01
 
 
 def test_a_short_run_prints_its_figures_as_json_on_its_last_line() -> None:
