@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 from arq import create_pool
@@ -69,13 +70,16 @@ async def enqueue_dial(redis: ArqRedis, notification_id: int) -> None:
     await redis.enqueue_job(DIAL_JOB, notification_id, _job_id=dial_job_id(notification_id))
 
 
-async def enqueue_dials(redis: ArqRedis, notification_ids: list[int]) -> bool:
-    """One job for a batch of one account's due notifications. Its id is made of theirs, so
-    the same batch enqueued again by the next tick while it waits is dropped as a duplicate
-    (False)."""
+async def enqueue_dials(
+    redis: ArqRedis, notification_ids: list[int], *, at: datetime | None = None
+) -> bool:
+    """One job for a batch of one account's due notifications, started at once or at `at`.
+    Its id is made of theirs, so the same batch enqueued again by the next tick while it waits
+    is dropped as a duplicate (False)."""
     digest = hashlib.blake2b(",".join(map(str, notification_ids)).encode(), digest_size=12)
     job_id = f"dials:{digest.hexdigest()}"
-    return await redis.enqueue_job(DIALS_JOB, notification_ids, _job_id=job_id) is not None
+    job = await redis.enqueue_job(DIALS_JOB, notification_ids, _job_id=job_id, _defer_until=at)
+    return job is not None
 
 
 async def enqueue_check(redis: ArqRedis, attempt_id: int) -> None:

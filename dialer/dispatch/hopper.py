@@ -1,7 +1,9 @@
 """The hopper: turns due rows in SQL into queued jobs, a bounded batch at a time.
 
-Redis only ever holds work that is due now, so it may be flushed at any moment: the next tick
-finds the same rows and enqueues them again.
+Redis only ever holds work that is due now or within the next two seconds, so it may be flushed
+at any moment: the next tick finds the same rows and enqueues them again. A row due within those
+seconds goes in a job deferred to its moment, so that a send is dialled on time, not when a tick
+first finds it due.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -26,7 +28,15 @@ from dialer.pacing.service import Kind, account_limit, kind_of
 from dialer.runtime import Runtime, check_job_id, dial_job_id, enqueue_check, enqueue_dials
 from dialer.vocabulary import FINAL_ATTEMPT, Channel, NotificationStatus
 
-__all__ = ["LOOKAHEAD_S", "Due", "DueWork", "expire_overdue", "find_due_work", "run_hopper"]
+__all__ = [
+    "EARLY_S",
+    "LOOKAHEAD_S",
+    "Due",
+    "DueWork",
+    "expire_overdue",
+    "find_due_work",
+    "run_hopper",
+]
 
 
 class Due(NamedTuple):
@@ -37,6 +47,7 @@ class Due(NamedTuple):
     kind: Kind
     # Made through the API (not a campaign's): it may have a dial job of its own already.
     own_job: bool
+    due_at: datetime
 
 
 @dataclass(frozen=True)
@@ -67,11 +78,16 @@ async def expire_overdue(session: AsyncSession, now: datetime, limit: int) -> in
 _WINDOW_ROUNDS = 3
 # Dial jobs per provider account and kind in Redis at once: this many seconds of its rate.
 LOOKAHEAD_S = 1.0
+# Rows due this far ahead are enqueued now, deferred to their moment: a tick comes every second,
+# and may start late.
+EARLY_S = 2.0
+# A deferred job waits for the last of its rows, due within this many milliseconds of each other.
+_SLOT_MS = 100
 
 
 async def _due_notifications(session: AsyncSession, now: datetime, limit: int) -> list[Due]:
-    """Up to `limit` due notifications whose window is open, moving the others to theirs; each
-    with the provider and the kind of request its next attempt makes."""
+    """Up to `limit` notifications due by `EARLY_S` from now whose window is open, moving the
+    others to theirs; each with the provider and the kind of request its next attempt makes."""
     for _ in range(_WINDOW_ROUNDS):
         query = (
             sa.select(  # SQLAlchemy's: sqlmodel's select() is typed for four columns at most
@@ -80,18 +96,19 @@ async def _due_notifications(session: AsyncSession, now: datetime, limit: int) -
                 col(Notification.channel),
                 col(Notification.on_fallback),
                 col(Notification.campaign_id),
+                col(Notification.due_at),
             )
             .where(
                 col(Notification.status) == NotificationStatus.queued,
-                col(Notification.due_at) <= now,
+                col(Notification.due_at) <= now + timedelta(seconds=EARLY_S),
             )
-            .order_by(col(Notification.due_at))
+            .order_by(col(Notification.due_at), col(Notification.id))
             .limit(limit)
         )
         due = await session.exec(query)  # type: ignore[call-overload]
         rows = [
-            Due(i, provider, kind_of(Channel(channel), on_fallback=fallback), campaign is None)
-            for i, provider, channel, fallback, campaign in due.all()
+            Due(i, provider, kind_of(Channel(ch), on_fallback=fallback), campaign is None, at)
+            for i, provider, ch, fallback, campaign, at in due.all()
             if i is not None
         ]
         deferred = await defer_closed_windows(session, now, [row.id for row in rows])
@@ -134,7 +151,7 @@ async def _not_queued(redis: ArqRedis, ids: list[int], job_id: Callable[[int], s
     return [i for i in ids if i not in queued]
 
 
-async def _paced(runtime: Runtime, due: list[Due]) -> dict[tuple[str, Kind], list[int]]:
+async def _paced(runtime: Runtime, due: list[Due]) -> dict[tuple[str, Kind], list[Due]]:
     """The due notifications to enqueue now, by provider account and kind: those with no job
     of their own yet, no more per account than its limit lets through before the next tick or
     two. More would only wait in Redis, or start dials that find no slot and end. (Only an
@@ -142,8 +159,9 @@ async def _paced(runtime: Runtime, due: list[Due]) -> dict[tuple[str, Kind], lis
     own = [row.id for row in due if row.own_job]
     queued = set(await _queued(runtime.redis, own, dial_job_id))
     room: dict[tuple[str, Kind], int] = {}
-    chosen: dict[tuple[str, Kind], list[int]] = {}
-    for notification_id, provider, kind, _ in due:
+    chosen: dict[tuple[str, Kind], list[Due]] = {}
+    for row in due:
+        notification_id, provider, kind = row.id, row.provider, row.kind
         if (provider, kind) not in room:
             limit = account_limit(runtime.settings, provider, kind)
             pace = await runtime.limiter.pace(limit)
@@ -154,12 +172,30 @@ async def _paced(runtime: Runtime, due: list[Due]) -> dict[tuple[str, Kind], lis
         if notification_id in queued or room[provider, kind] <= 0:
             continue
         room[provider, kind] -= 1
-        chosen.setdefault((provider, kind), []).append(notification_id)
+        chosen.setdefault((provider, kind), []).append(row)
     return chosen
 
 
 def batches(ids: list[int], size: int) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def by_moment(rows: list[Due], now: datetime) -> dict[datetime | None, list[int]]:
+    """One account's rows by when their job may start: None for those due already, else the end
+    of their `_SLOT_MS` slot. A slot's rows are the same at each tick, so a deferred batch
+    enqueued again is the same job, dropped as a duplicate."""
+    moments: dict[datetime | None, list[int]] = {}
+    for row in rows:
+        moment = None if row.due_at <= now else _slot_end(row.due_at)
+        moments.setdefault(moment, []).append(row.id)
+    return moments
+
+
+def _slot_end(moment: datetime) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    micros = (moment - epoch) // timedelta(microseconds=1)
+    slot = -(-micros // (_SLOT_MS * 1000)) * _SLOT_MS * 1000
+    return epoch + timedelta(microseconds=slot)
 
 
 async def run_hopper(runtime: Runtime) -> dict[str, int]:
@@ -173,12 +209,13 @@ async def run_hopper(runtime: Runtime) -> dict[str, int]:
     dials = await _paced(runtime, work.notifications)
     checks = await _not_queued(runtime.redis, work.attempt_ids, check_job_id)
     dialled = 0
-    for ids in dials.values():
-        # One job per batch of an account's dials; a few per account, so that every worker
-        # takes a share when one account has all the work.
-        for batch in batches(ids, runtime.settings.dial_batch):
-            if await enqueue_dials(runtime.redis, batch):
-                dialled += len(batch)
+    for rows in dials.values():
+        # One job per batch of an account's dials due together; a few per account, so that
+        # every worker takes a share when one account has all the work.
+        for moment, ids in by_moment(rows, now).items():
+            for batch in batches(ids, runtime.settings.dial_batch):
+                if await enqueue_dials(runtime.redis, batch, at=moment):
+                    dialled += len(batch)
     for attempt_id in checks:
         await enqueue_check(runtime.redis, attempt_id)
     return {"expired": expired, "dials": dialled, "checks": len(checks), **campaigns}

@@ -22,7 +22,9 @@ def test_lateness_counts_an_undialled_send_as_late_as_the_end_and_notes_an_early
 
 
 def test_a_short_run_dials_every_send_and_none_early() -> None:
-    result = CliRunner().invoke(main, "bench schedule --rate 10 --seconds 3 --json".split())
+    result = CliRunner().invoke(
+        main, ["bench", "schedule", "--rate", "10", "--seconds", "3", "--json"]
+    )
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output.strip().splitlines()[-1])
     assert figures["notifications"] == 30

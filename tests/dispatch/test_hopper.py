@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from dialer.db import session_scope
-from dialer.dispatch.hopper import run_hopper
+from dialer.dispatch.hopper import EARLY_S, Due, by_moment, run_hopper
 from dialer.models import Notification, utcnow
 from tests.support import Harness
 
@@ -43,6 +43,56 @@ async def test_a_notification_not_yet_due_is_left_alone(harness: Harness) -> Non
         row.due_at = utcnow() + timedelta(hours=1)
     await harness.runtime.redis.flushall()
     assert (await run_hopper(harness.runtime))["dials"] == 0
+
+
+async def _due_in(harness: Harness, seconds: float) -> tuple[int, datetime]:
+    body = await harness.notify("+819012345670")
+    due = utcnow() + timedelta(seconds=seconds)
+    async with session_scope(harness.runtime.sessions) as session:
+        row = await session.get(Notification, body["id"])
+        assert row is not None
+        row.due_at = due
+    await harness.runtime.redis.flushall()
+    return body["id"], due
+
+
+async def test_a_notification_due_within_the_next_ticks_waits_in_redis_for_its_moment(
+    harness: Harness,
+) -> None:
+    notification_id, due = await _due_in(harness, EARLY_S - 0.5)
+    redis = harness.runtime.redis
+    assert (await run_hopper(harness.runtime))["dials"] == 1
+    [job] = await redis.queued_jobs()
+    assert job.args[0] == [notification_id]
+    [(_, score)] = await redis.zrange("arq:queue", 0, -1, withscores=True)
+    starts = datetime.fromtimestamp(score / 1000, UTC)
+    # Never before its moment; within one slot (100 ms) after it.
+    assert due <= starts < due + timedelta(milliseconds=101)
+    # The next tick finds the same row in the same slot: the same job, dropped.
+    assert (await run_hopper(harness.runtime))["dials"] == 0
+    assert len(await redis.queued_jobs()) == 1
+
+
+async def test_a_notification_due_beyond_the_next_ticks_is_not_yet_enqueued(
+    harness: Harness,
+) -> None:
+    await _due_in(harness, EARLY_S + 1.0)
+    assert (await run_hopper(harness.runtime))["dials"] == 0
+    assert await harness.runtime.redis.queued_jobs() == []
+
+
+def test_rows_wait_for_the_end_of_their_100_ms_slot_and_due_ones_go_at_once() -> None:
+    now = datetime(2026, 12, 3, 6, 0, 0, tzinfo=UTC)
+
+    def due(i: int, ms: int) -> Due:
+        return Due(i, "xoxzo", "calls", True, now + timedelta(milliseconds=ms))
+
+    rows = [due(1, -5000), due(2, 0), due(3, 1), due(4, 99), due(5, 100), due(6, 101)]
+    assert by_moment(rows, now) == {
+        None: [1, 2],
+        now + timedelta(milliseconds=100): [3, 4, 5],
+        now + timedelta(milliseconds=200): [6],
+    }
 
 
 async def test_overdue_notifications_expire_with_the_reason(harness: Harness) -> None:
