@@ -140,9 +140,10 @@ async def harness(database_url: str, redis: ArqRedis, redis_url: str) -> AsyncIt
     sandbox_app = create_sandbox_app(sandbox_config)
     from dialer.app import create_app
 
+    web_app = create_app(settings, redis_url)
     async with (
         running_server(sandbox_app, "127.0.0.1", sandbox_port),
-        running_server(create_app(settings, redis_url), "127.0.0.1", web_port),
+        running_server(web_app, "127.0.0.1", web_port),
     ):
         runtime = await Runtime.open(settings, redis_url)
         try:
@@ -161,6 +162,7 @@ async def harness(database_url: str, redis: ArqRedis, redis_url: str) -> AsyncIt
                     sandbox_url=f"http://127.0.0.1:{sandbox_port}",
                     api=api,
                     api_key=key,
+                    web_app=web_app,
                 )
         finally:
             await runtime.close()

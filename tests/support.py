@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import RootModel, SecretStr
 
 from dialer.config import ProviderLimits, Settings
@@ -95,6 +96,8 @@ class Harness(ApiCalls):
     sandbox_url: str
     api: httpx.AsyncClient
     api_key: str
+    # The web app served at `api`; its runtime is its own, not `runtime`.
+    web_app: FastAPI
 
     def calls_to(self, number: str) -> int:
         return sum(1 for call in self.sandbox.calls.values() if call.recipient == number)

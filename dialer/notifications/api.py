@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.audio.service import give_audio_urls
 from dialer.bounds import AfterId, RowId
+from dialer.config import Settings
 from dialer.db import read_scope, session_scope
 from dialer.deps import ApiKeyDep, ReadSessionDep, RuntimeDep
-from dialer.errors import FieldError, NotFound
+from dialer.errors import DialerError, FieldError, NotFound
+from dialer.group_commit import Merge
 from dialer.models import Notification, utcnow
 from dialer.notifications import service
 from dialer.notifications.schemas import (
@@ -21,6 +25,7 @@ from dialer.notifications.schemas import (
     ReminderCreate,
     Reschedule,
 )
+from dialer.notifications.service import Made, Wanted
 from dialer.phone import InvalidNumber, to_e164
 from dialer.repeated_keys import refuse_repeated_keys
 from dialer.responses import problems
@@ -67,8 +72,11 @@ async def create(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> NotificationPublic:
+    _check_provider(body, runtime)
+    request = _Request(body, api_key.id, idempotency_key, runtime.settings)
     try:
-        [(notification, replayed)] = await _create(runtime, body, api_key.id, idempotency_key)
+        # Made with the other creations that wait at the same moment, in one transaction.
+        made = await runtime.writes.merged(_CREATES, request)
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key won the insert.
         assert idempotency_key is not None and api_key.id is not None
@@ -76,13 +84,53 @@ async def create(
             found = await service.find_by_idempotency_key(session, api_key.id, idempotency_key)
         if found is None:
             raise
-        notification, replayed = found, True
+        made = (found, True)
+    if isinstance(made, FieldError):
+        made.value = _input(body, made.field)
+        raise made
+    if isinstance(made, DialerError):
+        raise made
+    notification, replayed = made
     assert notification.id is not None
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
-    else:
-        await _enqueue_if_due(runtime, notification)
-    return await _read(runtime, notification.id)
+        return await _read(runtime, notification.id)
+    # What was just committed: queued (or suppressed, or expired) and not yet dialled.
+    public = NotificationPublic.of(notification, [])
+    await _enqueue_if_due(runtime, notification)
+    return public
+
+
+@dataclass(frozen=True)
+class _Request:
+    body: NotificationCreate
+    api_key_id: int | None
+    idempotency_key: str | None
+    settings: Settings
+
+
+async def _create_all(session: AsyncSession, requests: list[_Request]) -> list[Made | DialerError]:
+    """Each request's notification (new, or the one its Idempotency-Key made before), or the
+    error that refused it, which wrote nothing of its own."""
+    wanted: list[Wanted | DialerError] = []
+    for request in requests:
+        body = request.body
+        try:
+            webhook = str(body.webhook_url) if body.webhook_url else None
+            webhook_id = await webhook_for(session, webhook, request.settings)
+            await give_audio_urls(session, request.settings, body)
+        except DialerError as exc:
+            wanted.append(exc)
+            continue
+        region = request.settings.default_region
+        wanted.append(Wanted(body, request.api_key_id, request.idempotency_key, region, webhook_id))
+    made = iter(
+        await service.create_notifications(session, [w for w in wanted if isinstance(w, Wanted)])
+    )
+    return [w if isinstance(w, DialerError) else next(made) for w in wanted]
+
+
+_CREATES = Merge(_create_all)
 
 
 @reminders_router.post(
@@ -101,7 +149,7 @@ async def create_reminders(
     idempotency_key: IdempotencyKey = None,
 ) -> list[NotificationPublic]:
     """One notification per `remind_before` offset, in that order."""
-    made = await _create(runtime, body, api_key.id, idempotency_key)
+    made = await _create_reminders(runtime, body, api_key.id, idempotency_key)
     if all(replayed for _, replayed in made):
         response.headers["Idempotent-Replayed"] = "true"
     for notification, replayed in made:
@@ -110,39 +158,29 @@ async def create_reminders(
     return [await _read(runtime, n.id) for n, _ in made if n.id is not None]
 
 
-async def _create(
+async def _create_reminders(
     runtime: RuntimeDep,
-    body: NotificationCreate,
+    body: ReminderCreate,
     api_key_id: int | None,
     idempotency_key: str | None,
 ) -> list[tuple[Notification, bool]]:
-    """The notifications a request makes (a reminder request: one per offset), each with
-    True if an earlier request with its Idempotency-Key made it."""
+    """The notifications a reminder request makes, one per offset, each with True if an
+    earlier request with its Idempotency-Key made it. In a transaction of its own: a refusal
+    half-way undoes the offsets made before it."""
     _check_provider(body, runtime)
-    region = runtime.settings.default_region
     try:
         async with session_scope(runtime.sessions) as session:
             webhook = str(body.webhook_url) if body.webhook_url else None
             webhook_id = await webhook_for(session, webhook, runtime.settings)
             await give_audio_urls(session, runtime.settings, body)
-            if isinstance(body, ReminderCreate):
-                return await service.create_reminders(
-                    session,
-                    body,
-                    api_key_id=api_key_id,
-                    idempotency_key=idempotency_key,
-                    default_region=region,
-                    webhook_id=webhook_id,
-                )
-            made = await service.create_notification(
+            return await service.create_reminders(
                 session,
                 body,
                 api_key_id=api_key_id,
                 idempotency_key=idempotency_key,
-                default_region=region,
+                default_region=runtime.settings.default_region,
                 webhook_id=webhook_id,
             )
-            return [made]
     except FieldError as exc:
         exc.value = _input(body, exc.field)
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,10 +15,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.attempts.transitions import IllegalTransition, move_notification
 from dialer.creation import SUPPRESSED_REASON, initial_status, local_instant
-from dialer.errors import Conflict, FieldError
+from dialer.errors import Conflict, DialerError, FieldError
 from dialer.models import Attempt, Notification, utcnow
 from dialer.notifications.schemas import NotificationCreate, ReminderCreate
-from dialer.optouts.service import is_blocked
+from dialer.optouts.service import GLOBAL, blocked_among
 from dialer.phone import InvalidNumber, to_e164
 from dialer.providers.capabilities import capabilities_of
 from dialer.scheduling.policies import RetryPolicy
@@ -28,9 +29,12 @@ from dialer.vocabulary import Channel, NotificationStatus
 __all__ = [
     "FieldError",
     "IdempotencyConflict",
+    "Made",
     "NotCancelable",
+    "Wanted",
     "cancel_notification",
     "create_notification",
+    "create_notifications",
     "create_reminders",
     "find_by_idempotency_key",
     "get_notification",
@@ -101,6 +105,22 @@ async def find_by_idempotency_key(
     return (await session.exec(stmt)).first()
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """A notification asked for: a request's, or one offset of a reminder request's."""
+
+    data: NotificationCreate
+    api_key_id: int | None
+    idempotency_key: str | None
+    default_region: str
+    webhook_id: int | None = None
+    send_at: datetime | None = None
+    expires_at: datetime | None = None
+
+
+Made = tuple[Notification, bool]
+
+
 async def create_notification(
     session: AsyncSession,
     data: NotificationCreate,
@@ -111,32 +131,99 @@ async def create_notification(
     webhook_id: int | None = None,
     send_at: datetime | None = None,
     expires_at: datetime | None = None,
-) -> tuple[Notification, bool]:
+) -> Made:
     """The new notification, or the one this Idempotency-Key made before; True if it is old."""
-    to_number = _number("to", data.to, default_region)
-    participants = [_number("participants", raw, default_region) for raw in data.participants or []]
+    wanted = Wanted(
+        data, api_key_id, idempotency_key, default_region, webhook_id, send_at, expires_at
+    )
+    [made] = await create_notifications(session, [wanted])
+    if isinstance(made, DialerError):
+        raise made
+    return made
+
+
+async def create_notifications(
+    session: AsyncSession, wanted: list[Wanted]
+) -> list[Made | DialerError]:
+    """For each, in order: its new notification, or the one its Idempotency-Key made before
+    (True), or the error that refuses it, which writes nothing. The do-not-contact lists are
+    read in one query and the new rows written in one flush, however many."""
+    results: list[Made | DialerError] = []
+    new: list[_New] = []
+    keyed: dict[tuple[int, str], Notification] = {}
+    for one in wanted:
+        try:
+            made = await _new_or_replayed(session, one, keyed)
+        except DialerError as exc:
+            results.append(exc)
+            continue
+        if isinstance(made, tuple):
+            results.append(made)
+            continue
+        new.append(made)
+        results.append((made.notification, False))
+        if one.idempotency_key is not None and one.api_key_id is not None:
+            keyed[one.api_key_id, one.idempotency_key] = made.notification
+    numbers: list[tuple[str, tuple[str, ...]]] = [
+        (number, (GLOBAL,)) for item in new for number in item.numbers
+    ]
+    blocked = await blocked_among(session, numbers)
+    for item in new:
+        notification = item.notification
+        if any((number, (GLOBAL,)) in blocked for number in item.numbers):
+            notification.status = NotificationStatus.suppressed
+            notification.last_error = SUPPRESSED_REASON
+            notification.finished_at = notification.created_at
+        elif item.plan.expired is not None:
+            move_notification(notification, NotificationStatus.expired)
+            notification.last_error = item.plan.expired
+        session.add(notification)
+    await session.flush()
+    return results
+
+
+@dataclass(frozen=True)
+class _New:
+    notification: Notification
+    plan: Plan
+
+    @property
+    def numbers(self) -> list[str]:
+        """The numbers it rings: one, or a conference's every leg."""
+        return [self.notification.to_number, *(self.notification.participants or [])]
+
+
+async def _new_or_replayed(
+    session: AsyncSession, wanted: Wanted, keyed: dict[tuple[int, str], Notification]
+) -> Made | _New:
+    """A new notification, queued, not yet added; or the one its Idempotency-Key made before,
+    stored or earlier in the same batch (`keyed`)."""
+    data, region = wanted.data, wanted.default_region
+    to_number = _number("to", data.to, region)
+    participants = [_number("participants", raw, region) for raw in data.participants or []]
     if len({to_number, *participants}) != 1 + len(participants):
         raise FieldError("participants", "a conference rings each person once: numbers repeat")
-    from_number = normalise_sender(data.channel, data.provider, data.from_, default_region)
-    when, expires = send_at or data.send_at, expires_at or data.expires_at
-    field = "appointment_at" if send_at else "send_at"
+    from_number = normalise_sender(data.channel, data.provider, data.from_, region)
+    when = wanted.send_at or data.send_at
+    expires = wanted.expires_at or data.expires_at
+    field = "appointment_at" if wanted.send_at else "send_at"
     plan = _plan(data.policy, to_number, data.timezone, when, expires, field)
     fingerprint = request_hash(data)
-    if idempotency_key is not None and api_key_id is not None:
-        existing = await find_by_idempotency_key(session, api_key_id, idempotency_key)
+    key, api_key_id = wanted.idempotency_key, wanted.api_key_id
+    if key is not None and api_key_id is not None:
+        existing = keyed.get((api_key_id, key)) or await find_by_idempotency_key(
+            session, api_key_id, key
+        )
         if existing is not None:
             if existing.request_hash != fingerprint:
                 raise IdempotencyConflict(
                     "this Idempotency-Key was already used with a different request"
                 )
             return existing, True
-    blocked = False
-    for number in [to_number, *participants]:
-        blocked = blocked or await is_blocked(session, number)
     notification = Notification(
-        status=initial_status(blocked=blocked),
+        status=initial_status(blocked=False),
         api_key_id=api_key_id,
-        idempotency_key=idempotency_key,
+        idempotency_key=key,
         request_hash=fingerprint,
         provider=data.provider,
         channel=data.channel,
@@ -151,18 +238,10 @@ async def create_notification(
         expires_at=expires,
         due_at=plan.due_at,
         timezone=data.timezone,
-        webhook_id=webhook_id,
+        webhook_id=wanted.webhook_id,
         fallback_text=data.sms_fallback.text if data.sms_fallback else None,
     )
-    session.add(notification)
-    if notification.status is NotificationStatus.suppressed:
-        notification.last_error = SUPPRESSED_REASON
-        notification.finished_at = notification.created_at
-    elif plan.expired is not None:
-        move_notification(notification, NotificationStatus.expired)
-        notification.last_error = plan.expired
-    await session.flush()
-    return notification, False
+    return _New(notification, plan)
 
 
 def _plan(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -156,3 +157,34 @@ async def test_healthz_needs_no_key(harness: Harness) -> None:
     async with httpx.AsyncClient(base_url=str(harness.api.base_url)) as anon:
         answer = await anon.get("/healthz")
     assert answer.json() == {"status": "ok"}
+
+
+async def test_creations_that_arrive_together_are_made_together_each_answered_alone(
+    harness: Harness,
+) -> None:
+    """Twenty at once: fewer transactions than requests; a refused one (an unregistered
+    webhook URL, a reused Idempotency-Key) refuses only itself and writes nothing."""
+    writes = harness.web_app.state.runtime.writes
+    groups_before, writes_before = writes.groups, writes.writes
+    bodies: list[dict[str, Any]] = [{**VALID, "to": f"+8190123456{i:02d}"} for i in range(18)]
+    bodies.append({**VALID, "webhook_url": "https://hooks.example.com/nowhere"})
+    keyed = {"Idempotency-Key": "order-77"}
+    await harness.api.post("/v1/notifications", json=VALID, headers=keyed)
+    answers = await asyncio.gather(
+        *(harness.api.post("/v1/notifications", json=b) for b in bodies),
+        harness.api.post("/v1/notifications", json={**VALID, "text": "Other"}, headers=keyed),
+    )
+    codes = [a.status_code for a in answers]
+    assert codes == [202] * 18 + [422, 409]
+    assert [e["loc"][-1] for e in _errors(answers[18])] == ["webhook_url"]
+    made = [a.json() for a in answers[:18]]
+    assert len({m["id"] for m in made}) == 18
+    assert {m["to"] for m in made} == {b["to"] for b in bodies[:18]}
+    assert all(m["status"] == "queued" and m["attempts"] == [] for m in made)
+    # Each of the 21 made by the process's writer, in fewer transactions than requests.
+    assert writes.writes - writes_before == 1 + len(answers)
+    assert writes.groups - groups_before < 1 + len(answers)
+    listed = await harness.api.get("/v1/notifications", params={"limit": 1000})
+    assert len(listed.json()) == 19
+    for m in made:
+        assert (await harness.read(m["id"]))["created_at"] == m["created_at"]
