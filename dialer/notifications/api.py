@@ -116,9 +116,7 @@ async def _create_all(session: AsyncSession, requests: list[_Request]) -> list[M
     for request in requests:
         body = request.body
         try:
-            webhook = str(body.webhook_url) if body.webhook_url else None
-            webhook_id = await webhook_for(session, webhook, request.settings)
-            await give_audio_urls(session, request.settings, body)
+            webhook_id = await _webhook_and_audio(session, request.settings, body)
         except DialerError as exc:
             wanted.append(exc)
             continue
@@ -131,6 +129,16 @@ async def _create_all(session: AsyncSession, requests: list[_Request]) -> list[M
 
 
 _CREATES = Merge(_create_all)
+
+
+async def _webhook_and_audio(
+    session: AsyncSession, settings: Settings, body: NotificationCreate
+) -> int | None:
+    """The webhook endpoint a request reports to, its audio ids given their URLs in place."""
+    webhook = str(body.webhook_url) if body.webhook_url else None
+    webhook_id = await webhook_for(session, webhook, settings)
+    await give_audio_urls(session, settings, body)
+    return webhook_id
 
 
 @reminders_router.post(
@@ -170,9 +178,7 @@ async def _create_reminders(
     _check_provider(body, runtime)
     try:
         async with session_scope(runtime.sessions) as session:
-            webhook = str(body.webhook_url) if body.webhook_url else None
-            webhook_id = await webhook_for(session, webhook, runtime.settings)
-            await give_audio_urls(session, runtime.settings, body)
+            webhook_id = await _webhook_and_audio(session, runtime.settings, body)
             return await service.create_reminders(
                 session,
                 body,

@@ -171,7 +171,7 @@ async def create_notifications(
     for item in new:
         notification = item.notification
         if any((number, (GLOBAL,)) in blocked for number in item.numbers):
-            notification.status = NotificationStatus.suppressed
+            notification.status = initial_status(blocked=True)
             notification.last_error = SUPPRESSED_REASON
             notification.finished_at = notification.created_at
         elif item.plan.expired is not None:
