@@ -436,10 +436,14 @@ class WebhookEvent(SQLModel, table=True):
     until the endpoint takes it (or a day has passed)."""
 
     __tablename__ = "webhook_event"
-    __table_args__ = (sa.Index("ix_webhook_event_status_next_try_at", "status", "next_try_at"),)
+    __table_args__ = (
+        sa.Index("ix_webhook_event_status_next_try_at", "status", "next_try_at"),
+        # An endpoint's pending events in order, without passing its delivered ones.
+        sa.Index("ix_webhook_event_endpoint_id_status_id", "endpoint_id", "status", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigId)
-    endpoint_id: int = Field(sa_type=sa.BigInteger, index=True)
+    endpoint_id: int = Field(sa_type=sa.BigInteger)
     kind: EventKind = Field(sa_type=_enum_column(EventKind, length=32))
     # The exact bytes that are signed and sent.
     body: str

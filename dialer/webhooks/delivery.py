@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy.orm import aliased
+from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from dialer import __version__
 from dialer.db import session_scope
@@ -28,7 +30,7 @@ from dialer.vocabulary import EventStatus
 from dialer.webhooks.destinations import GuardedTransport
 from dialer.webhooks.signing import EVENT_HEADER, EVENT_ID_HEADER, SIGNATURE_HEADER, signature
 
-__all__ = ["backoff_s", "deliver_due"]
+__all__ = ["backoff_s", "deliver_due", "lease_due"]
 
 _BATCH = 50
 # Longer than a try can take: a worker that dies mid-try leaves its events to the next tick.
@@ -100,36 +102,7 @@ async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str
     """One round: the events due by `now`, sent; counts of those taken, to retry, given up."""
     now = now or utcnow()
     async with session_scope(runtime.sessions) as session:
-        earlier = aliased(WebhookEvent)
-        # An earlier event of the same endpoint waiting for its next try (or leased by
-        # another worker) holds this one back.
-        held_back = (
-            select(earlier.id)
-            .where(
-                col(earlier.endpoint_id) == col(WebhookEvent.endpoint_id),
-                col(earlier.status) == EventStatus.pending,
-                col(earlier.id) < col(WebhookEvent.id),
-                col(earlier.next_try_at) > now,
-            )
-            .exists()
-        )
-        rows = await session.exec(
-            select(WebhookEvent, WebhookEndpoint)
-            .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookEvent.endpoint_id))
-            .where(
-                col(WebhookEvent.status) == EventStatus.pending,
-                col(WebhookEvent.next_try_at) <= now,
-                ~held_back,
-            )
-            .order_by(col(WebhookEvent.id))
-            .limit(_BATCH)
-            .with_for_update(skip_locked=True, of=WebhookEvent)
-        )
-        due = []
-        for event, endpoint in rows.all():
-            assert event.id is not None
-            event.next_try_at = now + _LEASE
-            due.append(_Due(event.id, endpoint.url, endpoint.secret, event.kind, event.body))
+        due = await lease_due(session, now)
     if not due:
         return {}
     guarded = None if runtime.settings.webhook_allow_private else GuardedTransport()
@@ -177,6 +150,61 @@ async def deliver_due(runtime: Runtime, now: datetime | None = None) -> dict[str
                 event.next_try_at = now + timedelta(seconds=backoff_s(event.tries))
                 counts["retry"] += 1
     return counts
+
+
+async def lease_due(session: AsyncSession, now: datetime) -> list[_Due]:
+    """The oldest events due by `now`, at most _BATCH, leased for this worker.
+
+    Each endpoint is read on its own, from its first pending event up to the first one that
+    waits (for its next try, or leased): so the work is a batch's, however long a backlog a
+    receiver that is down has left. An endpoint whose events another worker is leasing at this
+    moment (its row locked, on PostgreSQL) is left to that worker, so that nobody takes the
+    events after the ones being leased and sends them first."""
+    endpoints = await session.exec(
+        select(WebhookEndpoint)
+        .where(
+            select(WebhookEvent.id)
+            .where(
+                col(WebhookEvent.endpoint_id) == col(WebhookEndpoint.id),
+                col(WebhookEvent.status) == EventStatus.pending,
+            )
+            .exists()
+        )
+        .with_for_update(skip_locked=True)
+    )
+    # Few wait at any time (a down receiver's first event, those leased): read by their index.
+    first_waiting = await session.exec(
+        select(col(WebhookEvent.endpoint_id), func.min(col(WebhookEvent.id)))
+        .where(
+            col(WebhookEvent.status) == EventStatus.pending,
+            col(WebhookEvent.next_try_at) > now,
+        )
+        .group_by(col(WebhookEvent.endpoint_id))
+    )
+    waiting = {endpoint_id: first for endpoint_id, first in first_waiting.all()}
+    found: list[tuple[WebhookEvent, WebhookEndpoint]] = []
+    for endpoint in endpoints.all():
+        assert endpoint.id is not None
+        events = await session.exec(_due_of(endpoint.id, waiting.get(endpoint.id)))
+        found.extend((event, endpoint) for event in events.all())
+    found.sort(key=lambda pair: pair[0].id or 0)
+    due = []
+    for event, endpoint in found[:_BATCH]:
+        assert event.id is not None
+        event.next_try_at = now + _LEASE
+        due.append(_Due(event.id, endpoint.url, endpoint.secret, event.kind, event.body))
+    return due
+
+
+def _due_of(endpoint_id: int, first_waiting: int | None) -> SelectOfScalar[WebhookEvent]:
+    """One endpoint's events due, in order: those before its first waiting one."""
+    query = select(WebhookEvent).where(
+        col(WebhookEvent.endpoint_id) == endpoint_id,
+        col(WebhookEvent.status) == EventStatus.pending,
+    )
+    if first_waiting is not None:
+        query = query.where(col(WebhookEvent.id) < first_waiting)
+    return query.order_by(col(WebhookEvent.id)).limit(_BATCH)
 
 
 def _log_miss(due: _Due, answer: _Answer, tries: int) -> None:
