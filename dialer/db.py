@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -38,6 +40,25 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _cancelled_statement(context: ExceptionContext) -> None:
+    """A statement whose task is cancelled (a job's timeout) stops now, and its connection is
+    rolled back and kept, as after any failed statement.
+
+    Left to SQLAlchemy, a cancellation counts as a lost connection: it throws the connection away
+    without waiting for the driver's thread, which finishes the statement first (however long
+    it runs) and may then leave the file's write lock held by a connection nobody has any more,
+    so every writer of every process waits for good. SQLite's driver finishes each call in
+    order on its own thread, so the connection is as sound as after any error."""
+    if not isinstance(context.original_exception, asyncio.CancelledError):
+        return
+    context.is_disconnect = False
+    connection = context.connection
+    driver = connection.connection.driver_connection if connection is not None else None
+    raw = getattr(driver, "_connection", None)  # aiosqlite's sqlite3 connection
+    if isinstance(raw, sqlite3.Connection):
+        raw.interrupt()  # the one call SQLite allows from another thread
+
+
 def _driver_begins_nothing(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
 
@@ -54,6 +75,7 @@ def make_async_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "commit", turns.end)
         event.listen(engine.sync_engine, "rollback", turns.end)
         event.listen(engine.sync_engine.pool, "checkin", turns.checked_in)
+        event.listen(engine.sync_engine, "handle_error", _cancelled_statement)
         return engine
     return create_async_engine(
         url, pool_pre_ping=True, pool_size=5, max_overflow=5, connect_args=_POSTGRES_ARGS
@@ -100,7 +122,9 @@ class _WriterTurns:
         conn.info[_HOLDS_TURN] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
+        except Exception:
+            # Refused (busy): no transaction. Cancelled, the BEGIN may yet run on the driver's
+            # thread, so the turn goes back with the connection, after the pool's rollback.
             self._give_back(conn.info)
             raise
 

@@ -4,8 +4,10 @@ waits for a writer nor holds one back."""
 from __future__ import annotations
 
 import asyncio
+import random
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from dialer.config import to_driver_url
@@ -87,5 +89,69 @@ async def test_a_writer_cancelled_mid_transaction_gives_its_turn_back(database_u
             session.add(ApiKey(name="next", prefix="next", key_hash="y"))
         async with read_scope(sessions) as session:
             assert list(await session.exec(select(ApiKey.name))) == ["next"]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_writer_cancelled_in_a_long_statement_stops_it_and_gives_the_lock_back(
+    sqlite_database_url: str,
+) -> None:
+    engine = make_async_engine(to_driver_url(sqlite_database_url, asynchronous=True))
+    sessions = make_sessionmaker(engine)
+    inside = asyncio.Event()
+    long_statement = text(
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 150000000) "
+        "SELECT count(*) FROM c"
+    )
+
+    async def stuck() -> None:
+        async with session_scope(sessions) as session:
+            session.add(ApiKey(name="lost", prefix="lost", key_hash="x"))
+            await session.flush()
+            inside.set()
+            await session.exec(long_statement)  # most of a minute: a job's timeout cancels it
+
+    try:
+        task = asyncio.create_task(stuck())
+        await inside.wait()
+        await asyncio.sleep(0.2)  # the statement under way on the driver's thread
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(task), _PATIENCE_S)
+        async with asyncio.timeout(_PATIENCE_S), session_scope(sessions) as session:
+            session.add(ApiKey(name="next", prefix="next", key_hash="y"))
+        async with read_scope(sessions) as session:
+            assert list(await session.exec(select(ApiKey.name))) == ["next"]
+    finally:
+        await engine.dispose()
+
+
+async def test_writers_cancelled_at_any_moment_always_give_their_turn_back(
+    sqlite_database_url: str,
+) -> None:
+    engine = make_async_engine(to_driver_url(sqlite_database_url, asynchronous=True))
+    sessions = make_sessionmaker(engine)
+    rng = random.Random(19)
+
+    async def write(name: str) -> None:
+        async with session_scope(sessions) as session:
+            session.add(ApiKey(name=name, prefix=name, key_hash="x"))
+            await session.flush()
+            await session.exec(select(ApiKey.id).limit(1))
+
+    async def ticks(n: int) -> None:
+        for _ in range(n):
+            await asyncio.sleep(0)
+
+    try:
+        for round_ in range(300):
+            writers = [asyncio.create_task(write(f"w{round_}.{i}")) for i in range(3)]
+            await ticks(rng.randrange(40))
+            writers[0].cancel()
+            if rng.random() < 0.5:  # cancelled again while it cleans up
+                await ticks(rng.randrange(10))
+                writers[0].cancel()
+            await asyncio.gather(*writers, return_exceptions=True)
+            await asyncio.wait_for(write(f"after{round_}"), _PATIENCE_S)
     finally:
         await engine.dispose()
