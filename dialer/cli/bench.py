@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 __all__ = ["bench", "chaos"]
+
+
+class _Finite(click.FloatRange):
+    """A float range that refuses NaN too (it compares as inside any range)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
+
+
+# What each option may be: a benchmark refuses a value it cannot run with before it starts.
+_COUNT = click.IntRange(1, 100_000_000)
+_SOME = click.IntRange(0, 100_000_000)
+_PROCESSES = click.IntRange(1, 64)
+_SECONDS = _Finite(0, 86_400, min_open=True)
+_RATE = _Finite(0, 100_000, min_open=True)
 
 
 @click.group()
@@ -16,12 +36,12 @@ def bench() -> None:
 
 
 @bench.command("import")
-@click.option("--rows", default=1_000_000, show_default=True)
+@click.option("--rows", default=1_000_000, show_default=True, type=_COUNT)
 @click.option(
     "--database-url",
     help="A database to import into (migrated to head); default: a fresh SQLite file.",
 )
-@click.option("--batch-size", default=20_000, show_default=True)
+@click.option("--batch-size", default=20_000, show_default=True, type=_COUNT)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: rows, rows_per_s, ...")
 def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: bool) -> None:
     """Generate ROWS contacts (1% invalid, 1% duplicates) and import them into a campaign."""
@@ -43,12 +63,12 @@ def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: 
 
 
 @bench.command("console")
-@click.option("--contacts", default=1_000_000, show_default=True)
+@click.option("--contacts", default=1_000_000, show_default=True, type=_COUNT)
 @click.option(
     "--database-url",
     help="A database to fill (migrated to head); default: a fresh SQLite file.",
 )
-@click.option("--requests", default=20, show_default=True, help="Requests per page.")
+@click.option("--requests", default=20, show_default=True, type=_COUNT, help="Requests per page.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: ms_p50, ratio_p50, ...")
 def bench_console(contacts: int, database_url: str | None, requests: int, as_json: bool) -> None:
     """How long the console answers for a mid-run campaign of CONTACTS, against one of 1,000."""
@@ -71,8 +91,10 @@ def bench_console(contacts: int, database_url: str | None, requests: int, as_jso
 
 
 @bench.command("export")
-@click.option("--contacts", default=1_000_000, show_default=True)
-@click.option("--bad-rows", default=100_000, show_default=True, help="An upload of invalid rows.")
+@click.option("--contacts", default=1_000_000, show_default=True, type=_COUNT)
+@click.option(
+    "--bad-rows", default=100_000, show_default=True, type=_SOME, help="An upload of invalid rows."
+)
 @click.option(
     "--database-url",
     help="A database to fill (migrated to head); default: a fresh SQLite file.",
@@ -101,17 +123,20 @@ def bench_export(contacts: int, bad_rows: int, database_url: str | None, as_json
 
 
 @bench.command("throughput")
-@click.option("--workers", default=1, show_default=True, help="Worker processes.")
-@click.option("--seconds", default=30.0, show_default=True, help="How long to measure.")
+@click.option("--workers", default=1, show_default=True, type=_PROCESSES, help="Worker processes.")
+@click.option(
+    "--seconds", default=30.0, show_default=True, type=_SECONDS, help="How long to measure."
+)
 @click.option(
     "--database-url",
     help="A database to use (migrated to head); default: a fresh SQLite file.",
 )
-@click.option("--contacts", type=int, help="The campaign's size; default: 600 per second run.")
+@click.option("--contacts", type=_COUNT, help="The campaign's size; default: 600 per second run.")
 @click.option(
     "--api-requests",
     default=0,
     show_default=True,
+    type=_SOME,
     help="POST /v1/notifications this many times, 50 at once, a second into the window.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Last line: one JSON object of figures.")
@@ -156,9 +181,11 @@ def bench_throughput(
 
 
 @bench.command("schedule")
-@click.option("--rate", default=50.0, show_default=True, help="Sends due per second.")
-@click.option("--seconds", default=30.0, show_default=True, help="Over how long they are due.")
-@click.option("--workers", default=1, show_default=True, help="Worker processes.")
+@click.option("--rate", default=50.0, show_default=True, type=_RATE, help="Sends due per second.")
+@click.option(
+    "--seconds", default=30.0, show_default=True, type=_SECONDS, help="Over how long they are due."
+)
+@click.option("--workers", default=1, show_default=True, type=_PROCESSES, help="Worker processes.")
 @click.option(
     "--database-url",
     help="A database to use (migrated to head); default: a fresh SQLite file.",
@@ -187,8 +214,8 @@ def bench_schedule(
 
 
 @bench.command("templates")
-@click.option("--renders", default=5_000, show_default=True)
-@click.option("--processes", default=2, show_default=True)
+@click.option("--renders", default=5_000, show_default=True, type=_COUNT)
+@click.option("--processes", default=2, show_default=True, type=_PROCESSES)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: renders/s, ratio, ...")
 def bench_templates(renders: int, processes: int, as_json: bool) -> None:
     """Render RENDERS contacts' texts in-process and through the template processes."""
@@ -210,12 +237,14 @@ def bench_templates(renders: int, processes: int, as_json: bool) -> None:
 
 
 @bench.command("waiting")
-@click.option("--contacts", default=10_000, show_default=True)
+@click.option("--contacts", default=10_000, show_default=True, type=_COUNT)
 @click.option(
     "--database-url",
     help="A database to use (migrated to head); default: a fresh SQLite file.",
 )
-@click.option("--ticks", default=5, show_default=True, help="Hopper ticks with no worker.")
+@click.option(
+    "--ticks", default=5, show_default=True, type=_COUNT, help="Hopper ticks with no worker."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: contacts, redis_used_mb…")
 def bench_waiting(contacts: int, database_url: str | None, ticks: int, as_json: bool) -> None:
     """Start a campaign of CONTACTS due contacts, run the hopper with no worker to take the jobs,
@@ -236,10 +265,12 @@ def bench_waiting(contacts: int, database_url: str | None, ticks: int, as_json: 
 
 
 @bench.command("pacing")
-@click.option("--rate", default=20.0, show_default=True, help="The limiter's calls/s.")
-@click.option("--workers", default=4, show_default=True, help="Worker processes.")
-@click.option("--seconds", default=60.0, show_default=True, help="How long to measure.")
-@click.option("--sandbox-rate", type=float, help="The sandbox's own limit; default: --rate.")
+@click.option("--rate", default=20.0, show_default=True, type=_RATE, help="The limiter's calls/s.")
+@click.option("--workers", default=4, show_default=True, type=_PROCESSES, help="Worker processes.")
+@click.option(
+    "--seconds", default=60.0, show_default=True, type=_SECONDS, help="How long to measure."
+)
+@click.option("--sandbox-rate", type=_RATE, help="The sandbox's own limit; default: --rate.")
 @click.option(
     "--database-url",
     help="A database to use (migrated to head); default: a fresh SQLite file.",
@@ -250,12 +281,17 @@ def bench_waiting(contacts: int, database_url: str | None, ticks: int, as_json: 
     help="Write every request the sandbox counted (time, request, accepted) here, as JSON.",
 )
 @click.option(
-    "--cpu-hog", default=0, show_default=True, help="Processes keeping a core busy beside it."
+    "--cpu-hog",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 16),
+    help="Processes keeping a core busy beside it.",
 )
 @click.option(
     "--jitter",
     default=0.0,
     show_default=True,
+    type=_Finite(0, 10),
     help="Network delay, at random up to this many seconds, each way at the sandbox.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: achieved_per_s, ...")
@@ -302,14 +338,30 @@ def bench_pacing(
 
 
 @click.command()
-@click.option("--contacts", default=2000, show_default=True, help="Contacts in the campaign.")
-@click.option("--workers", default=4, show_default=True, help="Worker processes.")
-@click.option("--fault-rate", default=0.1, show_default=True, help="The share of each fault.")
-@click.option("--kill-every", default=5.0, show_default=True, help="Seconds between SIGKILLs.")
 @click.option(
-    "--redis-restart-every", default=30.0, show_default=True, help="Seconds between restarts."
+    "--contacts", default=2000, show_default=True, type=_COUNT, help="Contacts in the campaign."
 )
-@click.option("--max-minutes", default=60.0, show_default=True, help="Give up after this.")
+@click.option("--workers", default=4, show_default=True, type=_PROCESSES, help="Worker processes.")
+@click.option(
+    "--fault-rate",
+    default=0.1,
+    show_default=True,
+    type=_Finite(0, 1),
+    help="The share of each fault.",
+)
+@click.option(
+    "--kill-every", default=5.0, show_default=True, type=_SECONDS, help="Seconds between SIGKILLs."
+)
+@click.option(
+    "--redis-restart-every",
+    default=30.0,
+    show_default=True,
+    type=_SECONDS,
+    help="Seconds between restarts.",
+)
+@click.option(
+    "--max-minutes", default=60.0, show_default=True, type=_SECONDS, help="Give up after this."
+)
 @click.option(
     "--database-url", help="A database to use (migrated to head); default: a fresh SQLite file."
 )
