@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -29,6 +32,8 @@ __all__ = [
 ]
 
 SessionMaker = async_sessionmaker[AsyncSession]
+
+log = logging.getLogger(__name__)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -100,6 +105,8 @@ _POSTGRES_ARGS = {"options": "-c jit=off"}
 _READ_ONLY = "dialer_read_only"
 _HOLDS_TURN = "dialer_holds_write_turn"
 _TURN_TIMEOUT_S = 30.0  # as SQLite's own busy timeout
+_REPORT_AFTER_S = 1.0
+_REPORT_EVERY_S = 10.0
 
 
 class _WriterTurns:
@@ -113,6 +120,10 @@ class _WriterTurns:
     def __init__(self, processes: ProcessTurns | None) -> None:
         self._lock = asyncio.Lock()
         self._processes = processes
+        # Who has this process's turn, for the warning a writer that gives up waiting logs.
+        self._holder: asyncio.Task[Any] | None = None
+        self._held_since = 0.0
+        self._reported = -_REPORT_EVERY_S
 
     def begin(self, conn: Connection) -> None:
         if conn.get_execution_options().get(_READ_ONLY, False):
@@ -120,6 +131,7 @@ class _WriterTurns:
             return
         await_only(self._take_turn())
         conn.info[_HOLDS_TURN] = True
+        self._holder, self._held_since = asyncio.current_task(), time.monotonic()
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except Exception:
@@ -136,6 +148,35 @@ class _WriterTurns:
         self._give_back(record.info)
 
     async def _take_turn(self) -> None:
+        asked = time.monotonic()
+        try:
+            await self._wait_for_turn()
+        except BaseException:
+            self._report(time.monotonic() - asked)
+            raise
+
+    def _report(self, waited: float) -> None:
+        """A write gave up waiting (a job's timeout, or the turn's): say who had the lock."""
+        now = time.monotonic()
+        if waited < _REPORT_AFTER_S or now - self._reported < _REPORT_EVERY_S:
+            return
+        self._reported = now
+        holder = self._holder
+        if holder is None:
+            log.warning(
+                "a write gave up after %.1f s waiting for another process's turn at "
+                "the SQLite write lock",
+                waited,
+            )
+            return
+        log.warning(
+            "a write gave up after %.1f s waiting for the SQLite write lock, held for %.1f s by %s",
+            waited,
+            now - self._held_since,
+            _where(holder),
+        )
+
+    async def _wait_for_turn(self) -> None:
         try:
             await asyncio.wait_for(self._lock.acquire(), _TURN_TIMEOUT_S)
         except TimeoutError as exc:
@@ -152,9 +193,26 @@ class _WriterTurns:
 
     def _give_back(self, info: dict[Any, Any]) -> None:
         if info.pop(_HOLDS_TURN, False):
+            self._holder = None
             if self._processes is not None:
                 self._processes.release()
             self._lock.release()
+
+
+# Where this program's own code lives: the dialer package and the jobs beside it.
+_OURS = (str(Path(__file__).parent), str(Path(__file__).parent.parent / "jobs"))
+
+
+def _where(task: asyncio.Task[Any]) -> str:
+    """The job or task that holds the turn, by the innermost of our functions it is in."""
+    if task.done():
+        return f"{task.get_name()}, which ended without giving it back"
+    ours = [
+        f"{frame.f_code.co_name} ({Path(frame.f_code.co_filename).name}:{frame.f_lineno})"
+        for frame in task.get_stack()
+        if frame.f_code.co_filename.startswith(_OURS)
+    ]
+    return ours[-1] if ours else repr(task.get_coro())
 
 
 def make_sessionmaker(engine: AsyncEngine) -> SessionMaker:

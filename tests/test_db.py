@@ -148,3 +148,38 @@ async def test_writers_cancelled_at_any_moment_always_give_their_turn_back(
             await asyncio.wait_for(write(f"after{round_}"), _PATIENCE_S)
     finally:
         await engine.dispose()
+
+
+async def test_a_write_that_gives_up_waiting_says_who_holds_the_lock(
+    sqlite_database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_async_engine(to_driver_url(sqlite_database_url, asynchronous=True))
+    sessions = make_sessionmaker(engine)
+    held, done = asyncio.Event(), asyncio.Event()
+
+    async def holding_the_turn() -> None:
+        async with session_scope(sessions) as session:
+            session.add(ApiKey(name="slow", prefix="slow", key_hash="x"))
+            await session.flush()
+            held.set()
+            await done.wait()
+
+    async def waiting() -> None:
+        async with session_scope(sessions) as session:
+            session.add(ApiKey(name="late", prefix="late", key_hash="y"))
+
+    try:
+        holder = asyncio.create_task(holding_the_turn())
+        await held.wait()
+        waiter = asyncio.create_task(waiting())
+        await asyncio.sleep(1.5)
+        waiter.cancel()  # its job's timeout
+        with pytest.raises(asyncio.CancelledError):
+            await waiter
+        done.set()
+        await holder
+    finally:
+        await engine.dispose()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "dialer.db"]
+    assert len(warnings) == 1, warnings
+    assert "gave up after 1." in warnings[0] and "holding_the_turn" in warnings[0]
