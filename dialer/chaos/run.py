@@ -67,6 +67,9 @@ class ChaosFigures:
     taken_back: int
     unknown_never_sent: int
     all_final_after_s: float | None
+    # When nothing had changed (contacts final, events waiting) for the stall limit: the run
+    # stopped there.
+    stalled_after_s: float | None
     workers: int
     kills: int
     redis_restarts: int
@@ -186,6 +189,7 @@ def run_chaos(
     kill_every_s: float = 5.0,
     redis_every_s: float = 30.0,
     max_minutes: float = 60.0,
+    stall_minutes: float = 5.0,
     database_url: str | None = None,
     seed: int = 1,
 ) -> ChaosFigures:
@@ -193,6 +197,7 @@ def run_chaos(
     started = time.monotonic()
     kills = restarts = 0
     all_final_after: float | None = None
+    stalled_after: float | None = None
     with (
         tempfile.TemporaryDirectory(prefix="dialer-chaos-") as tmp,
         EmbeddedRedis() as redis,
@@ -244,8 +249,14 @@ def run_chaos(
             next_restart = time.monotonic() + redis_every_s
             deadline = started + max_minutes * 60
             calm = False
+            seen, changed = (-1, -1), time.monotonic()
             while time.monotonic() < deadline:
                 total, done, pending = _counts(engine, campaign_id)
+                if (done, pending) != seen:
+                    seen, changed = (done, pending), time.monotonic()
+                elif time.monotonic() - changed > stall_minutes * 60:
+                    stalled_after = round(changed - started, 1)
+                    break
                 if done == total and not calm:
                     # Every contact final: the storm ends and the events drain.
                     calm = True
@@ -301,6 +312,7 @@ def run_chaos(
         taken_back=taken_back,
         unknown_never_sent=unknown_never_sent,
         all_final_after_s=all_final_after,
+        stalled_after_s=stalled_after,
         workers=workers,
         kills=kills,
         redis_restarts=restarts,

@@ -363,6 +363,13 @@ def bench_pacing(
     "--max-minutes", default=60.0, show_default=True, type=_SECONDS, help="Give up after this."
 )
 @click.option(
+    "--stall-minutes",
+    default=5.0,
+    show_default=True,
+    type=_SECONDS,
+    help="Stop, as stalled, when no contact has become final nor event been taken for this long.",
+)
+@click.option(
     "--database-url", help="A database to use (migrated to head); default: a fresh SQLite file."
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: contacts, final, ...")
@@ -373,6 +380,7 @@ def chaos(
     kill_every: float,
     redis_restart_every: float,
     max_minutes: float,
+    stall_minutes: float,
     database_url: str | None,
     as_json: bool,
 ) -> None:
@@ -392,6 +400,7 @@ def chaos(
         kill_every_s=kill_every,
         redis_every_s=redis_restart_every,
         max_minutes=max_minutes,
+        stall_minutes=stall_minutes,
         database_url=database_url,
     )
     if as_json:
@@ -408,6 +417,8 @@ def chaos(
             f"outcomes: {outcomes}; {f.taken_back:,} attempts taken back unsent "
             f"(their workers died before the request left) and dialled again"
         )
+        if f.stalled_after_s is not None:
+            click.echo(f"stalled: nothing changed after {f.stalled_after_s:g} s; stopped")
     clean = f.final == f.contacts and not (
         f.over_dialled or f.orphan_provider_calls or f.lost_webhooks
     )

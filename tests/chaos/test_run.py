@@ -20,3 +20,14 @@ def test_a_small_campaign_survives_the_storm() -> None:
     assert f.webhooks_not_written == 0 and f.webhooks_not_taken == 0, f
     # A worker killed before its request left leaves an attempt taken back, never `unknown`.
     assert f.unknown_never_sent == 0, f
+    assert f.stalled_after_s is None, f
+
+
+@pytest.mark.timeout(300)
+def test_a_run_that_stops_moving_is_stopped_and_says_so() -> None:
+    # A second with nothing final yet counts as a stall here: it stops at the start.
+    f = run_chaos(
+        20, 1, kill_every_s=60.0, redis_every_s=600.0, max_minutes=4.0, stall_minutes=1 / 60
+    )
+    assert f.stalled_after_s is not None and f.seconds < 120, f
+    assert f.final < f.contacts, f
