@@ -52,8 +52,9 @@ def _cancelled_statement(context: ExceptionContext) -> None:
     Left to SQLAlchemy, a cancellation counts as a lost connection: it throws the connection away
     without waiting for the driver's thread, which finishes the statement first (however long
     it runs) and may then leave the file's write lock held by a connection nobody has any more,
-    so every writer of every process waits for good. SQLite's driver finishes each call in
-    order on its own thread, so the connection is as sound as after any error."""
+    for as long as that connection lives, while its turn goes to the next writer. SQLite's
+    driver finishes each call in order on its own thread, so the connection is as sound as
+    after any error."""
     if not isinstance(context.original_exception, asyncio.CancelledError):
         return
     context.is_disconnect = False
