@@ -1,6 +1,7 @@
 """Client webhooks end to end: events written as calls end, signed, sent by the worker, retried
 while the receiver is down, given up after a day, re-sent by API; a hanging receiver holds up
-no dialling."""
+no dialling. And a tick's choice of events: a batch's work whatever the backlog, and nothing
+behind the events another worker is leasing."""
 
 from __future__ import annotations
 
