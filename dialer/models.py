@@ -102,6 +102,14 @@ class Notification(SQLModel, table=True):
         # A campaign calls each number once; API notifications (no campaign) are not limited.
         sa.UniqueConstraint("campaign_id", "to_number", name="uq_notification_campaign_number"),
         sa.Index("ix_notification_status_due_at", "status", "due_at"),
+        # The hopper's expiry, every tick: partial, as campaign contacts have no deadline.
+        sa.Index(
+            "ix_notification_status_expires_at",
+            "status",
+            "expires_at",
+            postgresql_where=sa.text("expires_at IS NOT NULL"),
+            sqlite_where=sa.text("expires_at IS NOT NULL"),
+        ),
         # results.csv reads a campaign's contacts in id order, a page at a time from the last.
         sa.Index("ix_notification_campaign_id_id", "campaign_id", "id"),
     )

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import RootModel, SecretStr
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.config import ProviderLimits, Settings
 from dialer.runtime import Runtime
@@ -114,3 +115,22 @@ async def wait_for(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+async def sqlite_steps(session: AsyncSession, work: Callable[[], Awaitable[T]]) -> tuple[T, int]:
+    """`work`'s result and the thousands of SQLite VM steps it took on `session`'s connection:
+    a measure of the work a query does, which, unlike a time, the machine does not change."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    raw = await (await session.connection()).get_raw_connection()
+    await raw.driver_connection.set_progress_handler(count, 1000)
+    try:
+        result = await work()
+    finally:
+        await raw.driver_connection.set_progress_handler(None, 1000)
+    return result, steps

@@ -20,7 +20,7 @@ from dialer.models import WebhookEndpoint, WebhookEvent, utcnow
 from dialer.serve import running_worker
 from dialer.vocabulary import EventKind, EventStatus
 from dialer.webhooks.delivery import deliver_due, lease_due
-from tests.support import Harness, wait_for
+from tests.support import Harness, sqlite_steps, wait_for
 from tests.webhooks.receiver import Receiver, readme_verify
 
 RETRY_ONCE = {"max_attempts": 2, "retry_delay_s": 1}
@@ -308,24 +308,11 @@ async def _backlog(
 
 
 async def _leased_counting_steps(sessions: SessionMaker) -> tuple[list[int], int]:
-    """What a tick would lease (rolled back after) and how many SQLite VM steps it took, in
-    thousands."""
-    steps = 0
-
-    def count() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
-
+    """What a tick would lease (rolled back after), and its SQLite VM steps in thousands."""
     async with sessions() as session, session.begin():
-        raw = await (await session.connection()).get_raw_connection()
-        await raw.driver_connection.set_progress_handler(count, 1000)
-        try:
-            leased = [d.event_id for d in await lease_due(session, utcnow())]
-        finally:
-            await raw.driver_connection.set_progress_handler(None, 1000)
+        due, steps = await sqlite_steps(session, lambda: lease_due(session, utcnow()))
         await session.rollback()
-    return leased, steps
+    return [d.event_id for d in due], steps
 
 
 async def test_a_tick_reads_a_batch_not_a_down_receivers_whole_backlog(
