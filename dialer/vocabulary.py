@@ -8,6 +8,7 @@ from enum import StrEnum
 __all__ = [
     "FINAL_ATTEMPT",
     "FINAL_NOTIFICATION",
+    "OPEN_ATTEMPT",
     "AttemptStatus",
     "CampaignStatus",
     "Channel",
@@ -133,3 +134,6 @@ A = AttemptStatus
 # The statuses nothing moves on from (dialer.lifecycle's tables give them no way out).
 FINAL_NOTIFICATION = frozenset({N.delivered, N.failed, N.canceled, N.expired, N.suppressed})
 FINAL_ATTEMPT = frozenset({A.finished, A.not_sent})
+# The others, as a list of values an index can be searched by (`not in` the final ones reads
+# every attempt ever made).
+OPEN_ATTEMPT = sorted(set(A) - FINAL_ATTEMPT)

@@ -26,7 +26,7 @@ from dialer.db import session_scope
 from dialer.models import Attempt, Notification, utcnow
 from dialer.pacing.service import Kind, account_limit, kind_of
 from dialer.runtime import Runtime, check_job_id, dial_job_id, enqueue_check, enqueue_dials
-from dialer.vocabulary import FINAL_ATTEMPT, AttemptStatus, Channel, NotificationStatus
+from dialer.vocabulary import OPEN_ATTEMPT, Channel, NotificationStatus
 
 __all__ = [
     "EARLY_S",
@@ -117,16 +117,13 @@ async def _due_notifications(session: AsyncSession, now: datetime, limit: int) -
     return []
 
 
-_OPEN_ATTEMPT = sorted(set(AttemptStatus) - FINAL_ATTEMPT)
-
-
 async def find_due_work(session: AsyncSession, now: datetime, limit: int) -> DueWork:
     checks = await session.exec(
         select(Attempt.id)
         .where(
             # Each open status's range of its index: a scan of every attempt ever made, with
             # `not in` the final ones, took 0.26 s a tick at a million.
-            col(Attempt.status).in_(_OPEN_ATTEMPT),
+            col(Attempt.status).in_(OPEN_ATTEMPT),
             col(Attempt.next_check_at).is_not(None),
             col(Attempt.next_check_at) <= now,
         )

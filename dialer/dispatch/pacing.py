@@ -13,7 +13,7 @@ from dialer.models import Attempt, Campaign, Notification, utcnow
 from dialer.pacing.limiter import Limit
 from dialer.pacing.service import Ticket, kind_of, take_slot, take_slots
 from dialer.runtime import Runtime
-from dialer.vocabulary import FINAL_ATTEMPT, Channel, NotificationStatus
+from dialer.vocabulary import OPEN_ATTEMPT, Channel, NotificationStatus
 
 __all__ = ["account_at_live_cap", "load_due", "slot_for", "slots_for"]
 
@@ -80,7 +80,7 @@ async def account_at_live_cap(
         .join(Notification, col(Notification.id) == col(Attempt.notification_id))
         .where(
             col(Attempt.provider) == notification.provider,
-            col(Attempt.status).not_in(list(FINAL_ATTEMPT)),
+            col(Attempt.status).in_(OPEN_ATTEMPT),
             col(Attempt.channel).is_(None),
             col(Notification.channel) != Channel.sms,
         )
