@@ -6,6 +6,7 @@ import itertools
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -110,11 +111,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def sessions(database_url: str) -> AsyncIterator[SessionMaker]:
     """Sessions on the test's database, without the web app or a runtime."""
-    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
-    try:
-        yield make_sessionmaker(engine)
-    finally:
-        await engine.dispose()
+    async with _sessions_on(database_url) as made:
+        yield made
 
 
 @pytest.fixture
@@ -122,6 +120,23 @@ def sqlite_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A freshly migrated SQLite database: a module whose subject is not the database makes
     its `database_url` this one (see SQLITE_ONLY in tests.support for one test)."""
     return make_database_url(request, tmp_path, "sqlite")
+
+
+@pytest.fixture
+async def sqlite_sessions(sqlite_database_url: str) -> AsyncIterator[SessionMaker]:
+    """Sessions on a fresh SQLite database, for what only SQLite shows: its one write lock, the
+    VM steps a query takes."""
+    async with _sessions_on(sqlite_database_url) as made:
+        yield made
+
+
+@asynccontextmanager
+async def _sessions_on(database_url: str) -> AsyncIterator[SessionMaker]:
+    engine = make_async_engine(to_driver_url(database_url, asynchronous=True))
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

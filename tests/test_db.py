@@ -13,7 +13,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.config import to_driver_url
-from dialer.db import make_async_engine, make_sessionmaker, read_scope, session_scope
+from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, read_scope, session_scope
 from dialer.models import ApiKey
 
 # Long enough to be sure nothing is merely slow; the busy timeout is 30 s.
@@ -124,10 +124,9 @@ async def _cancelled_then_the_next_writes(
 
 
 async def test_writers_cancelled_at_any_moment_always_give_their_turn_back(
-    sqlite_database_url: str,
+    sqlite_sessions: SessionMaker,
 ) -> None:
-    engine = make_async_engine(to_driver_url(sqlite_database_url, asynchronous=True))
-    sessions = make_sessionmaker(engine)
+    sessions = sqlite_sessions
     rng = random.Random(19)
 
     async def write(name: str) -> None:
@@ -140,25 +139,21 @@ async def test_writers_cancelled_at_any_moment_always_give_their_turn_back(
         for _ in range(n):
             await asyncio.sleep(0)
 
-    try:
-        for round_ in range(300):
-            writers = [asyncio.create_task(write(f"w{round_}.{i}")) for i in range(3)]
-            await ticks(rng.randrange(40))
+    for round_ in range(300):
+        writers = [asyncio.create_task(write(f"w{round_}.{i}")) for i in range(3)]
+        await ticks(rng.randrange(40))
+        writers[0].cancel()
+        if rng.random() < 0.5:  # cancelled again while it cleans up
+            await ticks(rng.randrange(10))
             writers[0].cancel()
-            if rng.random() < 0.5:  # cancelled again while it cleans up
-                await ticks(rng.randrange(10))
-                writers[0].cancel()
-            await asyncio.gather(*writers, return_exceptions=True)
-            await asyncio.wait_for(write(f"after{round_}"), _PATIENCE_S)
-    finally:
-        await engine.dispose()
+        await asyncio.gather(*writers, return_exceptions=True)
+        await asyncio.wait_for(write(f"after{round_}"), _PATIENCE_S)
 
 
 async def test_a_write_that_gives_up_waiting_says_who_holds_the_lock(
-    sqlite_database_url: str, caplog: pytest.LogCaptureFixture
+    sqlite_sessions: SessionMaker, caplog: pytest.LogCaptureFixture
 ) -> None:
-    engine = make_async_engine(to_driver_url(sqlite_database_url, asynchronous=True))
-    sessions = make_sessionmaker(engine)
+    sessions = sqlite_sessions
     held, done = asyncio.Event(), asyncio.Event()
 
     async def holding_the_turn() -> None:
@@ -172,18 +167,15 @@ async def test_a_write_that_gives_up_waiting_says_who_holds_the_lock(
         async with session_scope(sessions) as session:
             session.add(ApiKey(name="late", prefix="late", key_hash="y"))
 
-    try:
-        holder = asyncio.create_task(holding_the_turn())
-        await held.wait()
-        waiter = asyncio.create_task(waiting())
-        await asyncio.sleep(1.5)
-        waiter.cancel()  # its job's timeout
-        with pytest.raises(asyncio.CancelledError):
-            await waiter
-        done.set()
-        await holder
-    finally:
-        await engine.dispose()
+    holder = asyncio.create_task(holding_the_turn())
+    await held.wait()
+    waiter = asyncio.create_task(waiting())
+    await asyncio.sleep(1.5)
+    waiter.cancel()  # its job's timeout
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    done.set()
+    await holder
     warnings = [r.getMessage() for r in caplog.records if r.name == "dialer.db"]
     assert len(warnings) == 1, warnings
     assert "gave up after 1." in warnings[0] and "holding_the_turn" in warnings[0]

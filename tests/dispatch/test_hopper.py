@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import col
 
-from dialer.config import to_driver_url
-from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, session_scope
+from dialer.db import SessionMaker, session_scope
 from dialer.dispatch.hopper import (
     EARLY_S,
     Due,
@@ -124,18 +123,13 @@ async def test_overdue_notifications_expire_with_the_reason(harness: Harness) ->
 
 
 async def test_a_tick_reads_what_is_due_not_every_contact_and_attempt(
-    sqlite_database_url: str,
+    sqlite_sessions: SessionMaker,
 ) -> None:
     # SQLite's VM steps are the measure of the work: a tick is a write transaction, every second.
-    engine = make_async_engine(to_driver_url(sqlite_database_url, asynchronous=True))
-    try:
-        sessions = make_sessionmaker(engine)
-        await _waiting_and_finished(sessions, 300)
-        small = await _tick_steps(sessions)
-        await _waiting_and_finished(sessions, 10_000)
-        big = await _tick_steps(sessions)
-    finally:
-        await engine.dispose()
+    await _waiting_and_finished(sqlite_sessions, 300)
+    small = await _tick_steps(sqlite_sessions)
+    await _waiting_and_finished(sqlite_sessions, 10_000)
+    big = await _tick_steps(sqlite_sessions)
     # 34 times the rows: campaign contacts due tomorrow (no deadline) and finished attempts.
     # Before, the expiry and the status checks read them all, 0.22 and 0.26 s a tick at a million.
     assert big <= 2 * small + 5, (small, big)

@@ -14,8 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import col, select
 
 from dialer import __version__
-from dialer.config import to_driver_url
-from dialer.db import SessionMaker, make_async_engine, make_sessionmaker, session_scope
+from dialer.db import SessionMaker, session_scope
 from dialer.models import WebhookEndpoint, WebhookEvent, utcnow
 from dialer.serve import running_worker
 from dialer.vocabulary import EventKind, EventStatus
@@ -316,17 +315,10 @@ async def _leased_counting_steps(sessions: SessionMaker) -> tuple[list[int], int
 
 
 async def test_a_tick_reads_a_batch_not_a_down_receivers_whole_backlog(
-    sqlite_database_url: str,
+    sqlite_sessions: SessionMaker,
 ) -> None:
     # SQLite's VM steps are the measure of the work.
-    engine = make_async_engine(to_driver_url(sqlite_database_url, asynchronous=True))
-    try:
-        await _backlogs_and_ticks(make_sessionmaker(engine))
-    finally:
-        await engine.dispose()
-
-
-async def _backlogs_and_ticks(sessions: SessionMaker) -> None:
+    sessions = sqlite_sessions
     _, healthy = await _backlog(sessions, "https://up.example.com/hook", 3, waiting_head=False)
     # A receiver that is down (its first event waits, the rest behind it) and one that is up
     # but behind (all due).
