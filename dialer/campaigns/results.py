@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,6 +42,22 @@ OUR_COLUMNS = [
 ]
 
 
+_OURS = frozenset(("import_id", "row", *OUR_COLUMNS))
+
+
+def _marked(name: str, mark: str) -> Iterator[str]:
+    yield f"{name} ({mark})"
+    for n in itertools.count(2):
+        yield f"{name} ({mark} {n})"
+
+
+def _unclaimed(names: Iterable[str], taken: set[str]) -> str:
+    """The first of `names` no column has yet, now claimed."""
+    shown = next(n for n in names if n not in taken)
+    taken.add(shown)
+    return shown
+
+
 class Results:
     """The header of a campaign's results, and its rows read a page at a time."""
 
@@ -61,12 +78,15 @@ class Results:
         self._keys = {i: [mine.get(h) for h in own] for i, mine in self._columns.items()}
         self._no_keys: list[str | None] = [None] * len(own)
         taken = {"import_id", "row", *OUR_COLUMNS}
-        # A column of the upload named like one of ours keeps its name, marked as the upload's.
-        shown = [f"{h} (csv)" if h in taken else h for h in own]
+        # A column of the upload named like one of ours keeps its name, marked as the upload's;
+        # the own names are claimed first, so an upload's "phone (csv)" keeps its name too.
+        taken |= set(own)
+        shown = [_unclaimed(_marked(h, "csv"), taken) if h in _OURS else h for h in own]
         # Then one column per question of the script: the label of the key pressed.
         self._questions = questions or []
-        taken |= set(shown)
-        asked = [f"{q} (answer)" if q in taken else q for q in self._questions]
+        asked = [
+            _unclaimed(itertools.chain([q], _marked(q, "answer")), taken) for q in self._questions
+        ]
         self.header = ["import_id", "row", *shown, *OUR_COLUMNS, *asked]
         self._transfers = transfers
 
