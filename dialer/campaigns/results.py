@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -96,6 +97,17 @@ class Results:
         keys = self._keys.get(import_id, self._no_keys)
         return [safe_cell(found.get(k, "")) if k else "" for k in keys]
 
+    def own_cells_of_stored(self, import_id: int | None, text: str | None) -> list[str]:
+        """`own_cells` of the contact's variables as stored: a document with none of the
+        characters a formula needs, written or escaped, has no cell to guard."""
+        if not text:
+            return [""] * len(self._own)
+        found = _decode(text)[0]
+        if _MAY_HOLD_FORMULA.search(text):
+            return self.own_cells(import_id, found)
+        keys = self._keys.get(import_id, self._no_keys)
+        return [found.get(k, "") if k else "" for k in keys]
+
     def answer_cells(self, answers: dict[str, str] | None) -> list[str]:
         found = answers or {}
         return [safe_cell(found.get(q, "")) for q in self._questions]
@@ -128,25 +140,26 @@ class Results:
                 await pending
 
     def _rows(self, contacts: Sequence[Any]) -> list[list[Any]]:
-        own, asked, questions = self.own_cells, self.answer_cells, bool(self._questions)
+        # None is written as an empty cell.
+        own, asked, questions = self.own_cells_of_stored, self.answer_cells, bool(self._questions)
         return [
             [
-                import_id or "",
-                row or "",
-                *own(import_id, _json(variables)),
+                import_id,
+                row,
+                *own(import_id, variables),
                 phone,
                 status,
-                outcome or "",
+                outcome,
                 safe_cell(answer) if answer else "",
                 attempts_made,
-                "" if cost is None else round(cost, 4),
-                _iso(created_at),
-                _iso(finished_at),
+                None if cost is None else round(cost, 4),
+                created_at,
+                finished_at,
                 safe_cell(last_error) if last_error else "",
                 safe_cell(provider_id) if provider_id else "",
                 safe_cell(provider_status) if provider_status else "",
                 safe_cell(transferred_to) if transferred_to else "",
-                "" if transfer_s is None else transfer_s,
+                transfer_s,
                 *(asked(_json(answers)) if questions else ()),
             ]
             for (
@@ -212,13 +225,20 @@ def _plain(column: Any) -> Any:
 
 
 def _json(text: str | None) -> Any:
-    return json.loads(text) if text else None
+    return _decode(text)[0] if text else None
 
 
-def _iso(text: str | None) -> str:
-    """A stored UTC timestamp, read as text ('2026-12-02 19:20:00.123456'), in ISO 8601 with
-    its offset."""
-    return "" if text is None else text.replace(" ", "T", 1) + "+00:00"
+_decode = json.JSONDecoder().raw_decode
+# In a JSON document of text values: the characters a formula needs, and any escape (a tab or
+# a carriage return is written escaped).
+_MAY_HOLD_FORMULA = re.compile(r"[=+\-@\\]")
+
+
+def _iso(column: Any) -> Any:
+    """A stored UTC timestamp ('2026-12-02 19:20:00.123456') in ISO 8601 with its offset, made
+    by the database."""
+    text = sa.cast(column, sa.Text())
+    return (sa.func.replace(text, " ", "T", type_=sa.Text()) + "+00:00").label(column.key)
 
 
 _CONTACT = (
@@ -232,8 +252,8 @@ _CONTACT = (
     col(Notification.answer),
     _plain(col(Notification.answers)),
     col(Notification.attempts_made),
-    _plain(col(Notification.created_at)),
-    _plain(col(Notification.finished_at)),
+    _iso(col(Notification.created_at)),
+    _iso(col(Notification.finished_at)),
     col(Notification.last_error),
 )
 

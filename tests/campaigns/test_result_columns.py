@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.campaigns.results import OUR_COLUMNS, Results
+from dialer.contacts.importer import json_writer
 from dialer.models import ContactImport
 from dialer.spreadsheets import safe_cell
 
@@ -65,3 +67,15 @@ def test_an_upload_column_named_as_our_mark_keeps_its_name() -> None:
     results = Results([ContactImport(id=1, campaign_id=1, columns=columns)], ["phone (csv 2)"])
     assert results.header[2:5] == ["phone (csv 2)", "phone (csv)", "row (csv)"]
     assert results.header[-1] == "phone (csv 2) (answer)"
+
+
+@given(st.lists(_TEXT, min_size=1, max_size=4))
+def test_a_stored_document_gives_the_cells_its_values_give(values: list[str]) -> None:
+    keys = [f"k{i}" for i in range(len(values))]
+    upload = ContactImport(id=3, campaign_id=1, columns=[[k, k] for k in keys])
+    stored = json_writer(keys)(dict(zip(keys, values, strict=True)))
+    results = Results([upload])
+    expected = [safe_cell(v) for v in values]
+    assert results.own_cells(3, json.loads(stored)) == expected
+    assert results.own_cells_of_stored(3, stored) == expected
+    assert results.own_cells_of_stored(3, None) == [""] * len(values)

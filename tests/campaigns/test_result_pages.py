@@ -129,11 +129,14 @@ async def _by_objects(sessions: Any, campaign_id: int, results: Results) -> list
 
 
 def _comparable(row: list[Any]) -> list[Any]:
-    """Timestamps as instants: the stored text and an aware datetime say the same."""
+    """Timestamps as instants: the stored text and an aware datetime say the same; and None
+    as "": the CSV writer writes both as an empty cell."""
     from datetime import datetime
 
     out: list[Any] = []
     for value in row:
+        if value is None:
+            value = ""
         if isinstance(value, str) and value.endswith("+00:00") and "T" in value:
             value = datetime.fromisoformat(value)
         out.append(value)
