@@ -97,11 +97,13 @@ class Ticket:
         try:
             result = await call()
         except ProviderError as exc:
-            PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(time.monotonic() - started)
-            await learn(limiter, limit, request, exc)
+            answered = time.monotonic()
+            PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(answered - started)
+            await learn(limiter, limit, request, exc, at=answered)
             raise
-        PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(time.monotonic() - started)
-        await learn(limiter, limit, request, None)
+        answered = time.monotonic()
+        PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(answered - started)
+        await learn(limiter, limit, request, None, at=answered)
         return result
 
     async def arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
@@ -173,9 +175,17 @@ async def take_slots(
             started = time.monotonic()
 
 
-async def learn(limiter: Limiter, limit: Limit, request: str, error: ProviderError | None) -> None:
-    """Tell an account's limit how the provider answered: taken, or throttled."""
-    await limiter.answered(limit, request, accepted=error is None)
+async def learn(
+    limiter: Limiter,
+    limit: Limit,
+    request: str,
+    error: ProviderError | None,
+    *,
+    at: float | None = None,
+) -> None:
+    """Tell an account's limit how the provider answered (at `at`, time.monotonic(), if
+    known): taken, or throttled."""
+    await limiter.answered(limit, request, accepted=error is None, at=at)
     if isinstance(error, RateLimited):
         THROTTLED.labels(limit_labels(limit)[0]).inc()
         await limiter.throttled(limit, error.retry_after)
