@@ -122,7 +122,9 @@ class Results:
         conn = await session.connection()
 
         async def fetch(after: int) -> Sequence[Any]:
-            query = _page_query(campaign_id, after, page, transfers=self._transfers)
+            query = _page_query(
+                campaign_id, after, page, transfers=self._transfers, answers=bool(self._questions)
+            )
             return (await conn.execute(query)).all()
 
         # The next page is read while this one is written: the database's work (its reads
@@ -171,11 +173,11 @@ class Results:
                 status,
                 outcome,
                 answer,
-                answers,
                 attempts_made,
                 created_at,
                 finished_at,
                 last_error,
+                answers,
                 cost,
                 provider_id,
                 provider_status,
@@ -185,12 +187,15 @@ class Results:
         ]
 
 
-def _page_query(campaign_id: int, after: int, size: int, *, transfers: bool) -> Any:
+def _page_query(
+    campaign_id: int, after: int, size: int, *, transfers: bool, answers: bool = True
+) -> Any:
     """The page of contacts after `after`, by the index (campaign_id, id), with what their
     attempts say, each by an index probe per contact in the database rather than in Python:
     the sum of their costs, the last one's provider id and status, and the last transfer
     (looked for only when the campaign's script can transfer a call). Scalar subqueries, not a
-    join: PostgreSQL would hash every attempt of the table for each page."""
+    join: PostgreSQL would hash every attempt of the table for each page. The answers to a
+    script's questions are read only if it asks any."""
     of_contact = col(Attempt.notification_id) == col(Notification.id)
 
     def last(column: Any, *where: Any) -> Any:
@@ -207,6 +212,7 @@ def _page_query(campaign_id: int, after: int, size: int, *, transfers: bool) -> 
     return (
         sa.select(
             *_CONTACT,
+            _plain(col(Notification.answers)) if answers else sa.null(),
             sa.select(sa.func.sum(col(Attempt.cost))).where(of_contact).scalar_subquery(),
             last(col(Attempt.provider_id)),
             last(col(Attempt.provider_status)),
@@ -250,7 +256,6 @@ _CONTACT = (
     _plain(col(Notification.status)),
     _plain(col(Notification.outcome)),
     col(Notification.answer),
-    _plain(col(Notification.answers)),
     col(Notification.attempts_made),
     _iso(col(Notification.created_at)),
     _iso(col(Notification.finished_at)),
