@@ -336,7 +336,6 @@ async def _place(
     maybe_rang = False
     for attempt_ids, request in rounds:
         request_id = attempt_tag(attempt_ids[0])
-        answered: float | None = None  # when the provider's answer came, if it was asked
         try:
             if stopped is not None:
                 raise stopped
@@ -361,8 +360,8 @@ async def _place(
                 try:
                     placed = await send(provider, request)
                 finally:
-                    answered = time.monotonic()
-                    PROVIDER_SECONDS.labels(provider.name, kind).observe(answered - sending)
+                    took = time.monotonic() - sending
+                    PROVIDER_SECONDS.labels(provider.name, kind).observe(took)
         except ProviderError as exc:
             log.warning(
                 "%s refused or missed the request of attempts %s: %s%s: %s",
@@ -380,7 +379,7 @@ async def _place(
                 ),
             )
             if stopped is None:
-                await _tell_limiter(runtime, limits[0], request_id, exc, answered)
+                await _tell_limiter(runtime, limits[0], request_id, exc)
             await _record(runtime, attempt_ids, error_event(exc))
             if isinstance(exc, InsufficientCredit):
                 await out_of_credit(runtime, provider.name, kind, exc)
@@ -391,7 +390,7 @@ async def _place(
             continue
         # The limiter first: the request leaves the window a second after this, not after
         # our write; a Redis that is down costs it the lesson, never the record of the call.
-        await _tell_limiter(runtime, limits[0], request_id, None, answered)
+        await _tell_limiter(runtime, limits[0], request_id, None)
         await _record(runtime, attempt_ids, Placed(placed))
         maybe_rang = True
         results.append("placed")
@@ -481,15 +480,10 @@ _ANSWERS = Merge(_record_each)
 
 
 async def _tell_limiter(
-    runtime: Runtime,
-    limit: Limit,
-    request_id: str,
-    error: ProviderError | None,
-    at: float | None,
+    runtime: Runtime, limit: Limit, request_id: str, error: ProviderError | None
 ) -> None:
-    """How the provider answered (at `at`, time.monotonic()), for the limiter; Redis being
-    down loses only that."""
+    """How the provider answered, for the limiter; Redis being down loses only that."""
     try:
-        await learn(runtime.limiter, limit, request_id, error, at=at)
+        await learn(runtime.limiter, limit, request_id, error)
     except RedisError as exc:
         log.warning("%s: the limiter did not hear of %s: %s", limit.name, request_id, exc)

@@ -9,7 +9,6 @@ The state may vanish with a Redis flush: the limits then start again from their 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,17 +139,16 @@ return {tostring(rate), tostring(ceiling)}
 )
 
 # KEYS[1]: the limit's log of requests sent, KEYS[2]: its log of refused ones. ARGV: request
-# id, 1 if the provider took it, ms since its answer came. The request is in the provider's
-# count from some moment before its answer came: it stays in the window for a whole window
-# from then. What the provider accepted in a second is read from the log of requests sent, less
-# the refused (rare, so logged apart: an accepted answer costs three commands).
+# id, 1 if the provider took it. The request is in the provider's count from some moment before
+# now: it stays in the window for a whole window from now. What the provider accepted in a
+# second is read from the log of requests sent, less the refused (rare, so logged apart:
+# an accepted answer costs three commands).
 _ANSWERED = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local at = now - math.max(tonumber(ARGV[3]) or 0, 0)
-redis.call('ZADD', KEYS[1], 'XX', at, ARGV[1])
+redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1])
 if ARGV[2] ~= '1' then
-  redis.call('ZADD', KEYS[2], at, tostring(at) .. ':' .. ARGV[1])
+  redis.call('ZADD', KEYS[2], now, tostring(now) .. ':' .. ARGV[1])
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 2000)
   redis.call('PEXPIRE', KEYS[2], 5000)
 end
@@ -310,16 +308,11 @@ class Limiter:
         wait_ms = await self._send(keys=keys, args=args)
         return max(float(wait_ms), 0.0) / 1000
 
-    async def answered(
-        self, limit: Limit, request_id: str, *, accepted: bool, at: float | None = None
-    ) -> None:
+    async def answered(self, limit: Limit, request_id: str, *, accepted: bool) -> None:
         """The provider answered a request sent under `limit`; `accepted`: it took it, the
-        measure of what it allows. `at`: when the answer came (time.monotonic()), if known;
-        the request's place is kept a window from then, not from this call, which a busy
-        event loop makes later."""
-        late_ms = 0.0 if at is None else max(time.monotonic() - at, 0.0) * 1000
+        measure of what it allows."""
         keys = [limit.sent_key, limit.refused_key]
-        await self._answered(keys=keys, args=[request_id, int(accepted), late_ms])
+        await self._answered(keys=keys, args=[request_id, int(accepted)])
 
     async def throttled(self, limit: Limit, retry_after_s: float) -> float:
         """The provider answered 429: hold `limit` for its wait and cut its rate. The new rate."""

@@ -97,13 +97,11 @@ class Ticket:
         try:
             result = await call()
         except ProviderError as exc:
-            answered = time.monotonic()
-            PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(answered - started)
-            await learn(limiter, limit, request, exc, at=answered)
+            PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(time.monotonic() - started)
+            await learn(limiter, limit, request, exc)
             raise
-        answered = time.monotonic()
-        PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(answered - started)
-        await learn(limiter, limit, request, None, at=answered)
+        PROVIDER_SECONDS.labels(*limit_labels(limit)).observe(time.monotonic() - started)
+        await learn(limiter, limit, request, None)
         return result
 
     async def arrive(self, limiter: Limiter, limit: Limit, request: str) -> None:
@@ -175,17 +173,9 @@ async def take_slots(
             started = time.monotonic()
 
 
-async def learn(
-    limiter: Limiter,
-    limit: Limit,
-    request: str,
-    error: ProviderError | None,
-    *,
-    at: float | None = None,
-) -> None:
-    """Tell an account's limit how the provider answered (at `at`, time.monotonic(), if
-    known): taken, or throttled."""
-    await limiter.answered(limit, request, accepted=error is None, at=at)
+async def learn(limiter: Limiter, limit: Limit, request: str, error: ProviderError | None) -> None:
+    """Tell an account's limit how the provider answered: taken, or throttled."""
+    await limiter.answered(limit, request, accepted=error is None)
     if isinstance(error, RateLimited):
         THROTTLED.labels(limit_labels(limit)[0]).inc()
         await limiter.throttled(limit, error.retry_after)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 
 import pytest
 from arq.connections import ArqRedis
@@ -155,23 +154,6 @@ async def test_the_window_counts_a_request_from_its_send_until_a_second_after_it
     assert (await limiter.reserve([limit], max_wait_s=5)).wait_s == pytest.approx(1.0, abs=0.05)
     await asyncio.sleep(wait)
     assert await limiter.clear_to_send(limit, "c") == 0
-
-
-async def test_a_place_is_kept_a_window_from_when_the_answer_came_not_from_when_told(
-    redis: ArqRedis,
-) -> None:
-    limiter = Limiter(redis, lead_s=0, in_flight_s=5)
-    limit = Limit("xoxzo:test:calls", 1.0)
-    assert await limiter.clear_to_send(limit, "a") == 0
-    came = time.monotonic()
-    await asyncio.sleep(0.4)  # a busy event loop tells the limiter late
-    await limiter.answered(limit, "a", accepted=True, at=came)
-    assert await limiter.clear_to_send(limit, "b") == pytest.approx(0.6, abs=0.05)
-    # An answer told at once keeps its place a whole window.
-    await asyncio.sleep(0.65)
-    assert await limiter.clear_to_send(limit, "b") == 0
-    await limiter.answered(limit, "b", accepted=True, at=time.monotonic())
-    assert await limiter.clear_to_send(limit, "c") == pytest.approx(1.0, abs=0.05)
 
 
 async def test_an_unanswered_request_leaves_the_window_after_the_in_flight_time(
