@@ -121,17 +121,17 @@ class Results:
         the campaign; plain rows, not ORM objects. Every cell that came from outside (the
         upload, the person, the provider) is through the spreadsheet guard already."""
         conn = await session.connection()
+        # Made once: building it took 4 ms, for every page.
+        query = _page_query(
+            campaign_id,
+            page,
+            transfers=self._transfers,
+            answers=bool(self._questions),
+            grouped=conn.dialect.name == "sqlite",
+        )
 
         async def fetch(after: int) -> Sequence[Any]:
-            query = _page_query(
-                campaign_id,
-                after,
-                page,
-                transfers=self._transfers,
-                answers=bool(self._questions),
-                grouped=conn.dialect.name == "sqlite",
-            )
-            return (await conn.execute(query)).all()
+            return (await conn.execute(query, {"after": after})).all()
 
         # The next page is read while this one is written: the database's work (its reads
         # and the attempts' index probes) runs beside ours.
@@ -196,18 +196,17 @@ class Results:
 
 def _page_query(
     campaign_id: int,
-    after: int,
     size: int,
     *,
     transfers: bool,
     answers: bool = True,
     grouped: bool = False,
 ) -> Any:
-    """The page of contacts after `after`, by the index (campaign_id, id), with what their
-    attempts say, found by index in the database rather than in Python: the sum of their
-    costs, the last one's provider id and status, and the last transfer (looked for only when
-    the campaign's script can transfer a call). The answers to a script's questions are read
-    only if it asks any.
+    """The page of contacts after the id bound as `after`, by the index (campaign_id, id),
+    with what their attempts say, found by index in the database rather than in Python: the
+    sum of their costs, the last one's provider id and status, and the last transfer (looked
+    for only when the campaign's script can transfer a call). The answers to a script's
+    questions are read only if it asks any.
 
     By default, a scalar subquery each, not a join: PostgreSQL would hash every attempt of the
     table for each page. `grouped` (SQLite): the contact's attempts joined and grouped, one
@@ -228,6 +227,7 @@ def _page_query(
             last(col(Attempt.transfer_s), transferred),
         )
     contact = (*_CONTACT, _plain(col(Notification.answers)) if answers else sa.null())
+    after = sa.bindparam("after", type_=sa.Integer())
     of_page = (col(Notification.campaign_id) == campaign_id, col(Notification.id) > after)
     if grouped:
         tried = aliased(Attempt)
