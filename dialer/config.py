@@ -147,7 +147,8 @@ class Settings(BaseSettings):
     # Per provider, as JSON: {"xoxzo": {"calls": 20, "sms": 10, "live_calls": 100}}.
     provider_limits: dict[str, ProviderLimits] = Field(default_factory=dict)
     # A dial job waits this long at most for its slot; beyond it, the hopper brings it back.
-    pacing_max_wait_s: float = 1.0
+    # Longer than the hopper's lookahead (2 s), so that a batch it hands out finds its slots.
+    pacing_max_wait_s: float = 2.5
     # Per provider, as JSON: {"voxology": {"minimum": 5, "per_attempt": {"sms": 0.0075}}}; over
     # DEFAULT_CREDIT. A minimum the provider names itself (Xoxzo's 403) wins over both.
     credit: dict[str, CreditRules] = Field(default_factory=dict)

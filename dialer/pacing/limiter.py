@@ -190,8 +190,8 @@ return tostring(free - now)
 _READ = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
-local s = redis.call('HMGET', KEYS[1], 'rate', 'ceiling', 'throttled', 'last_429', 'hold')
-return {tostring(now), s[1], s[2], s[3], s[4], s[5]}
+local s = redis.call('HMGET', KEYS[1], 'rate', 'ceiling', 'throttled', 'last_429', 'hold', 'tat')
+return {tostring(now), s[1], s[2], s[3], s[4], s[5], s[6]}
 """
 
 
@@ -239,6 +239,8 @@ class Pace:
     throttled: int
     last_429_ago_s: float | None
     held_for_s: float
+    # How far ahead of now its slots are handed out already.
+    ahead_s: float = 0.0
 
 
 class Limiter:
@@ -328,7 +330,7 @@ class Limiter:
 
     async def pace(self, limit: Limit) -> Pace:
         """The limit's state, without changing it (no raise is applied here)."""
-        now, rate, ceiling, throttled, last_429, hold = await self._read(keys=[limit.key])
+        now, rate, ceiling, throttled, last_429, hold, tat = await self._read(keys=[limit.key])
         now = float(now)
         return Pace(
             name=limit.name,
@@ -338,4 +340,5 @@ class Limiter:
             throttled=int(throttled or 0),
             last_429_ago_s=(now - float(last_429)) / 1000 if last_429 else None,
             held_for_s=max(float(hold) - now, 0.0) / 1000 if hold else 0.0,
+            ahead_s=max(max(float(tat or 0), float(hold or 0)) - now, 0.0) / 1000,
         )

@@ -189,3 +189,11 @@ async def test_the_wait_measured_is_the_slot_and_the_window_together(redis: ArqR
     after_count, after_total = observed()
     assert after_count == count + 1
     assert 0.25 <= after_total - total < 0.4
+
+
+async def test_pace_says_how_far_ahead_its_slots_are_handed_out(redis: ArqRedis) -> None:
+    limiter = Limiter(redis, lead_s=0)
+    assert (await limiter.pace(CALLS)).ahead_s == 0
+    await limiter.reserve([CALLS], max_wait_s=5, count=20)
+    # 20 slots 50.5 ms apart from now: the next is free about a second from now.
+    assert (await limiter.pace(CALLS)).ahead_s == pytest.approx(20 * INTERVAL, abs=0.03)
