@@ -17,7 +17,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dialer.guard import SAFE_METHODS, needs_key
 from dialer.spreadsheets import safe_cell
 
-__all__ = ["PROBLEM_SCHEMA", "AllowedMethods", "csv_response", "document_errors", "problems"]
+__all__ = [
+    "PROBLEM_SCHEMA",
+    "AllowedMethods",
+    "csv_response",
+    "csv_text_response",
+    "document_errors",
+    "problems",
+]
 
 # {"detail": "..."}: an answer about the request as a whole (422s name their fields instead).
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -147,8 +154,29 @@ def csv_response(
                 buffer.truncate()
         yield buffer.getvalue()
 
+    return _download(lines(), name)
+
+
+def csv_text_response(
+    header: list[str], chunks: AsyncIterator[bytes], name: str, *, bom: bool = False
+) -> StreamingResponse:
+    """A CSV download of rows made as CSV text already (UTF-8), after `header`."""
+
+    async def text() -> AsyncIterator[bytes]:
+        first = io.StringIO()
+        if bom:
+            first.write("\ufeff")
+        csv.writer(first).writerow(header)
+        yield first.getvalue().encode()
+        async for chunk in chunks:
+            yield chunk
+
+    return _download(text(), name)
+
+
+def _download(body: AsyncIterator[str] | AsyncIterator[bytes], name: str) -> StreamingResponse:
     return StreamingResponse(
-        lines(),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

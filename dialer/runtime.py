@@ -133,11 +133,14 @@ class Runtime:
     # connections, which status checks and balance reads share.
     sends: asyncio.Semaphore = field(init=False, repr=False)
     claimed: Room = field(init=False, repr=False)
+    # results.csv of large campaigns, made by export processes: one at a time.
+    exports: asyncio.Semaphore = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.writes = GroupCommit(self.sessions, self.settings.write_group)
         self.sends = asyncio.Semaphore(SENDS_AT_ONCE)
         self.claimed = Room(CLAIMED_AT_ONCE)
+        self.exports = asyncio.Semaphore(1)
 
     @classmethod
     async def open(cls, settings: Settings, redis: ArqRedis | str) -> Runtime:

@@ -8,9 +8,11 @@ with an attempt each), and a second upload of only invalid rows gives it an issu
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -50,6 +52,10 @@ class ExportFigures:
     issues_rows_per_s: float
     web_rss_before_mb: float
     web_rss_peak_mb: float
+    # The web process's children during results.csv (its export processes): how many, and the
+    # highest peak RSS of any.
+    export_processes: int
+    export_process_rss_peak_mb: float
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -106,6 +112,35 @@ def _rss_mb(pid: int, field: str) -> float:
     raise RuntimeError(f"no {field} for process {pid}")
 
 
+class _ChildPeaks:
+    """The peak RSS of each child of a process, read every 50 ms while it runs."""
+
+    def __init__(self, parent: int) -> None:
+        self._parent = parent
+        self.peaks: dict[int, float] = {}
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> _ChildPeaks:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.05):
+            for entry in Path("/proc").iterdir():
+                if entry.name.isdigit():
+                    with contextlib.suppress(OSError, IndexError, ValueError, RuntimeError):
+                        stat = (entry / "stat").read_text()
+                        if int(stat.rsplit(")", 1)[1].split()[1]) == self._parent:
+                            pid = int(entry.name)
+                            peak = _rss_mb(pid, "VmHWM")
+                            self.peaks[pid] = max(peak, self.peaks.get(pid, 0.0))
+
+
 def _download(base: str, key: str, path: str) -> tuple[int, float]:
     """Lines of the file after its header, and the seconds from request to last byte."""
     lines = 0
@@ -148,9 +183,10 @@ def run_export_bench(contacts: int, bad_rows: int, database_url: str | None) -> 
             base = f"http://127.0.0.1:{web_port}"
             web.wait_http(base + "/healthz")
             before = _rss_mb(web.popen.pid, "VmRSS")
-            results_rows, results_s = _download(
-                base, key, f"/v1/campaigns/{campaign_id}/results.csv"
-            )
+            with _ChildPeaks(web.popen.pid) as children:
+                results_rows, results_s = _download(
+                    base, key, f"/v1/campaigns/{campaign_id}/results.csv"
+                )
             issues_rows, issues_s = _download(
                 base, key, f"/v1/campaigns/{campaign_id}/imports/{report.import_id}/issues.csv"
             )
@@ -173,4 +209,6 @@ def run_export_bench(contacts: int, bad_rows: int, database_url: str | None) -> 
         issues_rows_per_s=round(issues_rows / issues_s),
         web_rss_before_mb=round(before, 1),
         web_rss_peak_mb=round(peak, 1),
+        export_processes=len(children.peaks),
+        export_process_rss_peak_mb=round(max(children.peaks.values(), default=0.0), 1),
     )

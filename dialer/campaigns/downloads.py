@@ -11,9 +11,10 @@ from fastapi.responses import StreamingResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns import service
-from dialer.campaigns.results import campaign_results
+from dialer.campaigns.result_processes import PARTED_FROM, id_span, parted_csv
+from dialer.campaigns.results import Results, campaign_results
 from dialer.db import read_scope
-from dialer.responses import csv_response
+from dialer.responses import csv_response, csv_text_response
 from dialer.runtime import Runtime
 
 __all__ = ["BomQuery", "issues_download", "results_download"]
@@ -31,10 +32,32 @@ async def results_download(runtime: Runtime, campaign_id: int, *, bom: bool) -> 
     async with read_scope(runtime.sessions) as session:
         await service.get_campaign(session, campaign_id)
         found = await campaign_results(session, campaign_id)
+        span = await id_span(session, campaign_id)
 
-    pages = _streamed(runtime, lambda session: found.pages(session, campaign_id))
     name = f"campaign-{campaign_id}-results.csv"
+    if span is not None and span[1] - span[0] >= PARTED_FROM:
+        return csv_text_response(
+            found.header, _parted(runtime, found, campaign_id, span), name, bom=bom
+        )
+    pages = _streamed(runtime, lambda session: found.pages(session, campaign_id))
     return csv_response(found.header, pages, name, bom=bom, guarded=True)
+
+
+async def _parted(
+    runtime: Runtime, found: Results, campaign_id: int, span: tuple[int, int]
+) -> AsyncIterator[bytes]:
+    """A large campaign's rows from export processes, one such export at a time: each takes
+    as many cores as the machine has."""
+    async with runtime.exports:
+        chunks = parted_csv(
+            found,
+            campaign_id,
+            span,
+            dialect=runtime.engine.dialect,
+            sync_url=runtime.settings.sync_database_url,
+        )
+        async for chunk in chunks:
+            yield chunk
 
 
 async def issues_download(
@@ -45,7 +68,7 @@ async def issues_download(
 
     pages = _streamed(runtime, lambda session: service.issue_pages(session, import_id))
     name = f"import-{import_id}-issues.csv"
-    return csv_response(["row", "phone", "reason"], pages, name, bom=bom)
+    return csv_response(["row", "phone", "reason"], pages, name, bom=bom, guarded=True)
 
 
 async def _streamed(

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
-import re
 from collections.abc import AsyncGenerator, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -19,10 +17,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dialer.campaigns.result_rows import ResultRows
 from dialer.models import Attempt, Campaign, ContactImport, Notification
 from dialer.scripts.defaults import CONFIRM
 from dialer.scripts.schemas import Script
-from dialer.spreadsheets import safe_cell
 from dialer.vocabulary import Channel
 
 __all__ = ["OUR_COLUMNS", "Results", "campaign_results", "script_questions"]
@@ -75,14 +73,9 @@ class Results:
         own: list[str] = []
         for columns in self._columns.values():
             own += [h for h in columns if h not in own]
-        self._own = own
-        # Per import: the key of each of those columns in its contacts' variables, if it has it.
-        self._keys = {i: [mine.get(h) for h in own] for i, mine in self._columns.items()}
-        self._no_keys: list[str | None] = [None] * len(own)
-        taken = {"import_id", "row", *OUR_COLUMNS}
         # A column of the upload named like one of ours keeps its name, marked as the upload's;
         # the own names are claimed first, so an upload's "phone (csv)" keeps its name too.
-        taken |= set(own)
+        taken = {*_OURS, *own}
         shown = [_unclaimed(_marked(h, "csv"), taken) if h in _OURS else h for h in own]
         # Then one column per question of the script: the label of the key pressed.
         self._questions = questions or []
@@ -91,27 +84,19 @@ class Results:
         ]
         self.header = ["import_id", "row", *shown, *OUR_COLUMNS, *asked]
         self._transfers = transfers
+        # Per import: the key of each of those columns in its contacts' variables, if it has it.
+        keys = {i: [mine.get(h) for h in own] for i, mine in self._columns.items()}
+        self.rows = ResultRows(keys, len(own), self._questions)
 
-    def own_cells(self, import_id: int | None, variables: dict[str, str] | None) -> list[str]:
-        """The contact's own columns, each through the spreadsheet guard."""
-        found = variables or {}
-        keys = self._keys.get(import_id, self._no_keys)
-        return [safe_cell(found.get(k, "")) if k else "" for k in keys]
-
-    def own_cells_of_stored(self, import_id: int | None, text: str | None) -> list[str]:
-        """`own_cells` of the contact's variables as stored: a document with none of the
-        characters a formula needs, written or escaped, has no cell to guard."""
-        if not text:
-            return [""] * len(self._own)
-        found = _decode(text)[0]
-        if _MAY_HOLD_FORMULA.search(text):
-            return self.own_cells(import_id, found)
-        keys = self._keys.get(import_id, self._no_keys)
-        return [found.get(k, "") if k else "" for k in keys]
-
-    def answer_cells(self, answers: dict[str, str] | None) -> list[str]:
-        found = answers or {}
-        return [safe_cell(found.get(q, "")) for q in self._questions]
+    def query(self, campaign_id: int, size: int | None, *, dialect: str) -> Any:
+        """The statement that reads the rows' columns: see `_page_query`."""
+        return _page_query(
+            campaign_id,
+            size,
+            transfers=self._transfers,
+            answers=bool(self._questions),
+            grouped=dialect == "sqlite",
+        )
 
     async def pages(
         self, session: AsyncSession, campaign_id: int, page: int = 5000
@@ -122,13 +107,7 @@ class Results:
         upload, the person, the provider) is through the spreadsheet guard already."""
         conn = await session.connection()
         # Made once: building it took 4 ms, for every page.
-        query = _page_query(
-            campaign_id,
-            page,
-            transfers=self._transfers,
-            answers=bool(self._questions),
-            grouped=conn.dialect.name == "sqlite",
-        )
+        query = self.query(campaign_id, page, dialect=conn.dialect.name)
 
         async def fetch(after: int) -> Sequence[Any]:
             return (await conn.execute(query, {"after": after})).all()
@@ -140,73 +119,28 @@ class Results:
             while contacts := await pending:
                 pending = asyncio.ensure_future(fetch(contacts[-1][0]))
                 await asyncio.sleep(0)  # so that it starts before this page is written
-                yield self._rows(contacts)
+                yield self.rows.rows(contacts)
         finally:
             # Stopped early (the client went away): the read in flight ends before the
             # session that runs it closes. Not cancelled: that would break the connection.
             with contextlib.suppress(Exception):
                 await pending
 
-    def _rows(self, contacts: Sequence[Any]) -> list[list[Any]]:
-        # None is written as an empty cell.
-        own, asked, questions = self.own_cells_of_stored, self.answer_cells, bool(self._questions)
-        return [
-            [
-                import_id,
-                row,
-                *own(import_id, variables),
-                phone,
-                status,
-                outcome,
-                safe_cell(answer) if answer else "",
-                attempts_made,
-                None if cost is None else round(cost, 4),
-                created_at,
-                finished_at,
-                safe_cell(last_error) if last_error else "",
-                safe_cell(provider_id) if provider_id else "",
-                safe_cell(provider_status) if provider_status else "",
-                safe_cell(transferred_to) if transferred_to else "",
-                transfer_s,
-                *(asked(_json(answers)) if questions else ()),
-            ]
-            for (
-                _,
-                import_id,
-                row,
-                variables,
-                phone,
-                status,
-                outcome,
-                answer,
-                attempts_made,
-                created_at,
-                finished_at,
-                last_error,
-                answers,
-                cost,
-                provider_id,
-                provider_status,
-                transferred_to,
-                transfer_s,
-                _,
-            ) in contacts
-        ]
-
 
 def _page_query(
     campaign_id: int,
-    size: int,
+    size: int | None,
     *,
     transfers: bool,
     answers: bool = True,
     grouped: bool = False,
 ) -> Any:
-    """The page of contacts after the id bound as `after`, by the index (campaign_id, id),
-    with what their attempts say, found by index in the database rather than in Python: the
-    sum of their costs, the last one's provider id and status, and the last transfer (looked
-    for only when the campaign's script can transfer a call). The answers to a script's
-    questions are read only if it asks any.
+    """The `size` contacts after the id bound as `after`, or with no `size` those with ids from
+    `lo` up to `hi`, by the index (campaign_id, id), in id order, with what their attempts
+    say, found by index in the database rather than in Python: the sum of their costs, the
+    last one's provider id and status, and the last transfer (looked for only when the
+    campaign's script can transfer a call). The answers to a script's questions are read only
+    if it asks any.
 
     By default, a scalar subquery each, not a join: PostgreSQL would hash every attempt of the
     table for each page. `grouped` (SQLite): the contact's attempts joined and grouped, one
@@ -227,8 +161,12 @@ def _page_query(
             last(col(Attempt.transfer_s), transferred),
         )
     contact = (*_CONTACT, _plain(col(Notification.answers)) if answers else sa.null())
-    after = sa.bindparam("after", type_=sa.Integer())
-    of_page = (col(Notification.campaign_id) == campaign_id, col(Notification.id) > after)
+    of_page: tuple[Any, ...] = (col(Notification.campaign_id) == campaign_id,)
+    if size is None:
+        lo, hi = (sa.bindparam(name, type_=sa.Integer()) for name in ("lo", "hi"))
+        of_page += (col(Notification.id) >= lo, col(Notification.id) < hi)
+    else:
+        of_page += (col(Notification.id) > sa.bindparam("after", type_=sa.Integer()),)
     if grouped:
         tried = aliased(Attempt)
         query = (
@@ -254,23 +192,14 @@ def _page_query(
             *transfer,
             sa.null(),
         ).where(*of_page)
-    return query.order_by(col(Notification.id)).limit(size)
+    query = query.order_by(col(Notification.id))
+    return query if size is None else query.limit(size)
 
 
 def _plain(column: Any) -> Any:
     """A column read as text, without SQLAlchemy's or the driver's conversion per value (three
     times the cost of the rest of a row): an enum's value, a JSON document, a timestamp."""
     return sa.cast(column, sa.Text()).label(column.key)
-
-
-def _json(text: str | None) -> Any:
-    return _decode(text)[0] if text else None
-
-
-_decode = json.JSONDecoder().raw_decode
-# In a JSON document of text values: the characters a formula needs, and any escape (a tab or
-# a carriage return is written escaped).
-_MAY_HOLD_FORMULA = re.compile(r"[=+\-@\\]")
 
 
 def _iso(column: Any) -> Any:

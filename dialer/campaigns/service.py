@@ -24,6 +24,7 @@ from dialer.models import Campaign, ContactImport, ImportIssue, Notification, ut
 from dialer.notifications.service import normalise_sender
 from dialer.outbox import Tally, add_tallies, tally_key
 from dialer.scheduling.schedule import Schedule
+from dialer.spreadsheets import safe_cell
 from dialer.vocabulary import CampaignStatus, NotificationStatus, PauseKind
 
 __all__ = [
@@ -194,23 +195,27 @@ async def issue_pages(
     session: AsyncSession, import_id: int, page: int = 5000
 ) -> AsyncIterator[list[list[Any]]]:
     """The rows an import did not take, in row order (the importer writes them so), a page at
-    a time: keyset on the index (import_id, id)."""
-    after = 0
-    while True:
-        issues = (
-            await session.exec(  # type: ignore[call-overload]
-                sa.select(
-                    col(ImportIssue.id),
-                    col(ImportIssue.row_number),
-                    col(ImportIssue.phone),
-                    col(ImportIssue.reason),
-                )
-                .where(col(ImportIssue.import_id) == import_id, col(ImportIssue.id) > after)
-                .order_by(col(ImportIssue.id))
-                .limit(page)
-            )
-        ).all()
-        if not issues:
-            return
-        after = issues[-1].id
-        yield [[i.row_number, i.phone or "", i.reason] for i in issues]
+    a time: keyset on the index (import_id, id), one statement made once. The phone and the
+    reason are through the spreadsheet guard: both may hold what the upload wrote."""
+    conn = await session.connection()
+    query = (
+        sa.select(
+            col(ImportIssue.id),
+            col(ImportIssue.row_number),
+            col(ImportIssue.phone),
+            col(ImportIssue.reason),
+        )
+        .where(
+            col(ImportIssue.import_id) == import_id,
+            col(ImportIssue.id) > sa.bindparam("after", type_=sa.BigInteger()),
+        )
+        .order_by(col(ImportIssue.id))
+        .limit(page)
+    )
+    after: int | None = 0
+    while issues := (await conn.execute(query, {"after": after})).all():
+        after = issues[-1][0]
+        yield [
+            [row, safe_cell(phone) if phone else "", safe_cell(reason)]
+            for _, row, phone, reason in issues
+        ]

@@ -118,7 +118,8 @@ def bench_export(contacts: int, bad_rows: int, database_url: str | None, as_json
         f"{f.results_rows_per_s:,} rows/s (a minimal script: {f.baseline_rows_per_s:,} rows/s, "
         f"ratio {f.ratio}); issues.csv {f.issues_rows:,} rows in {f.issues_s} s, "
         f"{f.issues_rows_per_s:,} rows/s; web process RSS {f.web_rss_before_mb} MB before, "
-        f"{f.web_rss_peak_mb} MB at its peak"
+        f"{f.web_rss_peak_mb} MB at its peak; {f.export_processes} export processes, "
+        f"{f.export_process_rss_peak_mb} MB at the highest peak"
     )
 
 

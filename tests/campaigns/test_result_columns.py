@@ -39,7 +39,7 @@ def test_every_uploaded_cell_reads_back_under_its_header(
     writer = csv.writer(buffer)
     writer.writerow(results.header)
     writer.writerow(
-        [safe_cell(v) for v in ["7", "2", *results.own_cells(7, values), "+819012345678"]]
+        [safe_cell(v) for v in ["7", "2", *results.rows.own_cells(7, values), "+819012345678"]]
     )
     header, row = list(csv.reader(io.StringIO(buffer.getvalue())))
     assert len(set(header)) == len(header)  # no column hides another
@@ -59,7 +59,7 @@ def test_a_contact_of_an_upload_without_a_column_gets_an_empty_cell() -> None:
     second = ContactImport(id=2, campaign_id=1, columns=[["氏名", "氏名"], ["name", "name"]])
     results = Results([first, second])
     assert results.header[:4] == ["import_id", "row", "name", "氏名"]
-    assert results.own_cells(1, {"name": "Aiko"}) == ["Aiko", ""]
+    assert results.rows.own_cells(1, {"name": "Aiko"}) == ["Aiko", ""]
 
 
 def test_an_upload_column_named_as_our_mark_keeps_its_name() -> None:
@@ -76,6 +76,6 @@ def test_a_stored_document_gives_the_cells_its_values_give(values: list[str]) ->
     stored = json_writer(keys)(dict(zip(keys, values, strict=True)))
     results = Results([upload])
     expected = [safe_cell(v) for v in values]
-    assert results.own_cells(3, json.loads(stored)) == expected
-    assert results.own_cells_of_stored(3, stored) == expected
-    assert results.own_cells_of_stored(3, None) == [""] * len(values)
+    assert results.rows.own_cells(3, json.loads(stored)) == expected
+    assert results.rows.own_cells_of_stored(3, stored) == expected
+    assert results.rows.own_cells_of_stored(3, None) == [""] * len(values)

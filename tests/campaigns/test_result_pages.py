@@ -20,7 +20,7 @@ from dialer.vocabulary import Channel, NotificationStatus, Outcome
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2", "@SUM(A1)", "a,=b", "plain", "", "12", "ok;-x"]
 
 
-async def _campaign(sessions: Any, contacts: int) -> int:
+async def hostile_campaign(sessions: Any, contacts: int) -> int:
     """Contacts with 0 to 3 attempts each: costs or none, a transfer on some, and hostile text
     wherever the outside world writes."""
     now = utcnow()
@@ -145,7 +145,7 @@ def _comparable(row: list[Any]) -> list[Any]:
 
 @pytest.mark.parametrize("transfers", [True, False])
 async def test_pages_say_what_the_objects_say(sessions: Any, transfers: bool) -> None:
-    campaign_id = await _campaign(sessions, 23)
+    campaign_id = await hostile_campaign(sessions, 23)
     async with read_scope(sessions) as session:
         upload = (await session.exec(select(ContactImport))).one()
         results = Results([upload], ["confirm"], transfers=transfers)
@@ -163,7 +163,7 @@ async def test_pages_say_what_the_objects_say(sessions: Any, transfers: bool) ->
 
 
 async def test_an_export_stopped_early_leaves_no_read_in_flight(sessions: Any) -> None:
-    campaign_id = await _campaign(sessions, 12)
+    campaign_id = await hostile_campaign(sessions, 12)
     async with read_scope(sessions) as session:
         upload = (await session.exec(select(ContactImport))).one()
         reader = Results([upload]).pages(session, campaign_id, page=3)

@@ -1,0 +1,140 @@
+"""results.csv made by export processes is the file the web process makes, byte for byte: every
+contact once, in id order, whatever the ranges and however many processes; a process that fails
+fails the download; a download stopped early leaves no process behind."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from dialer.campaigns import downloads
+from dialer.campaigns.result_processes import id_span, parted_csv
+from dialer.campaigns.results import Results, campaign_results
+from dialer.config import to_driver_url
+from dialer.db import SessionMaker, read_scope
+from dialer.models import ContactImport
+from tests.campaigns.test_result_pages import hostile_campaign
+from tests.support import SQLITE_ONLY, Harness
+
+
+async def _in_process(sessions: SessionMaker, results: Results, campaign_id: int) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    async with read_scope(sessions) as session:
+        async for page in results.pages(session, campaign_id, page=4):
+            writer.writerows(page)
+    return buffer.getvalue().encode()
+
+
+async def _parted(
+    sessions: SessionMaker,
+    database_url: str,
+    results: Results,
+    campaign_id: int,
+    span: tuple[int, int],
+    **how: int,
+) -> bytes:
+    dialect = sessions.kw["bind"].dialect
+    url = to_driver_url(database_url, asynchronous=False)
+    chunks = parted_csv(results, campaign_id, span, dialect=dialect, sync_url=url, **how)
+    return b"".join([chunk async for chunk in chunks])
+
+
+async def _results(sessions: SessionMaker, campaign_id: int) -> Results:
+    async with read_scope(sessions) as session:
+        upload = (await session.exec(select(ContactImport))).first()
+        assert upload is not None
+        return Results([upload], ["confirm"], transfers=True)
+
+
+@pytest.mark.parametrize(("processes", "width"), [(2, 4), (3, 1), (1, 100), (2, 5000)])
+async def test_processes_make_the_file_the_web_process_makes(
+    sessions: SessionMaker, database_url: str, processes: int, width: int
+) -> None:
+    campaign_id = await hostile_campaign(sessions, 23)
+    results = await _results(sessions, campaign_id)
+    async with read_scope(sessions) as session:
+        span = await id_span(session, campaign_id)
+    assert span is not None
+    made = await _parted(
+        sessions, database_url, results, campaign_id, span, processes=processes, width=width
+    )
+    expected = await _in_process(sessions, results, campaign_id)
+    assert made == expected
+    assert len(list(csv.reader(io.StringIO(made.decode())))) == 23
+
+
+async def test_ranges_holding_other_campaigns_contacts_add_nothing(
+    sessions: SessionMaker, database_url: str
+) -> None:
+    campaign_id = await hostile_campaign(sessions, 9)
+    results = await _results(sessions, campaign_id)
+    other = await hostile_campaign(sessions, 12)
+    async with read_scope(sessions) as session:
+        span = await id_span(session, campaign_id)
+        beyond = await id_span(session, other)
+    assert span is not None and beyond is not None
+    wide = (span[0], beyond[1])  # ranges past its last contact, over the other's: empty
+    made = await _parted(sessions, database_url, results, campaign_id, wide, width=3)
+    assert made == await _in_process(sessions, results, campaign_id)
+
+
+@SQLITE_ONLY
+async def test_a_failed_process_fails_the_download(sessions: SessionMaker, tmp_path: Path) -> None:
+    campaign_id = await hostile_campaign(sessions, 6)
+    results = await _results(sessions, campaign_id)
+    missing = f"sqlite:///{tmp_path / 'gone' / 'dialer.db'}"
+    with pytest.raises(RuntimeError, match="an export process ended with 1"):
+        await _parted(sessions, missing, results, campaign_id, (1, 6), width=2)
+
+
+def _export_processes() -> list[int]:
+    """Our children that are export processes."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and b"dialer.campaigns.result_part" in command:
+            found.append(int(entry.name))
+    return found
+
+
+async def test_a_download_stopped_early_leaves_no_process(
+    sessions: SessionMaker, database_url: str
+) -> None:
+    campaign_id = await hostile_campaign(sessions, 12)
+    results = await _results(sessions, campaign_id)
+    dialect = sessions.kw["bind"].dialect
+    url = to_driver_url(database_url, asynchronous=False)
+    chunks = parted_csv(results, campaign_id, (1, 12), dialect=dialect, sync_url=url, width=2)
+    first = await chunks.__anext__()
+    assert first.count(b"\r\n") == 2
+    assert len(_export_processes()) == 2
+    await chunks.aclose()  # the client went away
+    assert _export_processes() == []
+
+
+async def test_the_route_gives_the_same_file_either_way(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign_id = await hostile_campaign(harness.runtime.sessions, 23)
+    async with read_scope(harness.runtime.sessions) as session:
+        assert (await campaign_results(session, campaign_id)).header[2:4] == ["name", "memo"]
+    path = f"/v1/campaigns/{campaign_id}/results.csv?bom=1"
+    in_process = await harness.api.get(path)
+    monkeypatch.setattr(downloads, "PARTED_FROM", 0)
+    parted = await harness.api.get(path)
+    assert in_process.status_code == parted.status_code == 200
+    assert parted.content == in_process.content
+    assert parted.content.startswith("\ufeffimport_id,row,name,memo,phone".encode())
+    assert parted.content.count(b"\r\n") == 24
