@@ -3,11 +3,13 @@ with what the upload wrote through the spreadsheet guard."""
 
 from __future__ import annotations
 
+from sqlmodel import select
+
 from dialer.campaigns.service import issue_pages
 from dialer.db import SessionMaker, read_scope, session_scope
-from dialer.models import Campaign, ContactImport, ImportIssue
+from dialer.models import ContactImport, ImportIssue
 from dialer.spreadsheets import safe_cell
-from dialer.vocabulary import Channel
+from tests.campaigns.test_result_pages import hostile_campaign
 
 HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2", "@SUM(A1)", "a,=b", "090-1234", None, "12"]
 
@@ -15,17 +17,13 @@ HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2", "@SUM(A1)", "a,=b", "090-1234", N
 async def test_issue_pages_give_every_issue_once_in_order_and_guarded(
     sessions: SessionMaker,
 ) -> None:
+    campaign_id = await hostile_campaign(sessions, 0)  # with one upload
     async with session_scope(sessions) as session:
-        campaign = Campaign(
-            name="issues", provider="xoxzo", channel=Channel.tts, from_number="+81312345678"
-        )
-        session.add(campaign)
+        mine = (await session.exec(select(ContactImport.id))).one()
+        second = ContactImport(campaign_id=campaign_id, filename="b.csv")
+        session.add(second)
         await session.flush()
-        assert campaign.id is not None
-        uploads = [ContactImport(campaign_id=campaign.id, filename=f"{n}.csv") for n in "ab"]
-        session.add_all(uploads)
-        await session.flush()
-        mine, other = (u.id for u in uploads)
+        other = second.id
         assert mine is not None and other is not None
         for i in range(11):
             phone = HOSTILE[i % len(HOSTILE)]
