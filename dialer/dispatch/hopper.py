@@ -9,6 +9,7 @@ first finds it due.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from dialer.vocabulary import OPEN_ATTEMPT, Channel, NotificationStatus
 
 __all__ = [
     "EARLY_S",
+    "HANDED_S",
     "LOOKAHEAD_S",
     "Due",
     "DueWork",
@@ -155,13 +157,41 @@ async def _not_queued(redis: ArqRedis, ids: list[int], job_id: Callable[[int], s
     return [i for i in ids if i not in queued]
 
 
-async def _paced(runtime: Runtime, due: list[Due]) -> dict[tuple[str, Kind], list[Due]]:
-    """The due notifications to enqueue now, by provider account and kind: those with no job
-    of their own yet, no more per account than its limit lets through before the next tick or
-    two. More would only wait in Redis, or start dials that find no slot and end. (Only an
-    API's notification may have a job of its own; a campaign's are looked up in none.)"""
+# Rows handed out in a batch job within this many seconds are in it still, waiting for it to
+# start and claim them; after it, a job that has not claimed them is taken to be lost.
+HANDED_S = LOOKAHEAD_S + EARLY_S + 1.0
+_HANDED_KEY = "dialer:handed"
+
+
+async def _handed(redis: ArqRedis, now_s: float) -> set[int]:
+    """The rows handed out to batch jobs in the last `HANDED_S`."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zremrangebyscore(_HANDED_KEY, "-inf", now_s - HANDED_S)
+        pipe.zrangebyscore(_HANDED_KEY, now_s - HANDED_S, "+inf")
+        _, found = await pipe.execute()
+    return {int(i) for i in found}
+
+
+async def _hand(redis: ArqRedis, ids: list[int], now_s: float) -> None:
+    if ids:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(_HANDED_KEY, dict.fromkeys(map(str, ids), now_s))
+            pipe.expire(_HANDED_KEY, math.ceil(HANDED_S) * 2)
+            await pipe.execute()
+
+
+async def _paced(
+    runtime: Runtime, due: list[Due], now_s: float
+) -> dict[tuple[str, Kind], list[Due]]:
+    """The due notifications to enqueue now, by provider account and kind: those in no job yet
+    (a job of their own, or a batch handed out by a tick before that has not claimed them),
+    no more per account than its limit lets through before the next tick or two. More would
+    only wait in Redis, or start dials that find no slot and end, and a row handed out again in
+    another batch makes a job that finds it claimed. (Only an API's notification may have a job
+    of its own.)"""
     own = [row.id for row in due if row.own_job]
     queued = set(await _queued(runtime.redis, own, dial_job_id))
+    queued |= await _handed(runtime.redis, now_s)
     room: dict[tuple[str, Kind], int] = {}
     chosen: dict[tuple[str, Kind], list[Due]] = {}
     for row in due:
@@ -211,9 +241,11 @@ async def run_hopper(runtime: Runtime) -> dict[str, int]:
         expired = await expire_overdue(session, now, limit)
         campaigns = await settle_campaigns(session, now)
         work = await find_due_work(session, now, limit)
-    dials = await _paced(runtime, work.notifications)
+    now_s = time.time()
+    dials = await _paced(runtime, work.notifications, now_s)
     checks = await _not_queued(runtime.redis, work.attempt_ids, check_job_id)
     dialled = 0
+    handed: list[int] = []
     for rows in dials.values():
         # One job per batch of an account's dials due together; a few per account, so that
         # every worker takes a share when one account has all the work.
@@ -221,6 +253,8 @@ async def run_hopper(runtime: Runtime) -> dict[str, int]:
             for batch in batches(ids, runtime.settings.dial_batch):
                 if await enqueue_dials(runtime.redis, batch, at=moment):
                     dialled += len(batch)
+                handed += batch
+    await _hand(runtime.redis, handed, now_s)
     for attempt_id in checks:
         await enqueue_check(runtime.redis, attempt_id)
     return {"expired": expired, "dials": dialled, "checks": len(checks), **campaigns}

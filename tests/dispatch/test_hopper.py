@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from arq.constants import job_key_prefix
 from sqlmodel import col
 
 from dialer.db import SessionMaker, session_scope
 from dialer.dispatch.hopper import (
     EARLY_S,
+    HANDED_S,
     Due,
     DueWork,
     by_moment,
@@ -18,6 +21,7 @@ from dialer.dispatch.hopper import (
     run_hopper,
 )
 from dialer.models import Attempt, Notification, utcnow
+from dialer.runtime import dial_job_id
 from dialer.vocabulary import Channel
 from tests.support import Harness, sqlite_steps
 
@@ -45,6 +49,50 @@ async def test_after_a_flush_the_hopper_enqueues_every_due_notification_once(
     # While it waits, the next tick's batch is the same job, dropped as a duplicate.
     assert await run_hopper(harness.runtime) == NOTHING
     assert len(await redis.queued_jobs()) == 1
+
+
+async def _batched(harness: Harness) -> list[int]:
+    """The notifications in batch jobs waiting in Redis, each as often as it is in one."""
+    jobs = await harness.runtime.redis.queued_jobs()
+    return sorted(i for job in jobs if job.function == "dial_notifications" for i in job.args[0])
+
+
+async def _without_own_job(harness: Harness, number: str) -> int:
+    """A due notification in no job, as a campaign's contact is until a tick hands it out."""
+    notification_id: int = (await harness.notify(number))["id"]
+    redis = harness.runtime.redis
+    await redis.delete(job_key_prefix + dial_job_id(notification_id))
+    await redis.zrem("arq:queue", dial_job_id(notification_id))
+    return notification_id
+
+
+async def test_rows_in_a_batch_not_yet_started_are_not_handed_out_again(
+    harness: Harness,
+) -> None:
+    first = [(await harness.notify(f"+81901234567{d}"))["id"] for d in range(3)]
+    await harness.runtime.redis.flushall()
+    assert (await run_hopper(harness.runtime))["dials"] == 3
+    later = await _without_own_job(harness, "+819012345679")
+    # The first batch has not started: its rows are still queued in SQL, and lined up.
+    assert (await run_hopper(harness.runtime))["dials"] == 1
+    assert await _batched(harness) == sorted([*first, later])
+
+
+async def test_rows_of_a_batch_lost_from_redis_are_handed_out_again_after_a_while(
+    harness: Harness,
+) -> None:
+    ids = [(await harness.notify(f"+81901234567{d}"))["id"] for d in range(3)]
+    redis = harness.runtime.redis
+    await redis.flushall()
+    assert (await run_hopper(harness.runtime))["dials"] == 3
+    [job] = await redis.queued_jobs()
+    await redis.delete(job_key_prefix + job.job_id)
+    await redis.zrem("arq:queue", job.job_id)
+    assert (await run_hopper(harness.runtime))["dials"] == 0  # handed out a moment ago
+    long_ago = time.time() - HANDED_S - 1
+    await redis.zadd("dialer:handed", {str(i): long_ago for i in ids})
+    assert (await run_hopper(harness.runtime))["dials"] == 3
+    assert await _batched(harness) == sorted(ids)
 
 
 async def test_a_notification_not_yet_due_is_left_alone(harness: Harness) -> None:
