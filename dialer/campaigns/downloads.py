@@ -11,7 +11,7 @@ from fastapi.responses import StreamingResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns import service
-from dialer.campaigns.result_processes import PARTED_FROM, id_span, parted_csv
+from dialer.campaigns.result_processes import PARTED_FROM, can_part, id_span, parted_csv
 from dialer.campaigns.results import Results, campaign_results
 from dialer.db import read_scope
 from dialer.responses import csv_response, csv_text_response
@@ -35,7 +35,8 @@ async def results_download(runtime: Runtime, campaign_id: int, *, bom: bool) -> 
         span = await id_span(session, campaign_id)
 
     name = f"campaign-{campaign_id}-results.csv"
-    if span is not None and span[1] - span[0] >= PARTED_FROM:
+    url = runtime.settings.sync_database_url
+    if span is not None and span[1] - span[0] >= PARTED_FROM and can_part(url):
         return csv_text_response(
             found.header, _parted(runtime, found, campaign_id, span), name, bom=bom
         )

@@ -25,7 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dialer.campaigns.results import Results
 from dialer.models import Notification
 
-__all__ = ["PARTED_FROM", "PROCESSES", "id_span", "parted_csv"]
+__all__ = ["PARTED_FROM", "PROCESSES", "can_part", "id_span", "parted_csv"]
 
 PROCESSES = 2
 # A campaign whose ids span fewer than this is made in the web process: starting the processes
@@ -46,6 +46,14 @@ async def id_span(session: AsyncSession, campaign_id: int) -> tuple[int, int] | 
     )
     low, high = found.one()
     return None if low is None else (int(low), int(high))
+
+
+def can_part(sync_url: str) -> bool:
+    """Whether another process can open this database: not an SQLite database in memory."""
+    url = make_url(sync_url)
+    if url.get_backend_name() != "sqlite":
+        return True
+    return url.database not in (None, "", ":memory:") and "mode=memory" not in sync_url
 
 
 def _database(sync_url: str) -> dict[str, str]:

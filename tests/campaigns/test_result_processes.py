@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import select
 
 from dialer.campaigns import downloads
-from dialer.campaigns.result_processes import id_span, parted_csv
+from dialer.campaigns.result_processes import can_part, id_span, parted_csv
 from dialer.campaigns.results import Results, campaign_results
 from dialer.config import to_driver_url
 from dialer.db import SessionMaker, read_scope
@@ -138,3 +138,18 @@ async def test_the_route_gives_the_same_file_either_way(
     assert parted.content == in_process.content
     assert parted.content.startswith("\ufeffimport_id,row,name,memo,phone".encode())
     assert parted.content.count(b"\r\n") == 24
+
+
+@pytest.mark.parametrize(
+    ("url", "parts"),
+    [
+        ("sqlite:////var/lib/dialer.db", True),
+        ("sqlite:///dialer.db", True),
+        ("sqlite://", False),
+        ("sqlite:///:memory:", False),
+        ("sqlite:///file:x?mode=memory&cache=shared&uri=true", False),
+        ("postgresql+psycopg://dialer@127.0.0.1/dialer", True),
+    ],
+)
+def test_a_database_in_memory_is_exported_in_the_web_process(url: str, parts: bool) -> None:
+    assert can_part(url) is parts
