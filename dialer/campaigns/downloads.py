@@ -11,8 +11,17 @@ from fastapi.responses import StreamingResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns import service
-from dialer.campaigns.result_processes import PARTED_FROM, can_part, id_span, parted_csv
-from dialer.campaigns.results import Results, campaign_results
+from dialer.campaigns.export_processes import (
+    PARTED_FROM,
+    can_part,
+    id_span,
+    issue_span,
+    issues_spec,
+    parted_csv,
+    results_spec,
+)
+from dialer.campaigns.issue_rows import HEADER as ISSUES_HEADER
+from dialer.campaigns.results import campaign_results
 from dialer.db import read_scope
 from dialer.responses import csv_response, csv_text_response
 from dialer.runtime import Runtime
@@ -36,29 +45,12 @@ async def results_download(runtime: Runtime, campaign_id: int, *, bom: bool) -> 
 
     name = f"campaign-{campaign_id}-results.csv"
     url = runtime.settings.sync_database_url
-    if span is not None and span[1] - span[0] >= PARTED_FROM and can_part(url):
-        return csv_text_response(
-            found.header, _parted(runtime, found, campaign_id, span), name, bom=bom
-        )
+    if _parts(span, url):
+        assert span is not None
+        spec = results_spec(found, campaign_id, runtime.engine.dialect, url)
+        return csv_text_response(found.header, _parted(runtime, spec, span), name, bom=bom)
     pages = _streamed(runtime, lambda session: found.pages(session, campaign_id))
     return csv_response(found.header, pages, name, bom=bom, guarded=True)
-
-
-async def _parted(
-    runtime: Runtime, found: Results, campaign_id: int, span: tuple[int, int]
-) -> AsyncIterator[bytes]:
-    """A large campaign's rows from export processes, one such export at a time: each takes
-    as many cores as the machine has."""
-    async with runtime.exports:
-        chunks = parted_csv(
-            found,
-            campaign_id,
-            span,
-            dialect=runtime.engine.dialect,
-            sync_url=runtime.settings.sync_database_url,
-        )
-        async for chunk in chunks:
-            yield chunk
 
 
 async def issues_download(
@@ -66,10 +58,31 @@ async def issues_download(
 ) -> StreamingResponse:
     async with read_scope(runtime.sessions) as session:
         await service.get_import(session, campaign_id, import_id)
+        span = await issue_span(session, import_id)
 
-    pages = _streamed(runtime, lambda session: service.issue_pages(session, import_id))
     name = f"import-{import_id}-issues.csv"
-    return csv_response(["row", "phone", "reason"], pages, name, bom=bom, guarded=True)
+    url = runtime.settings.sync_database_url
+    if _parts(span, url):
+        assert span is not None
+        spec = issues_spec(import_id, runtime.engine.dialect, url)
+        return csv_text_response(ISSUES_HEADER, _parted(runtime, spec, span), name, bom=bom)
+    pages = _streamed(runtime, lambda session: service.issue_pages(session, import_id))
+    return csv_response(ISSUES_HEADER, pages, name, bom=bom, guarded=True)
+
+
+def _parts(span: tuple[int, int] | None, sync_url: str) -> bool:
+    """Whether rows with ids over `span` are made by export processes."""
+    return span is not None and span[1] - span[0] >= PARTED_FROM and can_part(sync_url)
+
+
+async def _parted(
+    runtime: Runtime, spec: dict[str, Any], span: tuple[int, int]
+) -> AsyncIterator[bytes]:
+    """Many rows from export processes, one such export at a time: each takes as many cores as
+    the machine has."""
+    async with runtime.exports:
+        async for chunk in parted_csv(spec, span):
+            yield chunk
 
 
 async def _streamed(

@@ -18,13 +18,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.attempts.transitions import IllegalTransition, move_campaign
+from dialer.campaigns.issue_rows import issue_rows
 from dialer.campaigns.schemas import CampaignCreate
 from dialer.errors import Conflict, NotFound
 from dialer.models import Campaign, ContactImport, ImportIssue, Notification, utcnow
 from dialer.notifications.service import normalise_sender
 from dialer.outbox import Tally, add_tallies, tally_key
 from dialer.scheduling.schedule import Schedule
-from dialer.spreadsheets import safe_cell
 from dialer.vocabulary import CampaignStatus, NotificationStatus, PauseKind
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "get_campaign",
     "get_import",
     "issue_pages",
+    "issue_query",
     "list_campaigns",
     "pause_campaign",
     "pause_if_live",
@@ -191,31 +192,35 @@ async def get_import(session: AsyncSession, campaign_id: int, import_id: int) ->
     return record
 
 
+def issue_query(import_id: int, page: int | None) -> Any:
+    """An import's issues in row order (the importer writes them so), on the index (import_id,
+    id): the `page` after the id bound as `after`, or (`page` None) those with ids from `lo` up
+    to `hi`."""
+    columns = (
+        col(ImportIssue.id),
+        col(ImportIssue.row_number),
+        col(ImportIssue.phone),
+        col(ImportIssue.reason),
+    )
+    query = sa.select(*columns).where(col(ImportIssue.import_id) == import_id)
+    identity = col(ImportIssue.id)
+    if page is None:
+        return query.where(
+            identity >= sa.bindparam("lo", type_=sa.BigInteger()),
+            identity < sa.bindparam("hi", type_=sa.BigInteger()),
+        ).order_by(identity)
+    after = sa.bindparam("after", type_=sa.BigInteger())
+    return query.where(identity > after).order_by(identity).limit(page)
+
+
 async def issue_pages(
     session: AsyncSession, import_id: int, page: int = 5000
 ) -> AsyncIterator[list[list[Any]]]:
-    """The rows an import did not take, in row order (the importer writes them so), a page at
-    a time: keyset on the index (import_id, id), one statement made once. The phone and the
-    reason are through the spreadsheet guard: both may hold what the upload wrote."""
+    """The rows an import did not take, in row order, a page at a time by keyset, one statement
+    made once."""
     conn = await session.connection()
-    query = (
-        sa.select(
-            col(ImportIssue.id),
-            col(ImportIssue.row_number),
-            col(ImportIssue.phone),
-            col(ImportIssue.reason),
-        )
-        .where(
-            col(ImportIssue.import_id) == import_id,
-            col(ImportIssue.id) > sa.bindparam("after", type_=sa.BigInteger()),
-        )
-        .order_by(col(ImportIssue.id))
-        .limit(page)
-    )
+    query = issue_query(import_id, page)
     after: int | None = 0
     while issues := (await conn.execute(query, {"after": after})).all():
         after = issues[-1][0]
-        yield [
-            [row, safe_cell(phone) if phone else "", safe_cell(reason)]
-            for _, row, phone, reason in issues
-        ]
+        yield issue_rows(issues)

@@ -1,6 +1,6 @@
-"""results.csv made by export processes is the file the web process makes, byte for byte: every
-contact once, in id order, whatever the ranges and however many processes; a process that fails
-fails the download; a download stopped early leaves no process behind."""
+"""results.csv and issues.csv made by export processes are the files the web process makes, byte
+for byte: every row once, in id order, whatever the ranges and however many processes; a process
+that fails fails the download; a download stopped early leaves no process behind."""
 
 from __future__ import annotations
 
@@ -13,11 +13,19 @@ import pytest
 from sqlmodel import select
 
 from dialer.campaigns import downloads
-from dialer.campaigns.result_processes import can_part, id_span, parted_csv
+from dialer.campaigns.export_processes import (
+    can_part,
+    id_span,
+    issue_span,
+    issues_spec,
+    parted_csv,
+    results_spec,
+)
 from dialer.campaigns.results import Results, campaign_results
+from dialer.campaigns.service import issue_pages
 from dialer.config import to_driver_url
-from dialer.db import SessionMaker, read_scope
-from dialer.models import ContactImport
+from dialer.db import SessionMaker, read_scope, session_scope
+from dialer.models import ContactImport, ImportIssue
 from tests.campaigns.test_result_pages import hostile_campaign
 from tests.support import SQLITE_ONLY, Harness
 
@@ -41,7 +49,7 @@ async def _parted(
 ) -> bytes:
     dialect = sessions.kw["bind"].dialect
     url = to_driver_url(database_url, asynchronous=False)
-    chunks = parted_csv(results, campaign_id, span, dialect=dialect, sync_url=url, **how)
+    chunks = parted_csv(results_spec(results, campaign_id, dialect, url), span, **how)
     return b"".join([chunk async for chunk in chunks])
 
 
@@ -104,7 +112,7 @@ def _export_processes() -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == os.getpid() and b"dialer.campaigns.result_part" in command:
+        if ppid == os.getpid() and b"dialer.campaigns.export_part" in command:
             found.append(int(entry.name))
     return found
 
@@ -118,7 +126,7 @@ async def test_a_download_stopped_early_leaves_no_process(
     url = to_driver_url(database_url, asynchronous=False)
     # Ranges of one id over a span far past the campaign: seconds of work for each process.
     span = (1, 200_000)
-    chunks = parted_csv(results, campaign_id, span, dialect=dialect, sync_url=url, width=1)
+    chunks = parted_csv(results_spec(results, campaign_id, dialect, url), span, width=1)
     first = await chunks.__anext__()
     assert first.count(b"\r\n") == 1
     assert len(_export_processes()) == 2  # still at work
@@ -132,14 +140,70 @@ async def test_the_route_gives_the_same_file_either_way(
     campaign_id = await hostile_campaign(harness.runtime.sessions, 23)
     async with read_scope(harness.runtime.sessions) as session:
         assert (await campaign_results(session, campaign_id)).header[2:4] == ["name", "memo"]
-    path = f"/v1/campaigns/{campaign_id}/results.csv?bom=1"
-    in_process = await harness.api.get(path)
+    made = await _both_ways(harness, monkeypatch, f"/v1/campaigns/{campaign_id}/results.csv")
+    assert made.startswith("\ufeffimport_id,row,name,memo,phone".encode())
+    assert made.count(b"\r\n") == 24
+
+
+async def _both_ways(harness: Harness, monkeypatch: pytest.MonkeyPatch, path: str) -> bytes:
+    """The download at `path` made in the web process, then by export processes: the same."""
+    in_process = await harness.api.get(f"{path}?bom=1")
     monkeypatch.setattr(downloads, "PARTED_FROM", 0)
-    parted = await harness.api.get(path)
+    parted = await harness.api.get(f"{path}?bom=1")
     assert in_process.status_code == parted.status_code == 200
     assert parted.content == in_process.content
-    assert parted.content.startswith("\ufeffimport_id,row,name,memo,phone".encode())
-    assert parted.content.count(b"\r\n") == 24
+    return parted.content
+
+
+HOSTILE = ["=cmd|' /C calc'!A0", "+1+1", "-2", "@SUM(A1)", "a,=b", "090-1234", None, 'é\r\n"x']
+
+
+async def _two_imports(sessions: SessionMaker, issues: int) -> tuple[int, int, int]:
+    """A campaign with two uploads whose issues interleave; (campaign, first, second)."""
+    campaign_id = await hostile_campaign(sessions, 0)
+    async with session_scope(sessions) as session:
+        mine = (await session.exec(select(ContactImport.id))).one()
+        second = ContactImport(campaign_id=campaign_id, filename="b.csv")
+        session.add(second)
+        await session.flush()
+        assert mine is not None and second.id is not None
+        for i in range(issues):
+            phone = HOSTILE[i % len(HOSTILE)]
+            reason = f"{HOSTILE[(i + 3) % len(HOSTILE)] or ''} {i}"
+            session.add(ImportIssue(import_id=mine, row_number=i + 2, phone=phone, reason=reason))
+            session.add(ImportIssue(import_id=second.id, row_number=i + 2, reason="not mine"))
+        return campaign_id, mine, second.id
+
+
+@pytest.mark.parametrize(("processes", "width"), [(2, 3), (1, 100), (3, 1)])
+async def test_processes_make_the_issues_the_web_process_makes(
+    sessions: SessionMaker, database_url: str, processes: int, width: int
+) -> None:
+    _, mine, _ = await _two_imports(sessions, 17)
+    buffer = io.StringIO()
+    async with read_scope(sessions) as session:
+        async for page in issue_pages(session, mine, page=4):
+            csv.writer(buffer).writerows(page)
+        span = await issue_span(session, mine)
+    assert span is not None
+    dialect = sessions.kw["bind"].dialect
+    url = to_driver_url(database_url, asynchronous=False)
+    spec = issues_spec(mine, dialect, url)
+    chunks = parted_csv(spec, span, processes=processes, width=width)
+    made = b"".join([chunk async for chunk in chunks])
+    assert made == buffer.getvalue().encode()
+    assert len(list(csv.reader(io.StringIO(made.decode())))) == 17
+
+
+async def test_the_issues_route_gives_the_same_file_either_way(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    campaign_id, mine, _ = await _two_imports(harness.runtime.sessions, 13)
+    path = f"/v1/campaigns/{campaign_id}/imports/{mine}/issues.csv"
+    made = await _both_ways(harness, monkeypatch, path)
+    assert made.startswith("\ufeffrow,phone,reason\r\n2,'=cmd".encode())
+    rows = list(csv.reader(io.StringIO(made.decode("utf-8-sig"))))
+    assert len(rows) == 14 and b"not mine" not in made
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,10 @@
-"""An export process: `python -m dialer.campaigns.result_part` reads what to export as JSON on
-stdin (the database, the statement of results.csv's rows for a range of contact ids, the ranges
-this process makes, and how to make a row), and writes, for each range in order, the range's
-CSV as one frame: its length in 8 bytes, big-endian, then the text in UTF-8.
+"""An export process: `python -m dialer.campaigns.export_part` reads what to export as JSON on
+stdin (the database, the statement of the file's rows for a range of ids, the ranges this
+process makes, and how to make a row: results.csv's maker, or "issues"), and writes, for each
+range in order, the range's CSV as one frame: its length in 8 bytes, big-endian, then the text
+in UTF-8.
 
-Only the standard library, the database's driver and the row maker are imported: the process
+Only the standard library, the database's driver and the row makers are imported: the process
 is started for one download and should start fast."""
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import io
 import json
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from dialer.campaigns.issue_rows import issue_rows
 from dialer.campaigns.result_rows import ResultRows
 
 __all__ = ["frames", "main"]
@@ -34,9 +36,13 @@ def _connect(database: dict[str, str]) -> Any:
     return psycopg.connect(database["postgresql"], autocommit=True, options="-c jit=off")
 
 
+def _maker(spec: Any) -> Callable[[Sequence[Sequence[Any]]], list[list[Any]]]:
+    return issue_rows if spec == "issues" else ResultRows.from_spec(spec).rows
+
+
 def frames(spec: dict[str, Any]) -> Iterator[bytes]:
     """Each range's CSV, in the order of `spec["ranges"]`."""
-    rows = ResultRows.from_spec(spec["rows"])
+    make = _maker(spec["rows"])
     sql: str = spec["sql"]
     params = spec["params"]
     slots: dict[str, int] | None = spec.get("slots")
@@ -51,7 +57,7 @@ def frames(spec: dict[str, Any]) -> Iterator[bytes]:
                 bound = list(params)
                 bound[slots["lo"]], bound[slots["hi"]] = lo, hi
             found = connection.execute(sql, bound).fetchall()
-            writer.writerows(rows.rows(found))
+            writer.writerows(make(found))
             yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
