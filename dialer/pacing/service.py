@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
+from redis.exceptions import RedisError
+
 from dialer.config import Settings
 from dialer.metrics import LIMITER_WAIT, PROVIDER_SECONDS, THROTTLED
 from dialer.models import Campaign, Notification
@@ -131,7 +133,13 @@ class Ticket:
     async def _enter_window(self, limiter: Limiter, limit: Limit, request: str) -> None:
         deadline = time.monotonic() + _MOST_WAIT_S
         while time.monotonic() < deadline:
-            wait = await limiter.clear_to_send(limit, request)
+            try:
+                wait = await limiter.clear_to_send(limit, request)
+            except RedisError as exc:
+                # Committed, as below: it goes without a place. Raised, it would leave a
+                # request cleared to leave that never left, closed `unknown` and never rung.
+                log.warning("%s: the window cannot be asked (%s); sending", limit.name, exc)
+                return
             if wait <= 0:
                 return
             await asyncio.sleep(min(wait, max(deadline - time.monotonic(), 0.0)))

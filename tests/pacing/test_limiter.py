@@ -197,3 +197,24 @@ async def test_pace_says_how_far_ahead_its_slots_are_handed_out(redis: ArqRedis)
     await limiter.reserve([CALLS], max_wait_s=5, count=20)
     # 20 slots 50.5 ms apart from now: the next is free about a second from now.
     assert (await limiter.pace(CALLS)).ahead_s == pytest.approx(20 * INTERVAL, abs=0.03)
+
+
+async def test_a_request_cleared_to_leave_goes_when_redis_cannot_be_asked(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Redis restarting between a request's clearance and its place in the window: the
+    request is committed, so it goes (a 429 costs no attempt); raised, it would never leave."""
+    import time
+
+    from dialer.pacing.service import Ticket
+    from dialer.serve import free_ports
+
+    [port] = free_ports(1)  # nothing listens there
+    gone = ArqRedis(host="127.0.0.1", port=port, socket_connect_timeout=1)
+    try:
+        started = time.monotonic()
+        await Ticket(at=started).enter_window(Limiter(gone, lead_s=0), CALLS, "r1")
+        assert time.monotonic() - started < 3
+    finally:
+        await gone.aclose()
+    assert "the window cannot be asked" in caplog.text
