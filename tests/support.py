@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import secrets
 import tempfile
 import time
@@ -134,3 +135,19 @@ async def sqlite_steps(session: AsyncSession, work: Callable[[], Awaitable[T]]) 
     finally:
         await raw.driver_connection.set_progress_handler(None, 1000)
     return result, steps
+
+
+def our_children(module: str) -> list[int]:
+    """The pids of this process's children running `python -m module`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and module.encode() in command.split(b"\0"):
+            found.append(int(entry.name))
+    return found

@@ -87,6 +87,8 @@ class ImportFigures:
     seconds: float
     rows_per_s: float
     peak_rss_mb: float
+    # The largest of the processes that read the file's parts (dialer.contacts.parts), if any.
+    part_process_rss_peak_mb: float
     report: ImportReport
     # The same file through a minimal script on the same database (dialer.bench.minimal_import).
     baseline_rows_per_s: float
@@ -105,6 +107,7 @@ class ImportFigures:
             "ratio": round(self.ratio, 2),
             "baseline_written": self.baseline_written,
             "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "part_process_rss_peak_mb": round(self.part_process_rss_peak_mb, 1),
             **{k: v for k, v in self.report.as_dict().items() if k not in {"rows"}},
         }
 
@@ -133,6 +136,7 @@ def run_import_bench(rows: int, database_url: str | None, batch_size: int) -> Im
             seconds = time.perf_counter() - started
             # Peak memory is the importer's: read before the baseline runs.
             peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            parts_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             with tuned_for_import():
                 read, written, baseline_s = minimal_import(engine, csv_path)
         finally:
@@ -142,6 +146,7 @@ def run_import_bench(rows: int, database_url: str | None, batch_size: int) -> Im
         seconds=seconds,
         rows_per_s=report.rows / seconds if seconds else 0.0,
         peak_rss_mb=peak_kb / 1024,
+        part_process_rss_peak_mb=parts_kb / 1024,
         report=report,
         baseline_rows_per_s=read / baseline_s if baseline_s else 0.0,
         baseline_written=written,

@@ -57,7 +57,8 @@ def bench_import(rows: int, database_url: str | None, batch_size: int, as_json: 
     click.echo(
         f"{figures.rows:,} rows in {figures.seconds:.1f} s: {figures.rows_per_s:,.0f} rows/s "
         f"(a minimal script: {figures.baseline_rows_per_s:,.0f} rows/s, ratio "
-        f"{figures.ratio:.2f}), peak RSS {figures.peak_rss_mb:.0f} MB "
+        f"{figures.ratio:.2f}), peak RSS {figures.peak_rss_mb:.0f} MB, each part process's "
+        f"{figures.part_process_rss_peak_mb:.0f} MB "
         f"(imported {r.imported:,}, duplicate {r.duplicate:,}, invalid {r.invalid:,})"
     )
 

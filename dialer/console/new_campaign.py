@@ -27,7 +27,7 @@ from dialer.console.forms import (
     read_form,
 )
 from dialer.console.pages import SECURITY_HEADERS, render, render_fragment
-from dialer.contacts.importer import row_number
+from dialer.contacts.checks import row_number
 from dialer.contacts.reader import CsvLayout, CsvProblem, read_rows
 from dialer.db import session_scope
 from dialer.deps import RuntimeDep

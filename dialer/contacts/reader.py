@@ -21,8 +21,11 @@ __all__ = [
     "CsvLayout",
     "CsvProblem",
     "Row",
+    "Shape",
     "detect_encoding",
+    "part_rows",
     "read_rows",
+    "read_shape",
 ]
 
 # Header names taken as the phone column when none is named (compared in lower case).
@@ -98,53 +101,92 @@ def _pick(headers: list[str], named: str | None, candidates: tuple[str, ...]) ->
     return next((lowered.index(c) for c in candidates if c in lowered), None)
 
 
+class Shape(NamedTuple):
+    """How the file's data rows are read: what a process reading a part of them needs."""
+
+    encoding: str
+    columns: _Columns
+    header_row: int
+
+
 def read_rows(stream: BinaryIO, layout: CsvLayout) -> tuple[list[Column], Iterator[Row]]:
     """The columns each row's variables have, and the rows. `stream` must be seekable (a file,
     a spooled upload)."""
+    text, lines, reader, encoding = _open(stream, layout)
+    try:
+        header, columns = _header(lines, reader, layout, encoding)
+    except BaseException:
+        _release(text)
+        raise
+    return header, _rows(text, lines, reader, layout.header_row, columns)
+
+
+def read_shape(stream: BinaryIO, layout: CsvLayout) -> tuple[list[Column], Shape]:
+    """The columns, as read_rows gives them, and how the rows after the header are read."""
+    text, lines, reader, encoding = _open(stream, layout)
+    try:
+        header, columns = _header(lines, reader, layout, encoding)
+    finally:
+        _release(text)
+    return header, Shape(encoding, columns, layout.header_row)
+
+
+def part_rows(data: bytes, shape: Shape, number: int) -> Iterator[Row]:
+    """The rows of `data`, whole lines of the file after the header, the first numbered
+    `number` + 1: as read_rows reads them."""
+    text = io.TextIOWrapper(
+        io.BytesIO(data), encoding=shape.encoding, errors="surrogateescape", newline=""
+    )
+    lines = _Lines(text)
+    return _rows(text, lines, csv.reader(lines), number, shape.columns)
+
+
+def _open(
+    stream: BinaryIO, layout: CsvLayout
+) -> tuple[io.TextIOWrapper, _Lines, Iterator[list[str]], str]:
     head = stream.read(_SNIFF_BYTES)
     stream.seek(0)
     encoding = layout.encoding or detect_encoding(head)
     # Undecodable bytes become lone surrogates, so one bad row is that row's problem alone.
     text = io.TextIOWrapper(stream, encoding=encoding, errors="surrogateescape", newline="")
     lines = _Lines(text)
+    return text, lines, csv.reader(lines), encoding
+
+
+def _header(
+    lines: _Lines, reader: Iterator[list[str]], layout: CsvLayout, encoding: str
+) -> tuple[list[Column], _Columns]:
     try:
-        reader = csv.reader(lines)
-        try:
-            headers = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise CsvProblem("the file is empty: no header row") from None
-        except csv.Error as exc:
-            raise CsvProblem(f"the header row cannot be read: {exc}") from exc
-        if len(lines.taken) > 1 or any(_broken(h) for h in headers):
-            raise CsvProblem("the header row has a quote that is not closed on its line")
-        if any(_undecodable(h) for h in headers):
-            raise CsvProblem(f"the header row is not {encoding}")
-        phone_at = _pick(headers, layout.phone_column, PHONE_HEADERS)
-        if phone_at is None:
-            known = ", ".join(PHONE_HEADERS)
-            raise CsvProblem(f"no phone column: name one, or call it one of {known}")
-        tz_at = _pick(headers, layout.timezone_column, TIMEZONE_HEADERS)
-        send_at = _pick(headers, layout.send_at_column, SEND_AT_HEADERS)
-        unknown = sorted(set(layout.rename) - set(headers))
-        if unknown:
-            raise CsvProblem(f"rename names columns the file does not have: {', '.join(unknown)}")
-        variables = [
-            (i, layout.rename.get(header, header))
-            for i, header in enumerate(headers)
-            if i not in (phone_at, tz_at, send_at)
-        ]
-        names = [name for _, name in variables]
-        twice = sorted({name for name in names if names.count(name) > 1})
-        if twice:
-            shown = ", ".join(repr(name) for name in twice)
-            raise CsvProblem(f"more than one column is named {shown}: rename all but one")
-    except BaseException:
-        _release(text)
-        raise
+        headers = [h.strip() for h in next(reader)]
+    except StopIteration:
+        raise CsvProblem("the file is empty: no header row") from None
+    except csv.Error as exc:
+        raise CsvProblem(f"the header row cannot be read: {exc}") from exc
+    if len(lines.taken) > 1 or any(_broken(h) for h in headers):
+        raise CsvProblem("the header row has a quote that is not closed on its line")
+    if any(_undecodable(h) for h in headers):
+        raise CsvProblem(f"the header row is not {encoding}")
+    phone_at = _pick(headers, layout.phone_column, PHONE_HEADERS)
+    if phone_at is None:
+        known = ", ".join(PHONE_HEADERS)
+        raise CsvProblem(f"no phone column: name one, or call it one of {known}")
+    tz_at = _pick(headers, layout.timezone_column, TIMEZONE_HEADERS)
+    send_at = _pick(headers, layout.send_at_column, SEND_AT_HEADERS)
+    unknown = sorted(set(layout.rename) - set(headers))
+    if unknown:
+        raise CsvProblem(f"rename names columns the file does not have: {', '.join(unknown)}")
+    variables = [
+        (i, layout.rename.get(header, header))
+        for i, header in enumerate(headers)
+        if i not in (phone_at, tz_at, send_at)
+    ]
+    names = [name for _, name in variables]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        shown = ", ".join(repr(name) for name in twice)
+        raise CsvProblem(f"more than one column is named {shown}: rename all but one")
     columns = _Columns(len(headers), phone_at, tz_at, send_at, variables)
-    rows = _rows(text, lines, reader, layout.header_row, columns)
-    header = [Column(headers[i], name) for i, name in variables]
-    return header, rows
+    return [Column(headers[i], name) for i, name in variables], columns
 
 
 def _release(text: io.TextIOWrapper) -> None:
@@ -209,11 +251,13 @@ _UNCLOSED = (
 def _row_problem(fields: list[str], width: int) -> str | None:
     """What is wrong with a row read whole, if anything. (Millions of rows come through here:
     the checks run on the joined row, at C speed, and look closer only when one fires.)"""
-    if len(fields) != width:
-        return f"expected {width} fields, found {len(fields)}"
     joined = "".join(fields)
     if _broken(joined):
+        # A quote left open on the last line of the file (or of a part of it: dialer.contacts.
+        # parts): the row is the line, as a row whose quote is closed on a later line is.
         return _UNCLOSED
+    if len(fields) != width:
+        return f"expected {width} fields, found {len(fields)}"
     if _undecodable(joined):
         return "undecodable bytes: the row is not in the file's encoding"
     if len(joined) > MAX_CELL_CHARS and any(len(f) > MAX_CELL_CHARS for f in fields):
@@ -253,6 +297,9 @@ def _rows(
             if not fields:
                 continue  # a blank line
             wrong = _row_problem(fields, width)
+            if wrong is _UNCLOSED:
+                yield Row(number, _first_cell(lines.taken[0], phone_at), None, {}, _UNCLOSED)
+                continue
             if wrong is not None:
                 phone = fields[phone_at][:64] if phone_at < len(fields) else ""
                 yield Row(number, phone, None, {}, wrong)

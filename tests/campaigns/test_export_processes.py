@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from pathlib import Path
 
 import pytest
@@ -27,7 +26,7 @@ from dialer.config import to_driver_url
 from dialer.db import SessionMaker, read_scope, session_scope
 from dialer.models import ContactImport, ImportIssue
 from tests.campaigns.test_result_pages import hostile_campaign
-from tests.support import SQLITE_ONLY, Harness
+from tests.support import SQLITE_ONLY, Harness, our_children
 
 
 async def _in_process(sessions: SessionMaker, results: Results, campaign_id: int) -> bytes:
@@ -102,19 +101,7 @@ async def test_a_failed_process_fails_the_download(sessions: SessionMaker, tmp_p
 
 
 def _export_processes() -> list[int]:
-    """Our children that are export processes."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            command = (entry / "cmdline").read_bytes()
-        except (OSError, IndexError, ValueError):
-            continue
-        if ppid == os.getpid() and b"dialer.campaigns.export_part" in command:
-            found.append(int(entry.name))
-    return found
+    return our_children("dialer.campaigns.export_part")
 
 
 async def test_a_download_stopped_early_leaves_no_process(

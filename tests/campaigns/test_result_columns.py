@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialer.campaigns.results import OUR_COLUMNS, Results
-from dialer.contacts.importer import json_writer
+from dialer.contacts.checks import json_writer
 from dialer.models import ContactImport
 from dialer.spreadsheets import safe_cell
 

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from dialer.contacts.importer import copy_text, import_contacts, json_writer
+from dialer.contacts.checks import json_writer
+from dialer.contacts.importer import copy_text, import_contacts
 from dialer.contacts.reader import CsvLayout, CsvProblem
 from dialer.db import make_sync_engine
 from dialer.models import Campaign, ContactImport, DoNotContact, ImportIssue, Notification
