@@ -99,6 +99,10 @@ DEFAULT_CREDIT = {
 }
 
 
+# What recording a provider's answer may take after it comes (a dial's last step in its job).
+RECORD_ANSWER_S = 1.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DIALER_", extra="ignore")
 
@@ -210,6 +214,19 @@ class Settings(BaseSettings):
         from dialer.din.actions import parse_action
 
         return parse_action(value).line()
+
+    @model_validator(mode="after")
+    def _jobs_outlast_their_requests(self) -> Settings:
+        # A dial waits up to its slot, then the provider's answer, then records it; a job cut
+        # off by its timeout meanwhile leaves a call that may have rung (dialer.dispatch).
+        needs = self.pacing_max_wait_s + self.provider_timeout_s + RECORD_ANSWER_S
+        if self.job_timeout_s < needs:
+            raise ValueError(
+                f"DIALER_JOB_TIMEOUT_S ({self.job_timeout_s:g}) must be at least "
+                f"DIALER_PACING_MAX_WAIT_S + DIALER_PROVIDER_TIMEOUT_S + {RECORD_ANSWER_S:g} "
+                f"({needs:g}), so that a job hears the answer to every request it sends"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_its_secret(self) -> Settings:

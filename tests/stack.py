@@ -88,8 +88,9 @@ async def stack(
         "XOXZO_API_URL": f"http://127.0.0.1:{sandbox_port}",
         "XOXZO_SID": "e2e-sid",
         "XOXZO_AUTH_TOKEN": secrets.token_urlsafe(16),
-        # Short clocks so that a killed worker's job is run again within seconds.
-        "DIALER_JOB_TIMEOUT_S": "3",
+        # Short clocks so that a killed worker's job is run again within seconds; a job still
+        # outlasts a slot's wait and a request's (2.5 s each, and 1 s to record the answer).
+        "DIALER_JOB_TIMEOUT_S": "6",
         "DIALER_PROVIDER_TIMEOUT_S": "2.5",
         "DIALER_POLL_INTERVAL_S": "0.5",
         "DIALER_AMBIGUOUS_AFTER_S": "2",

@@ -198,3 +198,12 @@ def test_an_unknown_log_format_is_refused() -> None:
 def test_malformed_dial_batch_and_write_group_are_refused(field: str, value: object) -> None:
     with pytest.raises(ValidationError, match=field):
         Settings.model_validate({field: value})
+
+
+def test_a_job_must_outlast_its_slot_wait_and_its_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIALER_JOB_TIMEOUT_S", "5")
+    monkeypatch.setenv("DIALER_PROVIDER_TIMEOUT_S", "2.5")
+    with pytest.raises(ValidationError, match=r"DIALER_JOB_TIMEOUT_S \(5\) must be at least"):
+        Settings()
+    monkeypatch.setenv("DIALER_JOB_TIMEOUT_S", "6")
+    assert Settings().job_timeout_s == 6

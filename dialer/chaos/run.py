@@ -212,7 +212,8 @@ def run_chaos(
         env = {
             **deployment_env(url, redis.url, web_port, sandbox_port, 50),
             "DIALER_PROVIDER_TIMEOUT_S": "2.5",
-            "DIALER_JOB_TIMEOUT_S": "5",
+            # The least a job may have: its slot's wait, the request's timeout and a second.
+            "DIALER_JOB_TIMEOUT_S": "6",
             "DIALER_POLL_INTERVAL_S": "2",
             "DIALER_AMBIGUOUS_AFTER_S": "4",
             # Past every retry of a callback the sandbox makes (scaled to seconds): an attempt

@@ -13,6 +13,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -28,7 +29,7 @@ from dialer.bounds import STORED
 from dialer.callflows.service import check_flow_of
 from dialer.campaigns.credit import out_of_credit
 from dialer.campaigns.messages import Rendered, render_contact
-from dialer.config import Settings
+from dialer.config import RECORD_ANSWER_S, Settings
 from dialer.dispatch.claims import claim_batch
 from dialer.dispatch.pacing import load_due, slot_for, slots_for
 from dialer.group_commit import Merge
@@ -68,6 +69,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# When the job dialling must be done by (its start and its timeout): a request is cleared to leave
+# only while its answer can still come within it. Cut off mid-request by the job's timeout, it
+# would leave a call that may have rung, reconciled and likely closed `unknown`.
+_JOB_ENDS: ContextVar[float | None] = ContextVar("dial_job_ends", default=None)
 
 Request = CallRequest | SmsRequest | ConferenceRequest
 Answer = PlacedCall | PlacedMessage | PlacedConference
@@ -150,6 +156,7 @@ async def send(provider: Provider, request: Request) -> Answer:
 
 async def dial_notification(runtime: Runtime, notification_id: int) -> str:
     """One dial for one notification if it is due; returns what happened, for the job log."""
+    _JOB_ENDS.set(time.monotonic() + runtime.settings.job_timeout_s)
     try:
         due = await load_due(runtime, [notification_id])
     except _BAD_DATA as exc:
@@ -167,6 +174,7 @@ async def dial_notifications(runtime: Runtime, notification_ids: list[int]) -> d
     log. A worker claims no further ahead than it sends: the batch waits for room among the
     worker's dials claimed and not yet answered (runtime.claimed), and each dial gives its
     place back as it ends."""
+    _JOB_ENDS.set(time.monotonic() + runtime.settings.job_timeout_s)
     taken = await runtime.claimed.take(len(notification_ids))
     try:
         try:
@@ -347,6 +355,7 @@ async def _place(
             # slots keep to the rate, so the wait for a place is rare and short; a worker lost
             # in it leaves an attempt that might have rung, reconciled like any other.
             slept = await ticket.reach_slot()
+            _time_to_hear(runtime.settings)
             # A request cleared to leave always has a connection to leave on: one cleared and
             # then queued for a connection, if its worker died, would be reconciled as a call
             # that may have rung, though it never left. Taken after the slot's sleep, so a dial
@@ -362,6 +371,13 @@ async def _place(
                 finally:
                     took = time.monotonic() - sending
                     PROVIDER_SECONDS.labels(provider.name, kind).observe(took)
+        except Paced as exc:  # ours: it never left, nor took a place in the window
+            log.info("attempts %s not sent: %s", attempt_ids, exc.message)
+            await _record(runtime, attempt_ids, NotPlaced(exc))
+            if stopped is None and not maybe_rang:
+                stopped = exc  # as for any request certainly not sent
+            results.append("paced")
+            continue
         except ProviderError as exc:
             log.warning(
                 "%s refused or missed the request of attempts %s: %s%s: %s",
@@ -402,6 +418,19 @@ async def _place(
 # leaves the notification to the next tick.
 # (pydantic's ValidationError is a ValueError, KeyError a LookupError.)
 _BAD_DATA = (ValueError, TypeError, OverflowError, LookupError)
+
+
+def _time_to_hear(settings: Settings) -> None:
+    """Paced (not sent, and dialled again later) if the job would end before the provider's
+    answer to a request leaving now could be heard and recorded."""
+    ends = _JOB_ENDS.get()
+    needs = settings.provider_timeout_s + RECORD_ANSWER_S
+    if ends is not None and time.monotonic() + needs > ends:
+        left = max(ends - time.monotonic(), 0.0)
+        raise Paced(
+            f"{left:.1f} s left in its job, {needs:.1f} s needed to hear the answer",
+            retry_after=0.0,
+        )
 
 
 async def _close_unworkable(runtime: Runtime, notification_id: int, exc: Exception) -> str:

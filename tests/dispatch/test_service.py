@@ -238,3 +238,30 @@ async def test_a_batch_waits_for_room_among_its_workers_claimed_dials(harness: H
     room.give(held)
     assert await batch == {"placed": 3}
     assert room.free == room.places  # every place given back as its dial ended
+
+
+async def test_a_request_whose_answer_would_come_after_its_job_ends_is_not_sent(
+    harness: Harness,
+) -> None:
+    """A job cut off by its timeout mid-request leaves a call that may have rung (reconciled,
+    likely `unknown`); so a request leaves only while the job can still hear its answer, and
+    otherwise waits, uncounted, for another job."""
+    body = await harness.notify("+819012345670")
+    harness.runtime.settings = harness.settings.model_copy(
+        update={"job_timeout_s": 3.0, "provider_timeout_s": 2.5}
+    )
+    assert await dial_notification(harness.runtime, body["id"]) == "paced"
+    notification = await _notification(harness, body["id"])
+    [attempt] = await _attempts(harness, body["id"])
+    assert notification.status == "queued" and notification.attempts_made == 0
+    assert attempt.status == "not_sent" and attempt.sent_at is None
+    assert "needed to hear the answer" in (notification.last_error or "")
+    assert harness.sandbox.calls == {}
+    harness.runtime.settings = harness.settings.model_copy(
+        update={"job_timeout_s": 8.0, "provider_timeout_s": 2.5}
+    )
+    async with session_scope(harness.runtime.sessions) as session:
+        row = await session.get(Notification, body["id"])
+        assert row is not None
+        row.due_at = utcnow()
+    assert await dial_notification(harness.runtime, body["id"]) == "placed"
