@@ -364,7 +364,13 @@ async def _place(
                 if not await _clear_to_leave(runtime, attempt_ids):
                     results.append("taken back")
                     continue
-                await ticket.enter_window(runtime.limiter, limits[0], request_id, slept=slept)
+                until = _send_by(runtime.settings)
+                window = runtime.limiter, limits[0], request_id
+                if not await ticket.enter_window(*window, slept=slept, until=until):
+                    # Cleared, but it never left: certainly not sent, it waits its turn.
+                    raise Paced(
+                        "no room in the provider's window while its job lasts", retry_after=1.0
+                    )
                 sending = time.monotonic()
                 try:
                     placed = await send(provider, request)
@@ -420,13 +426,20 @@ async def _place(
 _BAD_DATA = (ValueError, TypeError, OverflowError, LookupError)
 
 
+def _send_by(settings: Settings) -> float | None:
+    """The last moment (time.monotonic()) a request may leave and its answer still be heard
+    and recorded within its job; None outside a job."""
+    ends = _JOB_ENDS.get()
+    return None if ends is None else ends - settings.provider_timeout_s - RECORD_ANSWER_S
+
+
 def _time_to_hear(settings: Settings) -> None:
     """Paced (not sent, and dialled again later) if the job would end before the provider's
     answer to a request leaving now could be heard and recorded."""
-    ends = _JOB_ENDS.get()
-    needs = settings.provider_timeout_s + RECORD_ANSWER_S
-    if ends is not None and time.monotonic() + needs > ends:
-        left = max(ends - time.monotonic(), 0.0)
+    until = _send_by(settings)
+    if until is not None and time.monotonic() > until:
+        needs = settings.provider_timeout_s + RECORD_ANSWER_S
+        left = max(until + needs - time.monotonic(), 0.0)
         raise Paced(
             f"{left:.1f} s left in its job, {needs:.1f} s needed to hear the answer",
             retry_after=0.0,

@@ -119,33 +119,53 @@ class Ticket:
         return max(delay, 0.0)
 
     async def enter_window(
-        self, limiter: Limiter, limit: Limit, request: str, *, slept: float = 0.0
-    ) -> None:
-        """Wait until the provider's window has room, and take a place in it. The time
-        waited is measured with the `slept` for the slot before it."""
+        self,
+        limiter: Limiter,
+        limit: Limit,
+        request: str,
+        *,
+        slept: float = 0.0,
+        until: float | None = None,
+    ) -> bool:
+        """Wait until the provider's window has room, and take a place in it. False if there
+        is none by `until` (a time.monotonic()): the request must not go then. The time waited
+        is measured with the `slept` for the slot before it."""
         asked = time.monotonic()
         try:
-            await self._enter_window(limiter, limit, request)
+            return await self._enter_window(limiter, limit, request, until)
         finally:
             waited = slept + time.monotonic() - asked
             LIMITER_WAIT.labels(*limit_labels(limit)).observe(waited)
 
-    async def _enter_window(self, limiter: Limiter, limit: Limit, request: str) -> None:
+    async def _enter_window(
+        self, limiter: Limiter, limit: Limit, request: str, until: float | None
+    ) -> bool:
         deadline = time.monotonic() + _MOST_WAIT_S
-        while time.monotonic() < deadline:
+        held = until is not None and until < deadline
+        if until is not None:
+            deadline = min(deadline, until)
+        while True:
+            if until is not None and time.monotonic() >= until:
+                return False
             try:
                 wait = await limiter.clear_to_send(limit, request)
             except RedisError as exc:
                 # Committed, as below: it goes without a place. Raised, it would leave a
                 # request cleared to leave that never left, closed `unknown` and never rung.
                 log.warning("%s: the window cannot be asked (%s); sending", limit.name, exc)
-                return
+                return True
+            left = deadline - time.monotonic()
             if wait <= 0:
-                return
-            await asyncio.sleep(min(wait, max(deadline - time.monotonic(), 0.0)))
+                return True
+            if left <= 0:
+                break
+            await asyncio.sleep(min(wait, left))
+        if held:
+            return False
         # The attempt is committed: it goes. At worst the provider answers 429, which costs
         # no attempt; a request held back here for good would look lost.
         log.warning("%s: no room in the window after %.0f s; sending", limit.name, _MOST_WAIT_S)
+        return True
 
 
 async def take_slot(

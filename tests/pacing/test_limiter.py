@@ -218,3 +218,25 @@ async def test_a_request_cleared_to_leave_goes_when_redis_cannot_be_asked(
     finally:
         await gone.aclose()
     assert "the window cannot be asked" in caplog.text
+
+
+async def test_a_request_with_no_room_in_the_window_by_its_time_does_not_go(
+    redis: ArqRedis,
+) -> None:
+    """A dial whose job would end before it could hear the answer gives up its wait for the
+    window at that moment (False: not sent), instead of going at last or being cut off."""
+    import time
+
+    from dialer.pacing.service import Ticket
+
+    limiter = Limiter(redis, lead_s=0, in_flight_s=5)
+    limit = Limit("xoxzo:test:window", 1.0)
+    assert await limiter.clear_to_send(limit, "first") == 0  # the window's one place
+    started = time.monotonic()
+    ticket = Ticket(at=started)
+    assert await ticket.enter_window(limiter, limit, "late", until=started + 0.3) is False
+    assert 0.25 <= time.monotonic() - started < 1.0
+    assert await ticket.enter_window(limiter, limit, "later", until=started - 1) is False
+    await limiter.answered(limit, "first", accepted=True)
+    free = Limit("xoxzo:test:free", 5.0)
+    assert await ticket.enter_window(limiter, free, "now", until=time.monotonic() + 1) is True
