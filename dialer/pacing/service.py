@@ -140,13 +140,9 @@ class Ticket:
     async def _enter_window(
         self, limiter: Limiter, limit: Limit, request: str, until: float | None
     ) -> bool:
-        deadline = time.monotonic() + _MOST_WAIT_S
-        held = until is not None and until < deadline
-        if until is not None:
-            deadline = min(deadline, until)
-        while True:
-            if until is not None and time.monotonic() >= until:
-                return False
+        most = time.monotonic() + _MOST_WAIT_S
+        deadline = most if until is None else min(most, until)
+        while time.monotonic() < deadline:
             try:
                 wait = await limiter.clear_to_send(limit, request)
             except RedisError as exc:
@@ -154,14 +150,11 @@ class Ticket:
                 # request cleared to leave that never left, closed `unknown` and never rung.
                 log.warning("%s: the window cannot be asked (%s); sending", limit.name, exc)
                 return True
-            left = deadline - time.monotonic()
             if wait <= 0:
                 return True
-            if left <= 0:
-                break
-            await asyncio.sleep(min(wait, left))
-        if held:
-            return False
+            await asyncio.sleep(min(wait, max(deadline - time.monotonic(), 0.0)))
+        if deadline < most:
+            return False  # its time came first: it must not go
         # The attempt is committed: it goes. At worst the provider answers 429, which costs
         # no attempt; a request held back here for good would look lost.
         log.warning("%s: no room in the window after %.0f s; sending", limit.name, _MOST_WAIT_S)
