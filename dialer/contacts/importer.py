@@ -355,7 +355,7 @@ def import_contacts(
     failure: BaseException | None = None
     try:
         rows = _checked(stream, layout, shape, checks, postgres=postgres)
-        _read_into(writer, plan, rows, report, batch_size, seen, blocked)
+        _read_into(writer, checks.needed, rows, report, batch_size, seen, blocked)
     except BaseException as exc:
         failure = exc
     finally:
@@ -411,7 +411,7 @@ def _checked(
 
 def _read_into(
     writer: _BatchWriter,
-    plan: _Plan,
+    needed: tuple[str, ...],
     rows: Iterator[Good | Issue],
     report: ImportReport,
     batch_size: int,
@@ -421,7 +421,6 @@ def _read_into(
     batch = _Batch()
     import_id = report.import_id
     longest = report.longest
-    needed = sorted(plan.needed)
     for checked in rows:
         report.rows += 1
         if len(checked) == 3:
