@@ -55,26 +55,24 @@ def partable(shape: Shape, head: bytes) -> int | None:
     first bytes, read_shape's read of the header line among them."""
     if codecs.lookup(shape.encoding).name not in _LINE_SAFE:
         return None
-    end = _line_end(head, 0)
-    return end or None
-
-
-def _line_end(data: bytes, last: int) -> int:
-    """Just past the first line end (from the start) or the last (`last` 1) that is surely
-    one: a carriage return at the very end may be the first half of a CR LF."""
-    if last:
-        end = max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1))
-        return end + 1
-    found = [i for i in (data.find(b"\n"), data.find(b"\r")) if i >= 0]
+    # Just past the header's line end: a carriage return, a line feed, or both. A carriage
+    # return at the very end of `head` may be the first half of a CR LF: not yet known.
+    found = [i for i in (head.find(b"\n"), head.find(b"\r")) if i >= 0]
     if not found:
-        return 0
+        return None
     end = min(found)
-    if data[end : end + 1] == b"\r":
-        if end + 1 == len(data):
-            return 0
-        if data[end + 1 : end + 2] == b"\n":
+    if head[end : end + 1] == b"\r":
+        if end + 1 == len(head):
+            return None
+        if head[end + 1 : end + 2] == b"\n":
             end += 1
     return end + 1
+
+
+def _last_line_end(data: bytes) -> int:
+    """Just past the last line end of `data` that is surely one (0 if none): a carriage return
+    at the very end may be the first half of a CR LF."""
+    return max(data.rfind(b"\n"), data.rfind(b"\r", 0, len(data) - 1)) + 1
 
 
 def _lines(data: bytes) -> int:
@@ -90,7 +88,7 @@ def cuts(stream: BinaryIO, size: int) -> Iterator[tuple[bytes, int]]:
     rest = b""
     while block := stream.read(size):
         data = rest + block
-        end = _line_end(data, 1)
+        end = _last_line_end(data)
         if end == 0:
             rest = data
             continue
