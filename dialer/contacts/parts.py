@@ -114,9 +114,11 @@ def checked_in_parts(
         for data, before in parts:
             yield from checked_part(checks, shape, data, before)
         return
+    crew: list[_PartProcess] = []
     try:
-        crew = [_PartProcess() for _ in range(processes)]
         try:
+            for _ in range(processes):
+                crew.append(_PartProcess())  # each stopped below, if a later one fails to start
             sent = taken = 0
             for data, before in parts:
                 # Parts are dealt in turn; two ahead per process keeps each busy while this
