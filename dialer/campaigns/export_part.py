@@ -1,8 +1,7 @@
 """An export process: `python -m dialer.campaigns.export_part` reads what to export as JSON on
 stdin (the database, the statement of the file's rows for a range of ids, the ranges this
 process makes, and how to make a row: results.csv's maker, or "issues"), and writes, for each
-range in order, the range's CSV as one frame: its length in 8 bytes, big-endian, then the text
-in UTF-8.
+range in order, the range's CSV as one frame (dialer.frames): the text in UTF-8.
 
 Only the standard library, the database's driver and the row makers are imported: the process
 is started for one download and should start fast."""
@@ -20,6 +19,7 @@ from typing import Any, BinaryIO
 
 from dialer.campaigns.issue_rows import issue_rows
 from dialer.campaigns.result_rows import ResultRows
+from dialer.frames import write_frame
 
 __all__ = ["frames", "main"]
 
@@ -79,9 +79,7 @@ def main() -> None:
     out = sys.stdout.buffer
     _widen(out)
     for frame in frames(spec):
-        out.write(len(frame).to_bytes(8, "big"))
-        out.write(frame)
-        out.flush()
+        write_frame(out, frame)
 
 
 if __name__ == "__main__":

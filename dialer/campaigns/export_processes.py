@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dialer.campaigns.results import Results
 from dialer.campaigns.service import issue_query
+from dialer.frames import HEADER_BYTES
 from dialer.models import ImportIssue, Notification
 
 __all__ = [
@@ -44,7 +45,6 @@ PROCESSES = 2
 PARTED_FROM = 50_000
 # Ids per range: a page's worth, about 0.7 MB of CSV.
 _WIDTH = 5000
-_FRAME_HEADER = 8
 
 
 async def _span(session: AsyncSession, identity: Any, owner: Any) -> tuple[int, int] | None:
@@ -153,7 +153,7 @@ async def parted_csv(
 async def _frame(process: asyncio.subprocess.Process) -> bytes:
     assert process.stdout is not None
     try:
-        size = int.from_bytes(await process.stdout.readexactly(_FRAME_HEADER), "big")
+        size = int.from_bytes(await process.stdout.readexactly(HEADER_BYTES), "big")
         return await process.stdout.readexactly(size)
     except asyncio.IncompleteReadError:
         await process.wait()

@@ -1,43 +1,20 @@
 """A part process: `python -m dialer.contacts.part_process` reads parts of a contacts CSV on stdin
 and writes each part's checked rows on stdout, in the order the parts came (dialer.contacts.parts).
 
-Each frame, either way, is its length in 8 bytes, big-endian, then a pickle: from the importing
-process (the checks, the file's shape, the part's bytes, the lines before it), back the list of
-checked rows. Only the importing process, which started this one, writes to it. It ends at the
-end of its input."""
+Each frame (dialer.frames), either way, holds a pickle: from the importing process the checks,
+the file's shape, the part's bytes and the lines before it; back the list of checked rows. Only
+the importing process, which started this one, writes to it. It ends at the end of its input."""
 
 from __future__ import annotations
 
 import pickle
 import sys
-from typing import IO
 
 from dialer.contacts.checks import Checks, Good, Issue
 from dialer.contacts.reader import Shape, part_rows
+from dialer.frames import read_frame, write_frame
 
-__all__ = ["checked_part", "main", "read_frame", "write_frame"]
-
-_HEADER = 8
-
-
-def read_frame(stream: IO[bytes]) -> bytes | None:
-    """The next frame's body; None at the end of the stream."""
-    head = stream.read(_HEADER)
-    if not head:
-        return None
-    if len(head) < _HEADER:
-        raise EOFError("a frame cut short")
-    size = int.from_bytes(head, "big")
-    body = stream.read(size)
-    if len(body) < size:
-        raise EOFError("a frame cut short")
-    return body
-
-
-def write_frame(stream: IO[bytes], body: bytes) -> None:
-    stream.write(len(body).to_bytes(_HEADER, "big"))
-    stream.write(body)
-    stream.flush()
+__all__ = ["checked_part", "main"]
 
 
 def checked_part(checks: Checks, shape: Shape, data: bytes, before: int) -> list[Good | Issue]:

@@ -25,8 +25,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from dialer.contacts.checks import Checks, Good, Issue
-from dialer.contacts.part_process import checked_part, read_frame, write_frame
+from dialer.contacts.part_process import checked_part
 from dialer.contacts.reader import Shape
+from dialer.frames import read_frame, write_frame
 
 __all__ = [
     "PARTED_FROM_BYTES",
